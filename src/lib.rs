@@ -1,0 +1,15 @@
+//! # ceremony
+//!
+//! Offline key ceremonies for the root of trust of a Kubernetes secret system.
+//!
+//! The library holds every capability of the `ceremony` tool and never prints,
+//! prompts or exits; the command-line edge in `src/cli/` does that. See
+//! `docs/` for the threat model, the file formats and the runbooks.
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod secret;
+pub mod shares;
