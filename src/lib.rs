@@ -11,5 +11,8 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod error;
+pub mod fsio;
+pub mod identity;
 pub mod secret;
 pub mod shares;

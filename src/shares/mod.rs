@@ -1,7 +1,406 @@
 //! Splitting a secret among custodians: the Shamir engine, the share
 //! documents each custodian receives, and the public share-set manifest.
+//!
+//! The operations here are the library half of `ceremony unseal`:
+//! [`split_among`] (share, and wrap of Vault shares via [`distribute`]),
+//! [`open_share`] + [`check_share`] (verify), and [`rebuild`] (combine,
+//! reshare). They return values; writing files is the caller's job through
+//! [`crate::fsio`].
 
+pub mod custodians;
+pub mod document;
 pub mod gf256;
 pub mod shamir;
+pub mod sharefile;
+pub mod shareset;
 
+use std::collections::BTreeMap;
+
+use rand::rngs::OsRng;
+
+pub use custodians::{Custodian, CustodianKey, CustodianName, Custodians, CustodiansError};
+pub use document::{ShareDocument, key_check_value};
 pub use shamir::{ShamirError, ShamirShare, Threshold};
+pub use sharefile::ShareFileError;
+pub use shareset::{CustodianEntry, Origin, SetId, ShareSet, ShareSetError};
+
+use crate::error::Class;
+use crate::secret::{SecretBytes, SecretText};
+
+/// Errors of share handling. Each names the file or custodian involved and
+/// never a share or secret byte.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The custodians file is invalid.
+    #[error("{file}: {source}")]
+    Custodians {
+        /// The file.
+        file: String,
+        /// What is wrong, with its line.
+        source: CustodiansError,
+    },
+    /// The share-set manifest is invalid.
+    #[error("{file}: {source}")]
+    ShareSet {
+        /// The file.
+        file: String,
+        /// What is wrong and where.
+        source: ShareSetError,
+    },
+    /// The Shamir layer refused.
+    #[error(transparent)]
+    Shamir(#[from] ShamirError),
+    /// A share file could not be opened or parsed.
+    #[error("{file}: {source}")]
+    ShareFile {
+        /// The file.
+        file: String,
+        /// Why.
+        source: ShareFileError,
+    },
+    /// A share of another set.
+    #[error(
+        "{file}: this share belongs to set {found}, not to set {expected} of the manifest: bring a share of the right set"
+    )]
+    WrongSet {
+        /// The file.
+        file: String,
+        /// Its set.
+        found: String,
+        /// The manifest's set.
+        expected: String,
+    },
+    /// The share's custodian or fields do not appear in the manifest.
+    #[error(
+        "{file}: share of custodian {custodian:?} (x = {x}) does not match the manifest: {reason}"
+    )]
+    NotInManifest {
+        /// The file.
+        file: String,
+        /// The custodian the share names.
+        custodian: String,
+        /// Its x coordinate.
+        x: u8,
+        /// What differs.
+        reason: String,
+    },
+    /// The share opened but its commitment differs from the manifest's.
+    #[error(
+        "{file}: the share of custodian {custodian:?} does not match its commitment in the manifest: the share or the manifest was altered"
+    )]
+    CommitmentMismatch {
+        /// The file.
+        file: String,
+        /// The custodian.
+        custodian: String,
+    },
+    /// The same share given twice.
+    #[error(
+        "{file}: same share as {first} (custodian {custodian:?}, x = {x}); each share counts once"
+    )]
+    DuplicateShare {
+        /// The second file.
+        file: String,
+        /// The first file with it.
+        first: String,
+        /// The custodian.
+        custodian: String,
+        /// The x coordinate.
+        x: u8,
+    },
+    /// Fewer valid shares than the threshold.
+    #[error(
+        "{have} valid share(s) of set {set_id}, {need} needed: bring shares of {need_more} more custodian(s)"
+    )]
+    NotEnoughShares {
+        /// Valid shares.
+        have: usize,
+        /// Threshold.
+        need: usize,
+        /// need - have.
+        need_more: usize,
+        /// The set.
+        set_id: String,
+    },
+    /// The rebuilt secret does not match the key check value.
+    #[error(
+        "the rebuilt secret does not match the key check value of set {set_id}: a share or the manifest is wrong; nothing was output"
+    )]
+    KeyCheckMismatch {
+        /// The set.
+        set_id: String,
+    },
+    /// A passphrase custodian has no passphrase.
+    #[error("no passphrase was entered for custodian {custodian:?}")]
+    MissingPassphrase {
+        /// The custodian.
+        custodian: String,
+    },
+    /// Unseal shares from `vault|bao operator init` that cannot be wrapped.
+    #[error("{file}: {reason}")]
+    VaultInit {
+        /// The input.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The class of this error, for the exit code.
+    pub fn class(&self) -> Class {
+        match self {
+            Error::Custodians { .. } | Error::ShareSet { .. } | Error::VaultInit { .. } => {
+                Class::Input
+            }
+            Error::Shamir(ShamirError::NotEnoughShares { .. }) => Class::NotEnoughShares,
+            Error::Shamir(ShamirError::Inconsistent { .. }) => Class::Verification,
+            Error::Shamir(_) => Class::Input,
+            Error::ShareFile { source, .. } => match source {
+                ShareFileError::NoPassphrase
+                | ShareFileError::WrongPassphrase
+                | ShareFileError::NoMatchingIdentity => Class::Decryption,
+                ShareFileError::Document(document::DocumentError::Checksum)
+                | ShareFileError::Damaged => Class::Verification,
+                _ => Class::Input,
+            },
+            Error::WrongSet { .. }
+            | Error::NotInManifest { .. }
+            | Error::CommitmentMismatch { .. }
+            | Error::KeyCheckMismatch { .. } => Class::Verification,
+            Error::DuplicateShare { .. } => Class::Input,
+            Error::NotEnoughShares { .. } => Class::NotEnoughShares,
+            Error::MissingPassphrase { .. } => Class::Input,
+        }
+    }
+}
+
+/// What a split produces: the manifest and one encrypted file per custodian.
+pub struct SplitOutput {
+    /// The public manifest.
+    pub shareset: ShareSet,
+    /// `(file name, armored age bytes)` in custodian order.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// What describes a split besides the secret and the custodians.
+#[derive(Clone, Debug)]
+pub struct SplitPlan {
+    /// What the secret is (`unseal-key`, …).
+    pub label: String,
+    /// Shares needed; n is the number of custodians.
+    pub threshold: usize,
+    /// Key id for the runtime authority, carried in the manifest.
+    pub key_id: Option<String>,
+    /// The set this one replaces (reshare).
+    pub previous_set_id: Option<SetId>,
+}
+
+/// Splits `secret` among `custodians`: any `plan.threshold` of them rebuild
+/// it. `passphrases` holds the passphrase of each passphrase custodian by name.
+pub fn split_among(
+    secret: &SecretBytes,
+    custodians: &Custodians,
+    plan: &SplitPlan,
+    passphrases: &BTreeMap<String, SecretText>,
+) -> Result<SplitOutput, Error> {
+    let threshold = Threshold::new(plan.threshold, custodians.len())?;
+    let points = shamir::split(secret, threshold, &mut OsRng)?;
+    distribute(
+        secret,
+        points,
+        threshold,
+        custodians,
+        plan,
+        Origin::Ceremony,
+        passphrases,
+    )
+}
+
+/// Encrypts given Shamir `points` (one per custodian, in order) and builds the
+/// manifest. Before anything is returned, the points are combined again and
+/// checked against `secret`, so a faulty split can never reach the disk.
+pub fn distribute(
+    secret: &SecretBytes,
+    points: Vec<ShamirShare>,
+    threshold: Threshold,
+    custodians: &Custodians,
+    plan: &SplitPlan,
+    origin: Origin,
+    passphrases: &BTreeMap<String, SecretText>,
+) -> Result<SplitOutput, Error> {
+    let rebuilt = shamir::combine_checked(&points, threshold.k())?;
+    let set_id = SetId::random();
+    if !rebuilt.ct_eq(secret) {
+        return Err(Error::KeyCheckMismatch {
+            set_id: set_id.to_string(),
+        });
+    }
+    let mut entries = Vec::with_capacity(points.len());
+    let mut files = Vec::with_capacity(points.len());
+    for (custodian, point) in custodians.iter().zip(points) {
+        let document = ShareDocument {
+            set_id,
+            label: plan.label.clone(),
+            custodian: custodian.name.as_str().to_owned(),
+            threshold,
+            share: point,
+            blinding: SecretBytes::random(32),
+        };
+        let passphrase = match custodian.key {
+            CustodianKey::Passphrase => {
+                Some(passphrases.get(custodian.name.as_str()).ok_or_else(|| {
+                    Error::MissingPassphrase {
+                        custodian: custodian.name.to_string(),
+                    }
+                })?)
+            }
+            _ => None,
+        };
+        let file = ShareSet::file_name_for(&custodian.name);
+        let sealed = sharefile::seal(&document, &custodian.key, passphrase).map_err(|source| {
+            Error::ShareFile {
+                file: file.clone(),
+                source,
+            }
+        })?;
+        entries.push(CustodianEntry {
+            name: custodian.name.to_string(),
+            recipient: custodian.key.describe(),
+            x: document.share.x(),
+            commitment: document.commitment(),
+            file: file.clone(),
+        });
+        files.push((file, sealed));
+    }
+    let shareset = ShareSet {
+        format: shareset::SHARESET_FORMAT_V1.to_owned(),
+        set_id,
+        label: plan.label.clone(),
+        created_at: now_rfc3339(),
+        origin,
+        threshold: threshold.k(),
+        shares: threshold.n(),
+        secret_length: secret.len(),
+        key_check_value: key_check_value(secret),
+        key_id: plan.key_id.clone(),
+        previous_set_id: plan.previous_set_id,
+        custodians: entries,
+    };
+    Ok(SplitOutput { shareset, files })
+}
+
+/// A share file opened and parsed, remembered with the name it came from.
+#[derive(Debug)]
+pub struct OpenedShare {
+    /// The file as the operator named it.
+    pub file: String,
+    /// Its content.
+    pub document: ShareDocument,
+}
+
+/// Decrypts one share file (see [`sharefile::open`]).
+pub fn open_share(
+    file: &str,
+    bytes: &[u8],
+    identities: &[Box<dyn age::Identity>],
+    passphrase: &dyn Fn(&str) -> Option<SecretText>,
+) -> Result<OpenedShare, Error> {
+    let document = sharefile::open(bytes, identities, passphrase, file).map_err(|source| {
+        Error::ShareFile {
+            file: file.to_owned(),
+            source,
+        }
+    })?;
+    Ok(OpenedShare {
+        file: file.to_owned(),
+        document,
+    })
+}
+
+/// Checks one opened share against the manifest: same set, a listed
+/// custodian with the same x, and the commitment. Returns its entry.
+pub fn check_share<'a>(
+    set: &'a ShareSet,
+    share: &OpenedShare,
+) -> Result<&'a CustodianEntry, Error> {
+    let doc = &share.document;
+    if doc.set_id != set.set_id {
+        return Err(Error::WrongSet {
+            file: share.file.clone(),
+            found: doc.set_id.to_string(),
+            expected: set.set_id.to_string(),
+        });
+    }
+    let mismatch = |reason: String| Error::NotInManifest {
+        file: share.file.clone(),
+        custodian: doc.custodian.clone(),
+        x: doc.share.x(),
+        reason,
+    };
+    let entry = set
+        .custodian(&doc.custodian)
+        .ok_or_else(|| mismatch("no custodian of that name is listed".into()))?;
+    if entry.x != doc.share.x() {
+        return Err(mismatch(format!("the manifest gives x = {}", entry.x)));
+    }
+    if doc.label != set.label
+        || doc.threshold.k() != set.threshold
+        || doc.threshold.n() != set.shares
+        || doc.share.y().len() != set.secret_length
+    {
+        return Err(mismatch("label, threshold or length differ".into()));
+    }
+    if !document::same_check(&doc.commitment(), &entry.commitment) {
+        return Err(Error::CommitmentMismatch {
+            file: share.file.clone(),
+            custodian: doc.custodian.clone(),
+        });
+    }
+    Ok(entry)
+}
+
+/// Rebuilds the secret of `set` from opened shares: each must pass
+/// [`check_share`], none may repeat, at least k are needed, shares beyond k
+/// must agree with the others, and the result must match the key check value.
+pub fn rebuild(set: &ShareSet, shares: &[OpenedShare]) -> Result<SecretBytes, Error> {
+    let mut by_x: BTreeMap<u8, &OpenedShare> = BTreeMap::new();
+    let mut points = Vec::with_capacity(shares.len());
+    for share in shares {
+        check_share(set, share)?;
+        let x = share.document.share.x();
+        if let Some(first) = by_x.insert(x, share) {
+            return Err(Error::DuplicateShare {
+                file: share.file.clone(),
+                first: first.file.clone(),
+                custodian: share.document.custodian.clone(),
+                x,
+            });
+        }
+        points.push(share.document.share.clone());
+    }
+    if points.len() < set.threshold {
+        return Err(Error::NotEnoughShares {
+            have: points.len(),
+            need: set.threshold,
+            need_more: set.threshold - points.len(),
+            set_id: set.set_id.to_string(),
+        });
+    }
+    let secret = shamir::combine_checked(&points, set.threshold)?;
+    if !document::same_check(&key_check_value(&secret), &set.key_check_value) {
+        return Err(Error::KeyCheckMismatch {
+            set_id: set.set_id.to_string(),
+        });
+    }
+    Ok(secret)
+}
+
+/// The current time, RFC 3339 UTC at second precision.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,344 @@
+//! The only module that writes files.
+//!
+//! Every file the tool makes is written the same way: into a temporary file in
+//! the target's own directory (rename only works within one file system),
+//! with its final mode from creation, flushed with `fsync`, then moved into
+//! place, and the directory itself flushed so the rename survives a power
+//! cut. A crash leaves either the old state or the new one, never half a file.
+//! Existing files are never replaced unless the caller says so.
+//!
+//! Output directories (a share set, a root) are staged whole in a hidden
+//! temporary directory beside the target and renamed into place at the end, so
+//! a failure half-way leaves no partial set of shares behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::Class;
+
+/// Mode of files holding secrets, even encrypted ones: owner read/write only.
+pub const SECRET_MODE: u32 = 0o600;
+/// Mode of public manifests.
+pub const PUBLIC_MODE: u32 = 0o644;
+
+/// A write that could not be completed; nothing was left behind.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FsError {
+    /// The target exists and the caller asked not to replace it.
+    #[error(
+        "{path}: already exists; choose another path or move the existing one away (nothing was written)"
+    )]
+    Exists {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The output directory exists and is not empty.
+    #[error(
+        "{path}: directory exists and is not empty; choose a new directory (nothing was written)"
+    )]
+    DirectoryNotEmpty {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The parent directory does not exist.
+    #[error("{path}: its parent directory does not exist; create it first")]
+    MissingParent {
+        /// The target.
+        path: PathBuf,
+    },
+    /// An operating-system error.
+    #[error("{path}: {action} failed: {source}")]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl FsError {
+    /// The class of this error.
+    pub fn class(&self) -> Class {
+        match self {
+            FsError::Exists { .. } | FsError::DirectoryNotEmpty { .. } => Class::Refused,
+            FsError::MissingParent { .. } => Class::Input,
+            FsError::Io { .. } => Class::Io,
+        }
+    }
+}
+
+fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> FsError + 'a {
+    move |source| FsError::Io {
+        path: path.to_owned(),
+        action,
+        source,
+    }
+}
+
+fn parent_of(path: &Path) -> Result<PathBuf, FsError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(FsError::MissingParent {
+            path: path.to_owned(),
+        });
+    }
+    Ok(parent)
+}
+
+/// Reads a whole file, naming it in the error.
+pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
+    fs::read(path).map_err(io(path, "reading"))
+}
+
+/// Writes `bytes` to a new file at `path` atomically with `mode`. Fails if
+/// `path` exists (checked again by the kernel at rename time, not just before).
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    write_atomic(path, bytes, mode, false)
+}
+
+/// Writes `bytes` to `path` atomically with `mode`, replacing an existing file
+/// (used by in-place sealing, where the caller asked for it).
+pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    write_atomic(path, bytes, mode, true)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result<(), FsError> {
+    let parent = parent_of(path)?;
+    if !overwrite && path.symlink_metadata().is_ok() {
+        return Err(FsError::Exists {
+            path: path.to_owned(),
+        });
+    }
+    let mut temp = tempfile::Builder::new()
+        .prefix(".ceremony-")
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(&parent)
+        .map_err(io(path, "creating a temporary file"))?;
+    // tempfile applies the mode at creation but the umask may have masked
+    // bits; set it explicitly so the final file has exactly `mode`.
+    temp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io(path, "setting permissions"))?;
+    temp.write_all(bytes).map_err(io(path, "writing"))?;
+    temp.as_file().sync_all().map_err(io(path, "flushing"))?;
+    if overwrite {
+        temp.persist(path).map_err(|e| FsError::Io {
+            path: path.to_owned(),
+            action: "renaming into place",
+            source: e.error,
+        })?;
+    } else {
+        temp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                FsError::Exists {
+                    path: path.to_owned(),
+                }
+            } else {
+                FsError::Io {
+                    path: path.to_owned(),
+                    action: "renaming into place",
+                    source: e.error,
+                }
+            }
+        })?;
+    }
+    sync_dir(&parent)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), FsError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(dir, "flushing the directory"))
+}
+
+/// A directory being assembled beside its final place. Dropping it without
+/// [`StagedDir::commit`] removes everything written so far.
+pub struct StagedDir {
+    target: PathBuf,
+    staging: Option<tempfile::TempDir>,
+}
+
+impl StagedDir {
+    /// Starts staging `target`, which must not exist or be an empty directory.
+    pub fn new(target: &Path) -> Result<Self, FsError> {
+        check_target_dir(target)?;
+        let parent = parent_of(target)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".ceremony-staging-")
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir_in(&parent)
+            .map_err(io(target, "creating a staging directory"))?;
+        Ok(Self {
+            target: target.to_owned(),
+            staging: Some(staging),
+        })
+    }
+
+    fn dir(&self) -> Result<&Path, FsError> {
+        self.staging
+            .as_ref()
+            .map(|d| d.path())
+            .ok_or_else(|| FsError::Io {
+                path: self.target.clone(),
+                action: "staging",
+                source: std::io::Error::other("staging directory already committed"),
+            })
+    }
+
+    /// Adds a file (a relative path, parents created) with `mode`.
+    pub fn add(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+        let path = self.dir()?.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io(&path, "creating a directory"))?;
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)
+            .map_err(io(&path, "creating"))?;
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io(&path, "setting permissions"))?;
+        file.write_all(bytes).map_err(io(&path, "writing"))?;
+        file.sync_all().map_err(io(&path, "flushing"))?;
+        if let Some(parent) = path.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the finished directory into place. The target is checked again:
+    /// if something appeared there meanwhile, the rename fails instead of
+    /// mixing two sets of files.
+    pub fn commit(mut self) -> Result<PathBuf, FsError> {
+        check_target_dir(&self.target)?;
+        let staging = self.staging.take().ok_or_else(|| FsError::Io {
+            path: self.target.clone(),
+            action: "staging",
+            source: std::io::Error::other("staging directory already committed"),
+        })?;
+        let staged = staging.keep();
+        sync_dir(&staged)?;
+        fs::set_permissions(&staged, fs::Permissions::from_mode(0o700))
+            .map_err(io(&staged, "setting permissions"))?;
+        // rename(2) replaces an empty directory and fails on a non-empty one.
+        if let Err(source) = fs::rename(&staged, &self.target) {
+            let _ = fs::remove_dir_all(&staged);
+            return Err(if self.target.is_dir() {
+                FsError::DirectoryNotEmpty {
+                    path: self.target.clone(),
+                }
+            } else {
+                FsError::Io {
+                    path: self.target.clone(),
+                    action: "moving the staged directory into place",
+                    source,
+                }
+            });
+        }
+        sync_dir(&parent_of(&self.target)?)?;
+        Ok(self.target.clone())
+    }
+}
+
+fn check_target_dir(target: &Path) -> Result<(), FsError> {
+    match fs::read_dir(target) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                Err(FsError::DirectoryNotEmpty {
+                    path: target.to_owned(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if target.symlink_metadata().is_ok() {
+                // A dangling symlink: refuse rather than follow it.
+                Err(FsError::Exists {
+                    path: target.to_owned(),
+                })
+            } else {
+                Ok(())
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(FsError::Exists {
+            path: target.to_owned(),
+        }),
+        Err(e) => Err(FsError::Io {
+            path: target.to_owned(),
+            action: "reading the output directory",
+            source: e,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn write_new_is_0600_and_never_clobbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.age");
+        write_new(&path, b"one", SECRET_MODE).unwrap();
+        assert_eq!(mode_of(&path), 0o600);
+        let err = write_new(&path, b"two", SECRET_MODE).unwrap_err();
+        assert!(matches!(err, FsError::Exists { .. }));
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        // No temporary file left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn staged_dir_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let staged = StagedDir::new(&target).unwrap();
+        staged.add("x.share.age", b"x", SECRET_MODE).unwrap();
+        staged.add("shareset.json", b"{}", PUBLIC_MODE).unwrap();
+        assert!(!target.exists(), "nothing visible before commit");
+        staged.commit().unwrap();
+        assert_eq!(mode_of(&target.join("x.share.age")), 0o600);
+        assert_eq!(mode_of(&target.join("shareset.json")), 0o644);
+
+        // Abandoned staging leaves nothing.
+        let other = dir.path().join("other");
+        {
+            let staged = StagedDir::new(&other).unwrap();
+            staged.add("y", b"y", SECRET_MODE).unwrap();
+        }
+        assert!(!other.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        // A non-empty target is refused up front.
+        assert!(matches!(
+            StagedDir::new(&target),
+            Err(FsError::DirectoryNotEmpty { .. })
+        ));
+    }
+
+    #[test]
+    fn empty_existing_directory_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("empty");
+        fs::create_dir(&target).unwrap();
+        let staged = StagedDir::new(&target).unwrap();
+        staged.add("f", b"f", SECRET_MODE).unwrap();
+        staged.commit().unwrap();
+        assert_eq!(fs::read(target.join("f")).unwrap(), b"f");
+    }
+}

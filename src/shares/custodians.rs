@@ -1,0 +1,454 @@
+//! The custodians file: who receives a share, and how their share is encrypted.
+//!
+//! ```toml
+//! [[custodian]]
+//! name = "alice"
+//! age = "age1…"
+//!
+//! [[custodian]]
+//! name = "bob"
+//! ssh = "ssh-ed25519 AAAA… bob@laptop"
+//!
+//! [[custodian]]
+//! name = "carol"
+//! passphrase = true   # prompted twice at the ceremony; age scrypt
+//! ```
+//!
+//! The format is documented in `docs/formats/custodians.md`. Every error names
+//! the line it found, so an operator can fix the file before the ceremony
+//! rather than during it.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// A custodian's name. It is also the stem of their share file name, so it is
+/// restricted to characters that are safe in a path on every file system.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CustodianName(String);
+
+impl CustodianName {
+    /// Longest accepted name.
+    pub const MAX_LEN: usize = 64;
+
+    /// Validates a name: 1–64 characters of `A-Z a-z 0-9 . _ -`, starting with
+    /// a letter or digit (so it can never be `.`, `..` or a hidden file).
+    pub fn new(name: &str) -> Result<Self, String> {
+        let first_ok = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        let rest_ok = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if name.is_empty() || name.len() > Self::MAX_LEN || !first_ok || !rest_ok {
+            return Err(format!(
+                "custodian name {name:?} is not allowed: use 1-{} characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+                Self::MAX_LEN
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for CustodianName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a custodian's share is encrypted. All three are stock age recipient
+/// types, so `age -d` opens the share file.
+#[derive(Clone)]
+pub enum CustodianKey {
+    /// An age X25519 recipient (`age1…`).
+    Age(age::x25519::Recipient),
+    /// An OpenSSH ed25519 public key; the custodian decrypts with their
+    /// private key (`age -d -i ~/.ssh/id_ed25519`).
+    SshEd25519(age::ssh::Recipient),
+    /// A passphrase typed by the custodian at the ceremony (age scrypt).
+    Passphrase,
+}
+
+impl CustodianKey {
+    /// The public description kept in `shareset.json` and `root.json`.
+    pub fn describe(&self) -> RecipientDescription {
+        match self {
+            Self::Age(r) => RecipientDescription::Age {
+                recipient: r.to_string(),
+            },
+            Self::SshEd25519(r) => RecipientDescription::SshEd25519 {
+                public_key: r.to_string(),
+            },
+            Self::Passphrase => RecipientDescription::Passphrase,
+        }
+    }
+}
+
+impl std::fmt::Debug for CustodianKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Public keys only; nothing here is secret, but keep it short.
+        match self {
+            Self::Age(r) => write!(f, "Age({r})"),
+            Self::SshEd25519(r) => write!(f, "SshEd25519({r})"),
+            Self::Passphrase => f.write_str("Passphrase"),
+        }
+    }
+}
+
+/// The public form of a custodian's key, as recorded in manifests.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RecipientDescription {
+    /// An age X25519 recipient.
+    Age {
+        /// The `age1…` string.
+        recipient: String,
+    },
+    /// An OpenSSH ed25519 public key.
+    SshEd25519 {
+        /// `ssh-ed25519 AAAA…` (without comment).
+        public_key: String,
+    },
+    /// An age scrypt passphrase.
+    Passphrase,
+}
+
+impl RecipientDescription {
+    /// Rebuilds the key this description names (used by `reshare` and `wrap`
+    /// when custodians are carried over, and by tests).
+    pub fn to_key(&self) -> Result<CustodianKey, String> {
+        match self {
+            Self::Age { recipient } => parse_age(recipient),
+            Self::SshEd25519 { public_key } => parse_ssh(public_key),
+            Self::Passphrase => Ok(CustodianKey::Passphrase),
+        }
+    }
+}
+
+/// One custodian: a name and a key.
+#[derive(Clone, Debug)]
+pub struct Custodian {
+    /// Their unique name.
+    pub name: CustodianName,
+    /// How their share is encrypted.
+    pub key: CustodianKey,
+    /// The line of the `[[custodian]]` header in the custodians file.
+    pub line: usize,
+}
+
+/// A parsed and validated custodians file.
+#[derive(Clone, Debug)]
+pub struct Custodians {
+    custodians: Vec<Custodian>,
+    thresholds: BTreeMap<String, usize>,
+}
+
+/// A custodians file that could not be used. `line` is 1-based.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}: {message}")]
+pub struct CustodiansError {
+    /// Where the problem is (1-based; 1 when the file as a whole is wrong).
+    pub line: usize,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    custodian: Vec<toml::Spanned<RawCustodian>>,
+    /// Optional per-secret thresholds, e.g. `[threshold] unseal = 3`.
+    #[serde(default)]
+    threshold: BTreeMap<String, toml::Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustodian {
+    name: toml::Spanned<String>,
+    age: Option<toml::Spanned<String>>,
+    ssh: Option<toml::Spanned<String>>,
+    passphrase: Option<toml::Spanned<bool>>,
+}
+
+impl Custodians {
+    /// Parses the text of a custodians file.
+    pub fn parse(text: &str) -> Result<Self, CustodiansError> {
+        let at = |span: Range<usize>| line_of(text, span.start);
+        let raw: RawFile = toml::from_str(text).map_err(|e| CustodiansError {
+            line: e.span().map_or(1, |s| line_of(text, s.start)),
+            message: format!("{} (see docs/formats/custodians.md)", e.message()),
+        })?;
+        if raw.custodian.is_empty() {
+            return Err(CustodiansError {
+                line: 1,
+                message: "no [[custodian]] entries: list at least two custodians".into(),
+            });
+        }
+
+        let mut custodians = Vec::with_capacity(raw.custodian.len());
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for entry in raw.custodian {
+            let header_line = at(entry.span());
+            let raw = entry.into_inner();
+            let name_line = at(raw.name.span());
+            let name =
+                CustodianName::new(raw.name.get_ref()).map_err(|message| CustodiansError {
+                    line: name_line,
+                    message,
+                })?;
+            // Names become file names; compare case-insensitively so two
+            // custodians cannot collide on a case-insensitive file system.
+            if let Some(first) = seen.insert(name.as_str().to_ascii_lowercase(), name_line) {
+                return Err(CustodiansError {
+                    line: name_line,
+                    message: format!(
+                        "custodian name {:?} is already used on line {first} (names are compared ignoring case): give each custodian a unique name",
+                        name.as_str()
+                    ),
+                });
+            }
+            let key = match (raw.age, raw.ssh, raw.passphrase) {
+                (Some(age), None, None) => {
+                    parse_age(age.get_ref()).map_err(|message| CustodiansError {
+                        line: at(age.span()),
+                        message,
+                    })?
+                }
+                (None, Some(ssh), None) => {
+                    parse_ssh(ssh.get_ref()).map_err(|message| CustodiansError {
+                        line: at(ssh.span()),
+                        message,
+                    })?
+                }
+                (None, None, Some(flag)) if *flag.get_ref() => CustodianKey::Passphrase,
+                (None, None, Some(flag)) => {
+                    return Err(CustodiansError {
+                        line: at(flag.span()),
+                        message: format!(
+                            "custodian {:?} has passphrase = false: set passphrase = true, or give an age or ssh key instead",
+                            name.as_str()
+                        ),
+                    });
+                }
+                (None, None, None) => {
+                    return Err(CustodiansError {
+                        line: header_line,
+                        message: format!(
+                            "custodian {:?} has no key: add exactly one of age = \"age1…\", ssh = \"ssh-ed25519 …\" or passphrase = true",
+                            name.as_str()
+                        ),
+                    });
+                }
+                _ => {
+                    return Err(CustodiansError {
+                        line: header_line,
+                        message: format!(
+                            "custodian {:?} has more than one key: keep exactly one of age, ssh or passphrase",
+                            name.as_str()
+                        ),
+                    });
+                }
+            };
+            custodians.push(Custodian {
+                name,
+                key,
+                line: header_line,
+            });
+        }
+
+        let mut thresholds = BTreeMap::new();
+        for (secret, value) in raw.threshold {
+            let line = at(value.span());
+            let k = *value.get_ref();
+            if k < 2 || k > custodians.len() as i64 {
+                return Err(CustodiansError {
+                    line,
+                    message: format!(
+                        "threshold for {secret:?} is {k}, but it must be between 2 and the number of custodians ({})",
+                        custodians.len()
+                    ),
+                });
+            }
+            thresholds.insert(secret, k as usize);
+        }
+
+        Ok(Self {
+            custodians,
+            thresholds,
+        })
+    }
+
+    /// The custodians in file order.
+    pub fn iter(&self) -> impl Iterator<Item = &Custodian> {
+        self.custodians.iter()
+    }
+
+    /// How many custodians there are.
+    pub fn len(&self) -> usize {
+        self.custodians.len()
+    }
+
+    /// Whether the list is empty (never true for a parsed file).
+    pub fn is_empty(&self) -> bool {
+        self.custodians.is_empty()
+    }
+
+    /// The threshold the file sets for the named secret, if any.
+    pub fn threshold_for(&self, secret: &str) -> Option<usize> {
+        self.thresholds.get(secret).copied()
+    }
+
+    /// Builds a list directly (for carrying custodians over from a manifest).
+    pub fn from_list(custodians: Vec<Custodian>) -> Self {
+        Self {
+            custodians,
+            thresholds: BTreeMap::new(),
+        }
+    }
+}
+
+fn parse_age(text: &str) -> Result<CustodianKey, String> {
+    age::x25519::Recipient::from_str(text.trim())
+        .map(CustodianKey::Age)
+        .map_err(|_| {
+            format!(
+                "{:?} is not an age X25519 recipient: expected age1… as printed by age-keygen -y",
+                abbreviate(text)
+            )
+        })
+}
+
+fn parse_ssh(text: &str) -> Result<CustodianKey, String> {
+    let text = text.trim();
+    if !text.starts_with("ssh-ed25519 ") {
+        return Err(format!(
+            "{:?} is not an ssh-ed25519 public key: only ssh-ed25519 keys are accepted (copy the line from ~/.ssh/id_ed25519.pub)",
+            abbreviate(text)
+        ));
+    }
+    match age::ssh::Recipient::from_str(text) {
+        Ok(r @ age::ssh::Recipient::SshEd25519(..)) => Ok(CustodianKey::SshEd25519(r)),
+        _ => Err(format!(
+            "{:?} is not a valid ssh-ed25519 public key: copy the whole line from ~/.ssh/id_ed25519.pub",
+            abbreviate(text)
+        )),
+    }
+}
+
+/// Public keys in messages are cut short: the start is enough to find them.
+fn abbreviate(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(32) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+/// The 1-based line that contains byte `offset` of `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AGE: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
+    const SSH: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJCTXvRSkwKmhymOp+vAyVSkp2WgYNjf1ZdPFew1pVcN bob@host";
+
+    fn err(text: &str) -> CustodiansError {
+        Custodians::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn parses_all_three_kinds() {
+        let text = format!(
+            "[[custodian]]\nname = \"alice\"\nage = \"{AGE}\"\n\n[[custodian]]\nname = \"bob\"\nssh = \"{SSH}\"\n\n[[custodian]]\nname = \"carol\"\npassphrase = true\n"
+        );
+        let parsed = Custodians::parse(&text).unwrap();
+        let kinds: Vec<_> = parsed.iter().map(|c| c.key.describe()).collect();
+        assert!(matches!(kinds[0], RecipientDescription::Age { .. }));
+        assert!(matches!(kinds[1], RecipientDescription::SshEd25519 { .. }));
+        assert_eq!(kinds[2], RecipientDescription::Passphrase);
+        assert_eq!(
+            parsed.iter().map(|c| c.line).collect::<Vec<_>>(),
+            vec![1, 5, 9]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let two_keys = format!(
+            "[[custodian]]\nname = \"a\"\nage = \"{AGE}\"\n\n[[custodian]]\nname = \"b\"\nage = \"{AGE}\"\npassphrase = true\n"
+        );
+        let e = err(&two_keys);
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("more than one key"), "{e}");
+
+        let bad_age = "[[custodian]]\nname = \"a\"\nage = \"age1nope\"\n";
+        let e = err(bad_age);
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("not an age X25519 recipient"), "{e}");
+
+        let rsa = "[[custodian]]\nname = \"a\"\n\nssh = \"ssh-rsa AAAAB3NzaC1yc2E\"\n";
+        let e = err(rsa);
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("only ssh-ed25519"), "{e}");
+
+        let dup = format!(
+            "[[custodian]]\nname = \"Ann\"\nage = \"{AGE}\"\n[[custodian]]\nname = \"ann\"\npassphrase = true\n"
+        );
+        let e = err(&dup);
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("line 2"), "{e}");
+
+        let syntax = "[[custodian]]\nname = \"a\"\nage = age1\n";
+        assert_eq!(err(syntax).line, 3);
+
+        let unknown = "[[custodian]]\nname = \"a\"\npgp = \"x\"\n";
+        let e = err(unknown);
+        assert_eq!(e.line, 3, "{e}");
+
+        let no_key = "\n[[custodian]]\nname = \"a\"\n";
+        let e = err(no_key);
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("has no key"));
+
+        assert!(err("").message.contains("no [[custodian]]"));
+        assert!(
+            err("[[custodian]]\nname = \"../x\"\npassphrase = true\n")
+                .message
+                .contains("not allowed")
+        );
+    }
+
+    #[test]
+    fn thresholds_are_checked() {
+        let text = format!(
+            "[threshold]\nunseal = 3\n[[custodian]]\nname = \"a\"\nage = \"{AGE}\"\n[[custodian]]\nname = \"b\"\npassphrase = true\n"
+        );
+        let e = err(&text);
+        assert_eq!(e.line, 2);
+        let ok = text.replace("unseal = 3", "unseal = 2");
+        assert_eq!(
+            Custodians::parse(&ok).unwrap().threshold_for("unseal"),
+            Some(2)
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Share files: a share document encrypted to one custodian as an armored age
+//! file, so the stock `age -d -i <identity>` opens it and nothing of this tool
+//! is needed to read one's own share.
+
+use std::io::{Read, Write};
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use zeroize::Zeroizing;
+
+use super::custodians::CustodianKey;
+use super::document::{DocumentError, ShareDocument};
+use crate::secret::SecretText;
+
+/// Share documents are small; anything much larger is not one of ours.
+const MAX_PLAINTEXT: u64 = 1 << 20;
+
+/// Why a share file could not be written or opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShareFileError {
+    /// Not an age file (armored or binary).
+    #[error("not an age-encrypted file")]
+    NotAgeFile,
+    /// The file is for a passphrase, and none was given.
+    #[error("this share is protected by a passphrase, and none was entered")]
+    NoPassphrase,
+    /// The passphrase did not open it.
+    #[error("the passphrase does not open this share")]
+    WrongPassphrase,
+    /// None of the identities opened it.
+    #[error("none of the given identities opens this share: pass the custodian's key with -i")]
+    NoMatchingIdentity,
+    /// The age layer opened but the content is corrupted.
+    #[error("the encrypted content is damaged")]
+    Damaged,
+    /// The plaintext is not a valid share document.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    /// Encryption failed.
+    #[error("encrypting the share failed: {0}")]
+    Encrypt(String),
+}
+
+/// Encrypts `document` to `key`, armored. `passphrase` is required for
+/// [`CustodianKey::Passphrase`] and ignored otherwise.
+pub fn seal(
+    document: &ShareDocument,
+    key: &CustodianKey,
+    passphrase: Option<&SecretText>,
+) -> Result<Vec<u8>, ShareFileError> {
+    let encryptor = match key {
+        CustodianKey::Age(recipient) => {
+            age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+        }
+        CustodianKey::SshEd25519(recipient) => {
+            age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+        }
+        CustodianKey::Passphrase => {
+            let passphrase = passphrase.ok_or(ShareFileError::NoPassphrase)?;
+            Ok(age::Encryptor::with_user_passphrase(
+                passphrase.expose_secret().to_owned().into(),
+            ))
+        }
+    }
+    .map_err(|e| ShareFileError::Encrypt(e.to_string()))?;
+    let plaintext = document.to_json();
+    let encrypt = || -> std::io::Result<Vec<u8>> {
+        let armor = ArmoredWriter::wrap_output(Vec::new(), Format::AsciiArmor)?;
+        let mut writer = encryptor.wrap_output(armor)?;
+        writer.write_all(&plaintext)?;
+        writer.finish()?.finish()
+    };
+    encrypt().map_err(|e| ShareFileError::Encrypt(e.to_string()))
+}
+
+/// Decrypts a share file with `identities`, or, for a passphrase share, with
+/// the passphrase `callbacks` asks the custodian for. `what` names the file in
+/// the prompt.
+pub fn open(
+    bytes: &[u8],
+    identities: &[Box<dyn age::Identity>],
+    callbacks: &dyn Fn(&str) -> Option<SecretText>,
+    what: &str,
+) -> Result<ShareDocument, ShareFileError> {
+    let decryptor =
+        age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|_| ShareFileError::NotAgeFile)?;
+    let reader = if decryptor.is_scrypt() {
+        let passphrase =
+            callbacks(&format!("Passphrase for {what}: ")).ok_or(ShareFileError::NoPassphrase)?;
+        let identity = age::scrypt::Identity::new(passphrase.expose_secret().to_owned().into());
+        decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .map_err(|_| ShareFileError::WrongPassphrase)?
+    } else {
+        decryptor
+            .decrypt(identities.iter().map(|i| i.as_ref()))
+            .map_err(|e| match e {
+                age::DecryptError::NoMatchingKeys => ShareFileError::NoMatchingIdentity,
+                _ => ShareFileError::Damaged,
+            })?
+    };
+    let mut plaintext = Zeroizing::new(Vec::with_capacity(8192));
+    reader
+        .take(MAX_PLAINTEXT)
+        .read_to_end(&mut plaintext)
+        .map_err(|_| ShareFileError::Damaged)?;
+    Ok(ShareDocument::from_json(&plaintext)?)
+}
