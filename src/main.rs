@@ -1,1 +1,11 @@
-fn main() {}
+//! The `ceremony` command. Everything it does lives in the library; this file
+//! only hands the arguments to [`cli::run`] and turns the outcome into an exit
+//! code (`docs/exit-codes.md`).
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

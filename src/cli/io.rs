@@ -1,0 +1,99 @@
+//! Reading inputs and writing outputs at the edge: files named on the command
+//! line, stdin, identities, and the rule that a secret never lands on a
+//! terminal unless the operator asks for it.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use ceremony::fsio;
+use zeroize::Zeroizing;
+
+use super::exit;
+use super::prompt::TerminalCallbacks;
+
+/// Failures that belong to the command line itself.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Refused to print a secret to a terminal.
+    #[error(
+        "refusing to print a secret to a terminal: redirect stdout to a file or pipe (for example `> key.txt` on an encrypted disk), or pass --allow-terminal if it may stay on screen"
+    )]
+    SecretToTerminal,
+    /// A bad argument value that clap cannot check.
+    #[error("{0}")]
+    Usage(String),
+    /// A bad input that is not a library format.
+    #[error("{0}")]
+    Input(String),
+}
+
+impl CliError {
+    /// Its exit code.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::SecretToTerminal => exit::REFUSED,
+            CliError::Usage(_) => exit::USAGE,
+            CliError::Input(_) => exit::INPUT,
+        }
+    }
+}
+
+/// Reads a file named on the command line.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    Ok(fsio::read(path)?)
+}
+
+/// Reads a secret from a file or `-` (stdin) into a wiping buffer.
+pub fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    let mut buffer = Zeroizing::new(Vec::with_capacity(1 << 16));
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .lock()
+            .take(1 << 16)
+            .read_to_end(&mut buffer)
+            .context("reading the secret from stdin")?;
+    } else {
+        let mut file = std::fs::File::open(path).map_err(|source| fsio::FsError::Io {
+            path: path.to_owned(),
+            action: "reading",
+            source,
+        })?;
+        Read::by_ref(&mut file)
+            .take(1 << 16)
+            .read_to_end(&mut buffer)
+            .map_err(|source| fsio::FsError::Io {
+                path: path.to_owned(),
+                action: "reading",
+                source,
+            })?;
+    }
+    Ok(buffer)
+}
+
+/// Loads every `-i` identity file.
+pub fn load_identities(paths: &[std::path::PathBuf]) -> Result<Vec<Box<dyn age::Identity>>> {
+    let mut all = Vec::new();
+    for path in paths {
+        let bytes = Zeroizing::new(read_file(path)?);
+        let ids = ceremony::identity::load_identity_file(
+            &path.display().to_string(),
+            &bytes,
+            TerminalCallbacks,
+        )?;
+        all.extend(ids);
+    }
+    Ok(all)
+}
+
+/// Writes secret text to stdout, refusing a terminal unless allowed.
+pub fn emit_secret(text: &[u8], allow_terminal: bool) -> Result<()> {
+    let stdout = std::io::stdout();
+    if stdout.is_terminal() && !allow_terminal {
+        return Err(CliError::SecretToTerminal.into());
+    }
+    let mut out = stdout.lock();
+    out.write_all(text).context("writing to stdout")?;
+    out.flush().context("writing to stdout")?;
+    Ok(())
+}

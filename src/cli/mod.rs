@@ -1,0 +1,87 @@
+//! The command-line edge: the one home of clap, anyhow, prompts and
+//! stdout/stderr. Each command module validates its arguments into a request,
+//! calls the library, and prints the outcome.
+//!
+//! Human-readable progress goes to stderr; stdout carries only the data a
+//! command is asked for (a secret, a manifest, a report), so it can be piped.
+
+mod args;
+mod demo;
+mod exit;
+mod io;
+mod prompt;
+mod unseal;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+/// Parses the command line, runs it, prints any error chain, and returns the
+/// exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(err) => {
+            // A closed pipe (`ceremony … | head`) is not a failure of ours.
+            if is_broken_pipe(&err) {
+                return ExitCode::from(exit::OK);
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code_of(&err))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Unseal(command) => unseal::run(command),
+        Command::Demo(args) => demo::run(args),
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The exit code of the first cause in the chain that has a class.
+fn exit_code_of(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ceremony::error::Error>() {
+            return exit::for_class(e.class());
+        }
+        if let Some(e) = cause.downcast_ref::<ceremony::shares::Error>() {
+            return exit::for_class(e.class());
+        }
+        if let Some(e) = cause.downcast_ref::<ceremony::fsio::FsError>() {
+            return exit::for_class(e.class());
+        }
+        if cause
+            .downcast_ref::<ceremony::identity::IdentityError>()
+            .is_some()
+        {
+            return exit::INPUT;
+        }
+        if let Some(e) = cause.downcast_ref::<io::CliError>() {
+            return e.exit_code();
+        }
+    }
+    exit::INTERNAL
+}

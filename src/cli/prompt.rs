@@ -1,0 +1,84 @@
+//! Everything that talks to the operator's terminal: passphrase prompts
+//! (rpassword, which reads /dev/tty with echo off) and confirmations
+//! (dialoguer). Secrets typed here go straight into zeroizing types.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result, bail};
+use ceremony::secret::SecretText;
+
+/// Shortest passphrase accepted for a new share. age's scrypt slows guessing,
+/// but a short passphrase is still a weak link for a root key.
+const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// Asks once for an existing passphrase. `None` if no terminal or empty.
+pub fn ask_passphrase(prompt: &str) -> Option<SecretText> {
+    match rpassword::prompt_password(prompt) {
+        Ok(text) if !text.is_empty() => Some(SecretText::new(text)),
+        Ok(mut text) => {
+            zeroize::Zeroize::zeroize(&mut text);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Asks a custodian to choose a passphrase, twice, until both entries match.
+pub fn new_passphrase(custodian: &str) -> Result<SecretText> {
+    for _ in 0..3 {
+        let first = rpassword::prompt_password(format!(
+            "Custodian {custodian}: choose a passphrase for your share (at least {MIN_PASSPHRASE_CHARS} characters): "
+        ))
+        .map(SecretText::new)
+        .context("passphrase custodians must type their passphrase on a terminal")?;
+        if first.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
+            eprintln!("That passphrase is too short; try again.");
+            continue;
+        }
+        let second = rpassword::prompt_password(format!("Custodian {custodian}: type it again: "))
+            .map(SecretText::new)
+            .context("passphrase custodians must type their passphrase on a terminal")?;
+        if first.expose_secret() == second.expose_secret() {
+            return Ok(first);
+        }
+        eprintln!("The two entries differ; try again.");
+    }
+    bail!("custodian {custodian} did not confirm a passphrase after 3 tries; nothing was written")
+}
+
+/// Asks for confirmation when a person is at the terminal; `yes` or a
+/// non-interactive run (a scripted ceremony) proceeds without asking.
+pub fn confirm(question: &str, yes: bool) -> Result<bool> {
+    if yes || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(true);
+    }
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .context("reading the confirmation")
+}
+
+/// age's callbacks, for passphrase-protected SSH keys given with `-i`.
+#[derive(Clone, Copy)]
+pub struct TerminalCallbacks;
+
+impl age::Callbacks for TerminalCallbacks {
+    fn display_message(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    fn confirm(&self, _message: &str, _yes: &str, _no: Option<&str>) -> Option<bool> {
+        None
+    }
+
+    fn request_public_string(&self, _description: &str) -> Option<String> {
+        None
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        rpassword::prompt_password(format!("{description}: "))
+            .ok()
+            .map(Into::into)
+    }
+}
