@@ -1,0 +1,176 @@
+//! Shared test harness: run the real `ceremony` binary and the real tools
+//! (age, ssh-keygen, sops, tmux) in a scratch directory.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The binary under test.
+pub fn ceremony_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ceremony"))
+}
+
+/// The shared fixtures made by the real sops and age.
+pub fn fixtures() -> PathBuf {
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
+    if beside.is_dir() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/fixtures/sops")
+}
+
+/// Fails the test with an install hint when a required tool is missing: these
+/// tests exist to run the real tools, so skipping would hide a gap.
+pub fn require(tool: &str, install: &str) {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "`{tool}` is not installed: {install} (.ci/run does this)"
+    );
+}
+
+/// A scratch directory with helpers.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        std::fs::write(&p, content).expect("write");
+        p
+    }
+
+    pub fn read(&self, rel: &str) -> Vec<u8> {
+        std::fs::read(self.path(rel)).expect("read")
+    }
+
+    /// Runs `ceremony ARGS` in the scratch directory with no stdin.
+    pub fn ceremony(&self, args: &[&str]) -> Run {
+        self.ceremony_with_stdin(args, b"")
+    }
+
+    pub fn ceremony_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        run_in(
+            self.dir.path(),
+            Command::new(ceremony_bin()).args(args),
+            stdin,
+        )
+    }
+
+    /// Runs any program in the scratch directory.
+    pub fn tool(&self, program: &str, args: &[&str]) -> Run {
+        run_in(self.dir.path(), Command::new(program).args(args), b"")
+    }
+
+    /// Makes an age identity `NAME.key`; returns its recipient.
+    pub fn age_key(&self, name: &str) -> String {
+        require("age-keygen", "apt-get install -y age");
+        let key = format!("{name}.key");
+        self.tool("age-keygen", &["-o", &key]).success();
+        let out = self.tool("age-keygen", &["-y", &key]).success();
+        out.stdout_text().trim().to_owned()
+    }
+
+    /// Makes an unencrypted ssh-ed25519 key `NAME` / `NAME.pub`; returns the public line.
+    pub fn ssh_key(&self, name: &str) -> String {
+        require("ssh-keygen", "apt-get install -y openssh-client");
+        self.tool(
+            "ssh-keygen",
+            &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", name],
+        )
+        .success();
+        String::from_utf8(self.read(&format!("{name}.pub")))
+            .expect("utf8")
+            .trim()
+            .to_owned()
+    }
+}
+
+fn run_in(dir: &Path, command: &mut Command, stdin: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = command
+        .current_dir(dir)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(mut input) = child.stdin.take() {
+        let _ = input.write_all(stdin);
+    }
+    let output = child.wait_with_output().expect("wait");
+    Run {
+        description: format!("{command:?}"),
+        output,
+    }
+}
+
+/// The outcome of one command.
+pub struct Run {
+    pub description: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Asserts exit 0 and returns self.
+    pub fn success(self) -> Self {
+        assert!(
+            self.output.status.success(),
+            "{} failed with {}\nstdout:\n{}\nstderr:\n{}",
+            self.description,
+            self.code(),
+            self.stdout_text(),
+            self.stderr_text()
+        );
+        self
+    }
+
+    /// Asserts the exit code and that stderr contains `needle`.
+    pub fn fails_with(self, code: i32, needle: &str) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "{}: expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            self.description,
+            self.stdout_text(),
+            self.stderr_text()
+        );
+        assert!(
+            self.stderr_text().contains(needle),
+            "{}: stderr lacks {needle:?}:\n{}",
+            self.description,
+            self.stderr_text()
+        );
+        self
+    }
+}
