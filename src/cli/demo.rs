@@ -1,8 +1,216 @@
-//! `ceremony demo`: the main job end to end, with throwaway custodians.
-use anyhow::Result;
+//! `ceremony demo`: the main job end to end, with throwaway custodians in a
+//! temporary directory, printing each step. Every step calls the same code as
+//! the real commands; only the custodians' keys are generated on the spot.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use ceremony::fsio;
+use ceremony::secret::SecretBytes;
+use ceremony::shares::{self, Custodians, SplitPlan};
 
 use super::args::DemoArgs;
+use super::unseal;
 
-pub fn run(_args: DemoArgs) -> Result<()> {
+/// A throwaway custodian: name, identity file, recipient.
+struct DemoCustodian {
+    name: &'static str,
+    identity: PathBuf,
+    recipient: String,
+}
+
+fn step(n: usize, title: &str) {
+    println!("\n== Step {n}: {title}");
+}
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let temp;
+    let dir: PathBuf = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir(dir).with_context(|| {
+                format!(
+                    "{}: creating the demo directory (it must not exist)",
+                    dir.display()
+                )
+            })?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("ceremony-demo-")
+                .tempdir()
+                .context("creating a temporary directory")?;
+            temp.path().to_owned()
+        }
+    };
+    println!(
+        "ceremony demo: throwaway custodians and keys in {}",
+        dir.display()
+    );
+    println!("(nothing here is a real secret; a real ceremony runs offline with real custodians)");
+
+    step(1, "custodians bring their public keys");
+    let custodians = make_custodians(&dir, &["alice", "bob", "carol"])?;
+    let custodians_file = dir.join("custodians.toml");
+    let mut toml = String::new();
+    for c in &custodians {
+        toml.push_str(&format!(
+            "[[custodian]]\nname = \"{}\"\nage = \"{}\"\n\n",
+            c.name, c.recipient
+        ));
+        println!("  {:<6} {}", c.name, c.recipient);
+    }
+    fsio::write_new(&custodians_file, toml.as_bytes(), fsio::PUBLIC_MODE)?;
+    let parsed = Custodians::parse(&toml).map_err(|source| shares::Error::Custodians {
+        file: custodians_file.display().to_string(),
+        source,
+    })?;
+
+    step(2, "split a fresh 32-byte unseal key, 2 of 3 (unseal share)");
+    let secret = SecretBytes::random(unseal::UNSEAL_KEY_LEN);
+    let plan = SplitPlan {
+        label: "unseal-key".into(),
+        threshold: 2,
+        key_id: Some("demo-1".into()),
+        previous_set_id: None,
+    };
+    let split = shares::split_among(&secret, &parsed, &plan, &BTreeMap::new())?;
+    let set_dir = dir.join("unseal");
+    unseal::write_split(&set_dir, &split)?;
+    println!(
+        "  share set {} written to {}",
+        split.shareset.set_id,
+        set_dir.display()
+    );
+    for entry in &split.shareset.custodians {
+        println!(
+            "  {:<20} x = {:<3} commitment {}",
+            entry.file, entry.x, entry.commitment
+        );
+    }
+    println!("  key check value {}", split.shareset.key_check_value);
+
+    step(3, "each custodian verifies their own share (unseal verify)");
+    let shareset = unseal::load_shareset(&set_dir.join("shareset.json"))?;
+    for c in &custodians {
+        let file = set_dir.join(format!("{}.share.age", c.name));
+        let opened = unseal::open_shares(&shareset, &[file], std::slice::from_ref(&c.identity))?;
+        let entry = shares::check_share(&shareset, &opened[0])?;
+        println!(
+            "  ✓ {} holds x = {} and it matches the manifest",
+            entry.name, entry.x
+        );
+    }
+
+    step(4, "alice and carol rebuild the key (unseal combine)");
+    let files = share_files(&set_dir, &["alice", "carol"]);
+    let ids = identities(&custodians, &["alice", "carol"]);
+    let rebuilt = unseal::rebuild_from(&shareset, &files, &ids)?;
+    println!(
+        "  ✓ rebuilt {} bytes; equal to the generated key: {}",
+        rebuilt.len(),
+        rebuilt.ct_eq(&secret)
+    );
+    println!("  (the real command prints it only to a pipe or file, never to a terminal)");
+
+    step(5, "one share alone is not enough");
+    let alone = unseal::rebuild_from(
+        &shareset,
+        &share_files(&set_dir, &["bob"]),
+        &identities(&custodians, &["bob"]),
+    );
+    match alone {
+        Err(e) => println!("  ✓ refused: {e:#}"),
+        Ok(_) => anyhow::bail!("one share rebuilt the key: the threshold is broken"),
+    }
+
+    step(
+        6,
+        "reshare to dave, erin and frank, 3 of 3 (unseal reshare)",
+    );
+    let new_custodians = make_custodians(&dir, &["dave", "erin", "frank"])?;
+    let mut new_toml = String::new();
+    for c in &new_custodians {
+        new_toml.push_str(&format!(
+            "[[custodian]]\nname = \"{}\"\nage = \"{}\"\n\n",
+            c.name, c.recipient
+        ));
+    }
+    let new_parsed = Custodians::parse(&new_toml).map_err(|source| shares::Error::Custodians {
+        file: "new custodians".into(),
+        source,
+    })?;
+    let rebuilt = unseal::rebuild_from(&shareset, &files, &ids)?;
+    let plan = SplitPlan {
+        label: shareset.label.clone(),
+        threshold: 3,
+        key_id: shareset.key_id.clone(),
+        previous_set_id: Some(shareset.set_id),
+    };
+    let resplit = shares::split_among(&rebuilt, &new_parsed, &plan, &BTreeMap::new())?;
+    let new_dir = dir.join("unseal-reshared");
+    unseal::write_split(&new_dir, &resplit)?;
+    println!(
+        "  new set {} (previous {}), same key check value: {}",
+        resplit.shareset.set_id,
+        shareset.set_id,
+        resplit.shareset.key_check_value == shareset.key_check_value
+    );
+    let new_set = unseal::load_shareset(&new_dir.join("shareset.json"))?;
+    let again = unseal::rebuild_from(
+        &new_set,
+        &share_files(&new_dir, &["dave", "erin", "frank"]),
+        &identities(&new_custodians, &["dave", "erin", "frank"]),
+    )?;
+    println!(
+        "  ✓ the new custodians rebuild the same key: {}",
+        again.ct_eq(&secret)
+    );
+
+    println!(
+        "\nDemo complete. Files are in {}{}",
+        dir.display(),
+        if args.keep.is_some() {
+            ""
+        } else {
+            " (removed on exit)"
+        }
+    );
     Ok(())
+}
+
+fn make_custodians(dir: &Path, names: &[&'static str]) -> Result<Vec<DemoCustodian>> {
+    let mut out = Vec::new();
+    for &name in names {
+        let identity = age::x25519::Identity::generate();
+        let recipient = identity.to_public().to_string();
+        let path = dir.join(format!("{name}.agekey"));
+        let text = zeroize::Zeroizing::new(format!(
+            "# throwaway demo identity of {name}\n{}\n",
+            secrecy::ExposeSecret::expose_secret(&identity.to_string())
+        ));
+        fsio::write_new(&path, text.as_bytes(), fsio::SECRET_MODE)?;
+        out.push(DemoCustodian {
+            name,
+            identity: path,
+            recipient,
+        });
+    }
+    Ok(out)
+}
+
+fn share_files(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+    names
+        .iter()
+        .map(|n| dir.join(format!("{n}.share.age")))
+        .collect()
+}
+
+fn identities(custodians: &[DemoCustodian], names: &[&str]) -> Vec<PathBuf> {
+    custodians
+        .iter()
+        .filter(|c| names.contains(&c.name))
+        .map(|c| c.identity.clone())
+        .collect()
 }
