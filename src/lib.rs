@@ -6,7 +6,7 @@
 //! prompts or exits; the command-line edge in `src/cli/` does that. See
 //! `docs/` for the threat model, the file formats and the runbooks.
 
-#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
