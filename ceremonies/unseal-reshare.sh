@@ -10,9 +10,9 @@ k=${3:?new threshold}
 out=${4:?output directory}
 shift 4
 
+status=0
 ceremony unseal reshare --shareset "$old/shareset.json" "$old"/*.share.age "$@" \
-  --custodians "$new" --threshold "$k" --out "$out"
-status=$?
+  --custodians "$new" --threshold "$k" --out "$out" || status=$?
 case $status in
   0) ;;
   5) echo "Not enough old custodians present: bring more shares." >&2; exit 5 ;;

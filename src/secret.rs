@@ -39,6 +39,11 @@ impl SecretBytes {
         &self.0
     }
 
+    /// The secret bytes, for filling in place.
+    pub fn expose_secret_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
     /// Length in bytes (not secret).
     pub fn len(&self) -> usize {
         self.0.len()

@@ -223,16 +223,20 @@ pub fn split_at<R: RngCore + CryptoRng>(
     let mut ys: Vec<Vec<u8>> = vec![Vec::with_capacity(secret.len()); xs.len()];
     // One polynomial per secret byte: coefficient 0 is the byte, the others are
     // uniform over the whole field.
-    for &byte in secret.expose_secret() {
-        let mut fresh = vec![0u8; degree];
-        rng.fill_bytes(&mut fresh);
-        let mut poly = Vec::with_capacity(degree + 1);
-        poly.push(byte);
-        poly.extend_from_slice(&fresh);
-        zeroize::Zeroize::zeroize(&mut fresh);
-        let coefficients = SecretBytes::new(poly);
+    // All random coefficients in one draw; `degree` of them per secret byte.
+    let mut random = SecretBytes::new(vec![0u8; degree * secret.len()]);
+    rng.fill_bytes(random.expose_secret_mut());
+    let mut poly = SecretBytes::new(vec![0u8; degree + 1]);
+    for (&byte, fresh) in secret
+        .expose_secret()
+        .iter()
+        .zip(random.expose_secret().chunks_exact(degree))
+    {
+        let coefficients = poly.expose_secret_mut();
+        coefficients[0] = byte;
+        coefficients[1..].copy_from_slice(fresh);
         for (x, y) in xs.iter().zip(ys.iter_mut()) {
-            y.push(evaluate(coefficients.expose_secret(), *x));
+            y.push(evaluate(poly.expose_secret(), *x));
         }
     }
 
@@ -315,20 +319,21 @@ fn evaluate(coefficients: &[u8], x: u8) -> u8 {
 /// public, so computing the basis from them may branch; the y bytes only pass
 /// through constant-time multiplication and addition.
 fn interpolate(shares: &[ShamirShare], at: u8) -> SecretBytes {
+    // l_i(at) = Π_{j≠i} (at - x_j) / (x_i - x_j), with one inversion per i.
     let basis: Vec<u8> = shares
         .iter()
         .enumerate()
         .map(|(i, si)| {
-            shares
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .fold(1u8, |acc, (_, sj)| {
-                    gf256::mul(
-                        acc,
-                        gf256::div(gf256::add(at, sj.x), gf256::add(si.x, sj.x)),
+            let (numerator, denominator) = shares.iter().enumerate().filter(|(j, _)| *j != i).fold(
+                (1u8, 1u8),
+                |(num, den), (_, sj)| {
+                    (
+                        gf256::mul(num, gf256::add(at, sj.x)),
+                        gf256::mul(den, gf256::add(si.x, sj.x)),
                     )
-                })
+                },
+            );
+            gf256::div(numerator, denominator)
         })
         .collect();
     let len = shares.first().map_or(0, |s| s.y.len());
