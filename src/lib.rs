@@ -14,5 +14,6 @@
 pub mod error;
 pub mod fsio;
 pub mod identity;
+pub mod preflight;
 pub mod secret;
 pub mod shares;

@@ -1,0 +1,488 @@
+//! The air gap, enforced by the tool.
+//!
+//! Before a root is created or any secret is rebuilt, the machine is checked:
+//! a non-loopback network interface that is up, or a default route, means the
+//! workstation is online and the command refuses unless the operator says
+//! `--allow-online` out loud (and the override is recorded). Active swap is a
+//! warning: a secret page could be written to disk. The process itself is
+//! hardened: no core dumps, not dumpable (no ptrace by same-uid processes, no
+//! /proc/PID/mem), and memory locked where the OS allows.
+//!
+//! The machine is read through a root path (`/` normally), so the checks are
+//! tested against fake `/sys` and `/proc` trees.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The outcome of one check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Fine.
+    Pass,
+    /// Worth knowing; does not stop the ceremony.
+    Warn,
+    /// Stops the ceremony unless overridden.
+    Fail,
+    /// Failed but overridden by the operator (`--allow-online`).
+    Overridden,
+}
+
+/// One line of the preflight report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Short name (`network-interfaces`, `default-route`, `swap`, …).
+    pub name: String,
+    /// The result.
+    pub outcome: Outcome,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The whole report, kept in manifests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// Whether the operator passed `--allow-online`.
+    pub allow_online: bool,
+    /// The system root read, when not `/` (tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_root: Option<String>,
+}
+
+impl Report {
+    /// Whether the ceremony may go on: no check failed without an override.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.outcome != Outcome::Fail)
+    }
+
+    /// Whether any online check was overridden.
+    pub fn went_online(&self) -> bool {
+        self.checks.iter().any(|c| c.outcome == Outcome::Overridden)
+    }
+}
+
+/// Options of a preflight run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where `/sys` and `/proc` are read (normally `/`).
+    pub system_root: PathBuf,
+    /// Accept an online machine (recorded).
+    pub allow_online: bool,
+    /// Apply the process hardening (never in unit tests of the checks).
+    pub harden_process: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            system_root: PathBuf::from("/"),
+            allow_online: false,
+            harden_process: true,
+        }
+    }
+}
+
+// Interface flags from <linux/if.h>.
+const IFF_UP: u32 = 0x1;
+const IFF_LOOPBACK: u32 = 0x8;
+// Route flags from <linux/route.h>.
+const RTF_UP: u32 = 0x0001;
+const RTF_REJECT: u32 = 0x0200;
+
+/// Runs every check and returns the report.
+pub fn run(options: &Options) -> Report {
+    let root = &options.system_root;
+    let online = |check: Check| -> Check {
+        if check.outcome == Outcome::Fail && options.allow_online {
+            Check {
+                outcome: Outcome::Overridden,
+                detail: format!("{} (allowed by --allow-online)", check.detail),
+                ..check
+            }
+        } else {
+            check
+        }
+    };
+    let mut checks = vec![
+        online(check_interfaces(root)),
+        online(check_default_route(root)),
+        check_swap(root),
+    ];
+    if options.harden_process {
+        checks.extend(harden());
+    }
+    Report {
+        checks,
+        allow_online: options.allow_online,
+        system_root: (root != Path::new("/")).then(|| root.display().to_string()),
+    }
+}
+
+fn read(root: &Path, rel: &str) -> Option<String> {
+    fs::read_to_string(root.join(rel)).ok()
+}
+
+/// Non-loopback interfaces that are up (administratively or operationally).
+pub fn check_interfaces(root: &Path) -> Check {
+    let name = "network-interfaces".to_owned();
+    let dir = root.join("sys/class/net");
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(_) => {
+            return Check {
+                name,
+                outcome: Outcome::Fail,
+                detail: format!(
+                    "cannot read {}: the interfaces cannot be checked",
+                    dir.display()
+                ),
+            };
+        }
+    };
+    let mut up = Vec::new();
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for iface in &names {
+        let flags = read(root, &format!("sys/class/net/{iface}/flags"))
+            .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
+            .unwrap_or(0);
+        let oper = read(root, &format!("sys/class/net/{iface}/operstate")).unwrap_or_default();
+        if flags & IFF_LOOPBACK != 0 || iface == "lo" {
+            continue;
+        }
+        if flags & IFF_UP != 0 || oper.trim() == "up" {
+            up.push(format!("{iface} ({})", oper.trim()));
+        }
+    }
+    if up.is_empty() {
+        Check {
+            name,
+            outcome: Outcome::Pass,
+            detail: "no network interface up besides loopback".into(),
+        }
+    } else {
+        Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: format!(
+                "interface(s) up: {}; take them down (ip link set DEV down) or unplug",
+                up.join(", ")
+            ),
+        }
+    }
+}
+
+/// A default route, IPv4 or IPv6 (reject routes do not count).
+pub fn check_default_route(root: &Path) -> Check {
+    let name = "default-route".to_owned();
+    let mut found = Vec::new();
+    if let Some(table) = read(root, "proc/net/route") {
+        for line in table.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() >= 8 && f[1] == "00000000" && f[7] == "00000000" {
+                let flags = u32::from_str_radix(f[3], 16).unwrap_or(0);
+                if flags & RTF_UP != 0 && flags & RTF_REJECT == 0 {
+                    found.push(format!("IPv4 via {}", f[0]));
+                }
+            }
+        }
+    }
+    if let Some(table) = read(root, "proc/net/ipv6_route") {
+        for line in table.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() >= 10 && f[0].chars().all(|c| c == '0') && f[1] == "00" {
+                let flags = u32::from_str_radix(f[8], 16).unwrap_or(0);
+                if flags & RTF_UP != 0 && flags & RTF_REJECT == 0 && f[9] != "lo" {
+                    found.push(format!("IPv6 via {}", f[9]));
+                }
+            }
+        }
+    }
+    if found.is_empty() {
+        Check {
+            name,
+            outcome: Outcome::Pass,
+            detail: "no default route".into(),
+        }
+    } else {
+        Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: format!("default route present: {}", found.join(", ")),
+        }
+    }
+}
+
+/// Active swap: a page holding a secret could be written to disk.
+pub fn check_swap(root: &Path) -> Check {
+    let name = "swap".to_owned();
+    let swaps: Vec<String> = read(root, "proc/swaps")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    if swaps.is_empty() {
+        Check {
+            name,
+            outcome: Outcome::Pass,
+            detail: "no active swap".into(),
+        }
+    } else {
+        Check {
+            name,
+            outcome: Outcome::Warn,
+            detail: format!(
+                "swap active on {}: secrets could be paged to disk (swapoff -a, or encrypted swap)",
+                swaps.join(", ")
+            ),
+        }
+    }
+}
+
+/// Hardens this process: no core dumps, not dumpable, memory locked when the
+/// OS allows it without risking later allocations.
+#[allow(unsafe_code)]
+fn harden() -> Vec<Check> {
+    let mut checks = Vec::new();
+
+    let zero = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit reads a valid, initialised rlimit struct.
+    let core = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
+    checks.push(Check {
+        name: "core-dumps".into(),
+        outcome: if core == 0 {
+            Outcome::Pass
+        } else {
+            Outcome::Warn
+        },
+        detail: if core == 0 {
+            "disabled for this process (RLIMIT_CORE = 0)".into()
+        } else {
+            format!(
+                "could not set RLIMIT_CORE = 0: {}",
+                std::io::Error::last_os_error()
+            )
+        },
+    });
+
+    // SAFETY: PR_SET_DUMPABLE takes one integer argument; no memory is passed.
+    let dumpable = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    checks.push(Check {
+        name: "not-dumpable".into(),
+        outcome: if dumpable == 0 { Outcome::Pass } else { Outcome::Warn },
+        detail: if dumpable == 0 {
+            "process marked not dumpable (no core, no ptrace attach by other processes of this user)".into()
+        } else {
+            format!("PR_SET_DUMPABLE failed: {}", std::io::Error::last_os_error())
+        },
+    });
+
+    checks.push(lock_memory());
+    checks
+}
+
+/// Locks all current and future pages in RAM. With MCL_FUTURE, every later
+/// allocation must fit under RLIMIT_MEMLOCK, so this is done only when the
+/// limit cannot bite: the process holds CAP_IPC_LOCK or the limit is
+/// unlimited. Otherwise it reports why memory stays unlocked.
+#[allow(unsafe_code)]
+fn lock_memory() -> Check {
+    let name = "memory-lock".to_owned();
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the valid rlimit struct we pass.
+    let got = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0;
+    let unlimited = got && limit.rlim_cur == libc::RLIM_INFINITY;
+    if !(unlimited || has_cap_ipc_lock()) {
+        return Check {
+            name,
+            outcome: Outcome::Warn,
+            detail: format!(
+                "memory not locked: RLIMIT_MEMLOCK is {} KiB and CAP_IPC_LOCK is not held (run as root or raise ulimit -l)",
+                limit.rlim_cur / 1024
+            ),
+        };
+    }
+    // SAFETY: mlockall takes flags only.
+    let locked = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
+    if locked == 0 {
+        Check {
+            name,
+            outcome: Outcome::Pass,
+            detail: "all memory locked in RAM (mlockall)".into(),
+        }
+    } else {
+        Check {
+            name,
+            outcome: Outcome::Warn,
+            detail: format!("mlockall failed: {}", std::io::Error::last_os_error()),
+        }
+    }
+}
+
+fn has_cap_ipc_lock() -> bool {
+    const CAP_IPC_LOCK: u32 = 14;
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        .is_some_and(|caps| caps & (1 << CAP_IPC_LOCK) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake system root with the given interfaces, routes and swaps.
+    fn fake(
+        ifaces: &[(&str, &str, &str)],
+        route: &str,
+        ipv6: &str,
+        swaps: &str,
+    ) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, oper, flags) in ifaces {
+            let d = dir.path().join("sys/class/net").join(name);
+            fs::create_dir_all(&d).unwrap();
+            fs::write(d.join("operstate"), format!("{oper}\n")).unwrap();
+            fs::write(d.join("flags"), format!("{flags}\n")).unwrap();
+        }
+        fs::create_dir_all(dir.path().join("sys/class/net")).unwrap();
+        fs::create_dir_all(dir.path().join("proc/net")).unwrap();
+        fs::write(dir.path().join("proc/net/route"), route).unwrap();
+        fs::write(dir.path().join("proc/net/ipv6_route"), ipv6).unwrap();
+        fs::write(dir.path().join("proc/swaps"), swaps).unwrap();
+        dir
+    }
+
+    const ROUTE_HEADER: &str =
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n";
+    const SWAPS_HEADER: &str = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";
+    // An IPv6 reject route on lo, as every Linux kernel lists.
+    const V6_REJECT: &str = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+
+    fn offline() -> tempfile::TempDir {
+        fake(
+            &[("lo", "unknown", "0x9"), ("eth0", "down", "0x1002")],
+            ROUTE_HEADER,
+            V6_REJECT,
+            SWAPS_HEADER,
+        )
+    }
+
+    fn options(root: &Path, allow_online: bool) -> Options {
+        Options {
+            system_root: root.to_owned(),
+            allow_online,
+            harden_process: false,
+        }
+    }
+
+    #[test]
+    fn an_air_gapped_machine_passes() {
+        let root = offline();
+        let report = run(&options(root.path(), false));
+        assert!(report.passed(), "{report:?}");
+        assert!(!report.went_online());
+        assert_eq!(report.checks.len(), 3);
+        assert!(report.checks.iter().all(|c| c.outcome == Outcome::Pass));
+    }
+
+    #[test]
+    fn an_interface_up_fails_and_is_named() {
+        let root = fake(
+            &[("lo", "unknown", "0x9"), ("wlan0", "up", "0x1003")],
+            ROUTE_HEADER,
+            "",
+            SWAPS_HEADER,
+        );
+        let check = check_interfaces(root.path());
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(check.detail.contains("wlan0 (up)"), "{}", check.detail);
+        // Administratively up without carrier still counts: plugging a cable in would bring it online.
+        let root = fake(
+            &[("eth1", "down", "0x1003")],
+            ROUTE_HEADER,
+            "",
+            SWAPS_HEADER,
+        );
+        assert_eq!(check_interfaces(root.path()).outcome, Outcome::Fail);
+    }
+
+    #[test]
+    fn default_routes_fail_but_reject_routes_do_not() {
+        let v4 =
+            format!("{ROUTE_HEADER}eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+        let root = fake(&[], &v4, V6_REJECT, SWAPS_HEADER);
+        let check = check_default_route(root.path());
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(check.detail.contains("IPv4 via eth0"));
+
+        let v6 = format!(
+            "{V6_REJECT}00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0\n"
+        );
+        let root = fake(&[], ROUTE_HEADER, &v6, SWAPS_HEADER);
+        let check = check_default_route(root.path());
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(check.detail.contains("IPv6 via eth0"), "{}", check.detail);
+
+        let root = fake(&[], ROUTE_HEADER, V6_REJECT, SWAPS_HEADER);
+        assert_eq!(check_default_route(root.path()).outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn online_is_refused_unless_overridden_and_the_override_is_recorded() {
+        let v4 =
+            format!("{ROUTE_HEADER}eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+        let root = fake(&[("eth0", "up", "0x1003")], &v4, "", SWAPS_HEADER);
+        let refused = run(&options(root.path(), false));
+        assert!(!refused.passed());
+        let allowed = run(&options(root.path(), true));
+        assert!(allowed.passed());
+        assert!(allowed.went_online());
+        assert!(allowed.allow_online);
+        assert!(allowed.checks[0].detail.contains("--allow-online"));
+        assert_eq!(
+            allowed.system_root.as_deref(),
+            Some(root.path().to_str().unwrap())
+        );
+    }
+
+    #[test]
+    fn swap_warns() {
+        let swaps = format!(
+            "{SWAPS_HEADER}/dev/sda2                               partition\t8388604\t\t0\t\t-2\n"
+        );
+        let root = fake(&[], ROUTE_HEADER, "", &swaps);
+        let check = check_swap(root.path());
+        assert_eq!(check.outcome, Outcome::Warn);
+        assert!(check.detail.contains("/dev/sda2"));
+        let report = run(&options(root.path(), false));
+        assert!(report.passed(), "a warning does not stop the ceremony");
+    }
+
+    #[test]
+    fn unreadable_sys_fails_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(check_interfaces(dir.path()).outcome, Outcome::Fail);
+    }
+}
