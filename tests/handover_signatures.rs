@@ -474,6 +474,8 @@ fn signing_key_debug_is_redacted() {
     let shown = format!("{key:?}");
     assert!(shown.contains("<redacted>"), "{shown}");
     assert!(shown.contains("SHA256:"), "{shown}");
+    // The public half as OpenSSH writes it, comment included.
+    assert_eq!(key.openssh_public_key().unwrap(), alice.public_line);
 }
 
 // ---------------------------------------------------------------- sshsig

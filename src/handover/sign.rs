@@ -69,6 +69,12 @@ pub enum SignError {
         /// What ssh-key reported.
         reason: String,
     },
+    /// The public key could not be written in OpenSSH form.
+    #[error("could not encode the OpenSSH public key: {reason}")]
+    PublicKeyEncoding {
+        /// What ssh-key reported.
+        reason: String,
+    },
     /// The new signature did not verify with the key's own public key.
     #[error(
         "the new signature does not verify with the signing key's public key; nothing was added"
@@ -149,12 +155,16 @@ impl Ed25519SigningKey {
 
     /// The OpenSSH public key line (`ssh-ed25519 AAAA… comment`), e.g. to
     /// build an `sshsig` TRUSTFILE line.
-    pub fn openssh_public_key(&self) -> String {
+    pub fn openssh_public_key(&self) -> Result<String, SignError> {
         let public = ssh_key::PublicKey::new(
             ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey(self.public)),
             self.key.comment(),
         );
-        public.to_openssh().unwrap_or_default()
+        public
+            .to_openssh()
+            .map_err(|e| SignError::PublicKeyEncoding {
+                reason: e.to_string(),
+            })
     }
 
     fn signing_key(&self) -> Result<ed25519_dalek::SigningKey, SignError> {
