@@ -167,7 +167,7 @@ pub enum LineProblem {
         found: usize,
     },
     /// The bytes are not a valid Ed25519 public key.
-    #[error("{what} is not a valid Ed25519 public key")]
+    #[error("{what} is not a valid Ed25519 public key (or is a weak, small-order one)")]
     Ed25519Point {
         /// The field.
         what: &'static str,
@@ -312,7 +312,14 @@ fn decode_ed25519_key(
             expected: 32,
             found: bytes.len(),
         })?;
-    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| LineProblem::Ed25519Point { what })
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| LineProblem::Ed25519Point { what })?;
+    // A small-order key "verifies" forged signatures under lax rules; no
+    // honest signer has one, so refuse to trust it at all.
+    if key.is_weak() {
+        return Err(LineProblem::Ed25519Point { what });
+    }
+    Ok(key)
 }
 
 fn parse_ed25519(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
@@ -559,6 +566,18 @@ mod tests {
                 }
             )
         );
+    }
+
+    #[test]
+    fn weak_ed25519_key_is_refused() {
+        // The identity point (y = 1) has small order.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let line = format!("ed25519 {}\n", STANDARD.encode(identity));
+        assert!(matches!(
+            problem_at(&line),
+            (1, LineProblem::Ed25519Point { .. })
+        ));
     }
 
     #[test]

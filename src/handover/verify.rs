@@ -505,3 +505,160 @@ impl Check<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    use super::*;
+    use crate::handover::dsse::Signature;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn envelope() -> Envelope {
+        Envelope::unsigned("application/vnd.in-toto+json", b"{\"a\":1}".to_vec())
+    }
+
+    fn trust_for(lines: &str) -> TrustFile {
+        TrustFile::parse("trust.txt", lines.as_bytes()).unwrap()
+    }
+
+    fn ed25519_line(key: &SigningKey, name: &str) -> String {
+        format!(
+            "ed25519 {} {name}\n",
+            STANDARD.encode(key.verifying_key().as_bytes())
+        )
+    }
+
+    fn signed(keyid: Option<&str>, signer: &SigningKey) -> Envelope {
+        let mut env = envelope();
+        let sig = signer.sign(&env.pae()).to_bytes().to_vec();
+        env.signatures.push(Signature {
+            keyid: keyid.map(str::to_owned),
+            sig,
+        });
+        env
+    }
+
+    #[test]
+    fn ed25519_with_and_without_a_key_claim() {
+        let alice = key(1);
+        let trust = trust_for(&ed25519_line(&alice, "alice"));
+        let by = verify(&signed(Some("ed25519"), &alice), &trust).unwrap();
+        assert_eq!(
+            (by.scheme, by.key_name.as_str()),
+            (Scheme::Ed25519, "alice")
+        );
+        assert_eq!(by.trust_line, 1);
+        let keyid = scheme::ed25519_keyid(alice.verifying_key().as_bytes());
+        assert!(verify(&signed(Some(&keyid), &alice), &trust).is_ok());
+    }
+
+    #[test]
+    fn keyid_is_required_and_must_name_a_scheme() {
+        let alice = key(1);
+        let trust = trust_for(&ed25519_line(&alice, "alice"));
+        assert_eq!(
+            verify(&signed(None, &alice), &trust),
+            Err(VerifyError::Malformed {
+                index: 0,
+                problem: Malformed::MissingKeyId
+            })
+        );
+        assert!(matches!(
+            verify(&signed(Some("rsa"), &alice), &trust),
+            Err(VerifyError::Malformed {
+                problem: Malformed::KeyIdScheme { .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn transit_keyid_must_match_the_signature_version() {
+        let transit = key(3);
+        let mut env = envelope();
+        let sig = transit.sign(&env.pae());
+        env.signatures.push(Signature {
+            keyid: Some("transit:v2".into()),
+            sig: format!("vault:v3:{}", STANDARD.encode(sig.to_bytes())).into_bytes(),
+        });
+        let trust = trust_for(&format!(
+            "transit k v3 {}\n",
+            STANDARD.encode(transit.verifying_key().as_bytes())
+        ));
+        assert!(matches!(
+            verify(&env, &trust),
+            Err(VerifyError::Malformed {
+                problem: Malformed::KeyIdDisagrees { .. },
+                ..
+            })
+        ));
+        env.signatures[0].keyid = Some("transit:v3".into());
+        assert_eq!(verify(&env, &trust).unwrap().key_name, "k v3");
+    }
+
+    #[test]
+    fn untrusted_scheme_reports_untrusted_key() {
+        // A transit signature checked against a TRUSTFILE with no transit keys.
+        let mut env = envelope();
+        let sig = key(3).sign(&env.pae());
+        env.signatures.push(Signature {
+            keyid: Some("transit:v1".into()),
+            sig: format!("vault:v1:{}", STANDARD.encode(sig.to_bytes())).into_bytes(),
+        });
+        let trust = trust_for(&ed25519_line(&key(1), "alice"));
+        assert!(matches!(
+            verify(&env, &trust),
+            Err(VerifyError::UntrustedKey {
+                scheme: Scheme::Transit,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn every_error_message_says_what_happened() {
+        let shown = [
+            VerifyError::NoSignatures.to_string(),
+            VerifyError::UntrustedKey {
+                index: 0,
+                scheme: Scheme::Ed25519,
+                signer: None,
+            }
+            .to_string(),
+            VerifyError::BadSignature {
+                index: 0,
+                scheme: Scheme::Minisign,
+                key_name: "ops".into(),
+            }
+            .to_string(),
+            VerifyError::SshsigNamespaceMismatch {
+                index: 0,
+                key_name: "a".into(),
+                expected: RECEIPT_NAMESPACE.into(),
+                found: "git".into(),
+            }
+            .to_string(),
+            VerifyError::TransitVersionMismatch {
+                index: 0,
+                found: 3,
+                trusted: vec!["k v2".into()],
+            }
+            .to_string(),
+        ];
+        for (text, needle) in shown.iter().zip([
+            "unsigned",
+            "untrusted key",
+            "bad signature",
+            "wrong namespace: expected \"ceremony-handover-receipt\", found \"git\"",
+            "version mismatch: signed with key version v3, trusted transit keys are [k v2]",
+        ]) {
+            assert!(text.contains(needle), "{text}");
+        }
+    }
+}
