@@ -7,7 +7,7 @@
 //! envelope's encoding can change without touching what was signed.
 //!
 //! This module only models and encodes the envelope. It knows nothing about
-//! signature schemes or trust; see [`super::scheme`] and [`super::verify`].
+//! signature schemes or trust; see [`super::scheme`] and [`mod@super::verify`].
 //!
 //! Decisions that are stricter than DSSE (documented in
 //! `docs/handover-signatures.md`):

@@ -4,7 +4,7 @@
 //! DSSE envelope ([`dsse`]), signed over the DSSE pre-authentication encoding
 //! by one of four schemes ([`scheme`]): plain Ed25519, OpenSSH SSHSIG,
 //! minisign, or Vault/OpenBao transit Ed25519. A TRUSTFILE ([`trust`]) lists
-//! the keys a verifier accepts; [`verify`] checks an envelope against it;
+//! the keys a verifier accepts; [`mod@verify`] checks an envelope against it;
 //! [`sign`] signs with a local OpenSSH Ed25519 key or attaches a signature
 //! made elsewhere.
 //!

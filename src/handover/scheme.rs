@@ -12,10 +12,10 @@
 //! | `minisign` | the 4-line signature file, untrusted comment normalised        | `minisign:<KEYID hex>`        |
 //! | `transit`  | the ASCII text `vault:v<N>:<base64>`                           | `transit:v<N>`                |
 //!
-//! Each encoding is canonical: [`decode`] accepts exactly one byte form per
+//! Each encoding is canonical: the decoder accepts exactly one byte form per
 //! signature, so no byte of a signed envelope can change without the
 //! verifier noticing (the byte-flip tests in `tests/handover_signatures.rs`
-//! rely on this). [`normalise`] turns what the signing tools write into that
+//! rely on this). [`super::attach_signature`] turns what the signing tools write into that
 //! form.
 //!
 //! `keyid` is not authenticated (DSSE `envelope.md`). Its scheme prefix tells
