@@ -104,11 +104,23 @@ impl SshKey {
 
     /// `ssh-keygen -Y sign -f key -n ns file` over the envelope's PAE.
     fn sign_pae(&self, dir: &Path, envelope: &Envelope, namespace: &str) -> Vec<u8> {
+        self.sign_pae_with(dir, envelope, namespace, &[])
+    }
+
+    fn sign_pae_with(
+        &self,
+        dir: &Path,
+        envelope: &Envelope,
+        namespace: &str,
+        extra: &[&str],
+    ) -> Vec<u8> {
         let pae = write(dir, "pae.bin", &envelope.pae());
         let sig = dir.join("pae.bin.sig");
         let _ = std::fs::remove_file(&sig);
         run(Command::new("ssh-keygen")
-            .args(["-Y", "sign", "-f"])
+            .args(["-Y", "sign"])
+            .args(extra)
+            .arg("-f")
             .arg(&self.private)
             .args(["-n", namespace])
             .arg(&pae));
@@ -512,6 +524,22 @@ fn sshsig_from_ssh_keygen_verifies_and_ssh_keygen_agrees() {
 }
 
 #[test]
+fn sshsig_with_sha256_hash_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = SshKey::generate(dir.path(), "alice");
+    let mut env = receipt();
+    let armored = alice.sign_pae_with(
+        dir.path(),
+        &env,
+        RECEIPT_NAMESPACE,
+        &["-O", "hashalg=sha256"],
+    );
+    attach_signature(&mut env, Scheme::Sshsig, &armored).unwrap();
+    let trust = trust(&sshsig_trust_line("alice@example.org", None, &alice));
+    assert_eq!(verify(&env, &trust).unwrap().scheme, Scheme::Sshsig);
+}
+
+#[test]
 fn sshsig_made_here_verifies_with_ssh_keygen() {
     let dir = tempfile::tempdir().unwrap();
     let alice = SshKey::generate(dir.path(), "alice");
@@ -677,6 +705,28 @@ fn minisign_signature_verifies_with_trusted_comment() {
         .arg(&stored)
         .arg("-m")
         .arg(&pae));
+}
+
+#[test]
+fn minisign_unsigned_parts_are_normalised_on_attach() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MinisignKey::generate(dir.path(), "ops");
+    let env = receipt();
+    let file = key.sign_pae(dir.path(), &env, false);
+    let text = String::from_utf8(file.clone()).unwrap();
+    // Another untrusted comment and CRLF line ends: neither is signed.
+    let edited = text
+        .replacen("signature from minisign secret key", "anything at all", 1)
+        .replace('\n', "\r\n");
+    let mut a = env.clone();
+    let mut b = env.clone();
+    attach_signature(&mut a, Scheme::Minisign, &file).unwrap();
+    attach_signature(&mut b, Scheme::Minisign, edited.as_bytes()).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(
+        a.signatures[0].sig, file,
+        "minisign's default file is stored as is"
+    );
 }
 
 #[test]

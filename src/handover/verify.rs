@@ -89,10 +89,7 @@ pub enum VerifyError {
         problem: Malformed,
     },
     /// The signer's key is not in the TRUSTFILE.
-    #[error(
-        "signature {index} ({scheme}): untrusted key: made by {}, which is not in the TRUSTFILE",
-        signer.as_deref().unwrap_or("a key that no trusted key matches")
-    )]
+    #[error("signature {index} ({scheme}): untrusted key: {}", untrusted(*scheme, signer.as_deref()))]
     UntrustedKey {
         /// Position in `signatures`, from 0.
         index: usize,
@@ -196,6 +193,14 @@ pub enum VerifyError {
         /// One error per signature, in envelope order.
         failures: Vec<VerifyError>,
     },
+}
+
+fn untrusted(scheme: Scheme, signer: Option<&str>) -> String {
+    match signer {
+        // The name comes from the unverified signature or keyid: say so.
+        Some(signer) => format!("it names {signer}, which is not in the TRUSTFILE"),
+        None => format!("no trusted {scheme} key verifies it"),
+    }
 }
 
 fn list(failures: &[VerifyError]) -> String {
