@@ -121,9 +121,9 @@ impl Ed25519SigningKey {
                 });
             }
         };
-        // The file stores the public key beside the private one; a file whose
-        // halves disagree would make signatures that verify under neither the
-        // fingerprint we report nor the key the operator expects.
+        // The file stores the public key beside the private one. If the halves
+        // disagree, signatures would not verify under the public key the
+        // operator sees (`ssh-keygen -l`, our keyid and trust line).
         let derived = ed25519_dalek::SigningKey::from_bytes(keypair.private.as_ref());
         if derived.verifying_key().as_bytes() != keypair.public.as_ref() {
             return Err(SignError::InconsistentKey);
