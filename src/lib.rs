@@ -13,6 +13,7 @@
 
 pub mod error;
 pub mod fsio;
+pub mod handover;
 pub mod identity;
 pub mod preflight;
 pub mod secret;

@@ -1,0 +1,654 @@
+//! TRUSTFILE: the public keys whose signatures on a receipt are accepted.
+//!
+//! One key per line; blank lines and lines starting with `#` are ignored.
+//! Fields are separated by spaces or tabs. Each line starts with a scheme:
+//!
+//! ```text
+//! ed25519  <base64 of the 32-byte public key> [name]
+//! sshsig   <allowed_signers line: principals [options] ssh-ed25519 <key> [comment]>
+//! minisign <base64 public key: the second line of minisign.pub> [name]
+//! transit  <transit key name> v<N> <base64 of the 32-byte public key>
+//! ```
+//!
+//! `sshsig` lines follow `ssh-keygen(1)` ALLOWED SIGNERS; the options
+//! ceremony understands are `namespaces="a,b"` (exact names, no wildcards),
+//! and it refuses `cert-authority`, `valid-after` and `valid-before` rather
+//! than ignore a restriction it does not enforce. `transit` trust pins the key
+//! name, version and public key, as `GET transit/keys/:name` reports them
+//! (`keys["<N>"].public_key`).
+//!
+//! The file format is documented for operators in
+//! `docs/handover-signatures.md`. Errors name the file and the 1-based line and
+//! say what to change.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ssh_key::public::KeyData;
+
+use super::scheme::{self, Scheme};
+
+/// A parsed TRUSTFILE.
+#[derive(Clone, Debug)]
+pub struct TrustFile {
+    source: PathBuf,
+    keys: Vec<TrustedKey>,
+}
+
+/// One trusted key, from one TRUSTFILE line.
+#[derive(Clone)]
+pub struct TrustedKey {
+    /// The 1-based line it came from.
+    pub line: usize,
+    /// A human name: the given name, the SSH principals, the transit key
+    /// name and version, or else the key's fingerprint or id.
+    pub name: String,
+    pub(crate) key: KeyMaterial,
+}
+
+#[derive(Clone)]
+pub(crate) enum KeyMaterial {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    Sshsig {
+        key: KeyData,
+        /// `None`: the line has no `namespaces=` option, so `ssh-keygen`
+        /// would accept the key for any namespace; the verifier still
+        /// requires the receipt namespace.
+        namespaces: Option<Vec<String>>,
+    },
+    Minisign {
+        key: minisign_verify::PublicKey,
+        key_id: [u8; 8],
+    },
+    Transit {
+        version: u32,
+        key: ed25519_dalek::VerifyingKey,
+    },
+}
+
+impl TrustedKey {
+    /// The key's scheme.
+    pub fn scheme(&self) -> Scheme {
+        match self.key {
+            KeyMaterial::Ed25519(_) => Scheme::Ed25519,
+            KeyMaterial::Sshsig { .. } => Scheme::Sshsig,
+            KeyMaterial::Minisign { .. } => Scheme::Minisign,
+            KeyMaterial::Transit { .. } => Scheme::Transit,
+        }
+    }
+
+    /// What identifies the key itself: an SSH fingerprint, a minisign key
+    /// id, or a transit version.
+    pub fn key_label(&self) -> String {
+        match &self.key {
+            KeyMaterial::Ed25519(vk) => scheme::ed25519_fingerprint(vk.as_bytes()),
+            KeyMaterial::Sshsig { key, .. } => scheme::ssh_fingerprint(key),
+            KeyMaterial::Minisign { key_id, .. } => scheme::minisign_key_id_hex(key_id),
+            KeyMaterial::Transit { version, key } => {
+                format!("v{version} {}", scheme::ed25519_fingerprint(key.as_bytes()))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TrustedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrustedKey")
+            .field("line", &self.line)
+            .field("scheme", &self.scheme())
+            .field("name", &self.name)
+            .field("key", &self.key_label())
+            .finish()
+    }
+}
+
+/// Why a TRUSTFILE could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustFileError {
+    /// A line is wrong.
+    #[error("{}:{line}: {problem}", file.display())]
+    Line {
+        /// The TRUSTFILE.
+        file: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong and how to fix it.
+        problem: LineProblem,
+    },
+    /// The file is not UTF-8 text.
+    #[error("{}: not UTF-8 text; a TRUSTFILE lists public keys as text", file.display())]
+    NotText {
+        /// The TRUSTFILE.
+        file: PathBuf,
+    },
+    /// The file lists no keys, so nothing could ever verify.
+    #[error("{}: lists no keys; add one line per trusted key (see docs/handover-signatures.md)", file.display())]
+    Empty {
+        /// The TRUSTFILE.
+        file: PathBuf,
+    },
+}
+
+/// What is wrong with one TRUSTFILE line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineProblem {
+    /// The first field is not a scheme.
+    #[error("unknown scheme {found:?}; start the line with ed25519, sshsig, minisign or transit")]
+    UnknownScheme {
+        /// The first field.
+        found: String,
+    },
+    /// A required field is missing.
+    #[error("missing {what}; the line should read `{usage}`")]
+    Missing {
+        /// The missing field.
+        what: &'static str,
+        /// The line's expected shape.
+        usage: &'static str,
+    },
+    /// A field is not canonical standard base64.
+    #[error("{what} is not standard base64 (RFC 4648, with padding)")]
+    Base64 {
+        /// The field.
+        what: &'static str,
+    },
+    /// A decoded key has the wrong length.
+    #[error("{what} must decode to {expected} bytes, found {found}")]
+    KeyLength {
+        /// The field.
+        what: &'static str,
+        /// Expected length.
+        expected: usize,
+        /// Found length.
+        found: usize,
+    },
+    /// The bytes are not a valid Ed25519 public key.
+    #[error("{what} is not a valid Ed25519 public key (or is a weak, small-order one)")]
+    Ed25519Point {
+        /// The field.
+        what: &'static str,
+    },
+    /// Extra fields after a complete transit line.
+    #[error(
+        "unexpected text after the public key; a transit line is `transit <name> v<N> <base64 public key>`"
+    )]
+    TransitTrailing,
+    /// The transit version is not `v<N>`.
+    #[error("transit key version {found:?} must be `v` and a number from 1, e.g. `v3`")]
+    TransitVersion {
+        /// The field found.
+        found: String,
+    },
+    /// The allowed_signers part does not parse.
+    #[error(
+        "not an OpenSSH allowed_signers line ({reason}); expected `sshsig <principals> [namespaces=\"…\"] ssh-ed25519 <base64 key> [comment]`"
+    )]
+    AllowedSigners {
+        /// What the parser reported.
+        reason: String,
+    },
+    /// The SSH key is not Ed25519.
+    #[error("SSH key type {found} is not supported; use an ssh-ed25519 key")]
+    SshKeyType {
+        /// The key type found.
+        found: String,
+    },
+    /// An allowed_signers option ceremony does not enforce.
+    #[error(
+        "allowed_signers option {option:?} is not supported; remove it (only namespaces=\"…\" is enforced)"
+    )]
+    SshOption {
+        /// The option.
+        option: String,
+    },
+    /// A namespace pattern ceremony cannot match exactly.
+    #[error(
+        "namespace {found:?} is not an exact name; list namespaces without wildcards, negation or spaces, e.g. namespaces=\"ceremony-handover-receipt\""
+    )]
+    SshNamespace {
+        /// The namespace entry.
+        found: String,
+    },
+    /// The minisign key does not parse.
+    #[error(
+        "not a minisign public key; copy the second line of minisign.pub (base64 starting `RW`)"
+    )]
+    Minisign,
+}
+
+const USAGE_ED25519: &str = "ed25519 <base64 32-byte public key> [name]";
+const USAGE_SSHSIG: &str =
+    "sshsig <principals> [namespaces=\"…\"] ssh-ed25519 <base64 key> [comment]";
+const USAGE_MINISIGN: &str = "minisign <base64 public key from minisign.pub> [name]";
+const USAGE_TRANSIT: &str = "transit <name> v<N> <base64 32-byte public key>";
+
+impl TrustFile {
+    /// Parses TRUSTFILE text. `source` names the file in errors.
+    pub fn parse(source: impl Into<PathBuf>, bytes: &[u8]) -> Result<Self, TrustFileError> {
+        let source = source.into();
+        let text = std::str::from_utf8(bytes).map_err(|_| TrustFileError::NotText {
+            file: source.clone(),
+        })?;
+        let mut keys = Vec::new();
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let key = parse_line(line, trimmed).map_err(|problem| TrustFileError::Line {
+                file: source.clone(),
+                line,
+                problem,
+            })?;
+            keys.push(key);
+        }
+        if keys.is_empty() {
+            return Err(TrustFileError::Empty { file: source });
+        }
+        Ok(Self { source, keys })
+    }
+
+    /// The file the keys came from.
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+
+    /// Every trusted key, in file order.
+    pub fn keys(&self) -> &[TrustedKey] {
+        &self.keys
+    }
+
+    /// The trusted keys of one scheme, in file order.
+    pub fn keys_of(&self, scheme: Scheme) -> impl Iterator<Item = &TrustedKey> {
+        self.keys.iter().filter(move |k| k.scheme() == scheme)
+    }
+}
+
+/// Splits off the first space- or tab-separated field.
+fn next_field(text: &str) -> Option<(&str, &str)> {
+    let text = text.trim_start_matches([' ', '\t']);
+    if text.is_empty() {
+        return None;
+    }
+    match text.find([' ', '\t']) {
+        Some(at) => Some((&text[..at], text[at..].trim_start_matches([' ', '\t']))),
+        None => Some((text, "")),
+    }
+}
+
+fn parse_line(line: usize, text: &str) -> Result<TrustedKey, LineProblem> {
+    let (scheme, rest) = next_field(text).ok_or(LineProblem::UnknownScheme {
+        found: String::new(),
+    })?;
+    let scheme: Scheme = scheme.parse().map_err(|_| LineProblem::UnknownScheme {
+        found: scheme.to_owned(),
+    })?;
+    let (name, key) = match scheme {
+        Scheme::Ed25519 => parse_ed25519(rest)?,
+        Scheme::Sshsig => parse_sshsig(rest)?,
+        Scheme::Minisign => parse_minisign(rest)?,
+        Scheme::Transit => parse_transit(rest)?,
+    };
+    Ok(TrustedKey { line, name, key })
+}
+
+fn decode_ed25519_key(
+    what: &'static str,
+    b64: &str,
+) -> Result<ed25519_dalek::VerifyingKey, LineProblem> {
+    let bytes = STANDARD
+        .decode(b64)
+        .map_err(|_| LineProblem::Base64 { what })?;
+    let bytes: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| LineProblem::KeyLength {
+            what,
+            expected: 32,
+            found: bytes.len(),
+        })?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| LineProblem::Ed25519Point { what })?;
+    // A small-order key "verifies" forged signatures under lax rules; no
+    // honest signer has one, so refuse to trust it at all.
+    if key.is_weak() {
+        return Err(LineProblem::Ed25519Point { what });
+    }
+    Ok(key)
+}
+
+fn parse_ed25519(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
+    let (b64, name) = next_field(rest).ok_or(LineProblem::Missing {
+        what: "the public key",
+        usage: USAGE_ED25519,
+    })?;
+    let key = decode_ed25519_key("the ed25519 public key", b64)?;
+    let name = if name.is_empty() {
+        scheme::ed25519_fingerprint(key.as_bytes())
+    } else {
+        name.to_owned()
+    };
+    Ok((name, KeyMaterial::Ed25519(key)))
+}
+
+fn parse_minisign(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
+    let (b64, name) = next_field(rest).ok_or(LineProblem::Missing {
+        what: "the public key",
+        usage: USAGE_MINISIGN,
+    })?;
+    // minisign README: base64 of "Ed" ‖ 8-byte key id ‖ 32-byte Ed25519 key.
+    // We decode it ourselves only to learn the key id (minisign-verify keeps
+    // it private) and to hold the line to strict base64.
+    let bin = STANDARD.decode(b64).map_err(|_| LineProblem::Base64 {
+        what: "the minisign public key",
+    })?;
+    if bin.len() != 42 || bin.get(..2) != Some(b"Ed") {
+        return Err(LineProblem::Minisign);
+    }
+    let mut key_id = [0u8; 8];
+    key_id.copy_from_slice(bin.get(2..10).ok_or(LineProblem::Minisign)?);
+    let key = minisign_verify::PublicKey::from_base64(b64).map_err(|_| LineProblem::Minisign)?;
+    let name = if name.is_empty() {
+        scheme::minisign_key_id_hex(&key_id)
+    } else {
+        name.to_owned()
+    };
+    Ok((name, KeyMaterial::Minisign { key, key_id }))
+}
+
+fn parse_transit(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
+    let missing = |what| LineProblem::Missing {
+        what,
+        usage: USAGE_TRANSIT,
+    };
+    let (name, rest) = next_field(rest).ok_or(missing("the transit key name"))?;
+    let (version_text, rest) = next_field(rest).ok_or(missing("the key version"))?;
+    let (b64, trailing) = next_field(rest).ok_or(missing("the public key"))?;
+    if !trailing.is_empty() {
+        return Err(LineProblem::TransitTrailing);
+    }
+    let version = version_text
+        .strip_prefix('v')
+        .and_then(scheme::parse_version)
+        .ok_or_else(|| LineProblem::TransitVersion {
+            found: version_text.to_owned(),
+        })?;
+    let key = decode_ed25519_key("the transit public key", b64)?;
+    Ok((
+        format!("{name} v{version}"),
+        KeyMaterial::Transit { version, key },
+    ))
+}
+
+/// Parses `principals [options] keytype base64 [comment]` (ssh-keygen(1),
+/// ALLOWED SIGNERS). The principals field may be double-quoted.
+fn parse_sshsig(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
+    let missing = |what| LineProblem::Missing {
+        what,
+        usage: USAGE_SSHSIG,
+    };
+    let rest = rest.trim();
+    let (principals, after) = if let Some(quoted) = rest.strip_prefix('"') {
+        let end = quoted
+            .find('"')
+            .ok_or_else(|| LineProblem::AllowedSigners {
+                reason: "unterminated quote in principals".into(),
+            })?;
+        (
+            &quoted[..end],
+            quoted[end + 1..].trim_start_matches([' ', '\t']),
+        )
+    } else {
+        next_field(rest).ok_or(missing("the principals"))?
+    };
+    if principals.is_empty() {
+        return Err(missing("the principals"));
+    }
+    if after.is_empty() {
+        return Err(missing("the key type and key"));
+    }
+    // What remains is `[options] keytype base64 [comment]`. The options
+    // field is present exactly when the first field is not a key type.
+    // ssh-key parses both parts; it splits on single spaces, so tabs are
+    // normalised first.
+    let after = after.replace('\t', " ");
+    let (options, key_text) = match next_field(&after) {
+        Some((first, rest)) if first.parse::<ssh_key::Algorithm>().is_err() => (first, rest),
+        _ => ("", after.as_str()),
+    };
+    let options = ssh_key::authorized_keys::ConfigOpts::new(options).map_err(|e| {
+        LineProblem::AllowedSigners {
+            reason: format!("options: {e}"),
+        }
+    })?;
+    let public =
+        ssh_key::PublicKey::from_openssh(key_text).map_err(|e| LineProblem::AllowedSigners {
+            reason: format!("public key: {e}"),
+        })?;
+    let key = public.key_data().clone();
+    if !matches!(key, KeyData::Ed25519(_)) {
+        return Err(LineProblem::SshKeyType {
+            found: public.algorithm().to_string(),
+        });
+    }
+    let mut namespaces = None;
+    for option in options.iter() {
+        let (name, value) = match option.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (option, None),
+        };
+        // ssh-keygen matches option names case-insensitively.
+        if name.eq_ignore_ascii_case("namespaces") {
+            let value = value
+                .and_then(|v| v.strip_prefix('"'))
+                .and_then(|v| v.strip_suffix('"'))
+                .ok_or_else(|| LineProblem::AllowedSigners {
+                    reason: "namespaces= needs a double-quoted list".into(),
+                })?;
+            let mut list = Vec::new();
+            for ns in value.split(',') {
+                // ssh-keygen treats these as match_pattern_list() patterns;
+                // we match exactly, so refuse anything that would be a
+                // pattern there rather than give it a different meaning.
+                if ns.is_empty() || ns.contains(['*', '?', '!', ' ', '\t', '"']) {
+                    return Err(LineProblem::SshNamespace {
+                        found: ns.to_owned(),
+                    });
+                }
+                list.push(ns.to_owned());
+            }
+            namespaces = Some(list);
+        } else {
+            return Err(LineProblem::SshOption {
+                option: name.to_owned(),
+            });
+        }
+    }
+    Ok((
+        principals.to_owned(),
+        KeyMaterial::Sshsig { key, namespaces },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED_PUB: &str = "A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=";
+    const SSH_PUB: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPObxzN39r9PvYeAmBeOlqc4FcIwCnWylkeXSdTDSJc+";
+    const MINISIGN_PUB: &str = "RWQYgFlj6BCKcedQjU0BlNZJa2E1Y0QV7oqwV/VMQNYf7z+9+dxLy+uj";
+
+    fn parse(text: &str) -> Result<TrustFile, TrustFileError> {
+        TrustFile::parse("trust.txt", text.as_bytes())
+    }
+
+    fn problem_at(text: &str) -> (usize, LineProblem) {
+        match parse(text) {
+            Err(TrustFileError::Line { line, problem, .. }) => (line, problem),
+            other => panic!("expected a line error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_every_scheme_with_comments_and_blank_lines() {
+        let text = format!(
+            "# receipts for the prod cluster\n\n\
+             ed25519 {ED_PUB} lead operator\n\
+             sshsig alice@example.org namespaces=\"ceremony-handover-receipt\" {SSH_PUB} alice\n\
+             \tminisign {MINISIGN_PUB}\n\
+             transit receipts v3 {ED_PUB}\n"
+        );
+        let trust = parse(&text).unwrap();
+        let keys = trust.keys();
+        assert_eq!(keys.len(), 4);
+        assert_eq!(keys[0].scheme(), Scheme::Ed25519);
+        assert_eq!(keys[0].name, "lead operator");
+        assert_eq!(keys[0].line, 3);
+        assert_eq!(keys[1].name, "alice@example.org");
+        assert!(matches!(
+            &keys[1].key,
+            KeyMaterial::Sshsig { namespaces: Some(ns), .. } if ns == &["ceremony-handover-receipt"]
+        ));
+        assert_eq!(keys[2].name, "718A10E863598018");
+        assert_eq!(keys[3].name, "receipts v3");
+        assert_eq!(trust.keys_of(Scheme::Transit).count(), 1);
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let text = format!("# ok\ned25519 {ED_PUB}\n\nrsa AAAA\n");
+        let err = parse(&text).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("trust.txt:4: unknown scheme \"rsa\""),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn empty_file_is_an_error() {
+        assert!(matches!(
+            parse("# nothing\n\n"),
+            Err(TrustFileError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn ed25519_line_problems() {
+        assert!(matches!(
+            problem_at("ed25519\n"),
+            (
+                1,
+                LineProblem::Missing {
+                    what: "the public key",
+                    ..
+                }
+            )
+        ));
+        assert!(matches!(
+            problem_at("\ned25519 not*base64\n"),
+            (2, LineProblem::Base64 { .. })
+        ));
+        assert_eq!(
+            problem_at("ed25519 AAAA\n"),
+            (
+                1,
+                LineProblem::KeyLength {
+                    what: "the ed25519 public key",
+                    expected: 32,
+                    found: 3
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn weak_ed25519_key_is_refused() {
+        // The identity point (y = 1) has small order.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let line = format!("ed25519 {}\n", STANDARD.encode(identity));
+        assert!(matches!(
+            problem_at(&line),
+            (1, LineProblem::Ed25519Point { .. })
+        ));
+    }
+
+    #[test]
+    fn transit_line_problems() {
+        assert!(matches!(
+            problem_at(&format!("transit receipts 3 {ED_PUB}\n")),
+            (1, LineProblem::TransitVersion { .. })
+        ));
+        assert!(matches!(
+            problem_at(&format!("transit receipts v0 {ED_PUB}\n")),
+            (1, LineProblem::TransitVersion { .. })
+        ));
+        assert!(matches!(
+            problem_at("transit receipts v3\n"),
+            (
+                1,
+                LineProblem::Missing {
+                    what: "the public key",
+                    ..
+                }
+            )
+        ));
+        assert_eq!(
+            problem_at(&format!("transit receipts v3 {ED_PUB} extra\n")),
+            (1, LineProblem::TransitTrailing)
+        );
+    }
+
+    #[test]
+    fn sshsig_line_problems() {
+        assert!(matches!(
+            problem_at(&format!("sshsig a@b cert-authority {SSH_PUB}\n")),
+            (1, LineProblem::SshOption { .. })
+        ));
+        assert!(matches!(
+            problem_at(&format!("sshsig a@b valid-before=\"20300101\" {SSH_PUB}\n")),
+            (1, LineProblem::SshOption { .. })
+        ));
+        assert!(matches!(
+            problem_at(&format!("sshsig a@b namespaces=\"ceremony-*\" {SSH_PUB}\n")),
+            (1, LineProblem::SshNamespace { .. })
+        ));
+        assert!(matches!(
+            problem_at("sshsig a@b\n"),
+            (1, LineProblem::Missing { .. })
+        ));
+        assert!(matches!(
+            problem_at("sshsig a@b ssh-ed25519 AAAA!!\n"),
+            (1, LineProblem::AllowedSigners { .. })
+        ));
+        let quoted = parse(&format!("sshsig \"a@b,c@d\" {SSH_PUB}\n")).unwrap();
+        assert_eq!(quoted.keys()[0].name, "a@b,c@d");
+    }
+
+    #[test]
+    fn minisign_line_problems() {
+        assert_eq!(
+            problem_at(&format!("minisign {ED_PUB}\n")),
+            (1, LineProblem::Minisign)
+        );
+        assert!(matches!(
+            problem_at("minisign\n"),
+            (1, LineProblem::Missing { .. })
+        ));
+    }
+
+    #[test]
+    fn debug_shows_fingerprints_not_base64() {
+        let trust = parse(&format!("ed25519 {ED_PUB} op\n")).unwrap();
+        let shown = format!("{trust:?}");
+        assert!(!shown.contains(ED_PUB), "{shown}");
+        assert!(shown.contains("SHA256:"), "{shown}");
+    }
+}
