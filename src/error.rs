@@ -32,6 +32,9 @@ pub enum Error {
     /// From the file-output layer.
     #[error(transparent)]
     Fs(#[from] crate::fsio::FsError),
+    /// From root handling.
+    #[error(transparent)]
+    Root(#[from] crate::root::Error),
     /// From loading identities.
     #[error(transparent)]
     Identity(#[from] crate::identity::IdentityError),
@@ -43,6 +46,7 @@ impl Error {
         match self {
             Error::Shares(e) => e.class(),
             Error::Fs(e) => e.class(),
+            Error::Root(e) => e.class(),
             Error::Identity(_) => Class::Input,
         }
     }

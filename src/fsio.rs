@@ -13,7 +13,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::Class;
@@ -198,7 +198,11 @@ impl StagedDir {
     pub fn add(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
         let path = self.dir()?.join(relative);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io(&path, "creating a directory"))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(io(&path, "creating a directory"))?;
         }
         let mut file = OpenOptions::new()
             .write(true)

@@ -16,5 +16,6 @@ pub mod fsio;
 pub mod handover;
 pub mod identity;
 pub mod preflight;
+pub mod root;
 pub mod secret;
 pub mod shares;

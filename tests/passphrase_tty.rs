@@ -66,7 +66,7 @@ fn passphrase_share_made_at_the_prompt_opens_with_real_age_and_combines() {
     let t = Tmux::start(
         s.dir.path(),
         &format!(
-            "{} unseal combine --shareset set/shareset.json set/alice.share.age set/carol.share.age -i alice.key --emit hex > out.hex",
+            "{} unseal combine --allow-online --shareset set/shareset.json set/alice.share.age set/carol.share.age -i alice.key --emit hex > out.hex",
             bin.display()
         ),
     );
@@ -114,7 +114,7 @@ fn secret_is_not_printed_to_a_terminal_unless_asked() {
     .success();
     let bin = ceremony_bin();
     let combine = format!(
-        "{} unseal combine --shareset set/shareset.json set/alice.share.age set/bob.share.age -i alice.key -i bob.key",
+        "{} unseal combine --allow-online --shareset set/shareset.json set/alice.share.age set/bob.share.age -i alice.key -i bob.key",
         bin.display()
     );
     let t = Tmux::start(s.dir.path(), &combine);

@@ -39,7 +39,13 @@ fn split_three(s: &Scratch) {
 }
 
 fn combine(s: &Scratch, args: &[&str]) -> common::Run {
-    let mut all = vec!["unseal", "combine", "--shareset", "set/shareset.json"];
+    let mut all = vec![
+        "unseal",
+        "combine",
+        "--allow-online",
+        "--shareset",
+        "set/shareset.json",
+    ];
     all.extend_from_slice(args);
     s.ceremony(&all)
 }
@@ -426,6 +432,7 @@ fn reshare_keeps_the_secret_and_check_value_with_a_new_set() {
     s.ceremony(&[
         "unseal",
         "reshare",
+        "--allow-online",
         "--shareset",
         "set/shareset.json",
         "set/alice.share.age",
@@ -453,6 +460,7 @@ fn reshare_keeps_the_secret_and_check_value_with_a_new_set() {
         .ceremony(&[
             "unseal",
             "combine",
+            "--allow-online",
             "--shareset",
             "new/shareset.json",
             "new/dave.share.age",
@@ -471,6 +479,7 @@ fn reshare_keeps_the_secret_and_check_value_with_a_new_set() {
     s.ceremony(&[
         "unseal",
         "combine",
+        "--allow-online",
         "--shareset",
         "new/shareset.json",
         "new/dave.share.age",
@@ -502,6 +511,7 @@ fn fresh_unseal_key_is_32_random_bytes() {
         .ceremony(&[
             "unseal",
             "combine",
+            "--allow-online",
             "--shareset",
             "gen/shareset.json",
             "gen/alice.share.age",
@@ -684,6 +694,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--allow-online",
             "--custodians",
             "custodians.toml",
             "--threshold",
@@ -702,6 +713,7 @@ fn wrap_takes_vault_operator_init_output() {
         .ceremony(&[
             "unseal",
             "combine",
+            "--allow-online",
             "--shareset",
             "wrapped/shareset.json",
             "wrapped/bob.share.age",
@@ -760,6 +772,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--allow-online",
             "--custodians",
             "custodians.toml",
             "--threshold",
@@ -776,6 +789,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--allow-online",
             "--custodians",
             "custodians.toml",
             "--threshold",
@@ -796,6 +810,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--allow-online",
             "--custodians",
             "custodians.toml",
             "--threshold",
@@ -810,6 +825,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--allow-online",
             "--custodians",
             "custodians.toml",
             "--threshold",

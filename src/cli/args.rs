@@ -17,9 +17,14 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Phase 0: create, inspect and verify the root of trust; Phase 2 emitters.
+    #[command(subcommand)]
+    Root(RootCommand),
     /// Key ceremonies with custodians' Shamir shares.
     #[command(subcommand)]
     Unseal(UnsealCommand),
+    /// Check that this machine is air-gapped and harden this process; print each check.
+    Preflight(PreflightArgs),
     /// Walk through a whole ceremony with throwaway custodians in a temporary directory.
     Demo(DemoArgs),
 }
@@ -39,6 +44,135 @@ pub enum UnsealCommand {
     Wrap(WrapArgs),
     /// Show one custodian their own share, e.g. in Vault's base64 form for `operator unseal`.
     Open(OpenArgs),
+}
+
+/// The air-gap gate that runs before a root is made or a secret rebuilt.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PreflightArgs {
+    /// Proceed even though this machine is online (said in the output and recorded in manifests).
+    #[arg(long)]
+    pub allow_online: bool,
+    /// Read /sys and /proc under this directory instead of / (for testing the checks).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub system_root: Option<PathBuf>,
+}
+
+/// `ceremony root …`
+#[derive(Subcommand, Debug)]
+pub enum RootCommand {
+    /// Generate the root of trust (once), split it among custodians, write root.json.
+    Init(RootInitArgs),
+    /// Summarise root.json (or print it with --json).
+    Show(RootShowArgs),
+    /// Check root.json's signature, structure and commitments, and the custodian files.
+    Verify(RootVerifyArgs),
+    /// Phase 2: rebuild a root secret from a quorum and print the Kubernetes Secret for it.
+    #[command(subcommand)]
+    Emit(EmitCommand),
+}
+
+/// `root init`
+#[derive(Args, Debug)]
+pub struct RootInitArgs {
+    /// The custodians file; its [threshold] table may set bootstrap/unseal/signing thresholds.
+    #[arg(long, value_name = "FILE")]
+    pub custodians: PathBuf,
+    /// Threshold for every secret the custodians file does not set.
+    #[arg(long, value_name = "K")]
+    pub threshold: Option<usize>,
+    /// The root directory to create (must not exist or be empty).
+    #[arg(long, value_name = "ROOTDIR")]
+    pub out: PathBuf,
+    /// Key id of the unseal key (OpenBao static seal current_key_id); default: the date and a fingerprint.
+    #[arg(long, value_name = "ID")]
+    pub unseal_key_id: Option<String>,
+    /// Replace an existing root. The old directory is moved aside, and the new root.json records it.
+    /// A root MUST NOT be regenerated in normal operation.
+    #[arg(long)]
+    pub replace_existing_root_and_break_trust: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
+}
+
+/// `root show`
+#[derive(Args, Debug)]
+pub struct RootShowArgs {
+    /// The root directory.
+    #[arg(value_name = "ROOTDIR")]
+    pub root: PathBuf,
+    /// Print root.json itself.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `root verify`
+#[derive(Args, Debug)]
+pub struct RootVerifyArgs {
+    /// The root directory.
+    #[arg(value_name = "ROOTDIR")]
+    pub root: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `root emit …`
+#[derive(Subcommand, Debug)]
+pub enum EmitCommand {
+    /// The Flux `sops-age` Secret holding the bootstrap age identity.
+    FluxAgeSecret(EmitFluxArgs),
+    /// The OpenBao static seal Secret holding the unseal key, and its seal stanza.
+    OpenbaoStaticSeal(EmitSealArgs),
+}
+
+/// What every emitter takes.
+#[derive(Args, Debug)]
+pub struct EmitCommon {
+    /// The root directory (its root.json is checked before anything is rebuilt).
+    #[arg(long, value_name = "ROOTDIR")]
+    pub root: PathBuf,
+    /// Custodians' bundle files (ROOTDIR/shares/<name>.age), at least the threshold.
+    #[arg(value_name = "SHARE_FILE", required = true)]
+    pub shares: Vec<PathBuf>,
+    #[command(flatten)]
+    pub identities: IdentityArgs,
+    /// Print the Secret even though stdout is a terminal.
+    #[arg(long)]
+    pub allow_terminal: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
+}
+
+/// `root emit flux-age-secret`
+#[derive(Args, Debug)]
+pub struct EmitFluxArgs {
+    #[command(flatten)]
+    pub common: EmitCommon,
+    /// Secret name.
+    #[arg(long, default_value = "sops-age")]
+    pub name: String,
+    /// Secret namespace.
+    #[arg(long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Data key (Flux reads entries ending in .agekey).
+    #[arg(long, default_value = "age.agekey")]
+    pub key: String,
+}
+
+/// `root emit openbao-static-seal`
+#[derive(Args, Debug)]
+pub struct EmitSealArgs {
+    #[command(flatten)]
+    pub common: EmitCommon,
+    /// Secret name.
+    #[arg(long, default_value = "openbao-static-seal")]
+    pub name: String,
+    /// Secret namespace.
+    #[arg(long, default_value = "openbao")]
+    pub namespace: String,
 }
 
 /// Identities that open share files.
@@ -110,6 +244,8 @@ pub struct CombineArgs {
     /// Print the secret even though stdout is a terminal (it will stay on screen).
     #[arg(long)]
     pub allow_terminal: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
 }
 
 /// `unseal verify`
@@ -148,6 +284,8 @@ pub struct ReshareArgs {
     /// Do not ask for confirmation before writing.
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
 }
 
 /// `unseal wrap`
@@ -171,6 +309,8 @@ pub struct WrapArgs {
     /// Do not ask for confirmation before writing.
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
 }
 
 /// How `unseal open` shows a share.

@@ -20,9 +20,20 @@ pub enum CliError {
         "refusing to print a secret to a terminal: redirect stdout to a file or pipe (for example `> key.txt` on an encrypted disk), or pass --allow-terminal if it may stay on screen"
     )]
     SecretToTerminal,
+    /// The machine is online and --allow-online was not given.
+    #[error(
+        "this machine is online (see the preflight checks above): disconnect it, or pass --allow-online to proceed anyway (recorded)"
+    )]
+    Online,
     /// A bad argument value that clap cannot check.
     #[error("{0}")]
     Usage(String),
+    /// Refused: would break a promise (overwrite, regenerate a root).
+    #[error("{0}")]
+    Refused(String),
+    /// A verification report with failures.
+    #[error("{0}")]
+    Verification(String),
     /// A bad input that is not a library format.
     #[error("{0}")]
     Input(String),
@@ -32,7 +43,8 @@ impl CliError {
     /// Its exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::SecretToTerminal => exit::REFUSED,
+            CliError::SecretToTerminal | CliError::Online | CliError::Refused(_) => exit::REFUSED,
+            CliError::Verification(_) => exit::VERIFICATION,
             CliError::Usage(_) => exit::USAGE,
             CliError::Input(_) => exit::INPUT,
         }

@@ -9,7 +9,9 @@ mod args;
 mod demo;
 mod exit;
 mod io;
+mod preflight;
 mod prompt;
+mod root;
 mod unseal;
 
 use std::process::ExitCode;
@@ -48,7 +50,9 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Root(command) => root::run(command),
         Command::Unseal(command) => unseal::run(command),
+        Command::Preflight(args) => preflight::run(&args),
         Command::Demo(args) => demo::run(args),
     }
 }
@@ -68,6 +72,9 @@ fn exit_code_of(err: &anyhow::Error) -> u8 {
             return exit::for_class(e.class());
         }
         if let Some(e) = cause.downcast_ref::<ceremony::shares::Error>() {
+            return exit::for_class(e.class());
+        }
+        if let Some(e) = cause.downcast_ref::<ceremony::root::Error>() {
             return exit::for_class(e.class());
         }
         if let Some(e) = cause.downcast_ref::<ceremony::fsio::FsError>() {

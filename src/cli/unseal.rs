@@ -19,7 +19,7 @@ use super::args::{
     VerifyArgs, WrapArgs,
 };
 use super::io::{self, CliError};
-use super::prompt;
+use super::{preflight, prompt};
 
 /// Runs one `unseal` subcommand.
 pub fn run(command: UnsealCommand) -> Result<()> {
@@ -62,7 +62,7 @@ pub fn load_shareset(path: &Path) -> Result<ShareSet> {
 }
 
 /// Prompts every passphrase custodian for a new passphrase, in file order.
-fn collect_passphrases(custodians: &Custodians) -> Result<BTreeMap<String, SecretText>> {
+pub fn collect_passphrases(custodians: &Custodians) -> Result<BTreeMap<String, SecretText>> {
     let mut passphrases = BTreeMap::new();
     for custodian in custodians.iter() {
         if matches!(custodian.key, CustodianKey::Passphrase) {
@@ -237,54 +237,32 @@ pub fn rebuild_from(
     Ok(secret)
 }
 
-/// A Kubernetes Secret for OpenBao's `seal "static"`, with the stanza that
-/// reads it as a comment.
-pub fn openbao_static_seal_manifest(
-    key: &SecretBytes,
-    key_id: &str,
-    name: &str,
-    namespace: &str,
-) -> Result<Zeroizing<String>> {
-    if key.len() != UNSEAL_KEY_LEN {
-        return Err(CliError::Input(format!(
-            "the secret is {} bytes; OpenBao's static seal needs exactly {UNSEAL_KEY_LEN}",
-            key.len()
-        ))
-        .into());
-    }
-    let file = "unseal.key";
-    let mut out = Zeroizing::new(String::with_capacity(1024));
-    out.push_str(&format!(
-        "# OpenBao static seal key {key_id:?}. Mount this Secret at /openbao/static-seal and configure:\n\
-         #   seal \"static\" {{\n\
-         #     current_key_id = \"{key_id}\"\n\
-         #     current_key    = \"file:///openbao/static-seal/{file}\"\n\
-         #   }}\n\
-         apiVersion: v1\n\
-         kind: Secret\n\
-         metadata:\n  name: {name}\n  namespace: {namespace}\n\
-         type: Opaque\n\
-         stringData:\n  key-id: \"{key_id}\"\n\
-         data:\n  {file}: "
-    ));
-    out.push_str(&key.to_base64());
-    out.push('\n');
-    Ok(out)
-}
-
 fn combine(args: &CombineArgs) -> Result<()> {
     let set = load_shareset(&args.shareset)?;
     // Check where the secret would go before anyone decrypts anything.
     if std::io::IsTerminal::is_terminal(&std::io::stdout()) && !args.allow_terminal {
         return Err(CliError::SecretToTerminal.into());
     }
+    preflight::gate(&args.preflight)?;
     let secret = rebuild_from(&set, &args.shares, &args.identities.identities)?;
     let text: Zeroizing<String> = match args.emit {
         SecretForm::Hex => Zeroizing::new(format!("{}\n", secret.to_hex().as_str())),
         SecretForm::Base64 => Zeroizing::new(format!("{}\n", secret.to_base64().as_str())),
         SecretForm::OpenbaoStaticSeal => {
             let key_id = set.key_id.clone().unwrap_or_else(|| set.set_id.to_string());
-            openbao_static_seal_manifest(&secret, &key_id, &args.secret_name, &args.namespace)?
+            if secret.len() != UNSEAL_KEY_LEN {
+                return Err(CliError::Input(format!(
+                    "the secret is {} bytes; OpenBao's static seal needs exactly {UNSEAL_KEY_LEN}",
+                    secret.len()
+                ))
+                .into());
+            }
+            ceremony::root::emit::openbao_static_seal(
+                &secret,
+                &key_id,
+                &args.secret_name,
+                &args.namespace,
+            )
         }
     };
     io::emit_secret(text.as_bytes(), args.allow_terminal)
@@ -309,6 +287,7 @@ fn reshare(args: &ReshareArgs) -> Result<()> {
     let custodians = load_custodians(&args.custodians)?;
     Threshold::new(args.threshold, custodians.len()).map_err(shares::Error::from)?;
     StagedDir::new(&args.out)?;
+    preflight::gate(&args.preflight)?;
     let secret = rebuild_from(&old, &args.shares, &args.identities.identities)?;
     eprintln!(
         "Resharing {:?} to {}",
@@ -423,6 +402,7 @@ fn wrap(args: &WrapArgs) -> Result<()> {
                 .map_err(|e| bad(format!("unseal_keys_b64[{i}]: {e}")))?,
         );
     }
+    preflight::gate(&args.preflight)?;
     // All n shares are known, so they are checked to lie on one polynomial
     // and the root key is rebuilt, in memory only, for the key check value.
     let secret =

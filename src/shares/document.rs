@@ -40,7 +40,7 @@ pub struct ShareDocument {
 /// The serialised form. It carries secret bytes (base64), so it wipes itself.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 #[serde(deny_unknown_fields)]
-struct Wire {
+pub(crate) struct Wire {
     format: String,
     set_id: String,
     label: String,
@@ -76,7 +76,21 @@ pub enum DocumentError {
 impl ShareDocument {
     /// Serialises the document into a wiping buffer.
     pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
-        let wire = Wire {
+        let wire = self.to_wire();
+        // Sized up front so the buffer holding secret base64 is never
+        // reallocated, which would leave an unwiped copy behind.
+        let mut out = Zeroizing::new(Vec::with_capacity(4096 + 2 * self.share.y().len()));
+        // Writing to a Vec cannot fail for plain strings and integers.
+        if serde_json::to_writer_pretty(&mut *out, &wire).is_err() {
+            out.clear();
+        }
+        out.push(b'\n');
+        out
+    }
+
+    /// The serialisable form (for embedding in a larger document).
+    pub(crate) fn to_wire(&self) -> Wire {
+        Wire {
             format: SHARE_FORMAT_V1.to_owned(),
             set_id: self.set_id.to_string(),
             label: self.label.clone(),
@@ -87,16 +101,7 @@ impl ShareDocument {
             y: B64.encode(self.share.y().expose_secret()),
             blinding: B64.encode(self.blinding.expose_secret()),
             checksum: hex::encode(self.checksum()),
-        };
-        // Sized up front so the buffer holding secret base64 is never
-        // reallocated, which would leave an unwiped copy behind.
-        let mut out = Zeroizing::new(Vec::with_capacity(4096 + 2 * self.share.y().len()));
-        // Writing to a Vec cannot fail for plain strings and integers.
-        if serde_json::to_writer_pretty(&mut *out, &wire).is_err() {
-            out.clear();
         }
-        out.push(b'\n');
-        out
     }
 
     /// Parses and checks a decrypted document.
@@ -116,6 +121,16 @@ impl ShareDocument {
         let wire: Wire = serde_json::from_slice(bytes).map_err(|e| {
             DocumentError::Malformed(format!("line {}: {:?} error", e.line(), e.classify()))
         })?;
+        Self::from_wire(&wire)
+    }
+
+    /// Checks and converts the serialised form.
+    pub(crate) fn from_wire(wire: &Wire) -> Result<Self, DocumentError> {
+        if wire.format != SHARE_FORMAT_V1 {
+            return Err(DocumentError::UnknownFormat {
+                found: wire.format.clone(),
+            });
+        }
         let set_id = wire
             .set_id
             .parse::<SetId>()

@@ -218,27 +218,30 @@ pub fn split_among(
     )
 }
 
-/// Encrypts given Shamir `points` (one per custodian, in order) and builds the
-/// manifest. Before anything is returned, the points are combined again and
-/// checked against `secret`, so a faulty split can never reach the disk.
-pub fn distribute(
+/// Builds the share documents and the public manifest for given Shamir
+/// `points` (one per custodian, in order), without encrypting anything.
+/// Before anything is returned the points are combined again and checked
+/// against `secret`, so a faulty split can never reach a custodian.
+/// `file_for` names each custodian's file in the manifest.
+#[allow(clippy::too_many_arguments)]
+pub fn prepare(
     secret: &SecretBytes,
     points: Vec<ShamirShare>,
     threshold: Threshold,
     custodians: &Custodians,
     plan: &SplitPlan,
     origin: Origin,
-    passphrases: &BTreeMap<String, SecretText>,
-) -> Result<SplitOutput, Error> {
-    let rebuilt = shamir::combine_checked(&points, threshold.k())?;
+    file_for: &dyn Fn(&CustodianName) -> String,
+) -> Result<(ShareSet, Vec<ShareDocument>), Error> {
     let set_id = SetId::random();
-    if !rebuilt.ct_eq(secret) {
+    let rebuilt = shamir::combine_checked(&points, threshold.k())?;
+    if !rebuilt.ct_eq(secret) || points.len() != custodians.len() {
         return Err(Error::KeyCheckMismatch {
             set_id: set_id.to_string(),
         });
     }
     let mut entries = Vec::with_capacity(points.len());
-    let mut files = Vec::with_capacity(points.len());
+    let mut documents = Vec::with_capacity(points.len());
     for (custodian, point) in custodians.iter().zip(points) {
         let document = ShareDocument {
             set_id,
@@ -248,31 +251,14 @@ pub fn distribute(
             share: point,
             blinding: SecretBytes::random(32),
         };
-        let passphrase = match custodian.key {
-            CustodianKey::Passphrase => {
-                Some(passphrases.get(custodian.name.as_str()).ok_or_else(|| {
-                    Error::MissingPassphrase {
-                        custodian: custodian.name.to_string(),
-                    }
-                })?)
-            }
-            _ => None,
-        };
-        let file = ShareSet::file_name_for(&custodian.name);
-        let sealed = sharefile::seal(&document, &custodian.key, passphrase).map_err(|source| {
-            Error::ShareFile {
-                file: file.clone(),
-                source,
-            }
-        })?;
         entries.push(CustodianEntry {
             name: custodian.name.to_string(),
             recipient: custodian.key.describe(),
             x: document.share.x(),
             commitment: document.commitment(),
-            file: file.clone(),
+            file: file_for(&custodian.name),
         });
-        files.push((file, sealed));
+        documents.push(document);
     }
     let shareset = ShareSet {
         format: shareset::SHARESET_FORMAT_V1.to_owned(),
@@ -288,6 +274,57 @@ pub fn distribute(
         previous_set_id: plan.previous_set_id,
         custodians: entries,
     };
+    Ok((shareset, documents))
+}
+
+/// The passphrase of a passphrase custodian, or `None` for key custodians.
+pub fn passphrase_for<'a>(
+    custodian: &Custodian,
+    passphrases: &'a BTreeMap<String, SecretText>,
+) -> Result<Option<&'a SecretText>, Error> {
+    match custodian.key {
+        CustodianKey::Passphrase => passphrases
+            .get(custodian.name.as_str())
+            .map(Some)
+            .ok_or_else(|| Error::MissingPassphrase {
+                custodian: custodian.name.to_string(),
+            }),
+        _ => Ok(None),
+    }
+}
+
+/// Encrypts given Shamir `points` (one per custodian, in order) into one
+/// share file each and builds the manifest (see [`prepare`]).
+pub fn distribute(
+    secret: &SecretBytes,
+    points: Vec<ShamirShare>,
+    threshold: Threshold,
+    custodians: &Custodians,
+    plan: &SplitPlan,
+    origin: Origin,
+    passphrases: &BTreeMap<String, SecretText>,
+) -> Result<SplitOutput, Error> {
+    let (shareset, documents) = prepare(
+        secret,
+        points,
+        threshold,
+        custodians,
+        plan,
+        origin,
+        &ShareSet::file_name_for,
+    )?;
+    let mut files = Vec::with_capacity(documents.len());
+    for (custodian, document) in custodians.iter().zip(&documents) {
+        let file = ShareSet::file_name_for(&custodian.name);
+        let passphrase = passphrase_for(custodian, passphrases)?;
+        let sealed = sharefile::seal(document, &custodian.key, passphrase).map_err(|source| {
+            Error::ShareFile {
+                file: file.clone(),
+                source,
+            }
+        })?;
+        files.push((file, sealed));
+    }
     Ok(SplitOutput { shareset, files })
 }
 

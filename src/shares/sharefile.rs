@@ -48,6 +48,15 @@ pub fn seal(
     key: &CustodianKey,
     passphrase: Option<&SecretText>,
 ) -> Result<Vec<u8>, ShareFileError> {
+    seal_bytes(&document.to_json(), key, passphrase)
+}
+
+/// Encrypts any secret plaintext to a custodian's key, armored.
+pub fn seal_bytes(
+    plaintext: &[u8],
+    key: &CustodianKey,
+    passphrase: Option<&SecretText>,
+) -> Result<Vec<u8>, ShareFileError> {
     let encryptor = match key {
         CustodianKey::Age(recipient) => {
             age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
@@ -63,11 +72,10 @@ pub fn seal(
         }
     }
     .map_err(|e| ShareFileError::Encrypt(e.to_string()))?;
-    let plaintext = document.to_json();
     let encrypt = || -> std::io::Result<Vec<u8>> {
         let armor = ArmoredWriter::wrap_output(Vec::new(), Format::AsciiArmor)?;
         let mut writer = encryptor.wrap_output(armor)?;
-        writer.write_all(&plaintext)?;
+        writer.write_all(plaintext)?;
         writer.finish()?.finish()
     };
     encrypt().map_err(|e| ShareFileError::Encrypt(e.to_string()))
@@ -82,6 +90,17 @@ pub fn open(
     callbacks: &dyn Fn(&str) -> Option<SecretText>,
     what: &str,
 ) -> Result<ShareDocument, ShareFileError> {
+    let plaintext = open_bytes(bytes, identities, callbacks, what)?;
+    Ok(ShareDocument::from_json(&plaintext)?)
+}
+
+/// Decrypts an armored or binary age file made by [`seal_bytes`].
+pub fn open_bytes(
+    bytes: &[u8],
+    identities: &[Box<dyn age::Identity>],
+    callbacks: &dyn Fn(&str) -> Option<SecretText>,
+    what: &str,
+) -> Result<Zeroizing<Vec<u8>>, ShareFileError> {
     let decryptor =
         age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|_| ShareFileError::NotAgeFile)?;
     let reader = if decryptor.is_scrypt() {
@@ -104,5 +123,5 @@ pub fn open(
         .take(MAX_PLAINTEXT)
         .read_to_end(&mut plaintext)
         .map_err(|_| ShareFileError::Damaged)?;
-    Ok(ShareDocument::from_json(&plaintext)?)
+    Ok(plaintext)
 }

@@ -175,6 +175,16 @@ impl ShareSet {
 
     /// Checks the invariants a manifest must hold.
     pub fn validate(&self) -> Result<(), ShareSetError> {
+        self.validate_with(&Self::file_name_for)
+    }
+
+    /// Checks the invariants, with `file_for` giving each custodian's
+    /// expected file name (share sets inside a root keep their shares in
+    /// per-custodian bundles).
+    pub fn validate_with(
+        &self,
+        file_for: &dyn Fn(&CustodianName) -> String,
+    ) -> Result<(), ShareSetError> {
         let problem = |place: &str, message: String| ShareSetError {
             place: place.to_owned(),
             message,
@@ -217,10 +227,10 @@ impl ShareSet {
                     format!("x = {} is zero or used twice", c.x),
                 ));
             }
-            if c.file != Self::file_name_for(&name) {
+            if c.file != file_for(&name) {
                 return Err(problem(
                     &place("file"),
-                    format!("expected {:?}", Self::file_name_for(&name)),
+                    format!("expected {:?}", file_for(&name)),
                 ));
             }
             if !c.commitment.starts_with("sha256:") || c.commitment.len() != 7 + 64 {
