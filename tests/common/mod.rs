@@ -274,3 +274,40 @@ impl Drop for Tmux {
             .status();
     }
 }
+
+/// A fake system root with `/sys/class/net` and `/proc/net` trees, online
+/// (eth0 up, default route) or air-gapped (loopback only).
+pub fn fake_system(dir: &Path, online: bool) -> PathBuf {
+    let root = dir.join(if online { "sys-online" } else { "sys-offline" });
+    let lo = root.join("sys/class/net/lo");
+    std::fs::create_dir_all(&lo).expect("mkdir");
+    std::fs::write(lo.join("operstate"), "unknown\n").expect("write");
+    std::fs::write(lo.join("flags"), "0x9\n").expect("write");
+    let eth = root.join("sys/class/net/eth0");
+    std::fs::create_dir_all(&eth).expect("mkdir");
+    std::fs::write(
+        eth.join("operstate"),
+        if online { "up\n" } else { "down\n" },
+    )
+    .expect("write");
+    std::fs::write(
+        eth.join("flags"),
+        if online { "0x1003\n" } else { "0x1002\n" },
+    )
+    .expect("write");
+    std::fs::create_dir_all(root.join("proc/net")).expect("mkdir");
+    let mut route = String::from(
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n",
+    );
+    if online {
+        route.push_str("eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+    }
+    std::fs::write(root.join("proc/net/route"), route).expect("write");
+    std::fs::write(root.join("proc/net/ipv6_route"), "").expect("write");
+    std::fs::write(
+        root.join("proc/swaps"),
+        "Filename\tType\tSize\tUsed\tPriority\n",
+    )
+    .expect("write");
+    root
+}
