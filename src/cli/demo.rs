@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ceremony::fsio;
+use ceremony::preflight;
+use ceremony::root::{self, RootSecret};
 use ceremony::secret::SecretBytes;
 use ceremony::shares::{self, Custodians, SplitPlan};
 
@@ -53,7 +55,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     step(1, "custodians bring their public keys");
     let custodians = make_custodians(&dir, &["alice", "bob", "carol"])?;
     let custodians_file = dir.join("custodians.toml");
-    let mut toml = String::new();
+    let mut toml = String::from("[threshold]\nbootstrap = 2\nunseal = 2\nsigning = 2\n\n");
     for c in &custodians {
         toml.push_str(&format!(
             "[[custodian]]\nname = \"{}\"\nage = \"{}\"\n\n",
@@ -67,7 +69,111 @@ pub fn run(args: DemoArgs) -> Result<()> {
         source,
     })?;
 
-    step(2, "split a fresh 32-byte unseal key, 2 of 3 (unseal share)");
+    step(
+        2,
+        "preflight: is this machine air-gapped? (ceremony preflight)",
+    );
+    let report = preflight::run(&preflight::Options {
+        allow_online: true,
+        ..preflight::Options::default()
+    });
+    super::preflight::print(&report);
+    println!(
+        "  The demo runs with --allow-online so that it works anywhere; a real root init on an"
+    );
+    println!("  online machine is refused without it, and the override is recorded in root.json.");
+
+    step(
+        3,
+        "create the root of trust, 2 of 3 for each secret (root init)",
+    );
+    let plan = root::InitPlan {
+        thresholds: RootSecret::ALL.into_iter().map(|w| (w, 2)).collect(),
+        unseal_key_id: "demo-1".into(),
+        preflight: report,
+        replaces: None,
+    };
+    let output = root::init(&parsed, &plan, &BTreeMap::new())?;
+    let root_dir = dir.join("root");
+    let staged = fsio::StagedDir::new(&root_dir)?;
+    for (file, bytes) in &output.bundles {
+        staged.add(file, bytes, fsio::SECRET_MODE)?;
+    }
+    staged.add(
+        root::MANIFEST_FILE,
+        &output.manifest.to_json(),
+        fsio::PUBLIC_MODE,
+    )?;
+    staged.commit()?;
+    let body = &output.manifest.body;
+    println!("  root {} in {}", body.root_id, root_dir.display());
+    println!("  bootstrap recipient {}", body.bootstrap_recipient);
+    println!("  unseal key id       {}", body.unseal.key_id);
+    println!(
+        "  signing key         {}",
+        output.manifest.signing_key_fingerprint()
+    );
+    for f in &body.custodian_files {
+        println!(
+            "  {:<18} (age file for {}, sha256 {}…)",
+            f.file,
+            f.name,
+            &f.sha256[..16]
+        );
+    }
+
+    step(4, "check the root without any secret (root verify)");
+    let (_, items) = root::verify_dir(&root_dir);
+    for item in &items {
+        println!(
+            "  {} {:<34} {}",
+            if item.ok { "✓" } else { "✗" },
+            item.check,
+            item.detail
+        );
+    }
+    if items.iter().any(|i| !i.ok) {
+        anyhow::bail!("root verify failed on the demo root");
+    }
+
+    step(
+        5,
+        "Phase 2: alice and bob emit the cluster's Secrets (root emit)",
+    );
+    let manifest = output.manifest.clone();
+    let mut bundles = Vec::new();
+    for c in custodians.iter().filter(|c| c.name != "carol") {
+        let file = root_dir.join(format!("shares/{}.age", c.name));
+        let ids = super::io::load_identities(std::slice::from_ref(&c.identity))?;
+        let name = file.display().to_string();
+        let bundle = root::open_bundle(&name, &fsio::read(&file)?, &ids, &|_| None)?;
+        bundles.push((name, bundle));
+    }
+    let bootstrap = root::rebuild(&manifest.body, RootSecret::Bootstrap, &bundles)?;
+    let identity =
+        root::secrets::bootstrap_identity_text(&bootstrap).map_err(anyhow::Error::msg)?;
+    let flux = root::emit::flux_age_secret(&identity, "sops-age", "flux-system", "age.agekey");
+    println!("  flux-age-secret (the key's value elided here; the command prints it to a pipe):");
+    print_elided(&flux);
+    println!(
+        "  ✓ the rebuilt identity's recipient equals root.json's: {}",
+        root::secrets::bootstrap_recipient(&bootstrap).map_err(anyhow::Error::msg)?
+            == manifest.body.bootstrap_recipient
+    );
+    let unseal_key = root::rebuild(&manifest.body, RootSecret::Unseal, &bundles)?;
+    let seal = root::emit::openbao_static_seal(
+        &unseal_key,
+        &manifest.body.unseal.key_id,
+        "openbao-static-seal",
+        "openbao",
+    );
+    println!("  openbao-static-seal:");
+    print_elided(&seal);
+
+    step(
+        6,
+        "the same Shamir sharing for any secret: split a fresh key, 2 of 3 (unseal share)",
+    );
     let secret = SecretBytes::random(unseal::UNSEAL_KEY_LEN);
     let plan = SplitPlan {
         label: "unseal-key".into(),
@@ -91,7 +197,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
     println!("  key check value {}", split.shareset.key_check_value);
 
-    step(3, "each custodian verifies their own share (unseal verify)");
+    step(7, "each custodian verifies their own share (unseal verify)");
     let shareset = unseal::load_shareset(&set_dir.join("shareset.json"))?;
     for c in &custodians {
         let file = set_dir.join(format!("{}.share.age", c.name));
@@ -103,7 +209,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         );
     }
 
-    step(4, "alice and carol rebuild the key (unseal combine)");
+    step(8, "alice and carol rebuild the key (unseal combine)");
     let files = share_files(&set_dir, &["alice", "carol"]);
     let ids = identities(&custodians, &["alice", "carol"]);
     let rebuilt = unseal::rebuild_from(&shareset, &files, &ids)?;
@@ -114,7 +220,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     );
     println!("  (the real command prints it only to a pipe or file, never to a terminal)");
 
-    step(5, "one share alone is not enough");
+    step(9, "one share alone is not enough");
     let alone = unseal::rebuild_from(
         &shareset,
         &share_files(&set_dir, &["bob"]),
@@ -178,6 +284,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// Prints an emitted manifest with every `data` value elided: even throwaway
+/// keys are not shown on a terminal.
+fn print_elided(text: &str) {
+    let mut in_data = false;
+    for line in text.lines() {
+        if line == "data:" {
+            in_data = true;
+            println!("    {line}");
+        } else if in_data && line.starts_with("  ") {
+            let key = line.split(':').next().unwrap_or(line);
+            println!("    {key}: <base64, elided>");
+        } else {
+            in_data = false;
+            println!("    {line}");
+        }
+    }
 }
 
 fn make_custodians(dir: &Path, names: &[&'static str]) -> Result<Vec<DemoCustodian>> {
