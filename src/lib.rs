@@ -13,3 +13,4 @@
 
 pub mod secret;
 pub mod shares;
+pub mod sops;
