@@ -184,39 +184,81 @@ fn seal_tree(
     Ok(())
 }
 
-/// A file opened with its data key.
-struct Opened {
+/// A sops file opened with its data key: the decrypted tree, the metadata,
+/// the recovered data key and the MAC recomputed over the plaintext.
+///
+/// # Security
+///
+/// This holds the data key. It is for audits and known-answer tests (and for
+/// operations built on top of them); drop it as soon as it is not needed.
+pub struct OpenedFile {
     encrypted: Vec<tree::Branch>,
     plain: Vec<tree::Branch>,
     meta: Metadata,
     data_key: SecretBytes,
+    computed_mac: zeroize::Zeroizing<String>,
 }
 
-fn open(
+impl fmt::Debug for OpenedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpenedFile")
+            .field("meta", &self.meta)
+            .field("data_key", &self.data_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenedFile {
+    /// The metadata block.
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    /// The recovered 32-byte data key.
+    pub fn data_key(&self) -> &SecretBytes {
+        &self.data_key
+    }
+
+    /// The MAC recomputed over the decrypted tree (upper-case hex).
+    pub fn computed_mac(&self) -> &str {
+        &self.computed_mac
+    }
+
+    /// The decrypted branches (one per YAML document).
+    pub fn plaintext(&self) -> &[tree::Branch] {
+        &self.plain
+    }
+}
+
+/// Opens a sops file: loads the metadata, checks `version`, recovers the data
+/// key with `identities`, decrypts every value and (unless `ignore_mac`)
+/// checks the MAC.
+pub fn open_file(
     input: &[u8],
     format: Format,
     identities: &[Identity],
     ignore_mac: bool,
-) -> Result<Opened, Error> {
+) -> Result<OpenedFile, Error> {
     let (encrypted, wire) = stores::load_encrypted(format, input)?;
     let meta = Metadata::from_wire(wire)?;
     meta.check_version()?;
     let data_key = keygroups::open_data_key(&meta, identities)?;
     let mut plain = encrypted.clone();
-    let mac_hex = walk::decrypt_branches(
+    let computed_mac = walk::decrypt_branches(
         &mut plain,
         &data_key,
         &meta.effective_rule(),
         meta.mac_only_encrypted,
     )?;
     if !ignore_mac {
-        mac::verify_mac(&data_key, &meta.mac, &meta.lastmodified, &mac_hex)?;
+        mac::verify_mac(&data_key, &meta.mac, &meta.lastmodified, &computed_mac)?;
     }
-    Ok(Opened {
+    Ok(OpenedFile {
         encrypted,
         plain,
         meta,
         data_key,
+        computed_mac,
     })
 }
 
@@ -228,7 +270,7 @@ pub fn decrypt(
     identities: &[Identity],
     ignore_mac: bool,
 ) -> Result<SecretBytes, Error> {
-    let opened = open(input, format, identities, ignore_mac)?;
+    let opened = open_file(input, format, identities, ignore_mac)?;
     Ok(SecretBytes::new(stores::emit_plain(format, &opened.plain)?))
 }
 
@@ -247,7 +289,7 @@ pub fn update_keys(
     key_groups: &[Vec<String>],
     shamir_threshold: usize,
 ) -> Result<Vec<u8>, Error> {
-    let opened = open(input, format, identities, false)?;
+    let opened = open_file(input, format, identities, false)?;
     let mut meta = opened.meta;
     let opaque: Vec<OpaqueKeys> = meta.key_groups.iter().map(|g| g.opaque.clone()).collect();
     let (mut groups, threshold) =
@@ -271,7 +313,7 @@ pub fn update_keys(
 /// Fails with [`Error::OpaqueKeysNeedRewrap`] if the file has master keys
 /// this engine cannot re-encrypt.
 pub fn rotate(input: &[u8], format: Format, identities: &[Identity]) -> Result<Vec<u8>, Error> {
-    let opened = open(input, format, identities, false)?;
+    let opened = open_file(input, format, identities, false)?;
     let mut meta = opened.meta;
     let count: usize = meta.key_groups.iter().map(|g| g.opaque.len()).sum();
     if count > 0 {

@@ -181,6 +181,13 @@ fn write_section(
     comment: Option<&str>,
     keys: &[(String, String, Option<String>)],
 ) {
+    if name == DEFAULT_SECTION && keys.is_empty() {
+        return;
+    }
+    // go-ini puts a blank line between sections, none after the last.
+    if !out.is_empty() {
+        out.push('\n');
+    }
     if let Some(c) = comment {
         comment_lines(out, c);
     }
@@ -188,8 +195,6 @@ fn write_section(
         out.push('[');
         out.push_str(name);
         out.push_str("]\n");
-    } else if keys.is_empty() {
-        return;
     }
     let quoted = |k: &str| {
         if k.contains('"') || k.contains(['=', ':']) {
@@ -224,7 +229,6 @@ fn write_section(
         }
         out.push('\n');
     }
-    out.push('\n');
 }
 
 pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result<Vec<u8>, Error> {
@@ -284,7 +288,7 @@ mod tests {
         let out = String::from_utf8(emit(&b, None).unwrap()).unwrap();
         assert_eq!(
             out,
-            "; database section comment\n[database]\nuser     = admin\npassword = hunter2\nport     = 5432\n\n[server]\nhost_unencrypted = example.com\ntoken            = abc123\n\n"
+            "; database section comment\n[database]\nuser     = admin\npassword = hunter2\nport     = 5432\n\n[server]\nhost_unencrypted = example.com\ntoken            = abc123\n"
         );
     }
 }
