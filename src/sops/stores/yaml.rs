@@ -220,6 +220,9 @@ struct Reader<'a> {
     next_comment: usize,
     taken: Vec<bool>,
     anchors: HashMap<usize, Value>,
+    /// Set by a sequence for a mapping item: go-yaml makes a comment after
+    /// the item's last key, down to the dash's column, the mapping's foot.
+    item_foot_col: Option<usize>,
 }
 
 fn parse_error(line: Option<usize>, reason: impl Into<String>) -> Error {
@@ -363,11 +366,12 @@ impl<'a> Reader<'a> {
     fn mapping(&mut self, start: Span) -> Result<Branch, Error> {
         let mut branch = Branch::new();
         let mut col: Option<usize> = None;
+        let foot_col = self.item_foot_col.take();
         let mut seen: Vec<String> = Vec::new();
         loop {
             let (ev, span) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
-                let min = col.unwrap_or(start.start.col());
+                let min = foot_col.or(col).unwrap_or(start.start.col());
                 for c in self.own_line_before(span.start.index(), min) {
                     branch.items.push(Item::Comment(c));
                 }
@@ -424,6 +428,9 @@ impl<'a> Reader<'a> {
                     list.push(ListElement::Comment(c));
                 }
             }
+            if let Event::MappingStart(..) = ev {
+                self.item_foot_col = Some(item_col);
+            }
             list.push(ListElement::Value(self.node(ev, span)?));
         }
     }
@@ -452,6 +459,7 @@ pub(super) fn parse(input: &[u8]) -> Result<Vec<Branch>, Error> {
         next_comment: 0,
         taken: vec![false; n],
         anchors: HashMap::new(),
+        item_foot_col: None,
     };
     let mut branches = Vec::new();
     loop {
@@ -880,9 +888,18 @@ impl Writer {
                         self.pad(col);
                     }
                     first = false;
-                    match string_scalar(key.as_bytes(), true) {
-                        Scalar::Inline(k) => self.out.push_str(&k),
-                        Scalar::Block { body, .. } => self.out.push_str(&double_quoted(&body)),
+                    // go-yaml `yaml_emitter_check_simple_key`: a key longer
+                    // than 128 bytes, or with a line break, is written in the
+                    // explicit `? key` / `: value` form.
+                    if key.len() > 128 || key.contains(is_break) {
+                        self.out.push_str("? ");
+                        self.scalar(string_scalar(key.as_bytes(), false), nested_col(col));
+                        self.pad(col);
+                    } else {
+                        match string_scalar(key.as_bytes(), true) {
+                            Scalar::Inline(k) => self.out.push_str(&k),
+                            Scalar::Block { body, .. } => self.out.push_str(&double_quoted(&body)),
+                        }
                     }
                     self.out.push(':');
                     self.entry_value(value, col);
@@ -912,8 +929,23 @@ impl Writer {
     /// A block sequence with its dashes at `col`.
     fn sequence(&mut self, l: &[ListElement], col: usize, inline_first: bool) {
         let mut first = true;
-        for e in l {
+        // sops makes comments after the last item that item's foot comment
+        // (stores/yaml appendSequence); go-yaml writes the foot comment of a
+        // collection item at that collection's indentation, two columns in.
+        let last_value = l.iter().rposition(|e| matches!(e, ListElement::Value(_)));
+        let foot_col = match last_value.and_then(|i| l.get(i)) {
+            Some(ListElement::Value(v @ (Value::Branch(_) | Value::List(_))))
+                if !Self::is_empty_collection(v) =>
+            {
+                col + 2
+            }
+            _ => col,
+        };
+        for (i, e) in l.iter().enumerate() {
             match e {
+                ListElement::Comment(c) if last_value.is_some_and(|last| i > last) => {
+                    self.comment(foot_col, c)
+                }
                 ListElement::Comment(c) => self.comment(col, c),
                 ListElement::Value(v) => {
                     // Head comments of a mapping item go before its dash.
