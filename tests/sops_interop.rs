@@ -72,7 +72,10 @@ fn sops_decrypt(dir: &Path, name: &str, bytes: &[u8], key: &str) -> Vec<u8> {
 
 fn sops_encrypt(dir: &Path, name: &str, plain: &[u8], extra: &[&str]) -> Vec<u8> {
     std::fs::write(dir.join(name), plain).unwrap();
-    let mut args = vec!["encrypt", "--age", R1];
+    // The comment-regex options (like --mac-only-encrypted) are global flags
+    // in 3.11 and need the legacy `sops --encrypt` form.
+    let legacy = extra.iter().any(|a| a.contains("comment-regex"));
+    let mut args = vec![if legacy { "--encrypt" } else { "encrypt" }, "--age", R1];
     args.extend_from_slice(extra);
     args.push(name);
     let (code, out, err) = run_sops(dir, None, &args);
@@ -449,4 +452,68 @@ fn normal_form_matches_sops(input: &str) {
         sops_decrypt(dir.path(), "ours.enc.yaml", &ours_enc, "key1.agekey"),
         theirs
     );
+}
+
+const RULES_YAML: &str = "\
+# sops:enc
+token: abc
+plain: visible
+db_secret:
+    password: hunter2
+    # sops:enc
+    # a second line
+    user: admin
+public_data:
+    note: hello
+list:
+    # sops:enc
+    - one
+    - two
+";
+
+#[test]
+fn every_crypt_rule_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = [
+        ("unencrypted_suffix", "--unencrypted-suffix", "_data"),
+        ("encrypted_suffix", "--encrypted-suffix", "_secret"),
+        (
+            "unencrypted_regex",
+            "--unencrypted-regex",
+            "^(plain|public_data)$",
+        ),
+        (
+            "encrypted_regex",
+            "--encrypted-regex",
+            "^(token|db_secret)$",
+        ),
+        (
+            "unencrypted_comment_regex",
+            "--unencrypted-comment-regex",
+            "sops:enc",
+        ),
+        (
+            "encrypted_comment_regex",
+            "--encrypted-comment-regex",
+            "sops:enc",
+        ),
+    ];
+    for (field, flag, value) in rules {
+        let theirs = sops_encrypt(
+            dir.path(),
+            "rules.yaml",
+            RULES_YAML.as_bytes(),
+            &[flag, value],
+        );
+        let opts = EncryptOptions {
+            rule: Some(CryptRule::from_field(field, value).unwrap()),
+            ..EncryptOptions::for_recipients([R1])
+        };
+        let ours = sops::encrypt(RULES_YAML.as_bytes(), Format::Yaml, &opts).unwrap();
+        assert_eq!(normalise(&ours), normalise(&theirs), "{field}");
+        let from_sops = sops::decrypt(&theirs, Format::Yaml, &identities("key1.agekey"), false)
+            .unwrap_or_else(|e| panic!("{field}: {e}"));
+        let from_ours = sops_decrypt(dir.path(), "ours.yaml", &ours, "key1.agekey");
+        assert_eq!(from_sops.expose_secret(), from_ours.as_slice(), "{field}");
+    }
 }

@@ -159,7 +159,9 @@ pub enum ShamirError {
         x: u8,
     },
     /// Shares of different lengths cannot belong together.
-    #[error("the share with x = {x} has {len} bytes, the others {expected}: they come from different secrets")]
+    #[error(
+        "the share with x = {x} has {len} bytes, the others {expected}: they come from different secrets"
+    )]
     LengthMismatch {
         /// The share that differs.
         x: u8,
@@ -177,7 +179,9 @@ pub enum ShamirError {
         need: usize,
     },
     /// A share beyond the threshold does not lie on the polynomial of the others.
-    #[error("the share with x = {x} does not agree with the other shares: one of them is corrupted or from another set")]
+    #[error(
+        "the share with x = {x} does not agree with the other shares: one of them is corrupted or from another set"
+    )]
     Inconsistent {
         /// The share that disagrees.
         x: u8,
@@ -320,7 +324,10 @@ fn interpolate(shares: &[ShamirShare], at: u8) -> SecretBytes {
                 .enumerate()
                 .filter(|(j, _)| *j != i)
                 .fold(1u8, |acc, (_, sj)| {
-                    gf256::mul(acc, gf256::div(gf256::add(at, sj.x), gf256::add(si.x, sj.x)))
+                    gf256::mul(
+                        acc,
+                        gf256::div(gf256::add(at, sj.x), gf256::add(si.x, sj.x)),
+                    )
                 })
         })
         .collect();
@@ -399,15 +406,22 @@ mod tests {
         // (the sharks bug) would make y == s impossible.
         let mut seen_equal_to_secret = false;
         for _ in 0..4096 {
-            let shares =
-                split_at(&SecretBytes::from_slice(&[0x42]), Threshold::new(2, 2).unwrap(), &[1, 2], &mut OsRng)
-                    .unwrap();
+            let shares = split_at(
+                &SecretBytes::from_slice(&[0x42]),
+                Threshold::new(2, 2).unwrap(),
+                &[1, 2],
+                &mut OsRng,
+            )
+            .unwrap();
             if shares[0].y().expose_secret() == [0x42] {
                 seen_equal_to_secret = true;
                 break;
             }
         }
-        assert!(seen_equal_to_secret, "coefficient 0 never drawn in 4096 tries");
+        assert!(
+            seen_equal_to_secret,
+            "coefficient 0 never drawn in 4096 tries"
+        );
     }
 
     proptest! {

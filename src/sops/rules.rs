@@ -14,6 +14,7 @@
 use regex::bytes::Regex;
 
 use super::Error;
+use crate::secret::SecretBytes;
 
 /// The suffix sops uses when no rule is given.
 pub const DEFAULT_UNENCRYPTED_SUFFIX: &str = "_unencrypted";
@@ -131,7 +132,7 @@ impl CryptRule {
     pub fn should_encrypt(
         &self,
         path: &[String],
-        comments: &[Vec<Vec<u8>>],
+        comments: &[Vec<SecretBytes>],
         is_comment: bool,
     ) -> bool {
         match self {
@@ -144,9 +145,10 @@ impl CryptRule {
             }
             CryptRule::UnencryptedRegex(p) => !path.iter().any(|k| p.is_match(k.as_bytes())),
             CryptRule::EncryptedRegex(p) => path.iter().any(|k| p.is_match(k.as_bytes())),
-            CryptRule::UnencryptedCommentRegex(p) => {
-                !comments.iter().flatten().any(|c| p.is_match(c))
-            }
+            CryptRule::UnencryptedCommentRegex(p) => !comments
+                .iter()
+                .flatten()
+                .any(|c| p.is_match(c.expose_secret())),
             CryptRule::EncryptedCommentRegex(p) => {
                 let last_level = comments.len().saturating_sub(1);
                 let last_in_level = comments.last().map(|l| l.len().saturating_sub(1));
@@ -155,7 +157,7 @@ impl CryptRule {
                         // The comment line that matches is itself left in
                         // cleartext (sops: "A special case").
                         let judged = is_comment && i == last_level && Some(j) == last_in_level;
-                        !judged && p.is_match(c)
+                        !judged && p.is_match(c.expose_secret())
                     })
                 })
             }
@@ -166,6 +168,10 @@ impl CryptRule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sb(s: &str) -> SecretBytes {
+        SecretBytes::from_slice(s.as_bytes())
+    }
 
     fn path(p: &[&str]) -> Vec<String> {
         p.iter().map(|s| s.to_string()).collect()
@@ -187,7 +193,7 @@ mod tests {
         assert!(r.should_encrypt(&path(&["data", "password"]), &[], false));
         assert!(!r.should_encrypt(&path(&["metadata", "name"]), &[], false));
         // A top-level comment has the empty path and stays plain.
-        assert!(!r.should_encrypt(&[], &[vec![b"c".to_vec()]], true));
+        assert!(!r.should_encrypt(&[], &[vec![sb("c")]], true));
         let r = CryptRule::from_field("unencrypted_regex", "pub").unwrap();
         assert!(!r.should_encrypt(&path(&["a", "is_public"]), &[], false));
         assert!(matches!(
@@ -199,16 +205,16 @@ mod tests {
     #[test]
     fn comment_rules_use_the_stack_and_skip_the_judged_line() {
         let r = CryptRule::from_field("encrypted_comment_regex", "sops:enc").unwrap();
-        let stack = vec![vec![b" sops:enc".to_vec()]];
+        let stack = vec![vec![sb(" sops:enc")]];
         // The matching comment itself stays plain...
         assert!(!r.should_encrypt(&[], &stack, true));
         // ...the value after it is encrypted...
         assert!(r.should_encrypt(&path(&["k"]), &stack, false));
         // ...and so is a later comment of the same run.
-        let stack2 = vec![vec![b" sops:enc".to_vec(), b" more".to_vec()]];
+        let stack2 = vec![vec![sb(" sops:enc"), sb(" more")]];
         assert!(r.should_encrypt(&[], &stack2, true));
         let r = CryptRule::from_field("unencrypted_comment_regex", "plain").unwrap();
-        assert!(!r.should_encrypt(&path(&["k"]), &[vec![b"plain".to_vec()]], false));
+        assert!(!r.should_encrypt(&path(&["k"]), &[vec![sb("plain")]], false));
         assert!(r.should_encrypt(&path(&["k"]), &[vec![]], false));
     }
 }

@@ -26,14 +26,14 @@ pub(crate) struct LeafContext<'a> {
     /// Mapping keys from the root.
     pub path: &'a [String],
     /// Active comment stack (see `rules.rs`).
-    pub comments: &'a [Vec<Vec<u8>>],
+    pub comments: &'a [Vec<SecretBytes>],
 }
 
 pub(crate) type LeafFn<'f> = dyn FnMut(Leaf, &LeafContext<'_>) -> Result<Leaf, Error> + 'f;
 
 struct Walker<'f, 'g> {
     path: Vec<String>,
-    stack: Vec<Vec<Vec<u8>>>,
+    stack: Vec<Vec<SecretBytes>>,
     f: &'f mut LeafFn<'g>,
 }
 
@@ -71,7 +71,7 @@ impl Walker<'_, '_> {
 
     fn push_comment(&mut self, text: &SecretBytes) {
         if let Some(level) = self.stack.last_mut() {
-            level.push(text.expose_secret().to_vec());
+            level.push(text.clone());
         }
     }
 
