@@ -517,3 +517,77 @@ fn every_crypt_rule_matches_sops() {
         assert_eq!(from_sops.expose_secret(), from_ours.as_slice(), "{field}");
     }
 }
+
+const TRICKY_JSON: &str = r#"{"big": 12345678901234567890, "tiny": 1e-7, "huge": 1e21, "neg": -0.0, "exp": 1.5E3,
+ "esc": "tab\tnl\ncr\r\u0001 \u00e9 \u2028 <&> \"q\" \\ / \ud83d\ude00",
+ "empty_obj": {}, "empty_arr": [], "nested": [[1, [2]], {"a": {"b": []}}], "t": true, "f": false, "n": null,
+ "k_unencrypted": {"x": 1.25}}
+"#;
+
+#[test]
+fn json_normal_form_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_enc = sops_encrypt(dir.path(), "tricky.json", TRICKY_JSON.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir.path(), "tricky.enc.json", &theirs_enc, "key1.agekey");
+    let ours_enc = sops::encrypt(
+        TRICKY_JSON.as_bytes(),
+        Format::Json,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let ours = sops::decrypt(&ours_enc, Format::Json, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        String::from_utf8_lossy(&theirs)
+    );
+    assert_eq!(normalise(&ours_enc), normalise(&theirs_enc));
+}
+
+const TRICKY_ENV: &str =
+    "#c1\n# c2\nA=b=c\nB= spaced \nC=\"x\"\nD=tab\there\nE=a\\\\nb\n\n\nF=ünï\n";
+
+#[test]
+fn dotenv_normal_form_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_enc = sops_encrypt(dir.path(), "tricky.env", TRICKY_ENV.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir.path(), "tricky.enc.env", &theirs_enc, "key1.agekey");
+    let ours_enc = sops::encrypt(
+        TRICKY_ENV.as_bytes(),
+        Format::Dotenv,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let ours = sops::decrypt(&ours_enc, Format::Dotenv, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        String::from_utf8_lossy(&theirs)
+    );
+    assert_eq!(normalise(&ours_enc), normalise(&theirs_enc));
+}
+
+const TRICKY_INI: &str = "; section comment\n# second line\n[first]\n; key comment\na = 1\nlonger_key = \"quoted value\"\nc = `back;tick`\n\n[second]\nx: colon style\ny = value ; inline\n";
+
+#[test]
+fn ini_normal_form_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_enc = sops_encrypt(dir.path(), "tricky.ini", TRICKY_INI.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir.path(), "tricky.enc.ini", &theirs_enc, "key1.agekey");
+    let ours_enc = sops::encrypt(
+        TRICKY_INI.as_bytes(),
+        Format::Ini,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let ours = sops::decrypt(&ours_enc, Format::Ini, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        String::from_utf8_lossy(&theirs)
+    );
+    // sops reads ours, and we read sops's.
+    assert_eq!(
+        sops_decrypt(dir.path(), "ours.enc.ini", &ours_enc, "key1.agekey"),
+        theirs
+    );
+    let back = sops::decrypt(&theirs_enc, Format::Ini, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(back.expose_secret(), theirs.as_slice());
+}

@@ -225,9 +225,10 @@ fn parse_time(text: &str, yaml: bool) -> Option<GoTime> {
             None
         };
     }
-    let (sep, rest) = rest.split_at(1);
-    let space_form = sep == " ";
-    if !(sep == "T" || (yaml && (sep == "t" || space_form))) {
+    let sep = rest.chars().next()?;
+    let rest = &rest[sep.len_utf8()..];
+    let space_form = sep == ' ';
+    if !(sep == 'T' || (yaml && (sep == 't' || space_form))) {
         return None;
     }
     let width = if yaml { (1, 2) } else { (2, 2) };
@@ -487,6 +488,8 @@ mod tests {
         );
         assert_eq!(t("2024-02-30"), None);
         assert_eq!(t("20240102"), None);
+        assert_eq!(t("2024-01-02é"), None);
+        assert_eq!(t("2024-01-02T03:04:05Zé"), None);
         assert!(GoTime::parse_rfc3339("2024-01-02").is_none());
         let lm = GoTime::parse_rfc3339("2026-11-26T13:24:10.000Z").unwrap();
         assert_eq!(lm.to_rfc3339_seconds(), "2026-11-26T13:24:10Z");

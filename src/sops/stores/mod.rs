@@ -285,3 +285,43 @@ fn val_to_string(value: &Value, path: &str) -> Result<Vec<u8>, Error> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_store_round_trips_any_bytes() {
+        let bytes: Vec<u8> = (0u8..=255).collect();
+        let branches = load_plain(Format::Binary, &bytes).unwrap();
+        assert_eq!(emit_plain(Format::Binary, &branches).unwrap(), bytes);
+    }
+
+    #[test]
+    fn plaintext_with_metadata_is_refused() {
+        assert!(matches!(
+            load_plain(Format::Yaml, b"a: 1\nsops: x\n"),
+            Err(Error::AlreadyEncrypted)
+        ));
+        assert!(matches!(
+            load_plain(Format::Dotenv, b"A=1\nsops_mac=x\n"),
+            Err(Error::AlreadyEncrypted)
+        ));
+    }
+
+    #[test]
+    fn missing_metadata_is_reported() {
+        assert!(matches!(
+            load_encrypted(Format::Yaml, b"a: 1\n"),
+            Err(Error::MetadataNotFound)
+        ));
+        assert!(matches!(
+            load_encrypted(Format::Dotenv, b"A=1\n"),
+            Err(Error::MetadataNotFound)
+        ));
+        assert!(matches!(
+            load_encrypted(Format::Ini, b"[a]\nb = 1\n"),
+            Err(Error::MetadataNotFound)
+        ));
+    }
+}

@@ -30,6 +30,40 @@ use crate::secret::SecretBytes;
 
 const INDENT: usize = 4;
 
+/// Deepest nesting accepted, so a hostile file cannot exhaust the stack of
+/// the recursive tree builder, walker and emitter.
+const MAX_DEPTH: usize = 256;
+
+/// Most nodes that alias expansion may copy in one file: aliases are
+/// expanded into copies (as sops does), so without a cap a few nested
+/// aliases ("billion laughs") would exhaust memory.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+fn node_count(v: &Value) -> usize {
+    match v {
+        Value::Branch(b) => {
+            1 + b
+                .items
+                .iter()
+                .map(|i| match i {
+                    Item::Entry { value, .. } => 1 + node_count(value),
+                    Item::Comment(_) => 1,
+                })
+                .sum::<usize>()
+        }
+        Value::List(l) => {
+            1 + l
+                .iter()
+                .map(|e| match e {
+                    ListElement::Value(v) => node_count(v),
+                    ListElement::Comment(_) => 1,
+                })
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
 // ---------------------------------------------------------------- resolving
 
 /// What a plain scalar resolves to (go-yaml v3 `resolve`).
@@ -219,10 +253,12 @@ struct Reader<'a> {
     comments: Vec<Comment>,
     next_comment: usize,
     taken: Vec<bool>,
-    anchors: HashMap<usize, Value>,
+    anchors: HashMap<usize, (Value, usize)>,
+    alias_nodes: usize,
     /// Set by a sequence for a mapping item: go-yaml makes a comment after
     /// the item's last key, down to the dash's column, the mapping's foot.
     item_foot_col: Option<usize>,
+    depth: usize,
 }
 
 fn parse_error(line: Option<usize>, reason: impl Into<String>) -> Error {
@@ -328,9 +364,17 @@ impl<'a> Reader<'a> {
         })
     }
 
+    fn enter(&mut self, line: usize) -> Result<(), Error> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(parse_error(Some(line), "nesting too deep"));
+        }
+        Ok(())
+    }
+
     fn remember(&mut self, anchor: usize, v: &Value) {
         if anchor != 0 {
-            self.anchors.insert(anchor, v.clone());
+            self.anchors.insert(anchor, (v.clone(), node_count(v)));
         }
     }
 
@@ -343,19 +387,31 @@ impl<'a> Reader<'a> {
                 self.remember(anchor, &v);
                 Ok(v)
             }
-            Event::Alias(id) => self
-                .anchors
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| parse_error(Some(line), "unknown alias")),
+            Event::Alias(id) => {
+                let (value, size) = self
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| parse_error(Some(line), "unknown alias"))?;
+                self.alias_nodes = self.alias_nodes.saturating_add(*size);
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(parse_error(Some(line), "aliases expand to too many nodes"));
+                }
+                Ok(value.clone())
+            }
             Event::MappingStart(anchor, _) => {
-                let b = self.mapping(span)?;
+                self.enter(line)?;
+                let b = self.mapping(span);
+                self.depth -= 1;
+                let b = b?;
                 let v = Value::Branch(b);
                 self.remember(anchor, &v);
                 Ok(v)
             }
             Event::SequenceStart(anchor, _) => {
-                let v = Value::List(self.sequence(span)?);
+                self.enter(line)?;
+                let l = self.sequence(span);
+                self.depth -= 1;
+                let v = Value::List(l?);
                 self.remember(anchor, &v);
                 Ok(v)
             }
@@ -460,6 +516,8 @@ pub(super) fn parse(input: &[u8]) -> Result<Vec<Branch>, Error> {
         taken: vec![false; n],
         anchors: HashMap::new(),
         item_foot_col: None,
+        depth: 0,
+        alias_nodes: 0,
     };
     let mut branches = Vec::new();
     loop {
@@ -1081,12 +1139,26 @@ mod tests {
             Err(Error::DuplicateKey { .. })
         ));
         assert!(matches!(parse(b"a: [\n"), Err(Error::Parse { .. })));
+        let deep = format!("a: {}{}\n", "[".repeat(1000), "]".repeat(1000));
+        assert!(matches!(parse(deep.as_bytes()), Err(Error::Parse { .. })));
     }
 
     #[test]
     fn inline_comments_move_above_their_item_and_multi_docs_split() {
         let out = round("a: 1 # note\nb:\n    c: 2\n    # foot\n---\nd: x\n");
         assert_eq!(out, "# note\na: 1\nb:\n    c: 2\n    # foot\n---\nd: x\n");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(matches!(parse(doc.as_bytes()), Err(Error::Parse { .. })));
     }
 
     #[test]
