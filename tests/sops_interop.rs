@@ -591,3 +591,34 @@ fn ini_normal_form_matches_sops() {
     let back = sops::decrypt(&theirs_enc, Format::Ini, &identities("key1.agekey"), false).unwrap();
     assert_eq!(back.expose_secret(), theirs.as_slice());
 }
+
+#[test]
+fn three_groups_threshold_two_opens_with_any_two() {
+    let dir = tempfile::tempdir().unwrap();
+    // Groups 0 and 2 hold key1, group 1 holds key2: key1 alone opens two of
+    // three groups (shares x = 1 and x = 3), key2 alone only one.
+    let opts = EncryptOptions {
+        key_groups: vec![
+            vec![R1.to_string()],
+            vec![R2.to_string()],
+            vec![R1.to_string()],
+        ],
+        shamir_threshold: 2,
+        rule: None,
+        mac_only_encrypted: false,
+    };
+    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &opts).unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "three.yaml", &enc, "key1.agekey"),
+        K8S_SECRET.as_bytes()
+    );
+    let (code, _, _) = run_sops(dir.path(), Some("key2.agekey"), &["decrypt", "three.yaml"]);
+    assert_eq!(code, 128);
+    let ours = sops::decrypt(&enc, Format::Yaml, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(ours.expose_secret(), K8S_SECRET.as_bytes());
+    let err = sops::decrypt(&enc, Format::Yaml, &identities("key2.agekey"), false).unwrap_err();
+    assert!(
+        matches!(err, sops::Error::NotEnoughKeyGroups { recovered: 1, threshold: 2, ref failed_groups } if failed_groups == &[0, 2]),
+        "{err:?}"
+    );
+}
