@@ -20,7 +20,7 @@ use super::Error;
 use super::cipher::DATA_KEY_LEN;
 use super::metadata::{AgeEntry, KeyGroup, Metadata};
 use crate::secret::SecretBytes;
-use crate::shares::shamir::{self, ShamirShare, Threshold};
+use crate::shares::shamir::{self, ShamirError, ShamirShare, Threshold};
 
 /// An age identity able to open an `enc` entry.
 pub type Identity = Box<dyn age::Identity + Send + Sync>;
@@ -122,15 +122,10 @@ pub fn seal_data_key(
         threshold
     };
     let t = Threshold::new(k, groups.len())?;
-    // Sequential x = i + 1, as sops has written since 3.10.
-    let xs: Vec<u8> = (1..=groups.len())
-        .map(|x| {
-            u8::try_from(x).map_err(|_| Error::NotEnoughKeyGroups {
-                recovered: 0,
-                threshold: k,
-                failed_groups: vec![],
-            })
-        })
+    // Sequential x = i + 1, as sops has written since 3.10. `Threshold`
+    // already refused more than 255 groups, so every x fits a byte.
+    let xs: Vec<u8> = (1..=t.n())
+        .map(|x| u8::try_from(x).map_err(|_| ShamirError::TooManyShares { n: t.n() }))
         .collect::<Result<_, _>>()?;
     let shares = shamir::split_at(data_key, t, &xs, &mut rand::rngs::OsRng)?;
     let mut out = Vec::with_capacity(groups.len());
@@ -209,4 +204,100 @@ pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretB
         return Err(Error::DataKeyLength { len: key.len() });
     }
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use age::secrecy::ExposeSecret;
+
+    fn identity() -> (Vec<Identity>, String) {
+        let id = age::x25519::Identity::generate();
+        let recipient = id.to_public().to_string();
+        let text = id.to_string().expose_secret().to_string();
+        (
+            parse_identities(&format!("# comment\n\n{text}\n")).unwrap(),
+            recipient,
+        )
+    }
+
+    fn meta(groups: Vec<KeyGroup>, threshold: usize) -> Metadata {
+        Metadata {
+            key_groups: groups,
+            shamir_threshold: threshold,
+            lastmodified: String::new(),
+            mac: String::new(),
+            rule: None,
+            mac_only_encrypted: false,
+            version: String::new(),
+        }
+    }
+
+    #[test]
+    fn single_group_wraps_the_raw_data_key_as_armored_age() {
+        let (ids, r) = identity();
+        let key = generate_data_key();
+        let (groups, threshold) = seal_data_key(&key, &[vec![r.clone()]], 0).unwrap();
+        assert_eq!(threshold, 0);
+        let enc = &groups[0].age[0].enc;
+        assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+        assert!(enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
+        assert!(
+            open_data_key(&meta(groups.clone(), 0), &ids)
+                .unwrap()
+                .ct_eq(&key)
+        );
+        let (other, _) = identity();
+        assert!(matches!(
+            open_data_key(&meta(groups, 0), &other),
+            Err(Error::NoIdentityOpened)
+        ));
+    }
+
+    #[test]
+    fn groups_carry_shares_with_sequential_x() {
+        let (a, ra) = identity();
+        let (b, rb) = identity();
+        let key = generate_data_key();
+        let (groups, threshold) = seal_data_key(&key, &[vec![ra], vec![rb]], 0).unwrap();
+        assert_eq!(threshold, 2, "0 means every group");
+        for (i, (g, ids)) in groups.iter().zip([&a, &b]).enumerate() {
+            let share = unwrap_entry(&g.age[0].enc, ids).unwrap();
+            assert_eq!(share.len(), 33);
+            assert_eq!(share.expose_secret()[32], i as u8 + 1);
+        }
+        let both: Vec<Identity> = a.into_iter().chain(b).collect();
+        assert!(
+            open_data_key(&meta(groups.clone(), 2), &both)
+                .unwrap()
+                .ct_eq(&key)
+        );
+        let only_a: Vec<Identity> = both.into_iter().take(1).collect();
+        assert!(matches!(
+            open_data_key(&meta(groups, 2), &only_a),
+            Err(Error::NotEnoughKeyGroups {
+                recovered: 1,
+                threshold: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bad_recipients_and_identities_are_refused() {
+        let key = generate_data_key();
+        assert!(matches!(
+            seal_data_key(&key, &[vec!["age1nope".into()]], 0),
+            Err(Error::InvalidRecipient { group: 0, index: 0 })
+        ));
+        assert!(matches!(seal_data_key(&key, &[], 0), Err(Error::NoKeys)));
+        assert!(matches!(
+            parse_identities("not a key\n"),
+            Err(Error::InvalidIdentity)
+        ));
+        assert!(matches!(
+            parse_identities("# only a comment\n"),
+            Err(Error::InvalidIdentity)
+        ));
+    }
 }
