@@ -413,11 +413,101 @@ fn mac_only_encrypted_interoperates() {
 
 /// YAML that exercises go-yaml's emitter: quoting, block scalars, flow
 /// collections, inline and foot comments, anchors, long keys, floats.
-const TRICKY_YAML: &str = include_str!("sops_interop_tricky.yaml");
+const TRICKY_YAML: &str = r###"# head
+a: 1 # inline on a
+b:
+    c: 2
+    # foot of b
+# head of d
+d: "quoted: yes"
+e: 'single'
+f: [1, two, 3.0]
+g: {x: 1, y: [a, b]}
+h: |-
+    no trailing newline
+i: >
+    folded text
+    continues
+j: |+
+    keep
+
+k: "  leading spaces"
+l: "trailing space "
+m: "tab\there"
+n: yes
+o: ~
+p: 0x1F
+q: 1e3
+r: "2024-01-02"
+s: 2024-01-02
+t: "- dash"
+u: "key: value"
+v: "#hash"
+w: "multi\nline with trailing space \nend"
+x: "emoji 😀"
+"y": n
+z:
+    - - a
+      - b
+    - k: v
+      list:
+          - 1
+          - 2
+      map:
+          deep: 1
+    - |
+        block in list
+    -
+        nested: after dash
+long_key_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: 1
+empty_map: {}
+empty_list: []
+nul: null
+"": empty key
+ü: unicode key
+'quoted key': 1
+bin: !!binary aGVsbG8=
+str: !!str 123
+anchor: &anc
+    q: 1
+alias: *anc
+neg: -0.0
+inf: .inf
+big: 12345678901234567890.5
+small: 0.000001
+ex: 1.0e+06
+"###;
 
 /// Comments in every position go-yaml distinguishes (head, line, foot), in
 /// two documents.
-const COMMENTS_YAML: &str = include_str!("sops_interop_comments.yaml");
+const COMMENTS_YAML: &str = r###"# first doc head
+
+# after blank line
+top: 1
+list:
+    # before first item
+    - a # inline item
+    - b
+    # between
+    - c: 1
+      # inside item map
+      d: 2
+    # trailing list comment
+nested:
+    deeper:
+        x: 1
+        # foot of deeper, indented
+    # foot of nested
+# foot of doc at column 0
+---
+# second doc head
+k: v # inline
+seq: # inline after key
+    - 1
+map: # inline after map key
+    a: b
+# tail of second doc
+"###;
 
 #[test]
 fn yaml_normal_form_matches_sops() {
