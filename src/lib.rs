@@ -19,3 +19,4 @@ pub mod preflight;
 pub mod root;
 pub mod secret;
 pub mod shares;
+pub mod sops;

@@ -1,0 +1,196 @@
+//! The one error type of the SOPS engine.
+//!
+//! Variants carry public context only: a key path (keys are cleartext in
+//! every sops file), a line number, a group index, a field name. No variant
+//! holds plaintext, key bytes, a share or a MAC value. Cryptographic failures
+//! are deliberately coarse, but the four an operator must tell apart are
+//! distinct: a value failing its tag ([`Error::ValueDecryption`]), the file
+//! MAC not matching ([`Error::MacMismatch`]), no identity opening the data key
+//! ([`Error::NoIdentityOpened`]) and too few key groups
+//! ([`Error::NotEnoughKeyGroups`]).
+
+use super::Format;
+use crate::shares::ShamirError;
+
+/// Why a sops operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input could not be parsed in the given format.
+    #[error("cannot parse {format} input{}: {reason}", line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+    Parse {
+        /// The format being read.
+        format: Format,
+        /// 1-based line, where known.
+        line: Option<usize>,
+        /// What the parser objected to (structure, never a value).
+        reason: String,
+    },
+    /// A document is not a mapping (sequences and scalars are refused).
+    #[error("document {document} is not a mapping; sops files must be mappings at the top level")]
+    NotAMapping {
+        /// 0-based document index.
+        document: usize,
+    },
+    /// A mapping key is not a string (sops exit 23).
+    #[error("non-string key at line {line}; only string keys are supported")]
+    NonStringKey {
+        /// 1-based line.
+        line: usize,
+    },
+    /// The same key appears twice in one mapping.
+    #[error("duplicate key {key:?} at line {line}")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+        /// 1-based line of the second occurrence.
+        line: usize,
+    },
+    /// A value cannot be represented (for example an integer above i64::MAX,
+    /// or a nested value in dotenv).
+    #[error("unsupported value at {path:?}: {reason}")]
+    UnsupportedValue {
+        /// Key path joined with `:`.
+        path: String,
+        /// What is unsupported.
+        reason: &'static str,
+    },
+    /// The plaintext already carries sops metadata (sops exit 203).
+    #[error("the file is already encrypted (it has a sops metadata block)")]
+    AlreadyEncrypted,
+    /// No sops metadata block in an encrypted file.
+    #[error("sops metadata not found")]
+    MetadataNotFound,
+    /// A metadata field is missing or malformed.
+    #[error("invalid sops metadata field {field:?}: {reason}")]
+    InvalidMetadata {
+        /// Field name.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The `version` field is not one sops can decrypt (spec §9).
+    #[error("unsupported sops version {version:?} in metadata")]
+    UnsupportedVersion {
+        /// The recorded version.
+        version: String,
+    },
+    /// More than one crypt rule is set.
+    #[error("more than one of the encrypted/unencrypted suffix/regex rules is set")]
+    ConflictingRules,
+    /// A rule regex does not compile.
+    #[error("invalid {rule}: {reason}")]
+    InvalidRegex {
+        /// Rule name.
+        rule: &'static str,
+        /// Compiler message about the pattern.
+        reason: String,
+    },
+    /// No key group, or a group with no recipient.
+    #[error("no master keys: at least one recipient per key group is needed")]
+    NoKeys,
+    /// A recipient string is not an age or ssh recipient.
+    #[error("recipient {index} of key group {group} is not a valid age recipient")]
+    InvalidRecipient {
+        /// 0-based group.
+        group: usize,
+        /// 0-based recipient within the group.
+        index: usize,
+    },
+    /// An identity file line is not an age identity.
+    #[error("the identity file holds no valid age identity")]
+    InvalidIdentity,
+    /// age refused to encrypt the data key.
+    #[error("could not encrypt the data key with age")]
+    KeyWrap,
+    /// No identity opened any entry of the (single) key group.
+    #[error("no identity could open the data key")]
+    NoIdentityOpened,
+    /// Too few key groups opened for the Shamir threshold (sops exit 128).
+    #[error(
+        "only {recovered} key group(s) opened but {threshold} are needed; groups that failed: {failed_groups:?}"
+    )]
+    NotEnoughKeyGroups {
+        /// Groups that opened.
+        recovered: usize,
+        /// Groups needed.
+        threshold: usize,
+        /// 0-based indices of the groups that did not open.
+        failed_groups: Vec<usize>,
+    },
+    /// A group opened but its payload is not a share.
+    #[error("key group {group} holds a malformed Shamir share")]
+    InvalidShare {
+        /// 0-based group.
+        group: usize,
+    },
+    /// Shamir split or combination refused.
+    #[error("Shamir: {0}")]
+    Shamir(#[from] ShamirError),
+    /// The recovered data key has the wrong length.
+    #[error("data key has {len} bytes, expected 32")]
+    DataKeyLength {
+        /// Its length.
+        len: usize,
+    },
+    /// Encrypting a value failed.
+    #[error("value encryption failed")]
+    Encryption,
+    /// A value that should be encrypted is not an `ENC[…]` string.
+    #[error("value at {path:?} is not a well-formed ENC[AES256_GCM,…] value")]
+    MalformedEncryptedValue {
+        /// Key path joined with `:`.
+        path: String,
+    },
+    /// A value failed its AEAD tag: wrong key, moved or tampered (sops exit 25).
+    #[error("value at {path:?} failed to decrypt (authentication failed)")]
+    ValueDecryption {
+        /// Key path joined with `:`.
+        path: String,
+    },
+    /// An encrypted value has an unknown `type:`.
+    #[error("value at {path:?} has unknown type {value_type:?}")]
+    UnknownValueType {
+        /// Key path.
+        path: String,
+        /// The type text.
+        value_type: String,
+    },
+    /// A decrypted value does not parse as its `type:`.
+    #[error("value at {path:?} does not parse as type {value_type}")]
+    MalformedPlaintext {
+        /// Key path.
+        path: String,
+        /// Its declared type.
+        value_type: &'static str,
+    },
+    /// A leaf of the wrong kind where the walk needed another.
+    #[error("unexpected leaf at {path:?}")]
+    UnexpectedLeaf {
+        /// Key path.
+        path: String,
+    },
+    /// Under `unencrypted_comment_regex`, an encrypted comment would match.
+    #[error("an encrypted comment at {path:?} matches unencrypted_comment_regex")]
+    EncryptedCommentMatchesRule {
+        /// Key path of the enclosing mapping.
+        path: String,
+    },
+    /// The stored MAC could not be decrypted (wrong data key or a changed
+    /// `lastmodified`; sops exit 51).
+    #[error("cannot decrypt the file MAC (data key or lastmodified changed)")]
+    MacUndecryptable,
+    /// The MAC does not match the content (sops exit 51).
+    #[error("MAC mismatch: the file content was changed after it was encrypted")]
+    MacMismatch,
+    /// Opaque master keys (pgp, kms, …) cannot follow a new data key or new
+    /// shares, and dropping them silently would remove someone's access.
+    #[error("the file has {count} non-age master key(s) that this engine cannot re-encrypt")]
+    OpaqueKeysNeedRewrap {
+        /// How many such entries.
+        count: usize,
+    },
+    /// The system clock is unusable for `lastmodified`.
+    #[error("cannot read the system clock")]
+    Clock,
+}

@@ -1,0 +1,303 @@
+//! The data key and the master keys that protect it (sops: `sops.go`
+//! `GenerateDataKey`, `UpdateMasterKeysWithKeyServices`,
+//! `GetDataKeyWithKeyServices`; `age/keysource.go`; `shamir/shamir.go`).
+//!
+//! With one key group every master key encrypts the 32-byte data key itself.
+//! With two or more, the data key is split with Shamir over GF(2^8) (the
+//! crate's own engine in `crate::shares::shamir`, which uses sops' field and
+//! share layout: y bytes then the x byte, x = i + 1 for group i), and every
+//! master key of group i encrypts share i.
+//!
+//! Only age master keys can be used here; other types are carried verbatim.
+
+use std::io::{Read, Write};
+use std::str::FromStr;
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use zeroize::Zeroizing;
+
+use super::Error;
+use super::cipher::DATA_KEY_LEN;
+use super::metadata::{AgeEntry, KeyGroup, Metadata};
+use crate::secret::SecretBytes;
+use crate::shares::shamir::{self, ShamirError, ShamirShare, Threshold};
+
+/// An age identity able to open an `enc` entry.
+pub type Identity = Box<dyn age::Identity + Send + Sync>;
+
+/// 32 bytes from the OS CSPRNG; nothing is derived from them.
+pub fn generate_data_key() -> SecretBytes {
+    SecretBytes::random(DATA_KEY_LEN)
+}
+
+/// Parses an age identity file (one identity per line, `#` comments and
+/// blank lines ignored), as sops reads `SOPS_AGE_KEY_FILE`.
+pub fn parse_identities(text: &str) -> Result<Vec<Identity>, Error> {
+    // Only native x25519 identities (`AGE-SECRET-KEY-1…`) are supported;
+    // plugin identities would need a plugin binary, which an air-gapped
+    // workstation does not run.
+    let mut out: Vec<Identity> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let id = age::x25519::Identity::from_str(line).map_err(|_| Error::InvalidIdentity)?;
+        out.push(Box::new(id));
+    }
+    if out.is_empty() {
+        return Err(Error::InvalidIdentity);
+    }
+    Ok(out)
+}
+
+fn parse_recipient(
+    text: &str,
+    group: usize,
+    index: usize,
+) -> Result<Box<dyn age::Recipient + Send>, Error> {
+    let text = text.trim();
+    if let Ok(r) = age::x25519::Recipient::from_str(text) {
+        return Ok(Box::new(r));
+    }
+    if let Ok(r) = age::ssh::Recipient::from_str(text) {
+        return Ok(Box::new(r));
+    }
+    Err(Error::InvalidRecipient { group, index })
+}
+
+/// Encrypts `secret` to one recipient as an armored age file, the form sops
+/// stores in `enc` (one age file per recipient).
+fn wrap(secret: &SecretBytes, recipient: &dyn age::Recipient) -> Result<String, Error> {
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(recipient)).map_err(|_| Error::KeyWrap)?;
+    let mut out = Vec::new();
+    let armored =
+        ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|_| Error::KeyWrap)?;
+    let mut w = encryptor.wrap_output(armored).map_err(|_| Error::KeyWrap)?;
+    w.write_all(secret.expose_secret())
+        .map_err(|_| Error::KeyWrap)?;
+    w.finish()
+        .and_then(|armor| armor.finish())
+        .map_err(|_| Error::KeyWrap)?;
+    String::from_utf8(out).map_err(|_| Error::KeyWrap)
+}
+
+/// Opens one `enc` entry with any of `identities`.
+fn unwrap_entry(enc: &str, identities: &[Identity]) -> Option<SecretBytes> {
+    let decryptor = age::Decryptor::new(ArmoredReader::new(enc.as_bytes())).ok()?;
+    let mut reader = decryptor
+        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .ok()?;
+    let mut plain = Zeroizing::new(Vec::new());
+    reader.read_to_end(&mut plain).ok()?;
+    Some(SecretBytes::from_slice(&plain))
+}
+
+/// Builds the key groups for `data_key`: recipients per group, and the
+/// threshold (0 means all groups). Returns the groups and the threshold to
+/// record.
+pub fn seal_data_key(
+    data_key: &SecretBytes,
+    groups: &[Vec<String>],
+    threshold: usize,
+) -> Result<(Vec<KeyGroup>, usize), Error> {
+    if groups.is_empty() || groups.iter().any(Vec::is_empty) {
+        return Err(Error::NoKeys);
+    }
+    if groups.len() == 1 {
+        let entries = seal_for_group(data_key, &groups[0], 0)?;
+        return Ok((
+            vec![KeyGroup {
+                age: entries,
+                ..KeyGroup::default()
+            }],
+            0,
+        ));
+    }
+    // sops: a threshold of 0 with several groups means every group.
+    let k = if threshold == 0 {
+        groups.len()
+    } else {
+        threshold
+    };
+    let t = Threshold::new(k, groups.len())?;
+    // Sequential x = i + 1, as sops has written since 3.10. `Threshold`
+    // already refused more than 255 groups, so every x fits a byte.
+    let xs: Vec<u8> = (1..=t.n())
+        .map(|x| u8::try_from(x).map_err(|_| ShamirError::TooManyShares { n: t.n() }))
+        .collect::<Result<_, _>>()?;
+    let shares = shamir::split_at(data_key, t, &xs, &mut rand::rngs::OsRng)?;
+    let mut out = Vec::with_capacity(groups.len());
+    for (g, (recipients, share)) in groups.iter().zip(shares.iter()).enumerate() {
+        let bytes = share.to_vault_bytes();
+        out.push(KeyGroup {
+            age: seal_for_group(&bytes, recipients, g)?,
+            ..KeyGroup::default()
+        });
+    }
+    Ok((out, k))
+}
+
+fn seal_for_group(
+    secret: &SecretBytes,
+    recipients: &[String],
+    group: usize,
+) -> Result<Vec<AgeEntry>, Error> {
+    recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let parsed = parse_recipient(r, group, i)?;
+            Ok(AgeEntry {
+                recipient: r.trim().to_string(),
+                enc: wrap(secret, parsed.as_ref())?,
+            })
+        })
+        .collect()
+}
+
+fn open_group(group: &KeyGroup, identities: &[Identity]) -> Option<SecretBytes> {
+    group
+        .age
+        .iter()
+        .find_map(|entry| unwrap_entry(&entry.enc, identities))
+}
+
+/// Recovers the data key (sops `GetDataKeyWithKeyServices`): the first age
+/// entry that opens wins within a group; with several groups every group
+/// that opens contributes its share, and at least `shamir_threshold` must.
+pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretBytes, Error> {
+    let key = match meta.key_groups.as_slice() {
+        [] => return Err(Error::NoKeys),
+        [single] => open_group(single, identities).ok_or(Error::NoIdentityOpened)?,
+        groups => {
+            let mut shares = Vec::new();
+            let mut failed_groups = Vec::new();
+            for (g, group) in groups.iter().enumerate() {
+                match open_group(group, identities) {
+                    Some(bytes) => shares.push(
+                        ShamirShare::from_vault_bytes(bytes.expose_secret())
+                            .map_err(|_| Error::InvalidShare { group: g })?,
+                    ),
+                    None => failed_groups.push(g),
+                }
+            }
+            let threshold = if meta.shamir_threshold == 0 {
+                groups.len()
+            } else {
+                meta.shamir_threshold
+            };
+            if shares.len() < threshold || shares.len() < 2 {
+                return Err(Error::NotEnoughKeyGroups {
+                    recovered: shares.len(),
+                    threshold,
+                    failed_groups,
+                });
+            }
+            // Use every recovered share, as sops does; combine checks that
+            // the x coordinates are distinct and never assumes x = i + 1.
+            shamir::combine(&shares)?
+        }
+    };
+    if key.len() != DATA_KEY_LEN {
+        return Err(Error::DataKeyLength { len: key.len() });
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use age::secrecy::ExposeSecret;
+
+    fn identity() -> (Vec<Identity>, String) {
+        let id = age::x25519::Identity::generate();
+        let recipient = id.to_public().to_string();
+        let text = id.to_string().expose_secret().to_string();
+        (
+            parse_identities(&format!("# comment\n\n{text}\n")).unwrap(),
+            recipient,
+        )
+    }
+
+    fn meta(groups: Vec<KeyGroup>, threshold: usize) -> Metadata {
+        Metadata {
+            key_groups: groups,
+            shamir_threshold: threshold,
+            lastmodified: String::new(),
+            mac: String::new(),
+            rule: None,
+            mac_only_encrypted: false,
+            version: String::new(),
+        }
+    }
+
+    #[test]
+    fn single_group_wraps_the_raw_data_key_as_armored_age() {
+        let (ids, r) = identity();
+        let key = generate_data_key();
+        let (groups, threshold) = seal_data_key(&key, &[vec![r.clone()]], 0).unwrap();
+        assert_eq!(threshold, 0);
+        let enc = &groups[0].age[0].enc;
+        assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
+        assert!(enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
+        assert!(
+            open_data_key(&meta(groups.clone(), 0), &ids)
+                .unwrap()
+                .ct_eq(&key)
+        );
+        let (other, _) = identity();
+        assert!(matches!(
+            open_data_key(&meta(groups, 0), &other),
+            Err(Error::NoIdentityOpened)
+        ));
+    }
+
+    #[test]
+    fn groups_carry_shares_with_sequential_x() {
+        let (a, ra) = identity();
+        let (b, rb) = identity();
+        let key = generate_data_key();
+        let (groups, threshold) = seal_data_key(&key, &[vec![ra], vec![rb]], 0).unwrap();
+        assert_eq!(threshold, 2, "0 means every group");
+        for (i, (g, ids)) in groups.iter().zip([&a, &b]).enumerate() {
+            let share = unwrap_entry(&g.age[0].enc, ids).unwrap();
+            assert_eq!(share.len(), 33);
+            assert_eq!(share.expose_secret()[32], i as u8 + 1);
+        }
+        let both: Vec<Identity> = a.into_iter().chain(b).collect();
+        assert!(
+            open_data_key(&meta(groups.clone(), 2), &both)
+                .unwrap()
+                .ct_eq(&key)
+        );
+        let only_a: Vec<Identity> = both.into_iter().take(1).collect();
+        assert!(matches!(
+            open_data_key(&meta(groups, 2), &only_a),
+            Err(Error::NotEnoughKeyGroups {
+                recovered: 1,
+                threshold: 2,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bad_recipients_and_identities_are_refused() {
+        let key = generate_data_key();
+        assert!(matches!(
+            seal_data_key(&key, &[vec!["age1nope".into()]], 0),
+            Err(Error::InvalidRecipient { group: 0, index: 0 })
+        ));
+        assert!(matches!(seal_data_key(&key, &[], 0), Err(Error::NoKeys)));
+        assert!(matches!(
+            parse_identities("not a key\n"),
+            Err(Error::InvalidIdentity)
+        ));
+        assert!(matches!(
+            parse_identities("# only a comment\n"),
+            Err(Error::InvalidIdentity)
+        ));
+    }
+}

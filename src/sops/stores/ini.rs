@@ -1,0 +1,294 @@
+//! INI store (sops: `stores/ini/store.go` on gopkg.in/ini.v1).
+//!
+//! Each section is a top-level key whose value is a branch of strings. A
+//! section's comment becomes the first comment of its branch; a key's comment
+//! comes after the key. Output follows go-ini's `WriteTo`: `key = value` with
+//! the `=` signs aligned within a section, comments written as `; text`, and a
+//! blank line after every section. The metadata goes in a final `[sops]`
+//! section (sops writes it in map order, which is random; we sort).
+
+use super::super::tree::{Branch, Item, Value};
+use super::super::{Error, Format};
+use super::val_to_string;
+use crate::secret::SecretBytes;
+
+/// Flattened metadata pairs of a `[sops]` section.
+type FlatMeta = Vec<(String, String)>;
+
+const DEFAULT_SECTION: &str = "DEFAULT";
+
+fn strip_comment_char(c: &str) -> &str {
+    // sops stripCommentChar: TrimLeft of the marker and spaces.
+    if c.starts_with(';') {
+        c.trim_start_matches([';', ' '])
+    } else if c.starts_with('#') {
+        c.trim_start_matches(['#', ' '])
+    } else {
+        c
+    }
+}
+
+/// go-ini's value reading: surrounding quotes removed, an unquoted value
+/// cut at the first `#` or `;` (an inline comment).
+fn read_value(raw: &str) -> (String, Option<String>) {
+    let raw = raw.trim();
+    for q in ["\"\"\"", "`", "\""] {
+        if raw.len() >= 2 * q.len() && raw.starts_with(q) && raw.ends_with(q) {
+            return (raw[q.len()..raw.len() - q.len()].to_string(), None);
+        }
+    }
+    match raw.find(['#', ';']) {
+        Some(i) => (raw[..i].trim().to_string(), Some(raw[i..].to_string())),
+        None => (raw.to_string(), None),
+    }
+}
+
+struct Section {
+    name: String,
+    comment: Option<String>,
+    items: Vec<Item>,
+}
+
+fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
+    let text = std::str::from_utf8(input).map_err(|_| Error::Parse {
+        format: Format::Ini,
+        line: None,
+        reason: "input is not UTF-8".into(),
+    })?;
+    let mut sections = vec![Section {
+        name: DEFAULT_SECTION.into(),
+        comment: None,
+        items: Vec::new(),
+    }];
+    let mut pending: Vec<String> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with(';') || line.starts_with('#') {
+            pending.push(line.to_string());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let name = rest
+                .split_once(']')
+                .map(|(n, _)| n.trim())
+                .ok_or(Error::Parse {
+                    format: Format::Ini,
+                    line: Some(n + 1),
+                    reason: "unclosed section header".into(),
+                })?;
+            let comment = (!pending.is_empty()).then(|| pending.join("\n"));
+            pending.clear();
+            sections.push(Section {
+                name: name.to_string(),
+                comment,
+                items: Vec::new(),
+            });
+            continue;
+        }
+        let pos = line.find(['=', ':']).ok_or(Error::Parse {
+            format: Format::Ini,
+            line: Some(n + 1),
+            reason: "line is neither a section, a comment nor key = value".into(),
+        })?;
+        let key = line[..pos].trim().trim_matches('`').to_string();
+        let (value, inline) = read_value(&line[pos + 1..]);
+        let mut comment_lines = std::mem::take(&mut pending);
+        comment_lines.extend(inline);
+        let section = sections.last_mut().ok_or(Error::Parse {
+            format: Format::Ini,
+            line: Some(n + 1),
+            reason: "no section".into(),
+        })?;
+        section.items.push(Item::Entry {
+            key,
+            value: Value::Str(SecretBytes::new(value.into_bytes())),
+        });
+        if !comment_lines.is_empty() {
+            let joined = comment_lines.join("\n");
+            section.items.push(Item::Comment(SecretBytes::new(
+                strip_comment_char(&joined).as_bytes().to_vec(),
+            )));
+        }
+    }
+    Ok(sections)
+}
+
+fn into_branch(sections: Vec<Section>) -> Branch {
+    let mut branch = Branch::new();
+    for s in sections {
+        if s.name == DEFAULT_SECTION && s.items.is_empty() && s.comment.is_none() {
+            continue;
+        }
+        let mut b = Branch::new();
+        if let Some(c) = &s.comment {
+            b.items.push(Item::Comment(SecretBytes::new(
+                strip_comment_char(c).as_bytes().to_vec(),
+            )));
+        }
+        b.items.extend(s.items);
+        branch.push(s.name, Value::Branch(b));
+    }
+    branch
+}
+
+pub(super) fn parse(input: &[u8]) -> Result<Branch, Error> {
+    Ok(into_branch(parse_sections(input)?))
+}
+
+/// Splits an encrypted file into its data and the flattened `[sops]`
+/// section (`None` when there is none).
+pub(super) fn parse_encrypted(input: &[u8]) -> Result<(Branch, Option<FlatMeta>), Error> {
+    let mut sections = parse_sections(input)?;
+    let meta = sections
+        .iter()
+        .position(|s| s.name == super::SOPS_KEY)
+        .map(|i| sections.remove(i));
+    let meta = meta.map(|s| {
+        s.items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Entry {
+                    key,
+                    value: Value::Str(v),
+                } => Some((key, String::from_utf8_lossy(v.expose_secret()).into_owned())),
+                _ => None,
+            })
+            .collect()
+    });
+    Ok((into_branch(sections), meta))
+}
+
+fn comment_lines(out: &mut String, text: &str) {
+    for line in text.split('\n') {
+        if line.starts_with('#') || line.starts_with(';') {
+            out.push_str(&line[..1]);
+            out.push(' ');
+            out.push_str(line[1..].trim());
+        } else {
+            out.push_str("; ");
+            out.push_str(line.trim());
+        }
+        out.push('\n');
+    }
+}
+
+fn write_section(
+    out: &mut String,
+    name: &str,
+    comment: Option<&str>,
+    keys: &[(String, String, Option<String>)],
+) {
+    if name == DEFAULT_SECTION && keys.is_empty() {
+        return;
+    }
+    // go-ini puts a blank line between sections, none after the last.
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    if let Some(c) = comment {
+        comment_lines(out, c);
+    }
+    if name != DEFAULT_SECTION {
+        out.push('[');
+        out.push_str(name);
+        out.push_str("]\n");
+    }
+    let quoted = |k: &str| {
+        if k.contains('"') || k.contains(['=', ':']) {
+            format!("`{k}`")
+        } else if k.contains('`') {
+            format!("\"\"\"{k}\"\"\"")
+        } else {
+            k.to_string()
+        }
+    };
+    let align = keys
+        .iter()
+        .map(|(k, _, _)| quoted(k).len())
+        .max()
+        .unwrap_or(0);
+    for (k, v, c) in keys {
+        if let Some(c) = c {
+            comment_lines(out, c);
+        }
+        let k = quoted(k);
+        out.push_str(&k);
+        out.push_str(&" ".repeat(align - k.len()));
+        out.push_str(" = ");
+        if v.contains(['\n', '`']) {
+            out.push_str(&format!("\"\"\"{v}\"\"\""));
+        } else if v.contains(['#', ';']) {
+            out.push_str(&format!("`{v}`"));
+        } else if v.trim().len() != v.len() {
+            out.push_str(&format!("\"{v}\""));
+        } else {
+            out.push_str(v);
+        }
+        out.push('\n');
+    }
+}
+
+pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result<Vec<u8>, Error> {
+    let mut out = String::new();
+    for item in &branch.items {
+        let Item::Entry { key, value } = item else {
+            continue;
+        };
+        let Value::Branch(section) = value else {
+            return Err(Error::UnsupportedValue {
+                path: key.clone(),
+                reason: "INI top-level values must be sections",
+            });
+        };
+        let mut items = section.items.iter().peekable();
+        let mut comment = None;
+        if let Some(Item::Comment(c)) = items.peek() {
+            comment = Some(String::from_utf8_lossy(c.expose_secret()).into_owned());
+            items.next();
+        }
+        let mut keys: Vec<(String, String, Option<String>)> = Vec::new();
+        for i in items {
+            match i {
+                // go-ini keeps one comment per key and writes it above the
+                // key; sops attaches a comment to the key before it.
+                Item::Comment(c) => {
+                    if let Some(last) = keys.last_mut() {
+                        last.2 = Some(String::from_utf8_lossy(c.expose_secret()).into_owned());
+                    }
+                }
+                Item::Entry { key: k, value: v } => {
+                    let text = val_to_string(v, &format!("{key}:{k}"))?;
+                    keys.push((k.clone(), String::from_utf8_lossy(&text).into_owned(), None));
+                }
+            }
+        }
+        write_section(&mut out, key, comment.as_deref(), &keys);
+    }
+    if let Some(meta) = meta {
+        let keys: Vec<(String, String, Option<String>)> = meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), None))
+            .collect();
+        write_section(&mut out, super::SOPS_KEY, None, &keys);
+    }
+    Ok(out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_ini_layout() {
+        let input = b"; database section comment\n[database]\nuser = admin\npassword = hunter2\nport = 5432\n\n[server]\nhost_unencrypted = example.com\ntoken = abc123\n";
+        let b = parse(input).unwrap();
+        let out = String::from_utf8(emit(&b, None).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "; database section comment\n[database]\nuser     = admin\npassword = hunter2\nport     = 5432\n\n[server]\nhost_unencrypted = example.com\ntoken            = abc123\n"
+        );
+    }
+}

