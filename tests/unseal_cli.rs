@@ -619,6 +619,21 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
         "x7",
     ])
     .fails_with(2, "invalid value 'two'");
+    s.write("big.bin", vec![7u8; 70_000]);
+    s.ceremony(&[
+        "unseal",
+        "share",
+        "--custodians",
+        "custodians.toml",
+        "--threshold",
+        "2",
+        "--out",
+        "x9",
+        "--secret-file",
+        "big.bin",
+    ])
+    .fails_with(3, "big.bin: more than 65536 bytes");
+    assert!(!s.path("x9").exists());
     for dir in ["x3", "x4", "x5", "x6", "x7"] {
         assert!(!s.path(dir).exists(), "{dir} must not exist");
     }

@@ -56,29 +56,41 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(fsio::read(path)?)
 }
 
-/// Reads a secret from a file or `-` (stdin) into a wiping buffer.
+/// Largest secret accepted on input. Keys are 32 bytes; a file this large is
+/// almost certainly the wrong file.
+const MAX_SECRET: u64 = 1 << 16;
+
+/// Reads a secret from a file or `-` (stdin) into a wiping buffer. Refuses
+/// input longer than [`MAX_SECRET`] rather than silently cutting it.
 pub fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let mut buffer = Zeroizing::new(Vec::with_capacity(1 << 16));
-    if path.as_os_str() == "-" {
+    let mut buffer = Zeroizing::new(Vec::with_capacity(MAX_SECRET as usize + 1));
+    let name = if path.as_os_str() == "-" {
         std::io::stdin()
             .lock()
-            .take(1 << 16)
+            .take(MAX_SECRET + 1)
             .read_to_end(&mut buffer)
             .context("reading the secret from stdin")?;
+        "stdin".to_owned()
     } else {
-        let mut file = std::fs::File::open(path).map_err(|source| fsio::FsError::Io {
+        let file = std::fs::File::open(path).map_err(|source| fsio::FsError::Io {
             path: path.to_owned(),
             action: "reading",
             source,
         })?;
-        Read::by_ref(&mut file)
-            .take(1 << 16)
+        file.take(MAX_SECRET + 1)
             .read_to_end(&mut buffer)
             .map_err(|source| fsio::FsError::Io {
                 path: path.to_owned(),
                 action: "reading",
                 source,
             })?;
+        path.display().to_string()
+    };
+    if buffer.len() as u64 > MAX_SECRET {
+        return Err(CliError::Input(format!(
+            "{name}: more than {MAX_SECRET} bytes; this is not a key or an init output"
+        ))
+        .into());
     }
     Ok(buffer)
 }
