@@ -21,7 +21,7 @@ fn split(s: &Scratch) {
     let t = Tmux::start(
         s.dir.path(),
         &format!(
-            "{} unseal share --custodians custodians.toml --threshold 2 --out set --secret-file secret.bin --yes",
+            "{} unseal share --allow-online --custodians custodians.toml --threshold 2 --out set --secret-file secret.bin --yes",
             bin.display()
         ),
     );
@@ -102,6 +102,7 @@ fn secret_is_not_printed_to_a_terminal_unless_asked() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "custodians.toml",
         "--threshold",

@@ -24,6 +24,7 @@ fn split_three(s: &Scratch) {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "custodians.toml",
         "--threshold",
@@ -240,6 +241,7 @@ fn share_of_another_set_is_refused() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "custodians.toml",
         "--threshold",
@@ -499,6 +501,7 @@ fn fresh_unseal_key_is_32_random_bytes() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "custodians.toml",
         "--threshold",
@@ -539,6 +542,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
         let mut all = vec![
             "unseal",
             "share",
+            "--allow-online",
             "--custodians",
             "custodians.toml",
             "--secret-file",
@@ -560,6 +564,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "bad.toml",
         "--threshold",
@@ -572,6 +577,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "dup.toml",
         "--threshold",
@@ -586,6 +592,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "missing.toml",
         "--threshold",
@@ -598,6 +605,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "custodians.toml",
         "--threshold",
@@ -611,6 +619,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "custodians.toml",
         "--threshold",
@@ -623,6 +632,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "custodians.toml",
         "--threshold",
@@ -642,6 +652,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     let run = s.ceremony(&[
         "unseal",
         "share",
+        "--allow-online",
         "--custodians",
         "pp.toml",
         "--threshold",

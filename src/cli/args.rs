@@ -208,6 +208,8 @@ pub struct ShareArgs {
     /// Do not ask for confirmation before writing.
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
 }
 
 /// How a rebuilt secret is printed.

@@ -1,7 +1,7 @@
 //! `ceremony root …`: Phase 0 (init, show, verify) and the Phase 2 emitters.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use ceremony::fsio::{self, StagedDir};
@@ -140,13 +140,9 @@ fn init(args: &RootInitArgs) -> Result<()> {
             .map(|m| m.body.root_id)
             .unwrap_or_else(|_| "unknown".into());
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-        let moved_to = PathBuf::from(format!("{}.replaced-{stamp}", args.out.display()));
-        std::fs::rename(&args.out, &moved_to)
-            .with_context(|| format!("moving the existing root {} aside", args.out.display()))?;
-        eprintln!("  moved the old root {old_id} to {}", moved_to.display());
         replaces = Some(Replaced {
             root_id: old_id,
-            moved_to: moved_to.display().to_string(),
+            moved_to: format!("{}.replaced-{stamp}", args.out.display()),
         });
     }
 
@@ -157,19 +153,38 @@ fn init(args: &RootInitArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(default_unseal_key_id),
         preflight: report,
-        replaces,
+        replaces: replaces.clone(),
     };
+    // The new root exists in memory before the old one is moved: a failure
+    // here leaves the old root exactly where it was.
     let output = root::init(&custodians, &plan, &passphrases)?;
-    let staged = StagedDir::new(&args.out)?;
-    for (file, bytes) in &output.bundles {
-        staged.add(file, bytes, fsio::SECRET_MODE)?;
+    if let Some(replaced) = &replaces {
+        std::fs::rename(&args.out, &replaced.moved_to)
+            .with_context(|| format!("moving the existing root {} aside", args.out.display()))?;
+        eprintln!(
+            "  moved the old root {} to {}",
+            replaced.root_id, replaced.moved_to
+        );
     }
-    staged.add(
-        root::MANIFEST_FILE,
-        &output.manifest.to_json(),
-        fsio::PUBLIC_MODE,
-    )?;
-    staged.commit()?;
+    let written = StagedDir::new(&args.out).and_then(|staged| {
+        for (file, bytes) in &output.bundles {
+            staged.add(file, bytes, fsio::SECRET_MODE)?;
+        }
+        staged.add(
+            root::MANIFEST_FILE,
+            &output.manifest.to_json(),
+            fsio::PUBLIC_MODE,
+        )?;
+        staged.commit()
+    });
+    if let Err(e) = written {
+        if let Some(replaced) = &replaces {
+            // Put the old root back; the new one was never visible.
+            let _ = std::fs::remove_dir(&args.out);
+            let _ = std::fs::rename(&replaced.moved_to, &args.out);
+        }
+        return Err(e.into());
+    }
 
     let body = &output.manifest.body;
     eprintln!("Root {} written to {}", body.root_id, args.out.display());

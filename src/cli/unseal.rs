@@ -145,6 +145,7 @@ fn share(args: &ShareArgs) -> Result<()> {
     // Refuse a bad threshold or output directory before anyone types a passphrase.
     Threshold::new(args.threshold, custodians.len()).map_err(shares::Error::from)?;
     StagedDir::new(&args.out)?;
+    preflight::gate(&args.preflight)?;
     let secret = match &args.secret_file {
         Some(path) => {
             let bytes = io::read_secret(path)?;
