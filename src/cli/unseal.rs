@@ -140,6 +140,27 @@ fn default_key_id(secret: &SecretBytes) -> String {
     )
 }
 
+/// Shows the plan, asks for confirmation, collects passphrases, splits and
+/// writes the set whole: the common tail of `share` and `reshare`.
+fn confirm_split_and_write(
+    intro: &str,
+    secret: &SecretBytes,
+    custodians: &Custodians,
+    plan: &SplitPlan,
+    out: &Path,
+    yes: bool,
+) -> Result<SplitOutput> {
+    eprintln!("{intro}, {}", describe_plan(custodians, plan.threshold));
+    if !prompt::confirm("Proceed?", yes)? {
+        return Err(CliError::Usage("cancelled; nothing was written".into()).into());
+    }
+    let passphrases = collect_passphrases(custodians)?;
+    let split = shares::split_among(secret, custodians, plan, &passphrases)?;
+    write_split(out, &split)?;
+    report_split(out, &split);
+    Ok(split)
+}
+
 fn share(args: &ShareArgs) -> Result<()> {
     let custodians = load_custodians(&args.custodians)?;
     // Refuse a bad threshold or output directory before anyone types a passphrase.
@@ -166,15 +187,6 @@ fn share(args: &ShareArgs) -> Result<()> {
             secret.len()
         );
     }
-    eprintln!(
-        "Splitting {:?}, {}",
-        args.label,
-        describe_plan(&custodians, args.threshold)
-    );
-    if !prompt::confirm("Proceed?", args.yes)? {
-        return Err(CliError::Usage("cancelled; nothing was written".into()).into());
-    }
-    let passphrases = collect_passphrases(&custodians)?;
     let plan = SplitPlan {
         label: args.label.clone(),
         threshold: args.threshold,
@@ -185,9 +197,14 @@ fn share(args: &ShareArgs) -> Result<()> {
         ),
         previous_set_id: None,
     };
-    let split = shares::split_among(&secret, &custodians, &plan, &passphrases)?;
-    write_split(&args.out, &split)?;
-    report_split(&args.out, &split);
+    confirm_split_and_write(
+        &format!("Splitting {:?}", args.label),
+        &secret,
+        &custodians,
+        &plan,
+        &args.out,
+        args.yes,
+    )?;
     Ok(())
 }
 
@@ -290,24 +307,20 @@ fn reshare(args: &ReshareArgs) -> Result<()> {
     StagedDir::new(&args.out)?;
     preflight::gate(&args.preflight)?;
     let secret = rebuild_from(&old, &args.shares, &args.identities.identities)?;
-    eprintln!(
-        "Resharing {:?} to {}",
-        old.label,
-        describe_plan(&custodians, args.threshold)
-    );
-    if !prompt::confirm("Proceed?", args.yes)? {
-        return Err(CliError::Usage("cancelled; nothing was written".into()).into());
-    }
-    let passphrases = collect_passphrases(&custodians)?;
     let plan = SplitPlan {
         label: old.label.clone(),
         threshold: args.threshold,
         key_id: old.key_id.clone(),
         previous_set_id: Some(old.set_id),
     };
-    let split = shares::split_among(&secret, &custodians, &plan, &passphrases)?;
-    write_split(&args.out, &split)?;
-    report_split(&args.out, &split);
+    confirm_split_and_write(
+        &format!("Resharing {:?}", old.label),
+        &secret,
+        &custodians,
+        &plan,
+        &args.out,
+        args.yes,
+    )?;
     eprintln!(
         "The old set {} still opens the same secret: destroy its share files once the new custodians have verified theirs.",
         old.set_id
