@@ -5,12 +5,18 @@
 set -euo pipefail
 custodians=${1:?custodians file}
 root=${2:?root directory}
+# Every step is appended to a hash-chained transcript (docs/formats/transcript.md).
+transcript="${TRANSCRIPT:-$root.transcript.jsonl}"
+c() { ceremony --transcript "$transcript" "$@"; }
 
-ceremony preflight
-ceremony root init --custodians "$custodians" --out "$root"
-ceremony root verify "$root"
-ceremony root show "$root"
+c preflight
+c root init --custodians "$custodians" --out "$root"
+c root verify "$root"
+c root show "$root"
 echo
 echo "Witness: record the root id, the signing key fingerprint and these digests:"
 sha256sum "$root/root.json" "$root"/shares/*.age
 echo "Each custodian now runs: age -d -i <their key> $root/shares/<name>.age > /dev/null"
+echo "Then a quorum seals the transcript:"
+echo "  ceremony transcript sign $transcript --root $root $root/shares/<a>.age $root/shares/<b>.age -i … -i …"
+ceremony transcript verify "$transcript"

@@ -20,3 +20,4 @@ pub mod root;
 pub mod secret;
 pub mod shares;
 pub mod sops;
+pub mod transcript;

@@ -9,6 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "ceremony", version, about, long_about = None)]
 pub struct Cli {
+    /// Append this command and its outcome to a hash-chained ceremony transcript.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub transcript: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -25,6 +28,9 @@ pub enum Command {
     Unseal(UnsealCommand),
     /// Check that this machine is air-gapped and harden this process; print each check.
     Preflight(PreflightArgs),
+    /// Verify a ceremony transcript, or seal its head with the root signing key.
+    #[command(subcommand)]
+    Transcript(TranscriptCommand),
     /// Walk through a whole ceremony with throwaway custodians in a temporary directory.
     Demo(DemoArgs),
 }
@@ -173,6 +179,36 @@ pub struct EmitSealArgs {
     /// Secret namespace.
     #[arg(long, default_value = "openbao")]
     pub namespace: String,
+}
+
+/// `ceremony transcript …`
+#[derive(Subcommand, Debug)]
+pub enum TranscriptCommand {
+    /// Check the chain of a transcript (and its signatures against root.json).
+    Verify(TranscriptVerifyArgs),
+    /// Rebuild the root signing key from a quorum and sign the transcript's head.
+    Sign(TranscriptSignArgs),
+}
+
+/// `transcript verify`
+#[derive(Args, Debug)]
+pub struct TranscriptVerifyArgs {
+    /// The transcript file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Require every signature record to be by this root's signing key.
+    #[arg(long, value_name = "ROOTDIR")]
+    pub root: Option<PathBuf>,
+}
+
+/// `transcript sign`
+#[derive(Args, Debug)]
+pub struct TranscriptSignArgs {
+    /// The transcript file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub common: EmitCommon,
 }
 
 /// Identities that open share files.

@@ -12,6 +12,7 @@ mod io;
 mod preflight;
 mod prompt;
 mod root;
+mod transcript;
 mod unseal;
 
 use std::process::ExitCode;
@@ -35,17 +36,40 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
-        Ok(()) => ExitCode::from(exit::OK),
+    let transcript = cli.transcript.clone();
+    let (code, outcome) = match run(cli) {
+        Ok(()) => (exit::OK, "ok".to_owned()),
+        // A closed pipe (`ceremony … | head`) is not a failure of ours.
+        Err(err) if is_broken_pipe(&err) => (exit::OK, "ok (output pipe closed)".to_owned()),
         Err(err) => {
-            // A closed pipe (`ceremony … | head`) is not a failure of ours.
-            if is_broken_pipe(&err) {
-                return ExitCode::from(exit::OK);
-            }
             eprintln!("error: {err:#}");
-            ExitCode::from(exit_code_of(&err))
+            (exit_code_of(&err), format!("{err:#}"))
+        }
+    };
+    if let Some(path) = transcript {
+        // Arguments never carry secrets (they are prompted, read from files
+        // or generated), and error messages never quote them.
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        let entry = ceremony::transcript::Entry::Command {
+            argv,
+            exit_code: code,
+            outcome,
+        };
+        match ceremony::transcript::append(&path, entry) {
+            Ok(record) => eprintln!(
+                "transcript: record {} appended to {}",
+                record.seq,
+                path.display()
+            ),
+            Err(e) => {
+                eprintln!("error: transcript {}: {e}", path.display());
+                if code == exit::OK {
+                    return ExitCode::from(exit::IO);
+                }
+            }
         }
     }
+    ExitCode::from(code)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -53,6 +77,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Root(command) => root::run(command),
         Command::Unseal(command) => unseal::run(command),
         Command::Preflight(args) => preflight::run(&args),
+        Command::Transcript(command) => transcript::run(command),
         Command::Demo(args) => demo::run(args),
     }
 }

@@ -282,14 +282,25 @@ fn verify(args: &RootVerifyArgs) -> Result<()> {
 }
 
 /// Opens the bundles and rebuilds one secret, after the air-gap gate.
+/// Rebuilds a secret whose Secret manifest goes to stdout: stdout must not
+/// be a terminal unless allowed.
 fn rebuild(
     common: &EmitCommon,
     which: RootSecret,
 ) -> Result<(RootManifest, ceremony::secret::SecretBytes)> {
-    let manifest = load_manifest(&common.root)?;
     if std::io::IsTerminal::is_terminal(&std::io::stdout()) && !common.allow_terminal {
         return Err(CliError::SecretToTerminal.into());
     }
+    rebuild_quiet(common, which)
+}
+
+/// Opens the bundles and rebuilds one secret after the air-gap gate,
+/// printing nothing secret.
+pub fn rebuild_quiet(
+    common: &EmitCommon,
+    which: RootSecret,
+) -> Result<(RootManifest, ceremony::secret::SecretBytes)> {
+    let manifest = load_manifest(&common.root)?;
     preflight::gate(&common.preflight)?;
     let identities = io::load_identities(&common.identities.identities)?;
     let set = manifest

@@ -1,0 +1,335 @@
+//! The ceremony transcript: an append-only, hash-chained log of every command
+//! run during a ceremony, which the root signing key can seal.
+//!
+//! Each line of the file is one JSON record. A record names the hash of the
+//! record before it (`prev`), so changing, removing or reordering any earlier
+//! line breaks the chain at that point. The chain alone does not stop someone
+//! from rewriting the whole file; two things do: the witnesses write the head
+//! hash into the paper log, and a quorum signs the head with the root signing
+//! key (`transcript sign`), which `transcript verify --root` checks against
+//! `root.json`.
+//!
+//! What is recorded: the time, the tool version, the command line and its
+//! outcome (exit code and error message). Command lines never carry secrets
+//! (secrets are prompted, read from files, or generated), and error messages
+//! never quote them, so a transcript is public. Format:
+//! `docs/formats/transcript.md`.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The format tag of version 1 records.
+pub const TRANSCRIPT_FORMAT_V1: &str = "ceremony.transcript.v1";
+
+/// The `prev` of the first record.
+pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Domain separation of head signatures.
+const SIGNING_CONTEXT: &[u8] = b"ceremony.transcript.v1 head\n";
+
+/// What a record is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Entry {
+    /// A command that ran.
+    Command {
+        /// The arguments after the program name.
+        argv: Vec<String>,
+        /// Its exit code.
+        exit_code: u8,
+        /// `ok`, or the error message.
+        outcome: String,
+    },
+    /// The root signing key's signature over the previous record's hash.
+    Signature {
+        /// The root whose signing key signed.
+        root_id: String,
+        /// Base64 of the ed25519 public key.
+        public_key: String,
+        /// Base64 of the signature over the context and `prev`.
+        signature: String,
+    },
+}
+
+/// One line of the transcript. (Unknown fields are refused by the canonical
+/// form check in [`verify`]: serde cannot deny them through `flatten`.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Always [`TRANSCRIPT_FORMAT_V1`].
+    pub format: String,
+    /// 0, 1, 2, … in file order.
+    pub seq: u64,
+    /// `sha256:<hex>` of the previous record's line, or [`GENESIS`].
+    pub prev: String,
+    /// RFC 3339 UTC.
+    pub time: String,
+    /// `ceremony <version>`.
+    pub tool: String,
+    /// The content.
+    #[serde(flatten)]
+    pub entry: Entry,
+}
+
+/// A transcript that does not hold together.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TranscriptError {
+    /// A line is not a record.
+    #[error("line {line}: not a transcript record ({reason})")]
+    Malformed {
+        /// 1-based line.
+        line: usize,
+        /// Why.
+        reason: String,
+    },
+    /// The chain breaks: a line was changed, removed, inserted or reordered.
+    #[error(
+        "line {line}: the chain breaks here (expected {field} {expected}, found {found}): a record before or at this line was changed, removed or inserted"
+    )]
+    Broken {
+        /// 1-based line.
+        line: usize,
+        /// Which field.
+        field: &'static str,
+        /// What it should be.
+        expected: String,
+        /// What it is.
+        found: String,
+    },
+    /// A signature record does not verify.
+    #[error("line {line}: the signature over the transcript head does not verify{detail}")]
+    BadSignature {
+        /// 1-based line.
+        line: usize,
+        /// Context.
+        detail: String,
+    },
+    /// Reading or writing the file failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// The hash that the next record's `prev` must carry: SHA-256 of the line.
+pub fn line_hash(line: &str) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(line.as_bytes())))
+}
+
+/// A verified transcript.
+#[derive(Debug)]
+pub struct Verified {
+    /// Every record in order.
+    pub records: Vec<Record>,
+    /// The hash of the last line (what the next record or a witness names).
+    pub head: String,
+}
+
+/// Checks every line: format, sequence, chain, and each signature record
+/// against its own public key. (Whether that key is the root's is for the
+/// caller to compare with `root.json`.)
+pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
+    let mut prev = GENESIS.to_owned();
+    let mut records = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let record: Record =
+            serde_json::from_str(line).map_err(|e| TranscriptError::Malformed {
+                line: n,
+                reason: e.to_string(),
+            })?;
+        if record.format != TRANSCRIPT_FORMAT_V1 {
+            return Err(TranscriptError::Malformed {
+                line: n,
+                reason: format!("format {:?}", record.format),
+            });
+        }
+        if record.seq != i as u64 {
+            return Err(TranscriptError::Broken {
+                line: n,
+                field: "seq",
+                expected: i.to_string(),
+                found: record.seq.to_string(),
+            });
+        }
+        if record.prev != prev {
+            return Err(TranscriptError::Broken {
+                line: n,
+                field: "prev",
+                expected: prev,
+                found: record.prev,
+            });
+        }
+        // A record is only accepted in the exact bytes this tool writes, so
+        // the hash of a line is the hash of its content.
+        let canonical = serde_json::to_string(&record).unwrap_or_default();
+        if canonical != line {
+            return Err(TranscriptError::Malformed {
+                line: n,
+                reason: "not in canonical form".into(),
+            });
+        }
+        if let Entry::Signature {
+            public_key,
+            signature,
+            ..
+        } = &record.entry
+        {
+            verify_head_signature(&record.prev, public_key, signature)
+                .map_err(|detail| TranscriptError::BadSignature { line: n, detail })?;
+        }
+        prev = line_hash(line);
+        records.push(record);
+    }
+    Ok(Verified {
+        records,
+        head: prev,
+    })
+}
+
+fn verify_head_signature(head: &str, public_key: &str, signature: &str) -> Result<(), String> {
+    let key: [u8; 32] = B64
+        .decode(public_key)
+        .ok()
+        .and_then(|k| k.try_into().ok())
+        .ok_or_else(|| ": the public key is not 32 bytes of base64".to_owned())?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map_err(|_| ": invalid public key".to_owned())?;
+    let sig: [u8; 64] = B64
+        .decode(signature)
+        .ok()
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| ": the signature is not 64 bytes of base64".to_owned())?;
+    key.verify_strict(
+        &signed_bytes(head),
+        &ed25519_dalek::Signature::from_bytes(&sig),
+    )
+    .map_err(|_| String::new())
+}
+
+fn signed_bytes(head: &str) -> Vec<u8> {
+    let mut bytes = SIGNING_CONTEXT.to_vec();
+    bytes.extend_from_slice(head.as_bytes());
+    bytes
+}
+
+/// Appends one record to the transcript at `path` (created 0644 if absent),
+/// after verifying what is already there: a broken transcript is never
+/// extended. The line is written with one `write` on an `O_APPEND` file and
+/// flushed to disk.
+pub fn append(path: &Path, entry: Entry) -> Result<Record, TranscriptError> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(TranscriptError::Io(format!("{}: {e}", path.display()))),
+    };
+    let verified = verify(&existing)?;
+    let record = Record {
+        format: TRANSCRIPT_FORMAT_V1.into(),
+        seq: verified.records.len() as u64,
+        prev: verified.head,
+        time: crate::shares::now_rfc3339(),
+        tool: format!("ceremony {}", env!("CARGO_PKG_VERSION")),
+        entry,
+    };
+    let mut line =
+        serde_json::to_string(&record).map_err(|e| TranscriptError::Io(e.to_string()))?;
+    line.push('\n');
+    let io = |e: std::io::Error| TranscriptError::Io(format!("{}: {e}", path.display()));
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .open(path)
+        .map_err(io)?;
+    file.write_all(line.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    Ok(record)
+}
+
+/// The record that signs the current head with the root signing key.
+pub fn signature_entry(head: &str, root_id: &str, key: &ed25519_dalek::SigningKey) -> Entry {
+    use ed25519_dalek::Signer;
+    Entry::Signature {
+        root_id: root_id.to_owned(),
+        public_key: B64.encode(key.verifying_key().to_bytes()),
+        signature: B64.encode(key.sign(&signed_bytes(head)).to_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(argv: &[&str]) -> Entry {
+        Entry::Command {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            exit_code: 0,
+            outcome: "ok".into(),
+        }
+    }
+
+    #[test]
+    fn appends_chain_and_any_change_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        append(&path, command(&["preflight"])).unwrap();
+        append(&path, command(&["root", "init"])).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let head = verify(&std::fs::read_to_string(&path).unwrap())
+            .unwrap()
+            .head;
+        append(&path, signature_entry(&head, "r", &key)).unwrap();
+        append(&path, command(&["root", "verify", "r"])).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let verified = verify(&text).unwrap();
+        assert_eq!(verified.records.len(), 4);
+
+        // Every single-byte change is caught: the chain breaks, or (for the
+        // last record, which nothing follows yet) the head hash the witnesses
+        // wrote down changes.
+        let bytes = text.as_bytes();
+        for i in 0..bytes.len() {
+            let mut edited = bytes.to_vec();
+            edited[i] ^= 0x01;
+            if let Ok(edited) = String::from_utf8(edited) {
+                match verify(&edited) {
+                    Err(_) => {}
+                    Ok(v) => assert_ne!(v.head, verified.head, "byte {i} went unnoticed"),
+                }
+            }
+        }
+        // Removing or swapping lines breaks the chain.
+        let lines: Vec<&str> = text.lines().collect();
+        let removed = [lines[0], lines[2], lines[3]].join("\n");
+        assert!(matches!(
+            verify(&removed),
+            Err(TranscriptError::Broken { line: 2, .. })
+        ));
+        let swapped = [lines[1], lines[0], lines[2], lines[3]].join("\n");
+        assert!(verify(&swapped).is_err());
+        // A broken transcript is never extended.
+        std::fs::write(&path, removed).unwrap();
+        assert!(append(&path, command(&["x"])).is_err());
+    }
+
+    #[test]
+    fn a_signature_over_another_head_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        append(&path, command(&["a"])).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        // Signed over the genesis hash, but placed after record 0.
+        append(&path, signature_entry(GENESIS, "r", &key)).unwrap();
+        let err = verify(&std::fs::read_to_string(&path).unwrap()).unwrap_err();
+        assert!(
+            matches!(err, TranscriptError::BadSignature { line: 2, .. }),
+            "{err}"
+        );
+    }
+}
