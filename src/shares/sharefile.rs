@@ -27,6 +27,16 @@ pub enum ShareFileError {
     /// The passphrase did not open it.
     #[error("the passphrase does not open this share")]
     WrongPassphrase,
+    /// The passphrase file asks for more scrypt work than this machine allows.
+    #[error(
+        "this passphrase share needs scrypt work factor 2^{required}, more than this machine accepts (2^{allowed}); open it on a comparable machine"
+    )]
+    ExcessiveWork {
+        /// log2 of the work factor in the file.
+        required: u8,
+        /// log2 of the largest accepted here.
+        allowed: u8,
+    },
     /// None of the identities opened it.
     #[error("none of the given identities opens this share: pass the custodian's key with -i")]
     NoMatchingIdentity,
@@ -109,7 +119,15 @@ pub fn open_bytes(
         let identity = age::scrypt::Identity::new(passphrase.expose_secret().to_owned().into());
         decryptor
             .decrypt(std::iter::once(&identity as &dyn age::Identity))
-            .map_err(|_| ShareFileError::WrongPassphrase)?
+            .map_err(|e| match e {
+                age::DecryptError::ExcessiveWork { required, target } => {
+                    ShareFileError::ExcessiveWork {
+                        required,
+                        allowed: target.saturating_add(4),
+                    }
+                }
+                _ => ShareFileError::WrongPassphrase,
+            })?
     } else {
         decryptor
             .decrypt(identities.iter().map(|i| i.as_ref()))
