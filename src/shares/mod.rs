@@ -441,3 +441,110 @@ pub fn now_rfc3339() -> String {
     now.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const AGE: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
+
+    fn custodians(n: usize) -> Custodians {
+        let text: String = (0..n)
+            .map(|i| format!("[[custodian]]\nname = \"c{i}\"\nage = \"{AGE}\"\n"))
+            .collect();
+        Custodians::parse(&text).unwrap()
+    }
+
+    /// A split without encryption: the manifest and the opened shares.
+    fn split(secret: &SecretBytes, k: usize, n: usize) -> (ShareSet, Vec<OpenedShare>) {
+        let threshold = Threshold::new(k, n).unwrap();
+        let points = shamir::split(secret, threshold, &mut OsRng).unwrap();
+        let plan = SplitPlan {
+            label: "test".into(),
+            threshold: k,
+            key_id: None,
+            previous_set_id: None,
+        };
+        let (set, docs) = prepare(
+            secret,
+            points,
+            threshold,
+            &custodians(n),
+            &plan,
+            Origin::Ceremony,
+            &ShareSet::file_name_for,
+        )
+        .unwrap();
+        let opened = docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, document)| OpenedShare {
+                file: format!("c{i}.share.age"),
+                document,
+            })
+            .collect();
+        (set, opened)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any k of the n opened shares rebuild the secret through the full
+        /// checks (commitments, key check value).
+        #[test]
+        fn any_quorum_rebuilds(secret in proptest::collection::vec(any::<u8>(), 1..40), k in 2usize..6, extra in 0usize..4, skip in 0usize..10) {
+            let n = k + extra;
+            let secret = SecretBytes::new(secret);
+            let (set, opened) = split(&secret, k, n);
+            let start = skip % (n - k + 1);
+            let rebuilt = rebuild(&set, &opened[start..start + k]).unwrap();
+            prop_assert!(rebuilt.ct_eq(&secret));
+        }
+
+        /// A corrupted y byte is never combined into a wrong secret: with the
+        /// commitment unchanged it is caught by the commitment; with a
+        /// commitment forged to match (an attacker who can rewrite the
+        /// manifest too) by the consistency check or the key check value.
+        #[test]
+        fn corrupted_share_is_refused(secret in proptest::collection::vec(any::<u8>(), 16..40), k in 2usize..5, extra in 0usize..3, flip in 1u8..=255, at in any::<prop::sample::Index>(), victim in any::<prop::sample::Index>()) {
+            let n = k + extra;
+            let secret = SecretBytes::new(secret);
+            let (mut set, mut opened) = split(&secret, k, n);
+            let v = victim.index(n);
+            let doc = &mut opened[v].document;
+            let mut y = doc.share.y().expose_secret().to_vec();
+            let i = at.index(y.len());
+            y[i] ^= flip;
+            doc.share = ShamirShare::new(doc.share.x(), SecretBytes::new(y)).unwrap();
+            let err = rebuild(&set, &opened).unwrap_err();
+            let is_commitment_mismatch = matches!(err, Error::CommitmentMismatch { .. });
+            prop_assert!(is_commitment_mismatch, "{}", err);
+
+            set.custodians[v].commitment = opened[v].document.commitment();
+            let err = rebuild(&set, &opened).unwrap_err();
+            let caught = matches!(err, Error::KeyCheckMismatch { .. } | Error::Shamir(ShamirError::Inconsistent { .. }));
+            prop_assert!(caught, "{}", err);
+        }
+
+        /// The same share twice, or a share of another split of the same
+        /// secret, is refused by name.
+        #[test]
+        fn duplicated_and_mixed_shares_are_refused(secret in proptest::collection::vec(any::<u8>(), 1..40), k in 2usize..5) {
+            let secret = SecretBytes::new(secret);
+            let (set, opened) = split(&secret, k, k + 1);
+            let mut doubled: Vec<OpenedShare> = opened[..k - 1].iter().map(|o| OpenedShare { file: o.file.clone(), document: o.document.clone() }).collect();
+            doubled.push(OpenedShare { file: "copy.age".into(), document: opened[0].document.clone() });
+            let err = rebuild(&set, &doubled).unwrap_err();
+            let is_duplicate = matches!(err, Error::DuplicateShare { .. });
+            prop_assert!(is_duplicate, "{}", err);
+
+            let (_, theirs) = split(&secret, k, k + 1);
+            let mut mixed: Vec<OpenedShare> = opened[..k - 1].iter().map(|o| OpenedShare { file: o.file.clone(), document: o.document.clone() }).collect();
+            mixed.push(OpenedShare { file: "other.age".into(), document: theirs[k].document.clone() });
+            let err = rebuild(&set, &mixed).unwrap_err();
+            let is_wrong_set = matches!(err, Error::WrongSet { .. });
+            prop_assert!(is_wrong_set, "{}", err);
+        }
+    }
+}
