@@ -8,6 +8,7 @@
 mod args;
 mod demo;
 mod exit;
+mod handover;
 mod io;
 mod preflight;
 mod prompt;
@@ -54,6 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unseal(command) => unseal::run(command),
         Command::Preflight(args) => preflight::run(&args),
         Command::Demo(args) => demo::run(args),
+        Command::Handover(command) => handover::run(command),
     }
 }
 
@@ -75,6 +77,9 @@ fn exit_code_of(err: &anyhow::Error) -> u8 {
             return exit::for_class(e.class());
         }
         if let Some(e) = cause.downcast_ref::<ceremony::root::Error>() {
+            return exit::for_class(e.class());
+        }
+        if let Some(e) = cause.downcast_ref::<ceremony::handover::Error>() {
             return exit::for_class(e.class());
         }
         if let Some(e) = cause.downcast_ref::<ceremony::fsio::FsError>() {

@@ -165,6 +165,15 @@ impl Builder {
 pub fn verify_handover(req: &VerifyRequest<'_>) -> Report {
     let mut b = Builder { checks: Vec::new() };
     let content = authenticated_content(req, &mut b);
+    let skipped = |why: &str, b: &mut Builder, checks: &[&'static str]| {
+        for check in checks {
+            b.skip(check, "", why);
+        }
+    };
+    match &content {
+        Ok((_, predicate)) => identity_checks(req.challenge, predicate, &mut b),
+        Err(why) => skipped(why, &mut b, &["challenge id", "nonce", "authority", "root"]),
+    }
 
     // Depends only on the challenge: always checked.
     match req.challenge.expires_at() {
@@ -187,9 +196,9 @@ pub fn verify_handover(req: &VerifyRequest<'_>) -> Report {
         Err(e) => b.push("expiry", "", false, e.to_string()),
     }
 
-    match content {
-        Ok((statement, predicate)) => content_checks(req, &statement, &predicate, &mut b),
-        Err(why) => skip_content(req, &why, &mut b),
+    match &content {
+        Ok((statement, predicate)) => content_checks(req, statement, predicate, &mut b),
+        Err(why) => skip_content(req, why, &mut b),
     }
 
     let passed = b.checks.iter().all(|c| c.status == Status::Pass);
@@ -285,9 +294,7 @@ fn authenticated_content(
 
 fn skip_content(req: &VerifyRequest<'_>, why: &str, b: &mut Builder) {
     let c = req.challenge;
-    for check in ["challenge id", "nonce", "authority", "root", "completed"] {
-        b.skip(check, "", why);
-    }
+    b.skip("completed", "", why);
     for f in &c.files {
         b.skip("subject", f.path.clone(), why);
     }
@@ -302,14 +309,8 @@ fn skip_content(req: &VerifyRequest<'_>, why: &str, b: &mut Builder) {
     }
 }
 
-fn content_checks(
-    req: &VerifyRequest<'_>,
-    statement: &Statement,
-    p: &ReceiptPredicate,
-    b: &mut Builder,
-) {
-    let c = req.challenge;
-
+/// The receipt answers this challenge: id, nonce, authority, root.
+fn identity_checks(c: &Challenge, p: &ReceiptPredicate, b: &mut Builder) {
     let same = p.challenge_id == c.challenge_id;
     b.push(
         "challenge id",
@@ -365,6 +366,16 @@ fn content_checks(
             )
         },
     );
+}
+
+/// Completion time, subjects, items, retired Secrets.
+fn content_checks(
+    req: &VerifyRequest<'_>,
+    statement: &Statement,
+    p: &ReceiptPredicate,
+    b: &mut Builder,
+) {
+    let c = req.challenge;
     match (p.completed_at(), c.created_at(), c.expires_at()) {
         (Ok(done), Ok(created), Ok(expires)) => {
             let ok = created <= done && done <= expires;
