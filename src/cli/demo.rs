@@ -274,6 +274,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
         again.ct_eq(&secret)
     );
 
+    let mut handover_step = 10;
+    super::handover::demo(&dir, &manifest, &bootstrap, &mut |title| {
+        handover_step += 1;
+        step(handover_step, title);
+    })?;
+
     println!(
         "\nDemo complete. Files are in {}{}",
         dir.display(),

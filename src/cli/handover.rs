@@ -371,3 +371,157 @@ fn verify(args: &HandoverVerifyArgs) -> Result<()> {
     );
     Ok(())
 }
+
+/// The handover steps of `ceremony demo`: seal two throwaway Secrets to the
+/// demo root, make a challenge, answer it as the runtime authority would
+/// (values decrypted in memory, receipt signed by a fresh key), and verify
+/// it with `--deep` using the bootstrap key the quorum rebuilt earlier.
+/// `step` prints each step's heading.
+pub fn demo(
+    dir: &Path,
+    manifest: &ceremony::root::RootManifest,
+    bootstrap_key: &SecretBytes,
+    step: &mut dyn FnMut(&str),
+) -> Result<()> {
+    use ceremony::sops::{self, CryptRule, EncryptOptions, Format};
+
+    step("seal two bootstrap Secrets to the root's recipient (as bootstrap seal does)");
+    let body = &manifest.body;
+    let mut options = EncryptOptions::for_recipients([body.bootstrap_recipient.as_str()]);
+    options.rule = Some(
+        CryptRule::from_field("encrypted_regex", "^(data|stringData)$")
+            .map_err(|e| anyhow::anyhow!("the demo's crypt rule: {e}"))?,
+    );
+    let bootstrap_dir = dir.join("bootstrap");
+    std::fs::create_dir(&bootstrap_dir)
+        .with_context(|| format!("creating {}", bootstrap_dir.display()))?;
+    let manifests = [
+        (
+            "openbao.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: openbao-admin\n  namespace: openbao\nstringData:\n  password: throwaway-demo-password\n",
+        ),
+        (
+            "apps.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\ndata:\n  password: ZGVtby1vbmx5\n  user: YXBw\n",
+        ),
+    ];
+    let mut sealed = Vec::new();
+    for (name, plain) in manifests {
+        let bytes = sops::encrypt(plain.as_bytes(), Format::Yaml, &options)?;
+        fsio::write_new(&bootstrap_dir.join(name), &bytes, fsio::SECRET_MODE)?;
+        println!("  bootstrap/{name}: sealed, only data/stringData values encrypted");
+        sealed.push((name.to_owned(), bytes));
+    }
+    sealed.sort();
+
+    step("operator: a handover challenge, offline (handover challenge)");
+    let challenge = Challenge::create(
+        &ChallengePlan {
+            root_id: &body.root_id,
+            bootstrap_recipient: &body.bootstrap_recipient,
+            authority: "openbao-demo",
+            now: time::OffsetDateTime::now_utc(),
+            validity: time::Duration::hours(24),
+        },
+        &sealed,
+    )
+    .map_err(lib)?;
+    let challenge_path = dir.join("challenge.json");
+    fsio::write_new(
+        &challenge_path,
+        &challenge.to_json().map_err(lib)?,
+        fsio::PUBLIC_MODE,
+    )?;
+    println!(
+        "  challenge {} for {}, valid until {}",
+        challenge.challenge_id, challenge.authority, challenge.expires_at
+    );
+    for (file, item) in challenge.items() {
+        println!("    {:<28} in {}", item.id, file.path);
+    }
+
+    step("runtime side: import, retire the bootstrap copies, sign a receipt (handover receipt)");
+    let identity = root::secrets::bootstrap_identity(bootstrap_key).map_err(CliError::Input)?;
+    let identities: Vec<sops::Identity> = vec![Box::new(identity)];
+    let nonce = challenge.nonce_bytes().map_err(lib)?;
+    let mut decrypted = Vec::new();
+    for (name, bytes) in &sealed {
+        decrypted.push((
+            name.clone(),
+            sops::decrypt(bytes, Format::Yaml, &identities, false)?,
+        ));
+    }
+    let values = Values::from_manifests(&nonce, &decrypted).map_err(lib)?;
+    drop(decrypted);
+    let authority_key = sign::Ed25519SigningKey::generate("openbao-demo receipts");
+    let statement = receipt::build_statement(
+        &challenge,
+        &values,
+        &ReceiptPlan {
+            authority: "openbao-demo".into(),
+            path_template: receipt::DEFAULT_PATH_TEMPLATE.into(),
+            version: 1,
+            not_retired: Vec::new(),
+            completed_at: time::OffsetDateTime::now_utc(),
+        },
+    )
+    .map_err(lib)?;
+    let mut envelope = statement.to_envelope().map_err(lib)?;
+    sign::sign_ed25519(&mut envelope, &authority_key).map_err(lib)?;
+    let receipt_path = dir.join("receipt.json");
+    fsio::write_new(
+        &receipt_path,
+        envelope.to_json().map_err(lib)?.as_bytes(),
+        fsio::PUBLIC_MODE,
+    )?;
+    let trust_line = authority_key.ed25519_trust_line("openbao-demo");
+    let trust_path = dir.join("trust.txt");
+    fsio::write_new(
+        &trust_path,
+        format!("{trust_line}\n").as_bytes(),
+        fsio::PUBLIC_MODE,
+    )?;
+    println!(
+        "  receipt.json: in-toto Statement in a DSSE envelope, predicate {}",
+        receipt::PREDICATE_TYPE_V1
+    );
+    println!(
+        "  signed by {}; trust.txt: {trust_line}",
+        authority_key.fingerprint()
+    );
+
+    step("operator: verify the receipt, recomputing every commitment (handover verify --deep)");
+    let trust = TrustFile::parse(&trust_path, &fsio::read(&trust_path)?).map_err(lib)?;
+    let deep = report::deep_values(&challenge, &sealed, &identities).map_err(lib)?;
+    let digests = sealed
+        .iter()
+        .map(|(name, bytes)| {
+            (
+                name.clone(),
+                Ok(Sha256Digest(sha2::Sha256::digest(bytes).into())),
+            )
+        })
+        .collect::<BTreeMap<_, _>>();
+    let report = ho::verify_handover(&VerifyRequest {
+        challenge: &challenge,
+        receipt: &fsio::read(&receipt_path)?,
+        trust: &trust,
+        bootstrap: Some(&digests),
+        deep: Some(&deep),
+        now: time::OffsetDateTime::now_utc(),
+    });
+    for check in &report.checks {
+        let label = format!("{} {}", check.check, check.subject);
+        println!(
+            "  {} {:<40} {}",
+            check.status.mark(),
+            label.trim_end(),
+            check.detail
+        );
+    }
+    if !report.passed {
+        anyhow::bail!("the demo receipt did not verify");
+    }
+    println!("  ✓ handover verified: every bootstrap Secret received intact and retired");
+    Ok(())
+}
