@@ -52,6 +52,12 @@ fn challenge_lists_files_and_items_without_a_key() {
         h.s.read("bootstrap/apps/db.yaml"),
     ));
     assert_eq!(challenge.files[0].sha256, digest);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(h.s.path("challenge.json"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     // No value, sealed or plain, is in the challenge.
     let text = String::from_utf8(h.s.read("challenge.json")).unwrap();
     for value in ["aHVudGVyMg", "hunter2", "admin", "ENC["] {

@@ -131,7 +131,9 @@ fn challenge(args: &HandoverChallengeArgs) -> Result<()> {
     };
     let challenge = Challenge::create(&plan, &sealed).map_err(lib)?;
     let json = challenge.to_json().map_err(lib)?;
-    fsio::write_new(&args.out, &json, fsio::PUBLIC_MODE)?;
+    // Owner-only: the nonce is not secret, but with a receipt it lets
+    // guesses of low-entropy values be tested (docs/handover.md §4).
+    fsio::write_new(&args.out, &json, fsio::SECRET_MODE)?;
     eprintln!(
         "Challenge {} for {} (root {}), valid until {}:",
         challenge.challenge_id, challenge.authority, challenge.root_id, challenge.expires_at
