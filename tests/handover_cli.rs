@@ -291,6 +291,46 @@ fn transit_signature_from_python_attached_and_verified() {
     );
 }
 
+#[test]
+fn raw_ed25519_signature_from_python_attached_and_verified() {
+    let h = Handover::new();
+    h.receipt("receipt.json", &["--unsigned"]).success();
+    // Python's Ed25519 over the PAE; the transit text's last field is the
+    // raw 64-byte signature in base64, which is what an ed25519 signer gives.
+    let seed: [u8; 32] = std::array::from_fn(|i| 200u8.wrapping_add(i as u8));
+    let (transit, public) = python_transit_sign(h.s.dir.path(), seed, 1, "receipt.json.pae");
+    let raw_b64 = transit.rsplit(':').next().unwrap();
+    h.s.write("ed25519.sig", format!("{raw_b64}\n"));
+    h.s.write("trust.txt", format!("ed25519 {public} runtime job\n"));
+    h.s.ceremony(&[
+        "handover",
+        "attach-signature",
+        "receipt.json",
+        "--scheme",
+        "ed25519",
+        "--signature",
+        "ed25519.sig",
+    ])
+    .success();
+    let out = h.verify("receipt.json", "trust.txt", &[]).success();
+    assert_passes(&out);
+    assert!(
+        out.stdout_text()
+            .contains("ed25519 signature by runtime job")
+    );
+    // The same signature twice is refused.
+    h.s.ceremony(&[
+        "handover",
+        "attach-signature",
+        "receipt.json",
+        "--scheme",
+        "ed25519",
+        "--signature",
+        "ed25519.sig",
+    ])
+    .fails_with(3, "already has this signature");
+}
+
 // ---- rejections, each with its own message --------------------------------
 
 #[test]

@@ -601,3 +601,158 @@ fn retired_checks(c: &Challenge, p: &ReceiptPredicate, b: &mut Builder) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handover::challenge::{CHALLENGE_FORMAT_V1, ChallengeFile, ChallengeItem};
+    use crate::handover::items::{Field, SecretName};
+    use crate::handover::receipt::{DEFAULT_PATH_TEMPLATE, ReceiptPlan, build_statement};
+    use crate::handover::sign::{Ed25519SigningKey, sign_ed25519};
+    use crate::secret::SecretBytes;
+
+    fn challenge() -> Challenge {
+        use base64::Engine;
+        Challenge {
+            format: CHALLENGE_FORMAT_V1.into(),
+            challenge_id: "00112233445566778899aabbccddeeff".into(),
+            root_id: "0123456789abcdef0123456789abcdef".into(),
+            authority: "openbao-prod".into(),
+            nonce: base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            expires_at: "2026-01-02T00:00:00Z".into(),
+            files: vec![ChallengeFile {
+                path: "db.yaml".into(),
+                sha256: "ab".repeat(32),
+                items: vec![ChallengeItem {
+                    id: "apps/db/password".into(),
+                    namespace: "apps".into(),
+                    name: "db".into(),
+                    key: "password".into(),
+                    field: Field::StringData,
+                }],
+            }],
+        }
+    }
+
+    fn signed_receipt(not_retired: Vec<SecretName>) -> (Vec<u8>, TrustFile, Values) {
+        let values = Values::from_manifests(
+            &[7u8; 32],
+            &[(
+                "v.yaml".into(),
+                SecretBytes::from_slice(
+                    b"kind: Secret\nmetadata:\n  name: db\n  namespace: apps\nstringData:\n  password: pw\n",
+                ),
+            )],
+        )
+        .unwrap();
+        let statement = build_statement(
+            &challenge(),
+            &values,
+            &ReceiptPlan {
+                authority: "openbao-prod".into(),
+                path_template: DEFAULT_PATH_TEMPLATE.into(),
+                version: 1,
+                not_retired,
+                completed_at: time::macros::datetime!(2026-01-01 12:00 UTC),
+            },
+        )
+        .unwrap();
+        let key = Ed25519SigningKey::generate("test");
+        let mut envelope = statement.to_envelope().unwrap();
+        sign_ed25519(&mut envelope, &key).unwrap();
+        let trust =
+            TrustFile::parse("trust.txt", key.ed25519_trust_line("runtime").as_bytes()).unwrap();
+        (envelope.to_json().unwrap().into_bytes(), trust, values)
+    }
+
+    fn run(receipt: &[u8], trust: &TrustFile, deep: Option<&Values>) -> Report {
+        verify_handover(&VerifyRequest {
+            challenge: &challenge(),
+            receipt,
+            trust,
+            bootstrap: None,
+            deep,
+            now: time::macros::datetime!(2026-01-01 13:00 UTC),
+        })
+    }
+
+    /// Freezes the order of the checks and the JSON shape of the report.
+    #[test]
+    fn order_and_json_shape_are_frozen() {
+        let (receipt, trust, values) = signed_receipt(vec![]);
+        let report = run(&receipt, &trust, Some(&values));
+        assert!(report.passed, "{report:?}");
+        let order: Vec<String> = report
+            .checks
+            .iter()
+            .map(|c| format!("{} {}", c.check, c.subject).trim_end().to_owned())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "receipt",
+                "signature",
+                "statement",
+                "challenge id",
+                "nonce",
+                "authority",
+                "root",
+                "expiry",
+                "completed",
+                "subject db.yaml",
+                "item apps/db/password",
+                "commitment apps/db/password",
+                "retired apps/db",
+            ]
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["checks"][10],
+            serde_json::json!({
+                "check": "item",
+                "subject": "apps/db/password",
+                "status": "pass",
+                "detail": "stored at secret/data/apps/db version 1",
+            })
+        );
+        assert_eq!(json["passed"], true);
+    }
+
+    #[test]
+    fn a_failed_signature_skips_every_content_check() {
+        let (receipt, _, _) = signed_receipt(vec![]);
+        let other = Ed25519SigningKey::generate("other");
+        let trust = TrustFile::parse("t", other.ed25519_trust_line("x").as_bytes()).unwrap();
+        let report = run(&receipt, &trust, None);
+        assert!(!report.passed);
+        let statuses: Vec<_> = report.checks.iter().map(|c| (c.check, c.status)).collect();
+        assert_eq!(statuses[0], ("receipt", Status::Pass));
+        assert_eq!(statuses[1], ("signature", Status::Fail));
+        for (check, status) in &statuses[2..] {
+            if *check == "expiry" {
+                assert_eq!(*status, Status::Pass);
+            } else {
+                assert_eq!(*status, Status::Skipped, "{check}");
+            }
+        }
+    }
+
+    #[test]
+    fn not_retired_fails_and_expiry_is_checked_against_now() {
+        let (receipt, trust, _) = signed_receipt(vec![SecretName::parse("apps/db").unwrap()]);
+        let report = run(&receipt, &trust, None);
+        assert!(!report.passed);
+        assert_eq!(report.failures().count(), 1);
+        let late = verify_handover(&VerifyRequest {
+            challenge: &challenge(),
+            receipt: &receipt,
+            trust: &trust,
+            bootstrap: None,
+            deep: None,
+            now: time::macros::datetime!(2026-01-02 00:00:01 UTC),
+        });
+        let expiry = late.checks.iter().find(|c| c.check == "expiry").unwrap();
+        assert_eq!(expiry.status, Status::Fail);
+    }
+}
