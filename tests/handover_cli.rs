@@ -134,6 +134,27 @@ fn challenge_refuses_cleartext_values_and_files_sealed_to_another_key() {
     ])
     .fails_with(3, "not sealed to root");
 
+    // The same Secret in two sealed files.
+    let recipient = h.recipient();
+    std::fs::create_dir(h.s.path("twice")).unwrap();
+    h.s.write("twice/a.yaml", seal(&recipient, handover_support::GIT_YAML));
+    let renamed = handover_support::GIT_YAML.replace("identity:", "known_hosts:");
+    h.s.write("twice/b.yaml", seal(&recipient, &renamed));
+    h.s.ceremony(&[
+        "handover",
+        "challenge",
+        "--root",
+        "root",
+        "--bootstrap",
+        "twice",
+        "--authority",
+        "openbao-prod",
+        "--out",
+        "c.json",
+    ])
+    .fails_with(3, "Secret flux-system/git-credentials appears twice");
+    assert!(!h.s.path("c.json").exists());
+
     h.s.ceremony(&[
         "handover",
         "challenge",

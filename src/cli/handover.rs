@@ -155,7 +155,10 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
         .not_retired
         .iter()
         .map(|s| SecretName::parse(s).map_err(|e| CliError::Usage(format!("--not-retired: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<std::collections::BTreeSet<_>, _>>()?
+        .into_iter()
+        .collect::<Vec<_>>();
+
     // Read the signing key before any value, so a wrong key path fails early.
     let key = match &args.key {
         Some(path) => {
@@ -197,7 +200,11 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
         "Receipt for challenge {}: {} item(s), {} Secret(s) retired",
         challenge.challenge_id,
         challenge.items().count(),
-        challenge.secrets().len() - plan.not_retired.len()
+        challenge
+            .secrets()
+            .iter()
+            .filter(|s| !plan.not_retired.contains(s))
+            .count()
     );
     match &key {
         Some(key) => eprintln!(

@@ -330,6 +330,9 @@ impl Challenge {
             return Err(ChallengeError::NoFiles);
         }
         let mut files = Vec::new();
+        // One Secret, one manifest: a Secret defined twice would be applied
+        // twice, the second overwriting the first.
+        let mut secrets = BTreeSet::new();
         for (path, bytes) in sealed {
             if !is_clean_relative_path(path) {
                 return Err(field_error(
@@ -338,6 +341,17 @@ impl Challenge {
                 ));
             }
             let items = sealed_items(path, bytes, plan.root_id, plan.bootstrap_recipient)?;
+            let in_file: BTreeSet<&SecretName> = items.iter().map(|i| &i.secret).collect();
+            for secret in in_file {
+                if !secrets.insert(secret.clone()) {
+                    return Err(ChallengeError::Item {
+                        path: path.clone(),
+                        source: ItemError::DuplicateSecret {
+                            secret: secret.to_string(),
+                        },
+                    });
+                }
+            }
             files.push(ChallengeFile {
                 path: path.clone(),
                 sha256: hex::encode(Sha256::digest(bytes)),
@@ -482,6 +496,7 @@ impl Challenge {
         }
         let mut paths = BTreeSet::new();
         let mut ids = BTreeSet::new();
+        let mut secret_files: std::collections::BTreeMap<SecretName, &str> = Default::default();
         for file in &self.files {
             if !is_clean_relative_path(&file.path) {
                 return Err(field_error(
@@ -522,6 +537,16 @@ impl Challenge {
                     return Err(field_error(
                         "files.items.id",
                         format!("{:?} is not namespace/name/key of its item", item.id),
+                    ));
+                }
+                let file_of_secret = secret_files.entry(secret).or_insert(&file.path);
+                if *file_of_secret != file.path {
+                    return Err(field_error(
+                        "files.items",
+                        format!(
+                            "Secret {}/{} has items in both {} and {}",
+                            item.namespace, item.name, file_of_secret, file.path
+                        ),
                     ));
                 }
                 if !ids.insert(item.id.as_str()) {
@@ -664,5 +689,13 @@ mod tests {
         let mut c = sample();
         c.files.push(c.files[0].clone());
         assert!(c.validate().is_err());
+        // The same Secret split over two files.
+        let mut c = sample();
+        let mut second = c.files[0].clone();
+        second.path = "apps/other.yaml".into();
+        second.items[0].key = "user".into();
+        second.items[0].id = "apps/db/user".into();
+        c.files.push(second);
+        assert!(c.validate().unwrap_err().to_string().contains("in both"));
     }
 }

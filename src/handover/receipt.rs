@@ -221,6 +221,7 @@ impl ReceiptPredicate {
 #[derive(Debug, Default)]
 pub struct Values {
     found: BTreeMap<String, (items::Field, Commitment, String)>,
+    secrets: BTreeSet<SecretName>,
 }
 
 impl Values {
@@ -256,6 +257,12 @@ impl Values {
             source,
         };
         for doc in items::secret_documents(branches).map_err(item_error)? {
+            // As in the challenge: one definition per Secret.
+            if !self.secrets.insert(doc.secret.clone()) {
+                return Err(item_error(ItemError::DuplicateSecret {
+                    secret: doc.secret.to_string(),
+                }));
+            }
             for (item, value) in doc.entries {
                 let bytes = items::value_bytes(&item, value).map_err(item_error)?;
                 let commitment = items::commit(nonce, &bytes);
@@ -539,6 +546,25 @@ mod tests {
         assert!(matches!(
             build_statement(&challenge(), &values(swapped), &plan()),
             Err(ReceiptError::FieldMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn a_secret_defined_twice_in_the_values_is_refused() {
+        let twice = format!(
+            "{VALUES}---\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\nstringData:\n  other: x\n"
+        );
+        let err = Values::from_manifests(
+            &[7u8; 32],
+            &[("v.yaml".into(), SecretBytes::from_slice(twice.as_bytes()))],
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ReceiptError::ValuesItem {
+                source: ItemError::DuplicateSecret { .. },
+                ..
+            }
         ));
     }
 
