@@ -713,6 +713,12 @@ fn any_flipped_byte_in_the_envelope_is_rejected() {
 #[test]
 fn receipt_refuses_an_incomplete_handover_and_another_authority() {
     let h = Handover::new();
+    // Nothing is written when one of the two outputs is in the way.
+    h.s.write("r.json.pae", "in the way");
+    h.receipt("r.json", &["--unsigned"])
+        .fails_with(6, "already exists");
+    assert!(!h.s.path("r.json").exists());
+    std::fs::remove_file(h.s.path("r.json.pae")).unwrap();
     // One value missing from the decrypted manifests.
     h.write_values(
         "flux/git.yaml",

@@ -159,6 +159,18 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
         .into_iter()
         .collect::<Vec<_>>();
 
+    // With --unsigned two files are written; refuse before writing either if
+    // one is in the way (fsio still refuses at write time: a race).
+    let pae_path = {
+        let mut path = args.out.clone().into_os_string();
+        path.push(".pae");
+        PathBuf::from(path)
+    };
+    for path in std::iter::once(&args.out).chain(args.unsigned.then_some(&pae_path)) {
+        if path.exists() {
+            return Err(fsio::FsError::Exists { path: path.clone() }.into());
+        }
+    }
     // Read the signing key before any value, so a wrong key path fails early.
     let key = match &args.key {
         Some(path) => {
@@ -213,9 +225,6 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
             key.ed25519_trust_line("")
         ),
         None => {
-            let mut pae_path = args.out.clone().into_os_string();
-            pae_path.push(".pae");
-            let pae_path = PathBuf::from(pae_path);
             fsio::write_new(&pae_path, &envelope.pae(), fsio::PUBLIC_MODE)?;
             eprintln!(
                 "  unsigned; sign the exact bytes in {} and add the signature with `ceremony handover attach-signature`",
