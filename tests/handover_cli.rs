@@ -773,3 +773,21 @@ fn unknown_challenge_format_is_refused() {
         "unknown challenge format \"ceremony.handover-challenge.v9\"",
     );
 }
+
+#[test]
+fn report_lines_escape_control_characters_from_the_receipt() {
+    let h = Handover::new();
+    let line = h.ed25519_key("runtime");
+    h.s.write("trust.txt", format!("{line}\n"));
+    h.receipt("unsigned.json", &["--unsigned"]).success();
+    h.tamper_and_sign("unsigned.json", "escape.json", "runtime", |p, _| {
+        p["items"][0]["authority_path"] = "secret/\u{1b}[2J\u{1b}]0;owned\u{7}".into();
+    });
+    let out = h.verify("escape.json", "trust.txt", &[]).success();
+    let text = out.stdout_text();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("secret/\\u{1b}[2J"), "{text}");
+}

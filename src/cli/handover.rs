@@ -259,6 +259,21 @@ fn attach(args: &HandoverAttachArgs) -> Result<()> {
     Ok(())
 }
 
+/// Escapes control characters. Report lines quote the receipt (paths, ids,
+/// a minisign trusted comment): a receipt must not be able to drive the
+/// operator's terminal with escape sequences.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Rebuilds the bootstrap identity from a quorum, after the air-gap gate
 /// (the same steps as `root emit`).
 fn bootstrap_identity(
@@ -361,7 +376,12 @@ fn verify(args: &HandoverVerifyArgs) -> Result<()> {
             } else {
                 format!("{} {}", check.check, check.subject)
             };
-            println!("{} {label:<40} {}", check.status.mark(), check.detail);
+            println!(
+                "{} {:<40} {}",
+                check.status.mark(),
+                printable(&label),
+                printable(&check.detail)
+            );
         }
     }
     let failed = report.failures().count();
