@@ -232,7 +232,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
 
     step(
-        6,
+        10,
         "reshare to dave, erin and frank, 3 of 3 (unseal reshare)",
     );
     let new_custodians = make_custodians(&dir, &["dave", "erin", "frank"])?;
@@ -273,6 +273,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
         "  ✓ the new custodians rebuild the same key: {}",
         again.ct_eq(&secret)
     );
+
+    let mut handover_step = 10;
+    super::handover::demo(&dir, &manifest, &bootstrap, &mut |title| {
+        handover_step += 1;
+        step(handover_step, title);
+    })?;
 
     println!(
         "\nDemo complete. Files are in {}{}",

@@ -8,6 +8,7 @@
 mod args;
 mod demo;
 mod exit;
+mod handover;
 mod io;
 mod preflight;
 mod prompt;
@@ -79,6 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Preflight(args) => preflight::run(&args),
         Command::Transcript(command) => transcript::run(command),
         Command::Demo(args) => demo::run(args),
+        Command::Handover(command) => handover::run(command),
     }
 }
 
@@ -100,6 +102,9 @@ fn exit_code_of(err: &anyhow::Error) -> u8 {
             return exit::for_class(e.class());
         }
         if let Some(e) = cause.downcast_ref::<ceremony::root::Error>() {
+            return exit::for_class(e.class());
+        }
+        if let Some(e) = cause.downcast_ref::<ceremony::handover::Error>() {
             return exit::for_class(e.class());
         }
         if let Some(e) = cause.downcast_ref::<ceremony::fsio::FsError>() {

@@ -1,4 +1,17 @@
-//! Handover receipts: the signature and envelope layer.
+//! Handover receipts: proving offline that the runtime authority received
+//! every bootstrap secret intact and that the bootstrap copies were retired
+//! (seed §7.3 "Bootstrap → Runtime Authority: one-time handover", §7.9
+//! "single authority at any time").
+//!
+//! The protocol (`docs/handover.md`): the operator makes a [`challenge`]
+//! from the sealed bootstrap files without decrypting them; the runtime side
+//! answers with a signed receipt whose predicate is defined in [`receipt`]
+//! (built from decrypted values with [`receipt::build_statement`]); the
+//! operator checks it with [`report::verify_handover`], optionally
+//! recomputing every commitment from the sealed files ([`report::deep_values`]).
+//! Items and commitments are defined in [`items`].
+//!
+//! # The signature and envelope layer
 //!
 //! A handover receipt is an in-toto Statement v1 ([`statement`]) inside a
 //! DSSE envelope ([`dsse`]), signed over the DSSE pre-authentication encoding
@@ -8,8 +21,7 @@
 //! [`sign`] signs with a local OpenSSH Ed25519 key or attaches a signature
 //! made elsewhere.
 //!
-//! The receipt's predicate (challenge, items, commitments) is built on top of
-//! this layer and is not defined here. Formats and decisions are documented
+//! Formats and decisions are documented
 //! in `docs/handover-signatures.md`; the facts they rely on are in
 //! `shared/specs/runtime-and-signatures.md` §4–§7.
 //!
@@ -32,14 +44,20 @@
 //! # let _ = sign::attach_signature;
 //! ```
 
+pub mod challenge;
 pub mod dsse;
+pub mod items;
+pub mod receipt;
+pub mod report;
 pub mod scheme;
 pub mod sign;
 pub mod statement;
 pub mod trust;
 pub mod verify;
 
+pub use challenge::Challenge;
 pub use dsse::{Envelope, pae};
+pub use report::{Report, VerifyRequest, verify_handover};
 pub use scheme::Scheme;
 pub use sign::{Ed25519SigningKey, attach_signature, sign_ed25519, sign_sshsig};
 pub use statement::Statement;
@@ -48,7 +66,7 @@ pub use verify::{
     RECEIPT_NAMESPACE, VerifiedBy, VerifyError, VerifyPolicy, verify, verify_with_policy,
 };
 
-/// Any error of the handover signature layer, for the crate-wide error type.
+/// Any error of the handover layer, for the crate-wide error type.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -70,4 +88,31 @@ pub enum Error {
     /// Attaching a signature.
     #[error(transparent)]
     Attach(#[from] sign::AttachError),
+    /// Making or reading a challenge.
+    #[error(transparent)]
+    Challenge(#[from] challenge::ChallengeError),
+    /// Building a receipt or reading its predicate.
+    #[error(transparent)]
+    Receipt(#[from] receipt::ReceiptError),
+    /// Opening the sealed files for `--deep`.
+    #[error(transparent)]
+    Deep(#[from] report::DeepError),
+}
+
+impl Error {
+    /// The class of this error, for the exit code.
+    pub fn class(&self) -> crate::error::Class {
+        use crate::error::Class;
+        match self {
+            Error::Verify(_) => Class::Verification,
+            Error::Challenge(challenge::ChallengeError::Clock) => Class::Io,
+            Error::Receipt(receipt::ReceiptError::Expired { .. }) => Class::Refused,
+            Error::Deep(report::DeepError::Open { source, .. }) => match source {
+                crate::sops::Error::MacMismatch => Class::MacMismatch,
+                crate::sops::Error::NoIdentityOpened => Class::Decryption,
+                _ => Class::Verification,
+            },
+            _ => Class::Input,
+        }
+    }
 }

@@ -132,6 +132,18 @@ impl Ed25519SigningKey {
         Ok(Self { key, public })
     }
 
+    /// A fresh key from the OS CSPRNG, e.g. for `ceremony demo`. A real
+    /// authority's key is made and kept on the runtime side.
+    pub fn generate(comment: &str) -> Self {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, seed.as_mut());
+        let keypair = ssh_key::private::Ed25519Keypair::from_seed(&seed);
+        let public = keypair.public.0;
+        let mut key = PrivateKey::from(keypair);
+        key.set_comment(comment);
+        Self { key, public }
+    }
+
     /// The raw 32-byte public key.
     pub fn public_key(&self) -> [u8; 32] {
         self.public
