@@ -290,11 +290,23 @@ fn flag_recipients(args: &BootstrapRecipientArgs) -> Result<Vec<String>> {
     }
     for r in &args.recipients {
         for part in r.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            // Checked once here rather than failing every file of a tree.
+            if !sops_config::is_recipient(part) {
+                return Err(CliError::Usage(format!(
+                    "--recipient {part:?} is not an age recipient (age1…) or an ssh-ed25519 public key"
+                ))
+                .into());
+            }
             out.push(part.to_owned());
         }
     }
-    out.dedup();
-    Ok(out)
+    let mut unique: Vec<String> = Vec::with_capacity(out.len());
+    for r in out {
+        if !unique.contains(&r) {
+            unique.push(r);
+        }
+    }
+    Ok(unique)
 }
 
 /// How one file is to be sealed.

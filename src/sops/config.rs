@@ -91,6 +91,15 @@ pub fn find_for_file(file: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// Whether `text` is a recipient the engine can seal to: an age X25519
+/// recipient (`age1…`) or an ssh-ed25519 / ssh-rsa public key, as sops'
+/// age key source accepts.
+pub fn is_recipient(text: &str) -> bool {
+    use std::str::FromStr;
+    let text = text.trim();
+    age::x25519::Recipient::from_str(text).is_ok() || age::ssh::Recipient::from_str(text).is_ok()
+}
+
 /// An absolute path with `.` and `..` resolved lexically, like Go's
 /// `filepath.Abs` (which does not follow symbolic links either).
 pub fn absolute_clean(path: &Path) -> PathBuf {
@@ -537,6 +546,7 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
         ));
     }
     let crypt_rule = crypt.pop().map(|(_, rule)| rule);
+    let groups_given = groups.as_ref().is_some_and(|g| !g.is_empty());
     let key_groups = match (age, groups) {
         (Some(a), Some(g)) if !a.is_empty() && !g.is_empty() => {
             return Err(field_error(
@@ -550,6 +560,21 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
         (Some(a), _) if !a.is_empty() => vec![a],
         _ => Vec::new(),
     };
+    for (g, group) in key_groups.iter().enumerate() {
+        if let Some(bad) = group.iter().find(|r| !is_recipient(r)) {
+            let field = if groups_given {
+                format!("key_groups[{g}].age")
+            } else {
+                "age".to_owned()
+            };
+            return Err(field_error(
+                file,
+                index,
+                &field,
+                format!("{bad:?} is not an age recipient (age1…) or an ssh public key"),
+            ));
+        }
+    }
     if key_groups.iter().any(Vec::is_empty) {
         return Err(field_error(
             file,
@@ -662,6 +687,13 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("not both"), "{e}");
+    }
+
+    #[test]
+    fn recipients_are_checked_when_the_file_is_read() {
+        let e = parse("creation_rules:\n  - key_groups:\n      - age: [age1nope]\n").unwrap_err();
+        assert!(e.to_string().contains("key_groups[0].age"), "{e}");
+        assert!(e.to_string().contains("age1nope"), "{e}");
     }
 
     #[test]
