@@ -982,3 +982,50 @@ fn pre_commit_hook_definition_runs_verify() {
     args.extend(["--root", "root", "staged.yaml"]);
     s.ceremony(&args).fails_with(4, "offender");
 }
+
+#[test]
+fn config_flag_names_the_sops_yaml_and_bad_recipients_stop_early() {
+    let s = Scratch::new();
+    mkdirs(&s, "elsewhere");
+    mkdirs(&s, "tree");
+    // Not found by the upward search from tree/, so only --config brings it in.
+    s.write(
+        "elsewhere/rules.yaml",
+        format!("creation_rules:\n  - age: {R2}\n    encrypted_regex: ^token$\n"),
+    );
+    s.write(
+        "tree/app.yaml",
+        "token: t-1\nurl: https://example.invalid\n",
+    );
+    s.ceremony(&["bootstrap", "seal", "--in-place", "tree"])
+        .fails_with(2, "no recipients");
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--config",
+        "elsewhere/rules.yaml",
+        "tree",
+    ])
+    .success();
+    let sealed = String::from_utf8(s.read("tree/app.yaml")).expect("utf8");
+    assert!(sealed.contains("url: https://example.invalid"), "{sealed}");
+    assert!(sealed.contains(R2) && !sealed.contains("t-1"), "{sealed}");
+    let opened = sops(&s.path("tree"), Some("key2.agekey"), &["-d", "app.yaml"]).success();
+    assert_eq!(
+        opened.output.stdout,
+        b"token: t-1\nurl: https://example.invalid\n"
+    );
+    // A recipient that is not one fails before any file is read.
+    s.write("tree/other.yaml", "a: b\n");
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--recipient",
+        "age1nope",
+        "tree",
+    ])
+    .fails_with(2, "not an age recipient");
+    assert_eq!(s.read("tree/other.yaml"), b"a: b\n");
+}

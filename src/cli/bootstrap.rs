@@ -48,6 +48,15 @@ pub enum BootstrapError {
         "no age identity given: pass -i IDENTITY_FILE, or set SOPS_AGE_KEY_FILE (a file) or SOPS_AGE_KEY (the key itself)"
     )]
     NoIdentity,
+    /// A failure decided before the batch ran (its plan), carried into the
+    /// batch with its exit code.
+    #[error("{message}")]
+    Planned {
+        /// The error chain, formatted.
+        message: String,
+        /// Its exit code.
+        code: u8,
+    },
     /// Some files of a tree command failed; each was left untouched.
     #[error(
         "{failed} of {total} file(s) failed (listed above); the failed files were left as they were"
@@ -67,7 +76,7 @@ impl BootstrapError {
     pub fn exit_code(&self) -> u8 {
         match self {
             BootstrapError::NoIdentity => exit::DECRYPTION,
-            BootstrapError::Batch { code, .. } => *code,
+            BootstrapError::Batch { code, .. } | BootstrapError::Planned { code, .. } => *code,
         }
     }
 }
@@ -348,10 +357,9 @@ fn plan_for(target: &Target, flags: &[String], configs: &mut Configs) -> Result<
         (r.key_groups.clone(), r.shamir_threshold)
     } else {
         return Err(NoPlan::Error(
-            CliError::Usage(format!(
-                "{}: no recipients: pass --root ROOTDIR or --recipient AGE_RECIPIENT, or add a .sops.yaml creation rule with age recipients for it",
-                target.path.display()
-            ))
+            CliError::Usage(
+                "no recipients: pass --root ROOTDIR or --recipient AGE_RECIPIENT, or add a .sops.yaml creation rule with age recipients for this path".into(),
+            )
             .into(),
         ));
     };
@@ -637,7 +645,13 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
     let outcomes = run_batch(&found.targets, |i, target| match planned.get(i) {
         Some(Ok(plan)) => seal_in_place(&target.path, plan),
         Some(Err(NoPlan::NotCovered(reason))) => Outcome::Skipped(reason.clone()),
-        Some(Err(NoPlan::Error(e))) => Outcome::Failed(anyhow::anyhow!("{e:#}")),
+        Some(Err(NoPlan::Error(e))) => Outcome::Failed(
+            BootstrapError::Planned {
+                message: format!("{e:#}"),
+                code: super::exit_code_of(e),
+            }
+            .into(),
+        ),
         None => Outcome::Failed(anyhow::anyhow!("internal: no plan")),
     });
     finish_batch(
@@ -690,7 +704,7 @@ fn seal_to_stdout(args: &BootstrapSealArgs, flags: &[String], configs: &mut Conf
     let plan = match plan_for(&target, flags, configs) {
         Ok(plan) => plan,
         Err(NoPlan::NotCovered(reason)) => return Err(CliError::Usage(reason).into()),
-        Err(NoPlan::Error(e)) => return Err(e),
+        Err(NoPlan::Error(e)) => return Err(e.context(path.display().to_string())),
     };
     let plain = Zeroizing::new(fsio::read(path)?);
     let sealed = seal_bytes(&plain, Format::from_path(path), &plan)
@@ -850,7 +864,13 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
     let outcomes = run_batch(&found.targets, |i, target| match planned.get(i) {
         Some(Ok(plan)) => update_one(target, plan, &identities),
         Some(Err(NoPlan::NotCovered(reason))) => Outcome::Skipped(reason.clone()),
-        Some(Err(NoPlan::Error(e))) => Outcome::Failed(anyhow::anyhow!("{e:#}")),
+        Some(Err(NoPlan::Error(e))) => Outcome::Failed(
+            BootstrapError::Planned {
+                message: format!("{e:#}"),
+                code: super::exit_code_of(e),
+            }
+            .into(),
+        ),
         None => Outcome::Failed(anyhow::anyhow!("internal: no plan")),
     });
     finish_batch(
