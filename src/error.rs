@@ -20,6 +20,12 @@ pub enum Class {
     Io,
     /// A SOPS file's MAC does not match (sops uses 51 for this too).
     MacMismatch,
+    /// A SOPS value failed its own authentication tag: moved to another key
+    /// path, altered, or sealed under another data key (sops uses 25).
+    ValueDecryption,
+    /// A failure that is not the input's fault (a bug, or the system
+    /// refusing something it should not, such as the clock).
+    Internal,
 }
 
 /// Errors of the whole library.

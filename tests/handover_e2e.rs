@@ -4,10 +4,10 @@
 //! Then the same with one value changed on the runtime side: verification
 //! fails on exactly that item.
 //!
-//! Sealing uses the library (`sops::encrypt` with `encrypted_regex
-//! ^(data|stringData)$`), as `bootstrap seal` does; the values directory is
-//! decrypted from the sealed files with the rebuilt bootstrap identity, so
-//! the receipt is made from what the cluster would actually receive.
+//! Sealing is `ceremony bootstrap seal --root root --in-place bootstrap`; the
+//! values directory is decrypted from the sealed files with the rebuilt
+//! bootstrap identity, so the receipt is made from what the cluster would
+//! actually receive.
 
 mod common;
 mod handover_support;

@@ -274,8 +274,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
         again.ct_eq(&secret)
     );
 
-    let mut handover_step = 10;
-    super::handover::demo(&dir, &manifest, &bootstrap, &mut |title| {
+    let sealed = bootstrap_steps(&dir, &manifest.body.bootstrap_recipient, &identity)?;
+    let mut handover_step = 13;
+    super::handover::demo(&dir, &manifest, &bootstrap, sealed, &mut |title| {
         handover_step += 1;
         step(handover_step, title);
     })?;
@@ -343,4 +344,125 @@ fn identities(custodians: &[DemoCustodian], names: &[&str]) -> Vec<PathBuf> {
         .filter(|c| names.contains(&c.name))
         .map(|c| c.identity.clone())
         .collect()
+}
+
+/// Phase 1 in the demo: seal bootstrap manifests to the root, check them
+/// without a key, and open one with the identity the quorum rebuilt.
+/// Steps 11-13; returns the sealed Secret manifests `(file name, bytes)` that
+/// the handover steps hand to the runtime authority.
+fn bootstrap_steps(
+    dir: &Path,
+    recipient: &str,
+    identity: &ceremony::secret::SecretText,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    step(
+        11,
+        "Phase 1: seal bootstrap manifests to the root's recipient (bootstrap seal)",
+    );
+    let files: [(&str, String); 3] = [
+        (
+            "db-secret.yaml",
+            format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\n    namespace: apps\ntype: Opaque\nstringData:\n    password: {}\n",
+                hex::encode(SecretBytes::random(12).expose_secret())
+            ),
+        ),
+        (
+            "git-auth.yaml",
+            format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n    name: flux-git-auth\n    namespace: flux-system\ndata:\n    password: {}\n",
+                SecretBytes::random(16).to_base64().as_str()
+            ),
+        ),
+        (
+            "app-settings.env",
+            format!(
+                "LOG_LEVEL_unencrypted=info\nAPI_TOKEN={}\n",
+                hex::encode(SecretBytes::random(12).expose_secret())
+            ),
+        ),
+    ];
+    let bootstrap_dir = dir.join("bootstrap");
+    fsio::StagedDir::new(&bootstrap_dir)?.commit()?;
+    let mut sealed_paths = Vec::new();
+    let mut sealed_secrets = Vec::new();
+    for (name, plain) in &files {
+        let path = bootstrap_dir.join(name);
+        let sealed = super::bootstrap::seal_for_demo(&path, plain.as_bytes(), recipient)?;
+        fsio::write_new(&path, &sealed, fsio::SECRET_MODE)?;
+        if name.ends_with(".yaml") {
+            sealed_secrets.push((name.to_string(), sealed.clone()));
+        }
+        let inspection =
+            ceremony::sops::inspect(&sealed, ceremony::sops::Format::from_path(&path))?;
+        let encrypted: Vec<String> = inspection
+            .leaves
+            .iter()
+            .filter(|l| l.encrypted)
+            .map(|l| l.path.join(":"))
+            .collect();
+        println!(
+            "  {:<17} rule {}: {:?}; encrypted: {}",
+            name,
+            inspection.rule.0,
+            inspection.rule.1,
+            encrypted.join(", ")
+        );
+        sealed_paths.push(path);
+    }
+    println!(
+        "  (sops 3.11 and Flux open these with the bootstrap identity; the plaintext never touched the disk)"
+    );
+
+    step(
+        12,
+        "check them with no key at all (bootstrap verify --root)",
+    );
+    let offenders = super::bootstrap::verify_for_demo(&sealed_paths, recipient)?;
+    if !offenders.is_empty() {
+        for o in &offenders {
+            println!("  ✗ {}: {}: {}", o.file, o.key_path, o.reason);
+        }
+        anyhow::bail!("bootstrap verify found offenders in the demo's sealed files");
+    }
+    println!(
+        "  ✓ {} files: every Secret value sealed, sealed to {recipient} only",
+        sealed_paths.len()
+    );
+    // Written beside the bootstrap directory, not in it: the handover below
+    // takes the bootstrap directory as it is.
+    let stray = dir.join("forgotten-secret.yaml");
+    fsio::write_new(
+        &stray,
+        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: forgotten\nstringData:\n  token: not-sealed\n",
+        fsio::SECRET_MODE,
+    )?;
+    let offenders = super::bootstrap::verify_for_demo(std::slice::from_ref(&stray), recipient)?;
+    println!("  a Secret someone forgot to seal is caught:");
+    for o in &offenders {
+        println!("  ✗ forgotten-secret.yaml: {}: {}", o.key_path, o.reason);
+    }
+    if offenders.is_empty() {
+        anyhow::bail!("bootstrap verify missed an unsealed Secret");
+    }
+
+    step(
+        13,
+        "open one with the bootstrap identity alice and bob rebuilt in step 5 (bootstrap open)",
+    );
+    let identities = ceremony::sops::parse_identities(identity.expose_secret())?;
+    let (name, original) = &files[0];
+    let path = bootstrap_dir.join(name);
+    let opened = ceremony::sops::decrypt(
+        &fsio::read(&path)?,
+        ceremony::sops::Format::from_path(&path),
+        &identities,
+        false,
+    )?;
+    if opened.expose_secret() != original.as_bytes() {
+        anyhow::bail!("{name} did not open to the manifest that was sealed");
+    }
+    println!("  ✓ {name} opened (MAC checked) to exactly the manifest that was sealed");
+    println!("  (the real command prints it to stdout, like `sops -d`)");
+    Ok(sealed_secrets)
 }

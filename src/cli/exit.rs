@@ -21,6 +21,8 @@ pub const REFUSED: u8 = 6;
 pub const DECRYPTION: u8 = 7;
 /// A read or write failed.
 pub const IO: u8 = 8;
+/// A SOPS value failed its authentication tag (25, as in sops).
+pub const VALUE_DECRYPTION: u8 = 25;
 /// A SOPS file's MAC does not match (51, as in sops).
 pub const MAC_MISMATCH: u8 = 51;
 
@@ -34,5 +36,7 @@ pub fn for_class(class: Class) -> u8 {
         Class::Decryption => DECRYPTION,
         Class::Io => IO,
         Class::MacMismatch => MAC_MISMATCH,
+        Class::ValueDecryption => VALUE_DECRYPTION,
+        Class::Internal => INTERNAL,
     }
 }

@@ -419,37 +419,13 @@ pub fn demo(
     dir: &Path,
     manifest: &ceremony::root::RootManifest,
     bootstrap_key: &SecretBytes,
+    sealed: Vec<(String, Vec<u8>)>,
     step: &mut dyn FnMut(&str),
 ) -> Result<()> {
-    use ceremony::sops::{self, CryptRule, EncryptOptions, Format};
+    use ceremony::sops::{self, Format};
 
-    step("seal two bootstrap Secrets to the root's recipient (as bootstrap seal does)");
     let body = &manifest.body;
-    let mut options = EncryptOptions::for_recipients([body.bootstrap_recipient.as_str()]);
-    options.rule = Some(
-        CryptRule::from_field("encrypted_regex", "^(data|stringData)$")
-            .map_err(|e| anyhow::anyhow!("the demo's crypt rule: {e}"))?,
-    );
-    let bootstrap_dir = dir.join("bootstrap");
-    std::fs::create_dir(&bootstrap_dir)
-        .with_context(|| format!("creating {}", bootstrap_dir.display()))?;
-    let manifests = [
-        (
-            "openbao.yaml",
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: openbao-admin\n  namespace: openbao\nstringData:\n  password: throwaway-demo-password\n",
-        ),
-        (
-            "apps.yaml",
-            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: apps\ndata:\n  password: ZGVtby1vbmx5\n  user: YXBw\n",
-        ),
-    ];
-    let mut sealed = Vec::new();
-    for (name, plain) in manifests {
-        let bytes = sops::encrypt(plain.as_bytes(), Format::Yaml, &options)?;
-        fsio::write_new(&bootstrap_dir.join(name), &bytes, fsio::SECRET_MODE)?;
-        println!("  bootstrap/{name}: sealed, only data/stringData values encrypted");
-        sealed.push((name.to_owned(), bytes));
-    }
+    let mut sealed = sealed;
     sealed.sort();
 
     step("operator: a handover challenge, offline (handover challenge)");

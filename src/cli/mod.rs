@@ -6,6 +6,7 @@
 //! command is asked for (a secret, a manifest, a report), so it can be piped.
 
 mod args;
+mod bootstrap;
 mod demo;
 mod exit;
 mod handover;
@@ -81,6 +82,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Transcript(command) => transcript::run(command),
         Command::Demo(args) => demo::run(args),
         Command::Handover(command) => handover::run(command),
+        Command::Bootstrap(command) => bootstrap::run(command),
     }
 }
 
@@ -117,6 +119,12 @@ fn exit_code_of(err: &anyhow::Error) -> u8 {
             return exit::INPUT;
         }
         if let Some(e) = cause.downcast_ref::<io::CliError>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<ceremony::sops::Error>() {
+            return exit::for_class(e.class());
+        }
+        if let Some(e) = cause.downcast_ref::<bootstrap::BootstrapError>() {
             return e.exit_code();
         }
     }

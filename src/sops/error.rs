@@ -10,6 +10,7 @@
 //! ([`Error::NotEnoughKeyGroups`]).
 
 use super::Format;
+use crate::error::Class;
 use crate::shares::ShamirError;
 
 /// Why a sops operation failed.
@@ -193,4 +194,89 @@ pub enum Error {
     /// The system clock is unusable for `lastmodified`.
     #[error("cannot read the system clock")]
     Clock,
+    /// A `.sops.yaml` is not valid YAML or not a mapping.
+    #[error("{file}: not a valid sops configuration: {reason}")]
+    ConfigSyntax {
+        /// The configuration file.
+        file: String,
+        /// What is wrong (structure only).
+        reason: String,
+    },
+    /// A field of a `.sops.yaml` creation rule is missing, mistyped or unknown.
+    #[error("{file}: creation_rules[{rule}]: {field}: {reason}")]
+    ConfigField {
+        /// The configuration file.
+        file: String,
+        /// 0-based index of the rule in `creation_rules`.
+        rule: usize,
+        /// The field (for example `key_groups[1].age`).
+        field: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A creation rule names master keys of a type this engine cannot seal to.
+    #[error(
+        "{file}: creation_rules[{rule}] lists {key_type} keys; ceremony seals only to age recipients: \
+         give this path a rule with age recipients only (or seal it with sops)"
+    )]
+    ConfigKeyType {
+        /// The configuration file.
+        file: String,
+        /// 0-based index of the rule.
+        rule: usize,
+        /// The sops field (`pgp`, `kms`, …).
+        key_type: String,
+    },
+    /// A `.sops.yaml` exists but none of its creation rules matches the file
+    /// (sops: "no matching creation rules found").
+    #[error(
+        "{file}: no creation rule matches {path:?}; add a rule whose path_regex matches it, or pass the recipients on the command line"
+    )]
+    NoMatchingRule {
+        /// The configuration file.
+        file: String,
+        /// The path as it was matched (relative to the configuration's directory).
+        path: String,
+    },
+}
+
+impl Error {
+    /// The class of this error, for the exit code.
+    pub fn class(&self) -> Class {
+        match self {
+            Error::ValueDecryption { .. } => Class::ValueDecryption,
+            Error::MacMismatch | Error::MacUndecryptable => Class::MacMismatch,
+            Error::NoIdentityOpened | Error::NotEnoughKeyGroups { .. } => Class::Decryption,
+            // The metadata authenticates nothing by itself: a share that is
+            // not a share, or a data key of the wrong size, means the file was
+            // altered.
+            Error::InvalidShare { .. } | Error::DataKeyLength { .. } | Error::Shamir(_) => {
+                Class::Verification
+            }
+            Error::AlreadyEncrypted | Error::OpaqueKeysNeedRewrap { .. } => Class::Refused,
+            Error::KeyWrap | Error::Encryption | Error::Clock => Class::Internal,
+            Error::Parse { .. }
+            | Error::NotAMapping { .. }
+            | Error::NonStringKey { .. }
+            | Error::DuplicateKey { .. }
+            | Error::UnsupportedValue { .. }
+            | Error::MetadataNotFound
+            | Error::InvalidMetadata { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::ConflictingRules
+            | Error::InvalidRegex { .. }
+            | Error::NoKeys
+            | Error::InvalidRecipient { .. }
+            | Error::InvalidIdentity
+            | Error::MalformedEncryptedValue { .. }
+            | Error::UnknownValueType { .. }
+            | Error::MalformedPlaintext { .. }
+            | Error::UnexpectedLeaf { .. }
+            | Error::EncryptedCommentMatchesRule { .. }
+            | Error::ConfigSyntax { .. }
+            | Error::ConfigField { .. }
+            | Error::ConfigKeyType { .. }
+            | Error::NoMatchingRule { .. } => Class::Input,
+        }
+    }
 }

@@ -44,8 +44,10 @@
 //!   compatibility; callers needing more must check structure themselves.
 
 pub mod cipher;
+pub mod config;
 mod error;
 pub mod keygroups;
+pub mod kubernetes;
 pub mod mac;
 pub mod metadata;
 pub mod rules;
@@ -353,6 +355,10 @@ pub struct Inspection {
     pub version: String,
     /// Whether the MAC covers encrypted values only.
     pub mac_only_encrypted: bool,
+    /// Whether sops would accept `version` when decrypting (spec §9).
+    pub version_supported: bool,
+    /// What each document is, from its cleartext `kind` and `apiVersion`.
+    pub documents: Vec<kubernetes::ObjectKind>,
 }
 
 /// Lists leaves and recipients of an encrypted file without decrypting.
@@ -360,6 +366,7 @@ pub fn inspect(input: &[u8], format: Format) -> Result<Inspection, Error> {
     let (mut branches, wire) = stores::load_encrypted(format, input)?;
     let meta = Metadata::from_wire(wire)?;
     let rule = meta.effective_rule();
+    let documents = kubernetes::classify_all(&branches);
     let leaves = walk::inspect_branches(&mut branches, &rule)?;
     Ok(Inspection {
         leaves,
@@ -371,8 +378,34 @@ pub fn inspect(input: &[u8], format: Format) -> Result<Inspection, Error> {
         opaque_keys: meta.key_groups.iter().map(|g| g.opaque.len()).collect(),
         shamir_threshold: meta.shamir_threshold,
         rule: (rule.field().to_string(), rule.value().to_string()),
+        version_supported: meta.check_version().is_ok(),
         lastmodified: meta.lastmodified,
         version: meta.version,
         mac_only_encrypted: meta.mac_only_encrypted,
+        documents,
     })
+}
+
+/// What a plaintext file holds, read without encrypting anything.
+#[derive(Clone, Debug)]
+pub struct PlainInspection {
+    /// What each document is.
+    pub documents: Vec<kubernetes::ObjectKind>,
+    /// Every leaf in walk order; `rule_says_encrypted` is judged by the rule
+    /// given to [`inspect_plain`] and `encrypted` is always false.
+    pub leaves: Vec<LeafReport>,
+}
+
+/// Parses a plaintext file and lists its documents and leaves. Fails with
+/// [`Error::AlreadyEncrypted`] when the file carries sops metadata, which
+/// makes this the "is it sealed already?" test too.
+pub fn inspect_plain(
+    plain: &[u8],
+    format: Format,
+    rule: &CryptRule,
+) -> Result<PlainInspection, Error> {
+    let mut branches = stores::load_plain(format, plain)?;
+    let documents = kubernetes::classify_all(&branches);
+    let leaves = walk::inspect_branches(&mut branches, rule)?;
+    Ok(PlainInspection { documents, leaves })
 }

@@ -280,12 +280,17 @@ pub(crate) fn decrypt_branches(
 /// What inspection found at one leaf.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeafReport {
+    /// 0-based document (YAML documents; other formats have one).
+    pub document: usize,
     /// Mapping keys from the root (list indices are not part of sops paths).
     pub path: Vec<String>,
     /// Whether the leaf is a comment (or an encrypted comment in a list).
     pub is_comment: bool,
     /// Whether the leaf holds an `ENC[…]` value.
     pub encrypted: bool,
+    /// Whether the leaf starts like an `ENC[` value but is not a well-formed
+    /// one (truncated, bad base64, missing field): damaged or hand-edited.
+    pub malformed: bool,
     /// The `type:` of an encrypted leaf, or the cleartext type of a plain one.
     pub value_type: String,
     /// Whether the file's rule says this leaf should be encrypted.
@@ -300,26 +305,34 @@ pub(crate) fn inspect_branches(
     rule: &CryptRule,
 ) -> Result<Vec<LeafReport>, Error> {
     let mut out = Vec::new();
-    walk(branches, &mut |leaf, ctx| {
-        let is_comment = matches!(leaf, Leaf::Comment(_));
-        let rule_says_encrypted = rule.should_encrypt(ctx.path, ctx.comments, is_comment);
-        let (text, plain_type) = match &leaf {
-            Leaf::Comment(c) => (Some(c.expose_secret()), "comment"),
-            Leaf::Value(Value::Str(s)) => (Some(s.expose_secret()), "str"),
-            Leaf::Value(v) => (None, v.kind()),
-        };
-        let parsed = text.and_then(EncryptedValue::parse);
-        out.push(LeafReport {
-            path: ctx.path.to_vec(),
-            is_comment: is_comment || parsed.as_ref().is_some_and(|p| p.value_type == "comment"),
-            encrypted: parsed.is_some(),
-            value_type: parsed
-                .map(|p| p.value_type)
-                .unwrap_or_else(|| plain_type.to_string()),
-            rule_says_encrypted,
-            empty: text.is_some_and(<[u8]>::is_empty),
-        });
-        Ok(leaf)
-    })?;
+    // One walk per document so each leaf knows its document; the walker's
+    // path and comment stack are empty between documents anyway.
+    for (document, branch) in branches.iter_mut().enumerate() {
+        walk(std::slice::from_mut(branch), &mut |leaf, ctx| {
+            let is_comment = matches!(leaf, Leaf::Comment(_));
+            let rule_says_encrypted = rule.should_encrypt(ctx.path, ctx.comments, is_comment);
+            let (text, plain_type) = match &leaf {
+                Leaf::Comment(c) => (Some(c.expose_secret()), "comment"),
+                Leaf::Value(Value::Str(s)) => (Some(s.expose_secret()), "str"),
+                Leaf::Value(v) => (None, v.kind()),
+            };
+            let parsed = text.and_then(EncryptedValue::parse);
+            let malformed = parsed.is_none() && text.is_some_and(|t| t.starts_with(b"ENC["));
+            out.push(LeafReport {
+                document,
+                path: ctx.path.to_vec(),
+                is_comment: is_comment
+                    || parsed.as_ref().is_some_and(|p| p.value_type == "comment"),
+                encrypted: parsed.is_some(),
+                malformed,
+                value_type: parsed
+                    .map(|p| p.value_type)
+                    .unwrap_or_else(|| plain_type.to_string()),
+                rule_says_encrypted,
+                empty: text.is_some_and(<[u8]>::is_empty),
+            });
+            Ok(leaf)
+        })?;
+    }
     Ok(out)
 }

