@@ -663,3 +663,22 @@ fn emitters_check_every_share_against_the_manifest() {
     ])
     .fails_with(4, "signature does not verify");
 }
+
+#[test]
+fn emitters_refuse_a_terminal_unless_asked() {
+    let s = Scratch::new();
+    init_offline(&s);
+    let sys = fake_system(s.dir.path(), false);
+    let emit = format!(
+        "{} root emit openbao-static-seal --root root root/shares/alice.age root/shares/bob.age -i alice.key -i bob --system-root {}",
+        ceremony_bin().display(),
+        sys.display()
+    );
+    let t = Tmux::start(s.dir.path(), &emit);
+    assert_eq!(t.exit_code(), 6, "{}", t.screen());
+    t.wait_for("refusing to print a secret to a terminal", 1);
+    assert!(!t.screen().contains("unseal.key:"));
+    let t = Tmux::start(s.dir.path(), &format!("{emit} --allow-terminal"));
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.wait_for("unseal.key:", 1);
+}
