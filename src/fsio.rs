@@ -230,10 +230,11 @@ impl StagedDir {
             action: "staging",
             source: std::io::Error::other("staging directory already committed"),
         })?;
+        // Until `keep`, dropping `staging` on an error removes everything in it.
+        sync_dir(staging.path())?;
+        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o700))
+            .map_err(io(staging.path(), "setting permissions"))?;
         let staged = staging.keep();
-        sync_dir(&staged)?;
-        fs::set_permissions(&staged, fs::Permissions::from_mode(0o700))
-            .map_err(io(&staged, "setting permissions"))?;
         // rename(2) replaces an empty directory and fails on a non-empty one.
         if let Err(source) = fs::rename(&staged, &self.target) {
             let _ = fs::remove_dir_all(&staged);
@@ -249,9 +250,89 @@ impl StagedDir {
                 }
             });
         }
+        // The directory is in place; a failed flush of its parent is
+        // reported, but nothing is left to clean up.
         sync_dir(&parent_of(&self.target)?)?;
         Ok(self.target.clone())
     }
+}
+
+/// An append-only file held under an exclusive lock: its current contents
+/// are read under the lock, so what is appended is decided from exactly what
+/// is there (no two writers can append after the same last line).
+pub struct LockedAppend {
+    path: PathBuf,
+    file: File,
+    contents: String,
+}
+
+impl LockedAppend {
+    /// Opens (creating with `mode` if absent) without following a symlink,
+    /// takes an exclusive lock and reads the contents as UTF-8.
+    pub fn open(path: &Path, mode: u32) -> Result<Self, FsError> {
+        use std::io::Read;
+        let created = path.symlink_metadata().is_err();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+            .map_err(io(path, "opening"))?;
+        if created {
+            sync_dir(&parent_of(path)?)?;
+        }
+        lock_exclusive(&file).map_err(io(path, "locking"))?;
+        let mut contents = String::new();
+        file.read_to_string(&mut contents)
+            .map_err(io(path, "reading"))?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            contents,
+        })
+    }
+
+    /// What the file held when it was locked.
+    pub fn contents(&self) -> &str {
+        &self.contents
+    }
+
+    /// Appends `line` (which must end in a newline) with one write, then
+    /// flushes it to disk. The lock is released when `self` is dropped.
+    pub fn append(mut self, line: &str) -> Result<(), FsError> {
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(io(&self.path, "appending"))?;
+        self.file.sync_all().map_err(io(&self.path, "flushing"))
+    }
+}
+
+/// Takes an exclusive advisory lock (flock), released when the file is closed.
+#[allow(unsafe_code)]
+fn lock_exclusive(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock takes a file descriptor we own for the call's duration
+    // and an integer operation; no memory is passed.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Renames `from` to `to` (same file system), refusing to replace anything at
+/// `to`, and flushes the parent directory so the move survives a crash.
+pub fn move_aside(from: &Path, to: &Path) -> Result<(), FsError> {
+    if to.symlink_metadata().is_ok() {
+        return Err(FsError::Exists {
+            path: to.to_owned(),
+        });
+    }
+    fs::rename(from, to).map_err(io(from, "moving aside"))?;
+    sync_dir(&parent_of(to)?)
 }
 
 fn check_target_dir(target: &Path) -> Result<(), FsError> {

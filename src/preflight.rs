@@ -151,17 +151,36 @@ pub fn check_interfaces(root: &Path) -> Check {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    let mut unreadable = Vec::new();
     for iface in &names {
+        // An interface whose state cannot be read counts as up: the gate
+        // fails closed.
         let flags = read(root, &format!("sys/class/net/{iface}/flags"))
-            .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok())
-            .unwrap_or(0);
-        let oper = read(root, &format!("sys/class/net/{iface}/operstate")).unwrap_or_default();
+            .and_then(|f| u32::from_str_radix(f.trim().trim_start_matches("0x"), 16).ok());
+        let oper = read(root, &format!("sys/class/net/{iface}/operstate"));
+        let Some(flags) = flags else {
+            if iface != "lo" {
+                unreadable.push(iface.clone());
+            }
+            continue;
+        };
         if flags & IFF_LOOPBACK != 0 || iface == "lo" {
             continue;
         }
+        let oper = oper.unwrap_or_else(|| "unknown".into());
         if flags & IFF_UP != 0 || oper.trim() == "up" {
             up.push(format!("{iface} ({})", oper.trim()));
         }
+    }
+    if !unreadable.is_empty() {
+        return Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: format!(
+                "cannot read the state of {}: the interfaces cannot be checked",
+                unreadable.join(", ")
+            ),
+        };
     }
     if up.is_empty() {
         Check {
@@ -185,6 +204,25 @@ pub fn check_interfaces(root: &Path) -> Check {
 pub fn check_default_route(root: &Path) -> Check {
     let name = "default-route".to_owned();
     let mut found = Vec::new();
+    let mut unreadable = Vec::new();
+    for table in ["proc/net/route", "proc/net/ipv6_route"] {
+        if read(root, table).is_none() {
+            // A kernel without IPv6 has no ipv6_route; IPv4's table always exists.
+            if table == "proc/net/route" || root.join("proc/net/if_inet6").exists() {
+                unreadable.push(root.join(table).display().to_string());
+            }
+        }
+    }
+    if !unreadable.is_empty() {
+        return Check {
+            name,
+            outcome: Outcome::Fail,
+            detail: format!(
+                "cannot read {}: the routes cannot be checked",
+                unreadable.join(", ")
+            ),
+        };
+    }
     if let Some(table) = read(root, "proc/net/route") {
         for line in table.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
@@ -481,8 +519,25 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_sys_fails_closed() {
+    fn unreadable_sources_fail_closed() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(check_interfaces(dir.path()).outcome, Outcome::Fail);
+        assert_eq!(check_default_route(dir.path()).outcome, Outcome::Fail);
+        // An interface whose flags cannot be read is not assumed down.
+        let root = offline();
+        fs::remove_file(root.path().join("sys/class/net/eth0/flags")).unwrap();
+        let check = check_interfaces(root.path());
+        assert_eq!(check.outcome, Outcome::Fail);
+        assert!(
+            check.detail.contains("cannot read the state of eth0"),
+            "{}",
+            check.detail
+        );
+        // No IPv6 on the machine: its table may be absent.
+        let root = offline();
+        fs::remove_file(root.path().join("proc/net/ipv6_route")).unwrap();
+        assert_eq!(check_default_route(root.path()).outcome, Outcome::Pass);
+        fs::write(root.path().join("proc/net/if_inet6"), "").unwrap();
+        assert_eq!(check_default_route(root.path()).outcome, Outcome::Fail);
     }
 }

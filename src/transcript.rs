@@ -15,9 +15,6 @@
 //! never quote them, so a transcript is public. Format:
 //! `docs/formats/transcript.md`.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use base64::Engine;
@@ -220,15 +217,47 @@ fn signed_bytes(head: &str) -> Vec<u8> {
 
 /// Appends one record to the transcript at `path` (created 0644 if absent),
 /// after verifying what is already there: a broken transcript is never
-/// extended. The line is written with one `write` on an `O_APPEND` file and
-/// flushed to disk.
+/// extended. The file is locked for the whole read-verify-append, so two
+/// ceremonies writing at once cannot fork the chain.
 pub fn append(path: &Path, entry: Entry) -> Result<Record, TranscriptError> {
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(TranscriptError::Io(format!("{}: {e}", path.display()))),
-    };
-    let verified = verify(&existing)?;
+    append_checked(path, entry, None)
+}
+
+/// As [`append`], but only if the current head is `expected_head`: a
+/// signature over a head that moved on would never verify.
+pub fn append_if_head(
+    path: &Path,
+    entry: Entry,
+    expected_head: &str,
+) -> Result<Record, TranscriptError> {
+    append_checked(path, entry, Some(expected_head))
+}
+
+fn append_checked(
+    path: &Path,
+    entry: Entry,
+    expected_head: Option<&str>,
+) -> Result<Record, TranscriptError> {
+    let io = |e: crate::fsio::FsError| TranscriptError::Io(e.to_string());
+    let locked = crate::fsio::LockedAppend::open(path, 0o644).map_err(io)?;
+    let existing = locked.contents();
+    if !existing.is_empty() && !existing.ends_with('\n') {
+        return Err(TranscriptError::Malformed {
+            line: existing.lines().count(),
+            reason: "the last line is incomplete (no newline): the file was cut or edited".into(),
+        });
+    }
+    let verified = verify(existing)?;
+    if let Some(expected) = expected_head {
+        if verified.head != expected {
+            return Err(TranscriptError::Io(format!(
+                "{}: the transcript changed while it was being signed (head {} is now {}): run the signing again",
+                path.display(),
+                expected,
+                verified.head
+            )));
+        }
+    }
     let record = Record {
         format: TRANSCRIPT_FORMAT_V1.into(),
         seq: verified.records.len() as u64,
@@ -240,15 +269,7 @@ pub fn append(path: &Path, entry: Entry) -> Result<Record, TranscriptError> {
     let mut line =
         serde_json::to_string(&record).map_err(|e| TranscriptError::Io(e.to_string()))?;
     line.push('\n');
-    let io = |e: std::io::Error| TranscriptError::Io(format!("{}: {e}", path.display()));
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o644)
-        .open(path)
-        .map_err(io)?;
-    file.write_all(line.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
+    locked.append(&line).map_err(io)?;
     Ok(record)
 }
 
@@ -316,6 +337,34 @@ mod tests {
         // A broken transcript is never extended.
         std::fs::write(&path, removed).unwrap();
         assert!(append(&path, command(&["x"])).is_err());
+    }
+
+    #[test]
+    fn an_incomplete_last_line_and_a_moved_head_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        append(&path, command(&["a"])).unwrap();
+        let head = verify(&std::fs::read_to_string(&path).unwrap())
+            .unwrap()
+            .head;
+        append(&path, command(&["b"])).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
+        let err = append_if_head(&path, signature_entry(&head, "r", &key), &head).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("changed while it was being signed"),
+            "{err}"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.trim_end()).unwrap();
+        assert!(matches!(
+            append(&path, command(&["c"])),
+            Err(TranscriptError::Malformed { .. })
+        ));
+        // A symlink is not followed.
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(append(&link, command(&["d"])).is_err());
     }
 
     #[test]

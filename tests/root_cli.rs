@@ -320,11 +320,22 @@ fn a_changed_custodian_file_is_caught_by_verify() {
     let run = s.ceremony(&["root", "verify", "root"]).success();
     assert!(
         run.stdout_text()
-            .contains("✓ custodian file shares/bob.age"),
+            .contains("- custodian file shares/bob.age"),
         "{}",
         run.stdout_text()
     );
     assert!(run.stdout_text().contains("not checked"));
+    // Present but unreadable is a failure, not a skip.
+    std::fs::create_dir(s.path("root/shares/bob.age")).unwrap();
+    let run = s
+        .ceremony(&["root", "verify", "root"])
+        .fails_with(4, "1 check(s) failed");
+    assert!(
+        run.stdout_text()
+            .contains("✗ custodian file shares/bob.age"),
+        "{}",
+        run.stdout_text()
+    );
 }
 
 #[test]

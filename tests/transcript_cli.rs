@@ -108,6 +108,26 @@ fn a_ceremony_leaves_a_signed_tamper_evident_transcript() {
         "{}",
         run.stdout_text()
     );
+    // Without --root the signer is only named, not trusted.
+    let run = s.ceremony(&["transcript", "verify", "t.jsonl"]).success();
+    assert!(
+        run.stdout_text().contains("pass --root to check"),
+        "{}",
+        run.stdout_text()
+    );
+    // A command after the signature is not covered by it.
+    let before = s.read("t.jsonl");
+    s.ceremony(&[
+        "--transcript",
+        "t.jsonl",
+        "preflight",
+        "--system-root",
+        &sys,
+    ])
+    .success();
+    s.ceremony(&["transcript", "verify", "t.jsonl", "--root", "root"])
+        .fails_with(4, "1 record(s) after the last signature");
+    s.write("t.jsonl", &before);
 
     // Another root's key is not this root's.
     s.ceremony(&[

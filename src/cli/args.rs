@@ -377,6 +377,9 @@ pub struct OpenArgs {
     /// Output form.
     #[arg(long, value_enum, default_value = "vault")]
     pub emit: ShareForm,
+    /// Show the share on this terminal (to type it into `operator unseal`).
+    #[arg(long)]
+    pub allow_terminal: bool,
 }
 
 /// `demo`

@@ -152,7 +152,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let bootstrap = root::rebuild(&manifest.body, RootSecret::Bootstrap, &bundles)?;
     let identity =
         root::secrets::bootstrap_identity_text(&bootstrap).map_err(anyhow::Error::msg)?;
-    let flux = root::emit::flux_age_secret(&identity, "sops-age", "flux-system", "age.agekey");
+    let flux = root::emit::flux_age_secret(&identity, "sops-age", "flux-system", "age.agekey")?;
     println!("  flux-age-secret (the key's value elided here; the command prints it to a pipe):");
     print_elided(&flux);
     println!(
@@ -166,7 +166,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         &manifest.body.unseal.key_id,
         "openbao-static-seal",
         "openbao",
-    );
+    )?;
     println!("  openbao-static-seal:");
     print_elided(&seal);
 

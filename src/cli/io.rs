@@ -65,6 +65,13 @@ const MAX_SECRET: u64 = 1 << 16;
 pub fn read_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     let mut buffer = Zeroizing::new(Vec::with_capacity(MAX_SECRET as usize + 1));
     let name = if path.as_os_str() == "-" {
+        // Typed at a terminal, the secret would be echoed on screen.
+        if std::io::stdin().is_terminal() {
+            return Err(CliError::Input(
+                "refusing to read a secret typed at a terminal (it would be echoed): pipe it in or pass a file".into(),
+            )
+            .into());
+        }
         std::io::stdin()
             .lock()
             .take(MAX_SECRET + 1)

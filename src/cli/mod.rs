@@ -51,7 +51,10 @@ pub fn main() -> ExitCode {
     if let Some(path) = transcript {
         // Arguments never carry secrets (they are prompted, read from files
         // or generated), and error messages never quote them.
-        let argv: Vec<String> = std::env::args().skip(1).collect();
+        let argv: Vec<String> = std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         let entry = ceremony::transcript::Entry::Command {
             argv,
             exit_code: code,

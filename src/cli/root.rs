@@ -21,24 +21,36 @@ pub fn run(command: RootCommand) -> Result<()> {
         RootCommand::Show(args) => show(&args),
         RootCommand::Verify(args) => verify(&args),
         RootCommand::Emit(EmitCommand::FluxAgeSecret(args)) => {
+            // Checked before any custodian is asked for a share.
+            root::emit::check_name(&args.name).map_err(usage)?;
+            root::emit::check_namespace(&args.namespace).map_err(usage)?;
+            root::emit::check_data_key(&args.key).map_err(usage)?;
             let secret = rebuild(&args.common, RootSecret::Bootstrap)?;
             let identity = ceremony::root::secrets::bootstrap_identity_text(&secret.1)
                 .map_err(CliError::Input)?;
             let text =
-                root::emit::flux_age_secret(&identity, &args.name, &args.namespace, &args.key);
+                root::emit::flux_age_secret(&identity, &args.name, &args.namespace, &args.key)
+                    .map_err(usage)?;
             io::emit_secret(text.as_bytes(), args.common.allow_terminal)
         }
         RootCommand::Emit(EmitCommand::OpenbaoStaticSeal(args)) => {
+            root::emit::check_name(&args.name).map_err(usage)?;
+            root::emit::check_namespace(&args.namespace).map_err(usage)?;
             let (manifest, secret) = rebuild(&args.common, RootSecret::Unseal)?;
             let text = root::emit::openbao_static_seal(
                 &secret,
                 &manifest.body.unseal.key_id,
                 &args.name,
                 &args.namespace,
-            );
+            )
+            .map_err(|e| CliError::Input(format!("root.json: {e}")))?;
             io::emit_secret(text.as_bytes(), args.common.allow_terminal)
         }
     }
+}
+
+fn usage(e: root::emit::FieldError) -> CliError {
+    CliError::Usage(e.to_string())
 }
 
 /// Loads and checks root.json of a root directory.
@@ -93,6 +105,9 @@ fn thresholds(
 fn init(args: &RootInitArgs) -> Result<()> {
     let custodians = unseal::load_custodians(&args.custodians)?;
     let thresholds = thresholds(args, &custodians)?;
+    if let Some(id) = &args.unseal_key_id {
+        root::emit::check_key_id(id).map_err(usage)?;
+    }
 
     // 7.2.1: the root MUST NOT be regenerated. An existing root is refused
     // unless the operator names the loudly-named flag.
@@ -159,7 +174,7 @@ fn init(args: &RootInitArgs) -> Result<()> {
     // here leaves the old root exactly where it was.
     let output = root::init(&custodians, &plan, &passphrases)?;
     if let Some(replaced) = &replaces {
-        std::fs::rename(&args.out, &replaced.moved_to)
+        fsio::move_aside(&args.out, Path::new(&replaced.moved_to))
             .with_context(|| format!("moving the existing root {} aside", args.out.display()))?;
         eprintln!(
             "  moved the old root {} to {}",
@@ -178,12 +193,27 @@ fn init(args: &RootInitArgs) -> Result<()> {
         staged.commit()
     });
     if let Err(e) = written {
-        if let Some(replaced) = &replaces {
-            // Put the old root back; the new one was never visible.
-            let _ = std::fs::remove_dir(&args.out);
-            let _ = std::fs::rename(&replaced.moved_to, &args.out);
-        }
-        return Err(e.into());
+        let Some(replaced) = &replaces else {
+            return Err(e.into());
+        };
+        // Put the old root back; the new one was never visible. The error
+        // says where the old root is either way.
+        let _ = std::fs::remove_dir(&args.out);
+        let restored = fsio::move_aside(Path::new(&replaced.moved_to), &args.out);
+        let whereabouts = match restored {
+            Ok(()) => format!(
+                "the old root {} is back in {}",
+                replaced.root_id,
+                args.out.display()
+            ),
+            Err(r) => format!(
+                "the old root {} is still in {} ({r}); move it back by hand",
+                replaced.root_id, replaced.moved_to
+            ),
+        };
+        return Err(
+            anyhow::Error::from(e).context(format!("writing the new root failed; {whereabouts}"))
+        );
     }
 
     let body = &output.manifest.body;
@@ -262,12 +292,12 @@ fn verify(args: &RootVerifyArgs) -> Result<()> {
         );
     } else {
         for item in &items {
-            println!(
-                "{} {:<36} {}",
-                if item.ok { "✓" } else { "✗" },
-                item.check,
-                item.detail
-            );
+            let mark = match (item.ok, item.skipped) {
+                (_, true) => "-",
+                (true, false) => "✓",
+                (false, false) => "✗",
+            };
+            println!("{mark} {:<36} {}", item.check, item.detail);
         }
     }
     let failed = items.iter().filter(|i| !i.ok).count();

@@ -30,11 +30,15 @@ fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
         None => None,
     };
     let mut signatures = 0;
+    let mut unsigned_after = 0;
     for record in &verified.records {
         match &record.entry {
             Entry::Command {
                 argv, exit_code, ..
             } => {
+                unsigned_after += 1;
+                // Arguments come from the file: escape control characters.
+                let argv: Vec<String> = argv.iter().map(|a| a.escape_debug().to_string()).collect();
                 println!(
                     "{:>4} {} exit {exit_code:<3} ceremony {}",
                     record.seq,
@@ -61,10 +65,21 @@ fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
                     }
                 }
                 signatures += 1;
-                println!(
-                    "{:>4} {} ✓ signed by the signing key of root {root_id}",
-                    record.seq, record.time
-                );
+                unsigned_after = 0;
+                if expected_key.is_some() {
+                    println!(
+                        "{:>4} {} ✓ signed by the signing key of root {root_id}",
+                        record.seq, record.time
+                    );
+                } else {
+                    println!(
+                        "{:>4} {} signed by key {} (claims root {}; pass --root to check it is the root's)",
+                        record.seq,
+                        record.time,
+                        fingerprint(public_key),
+                        root_id.escape_debug()
+                    );
+                }
             }
         }
     }
@@ -73,6 +88,16 @@ fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
         verified.records.len(),
         verified.head
     );
+    if unsigned_after > 0 && signatures > 0 {
+        println!("! {unsigned_after} record(s) after the last signature are not covered by it");
+        if args.root.is_some() {
+            return Err(CliError::Verification(format!(
+                "{}: {unsigned_after} record(s) after the last signature: sign the transcript again",
+                args.file.display()
+            ))
+            .into());
+        }
+    }
     if args.root.is_some() && signatures == 0 {
         return Err(CliError::Verification(format!(
             "{}: no record is signed by the root signing key",
@@ -83,6 +108,22 @@ fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
     Ok(())
 }
 
+/// SHA-256 fingerprint of a base64 ed25519 public key, as `root show` prints.
+fn fingerprint(public_key: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(public_key)
+        .unwrap_or_default();
+    let digest = sha2::Sha256::digest(raw);
+    format!(
+        "SHA256:{}",
+        base64::engine::general_purpose::STANDARD
+            .encode(digest)
+            .trim_end_matches('=')
+    )
+}
+
 fn sign(args: &TranscriptSignArgs) -> Result<()> {
     let text = read(&args.file)?;
     let head = transcript::verify(&text)
@@ -91,7 +132,7 @@ fn sign(args: &TranscriptSignArgs) -> Result<()> {
     let (manifest, seed) = super::root::rebuild_quiet(&args.common, RootSecret::Signing)?;
     let key = root::secrets::signing_key(&seed).map_err(CliError::Input)?;
     let entry = transcript::signature_entry(&head, &manifest.body.root_id, &key);
-    let record = transcript::append(&args.file, entry)
+    let record = transcript::append_if_head(&args.file, entry, &head)
         .map_err(|e| CliError::Verification(format!("{}: {e}", args.file.display())))?;
     eprintln!(
         "Signed the head {head} of {} with the signing key of root {} (record {}).",

@@ -165,6 +165,9 @@ fn share(args: &ShareArgs) -> Result<()> {
     let custodians = load_custodians(&args.custodians)?;
     // Refuse a bad threshold or output directory before anyone types a passphrase.
     Threshold::new(args.threshold, custodians.len()).map_err(shares::Error::from)?;
+    if let Some(id) = &args.key_id {
+        ceremony::root::emit::check_key_id(id).map_err(|e| CliError::Usage(e.to_string()))?;
+    }
     StagedDir::new(&args.out)?;
     preflight::gate(&args.preflight)?;
     let secret = match &args.secret_file {
@@ -261,6 +264,11 @@ fn combine(args: &CombineArgs) -> Result<()> {
     if std::io::IsTerminal::is_terminal(&std::io::stdout()) && !args.allow_terminal {
         return Err(CliError::SecretToTerminal.into());
     }
+    if args.emit == SecretForm::OpenbaoStaticSeal {
+        let field = |e: ceremony::root::emit::FieldError| CliError::Usage(e.to_string());
+        ceremony::root::emit::check_name(&args.secret_name).map_err(field)?;
+        ceremony::root::emit::check_namespace(&args.namespace).map_err(field)?;
+    }
     preflight::gate(&args.preflight)?;
     let secret = rebuild_from(&set, &args.shares, &args.identities.identities)?;
     let text: Zeroizing<String> = match args.emit {
@@ -281,6 +289,7 @@ fn combine(args: &CombineArgs) -> Result<()> {
                 &args.secret_name,
                 &args.namespace,
             )
+            .map_err(|e| CliError::Input(format!("{}: {e}", args.shareset.display())))?
         }
     };
     io::emit_secret(text.as_bytes(), args.allow_terminal)
@@ -452,6 +461,9 @@ fn wrap(args: &WrapArgs) -> Result<()> {
 }
 
 fn open(args: &OpenArgs) -> Result<()> {
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) && !args.allow_terminal {
+        return Err(CliError::SecretToTerminal.into());
+    }
     let identities = io::load_identities(&args.identities.identities)?;
     let file = args.share.display().to_string();
     let bytes = io::read_file(&args.share)?;
@@ -471,6 +483,7 @@ fn open(args: &OpenArgs) -> Result<()> {
         ShareForm::Vault => format!("{}\n", vault.to_base64().as_str()),
         ShareForm::VaultHex => format!("{}\n", vault.to_hex().as_str()),
     });
-    // One share alone reveals nothing; showing it on screen is the point.
-    io::emit_secret(text.as_bytes(), true).context("printing the share")
+    // Showing it on screen is the point of `open`, but it stays a choice the
+    // custodian makes with --allow-terminal, as for every secret.
+    io::emit_secret(text.as_bytes(), args.allow_terminal).context("printing the share")
 }

@@ -36,7 +36,7 @@ pub struct Bundle {
 
 impl Bundle {
     /// Serialises into a wiping buffer.
-    pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
+    pub fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, DocumentError> {
         let wire = BundleWire {
             format: BUNDLE_FORMAT_V1.into(),
             root_id: self.root_id.clone(),
@@ -44,11 +44,10 @@ impl Bundle {
             shares: self.shares.iter().map(ShareDocument::to_wire).collect(),
         };
         let mut out = Zeroizing::new(Vec::with_capacity(16 * 1024));
-        if serde_json::to_writer_pretty(&mut *out, &wire).is_err() {
-            out.clear();
-        }
+        serde_json::to_writer_pretty(&mut *out, &wire)
+            .map_err(|_| DocumentError::Malformed("the bundle could not be serialised".into()))?;
         out.push(b'\n');
-        out
+        Ok(out)
     }
 
     /// Parses a decrypted bundle; every share document is checked.

@@ -6,6 +6,89 @@ use zeroize::Zeroizing;
 
 use crate::secret::{SecretBytes, SecretText};
 
+/// A field of an emitted manifest that would not be safe or valid YAML
+/// there. Values are interpolated into YAML text, so anything outside these
+/// character sets could inject fields into a manifest piped to kubectl.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{field} {value:?} is not allowed: {rule}")]
+pub struct FieldError {
+    /// Which field.
+    pub field: &'static str,
+    /// The value given (public: names and ids).
+    pub value: String,
+    /// What is allowed.
+    pub rule: &'static str,
+}
+
+fn check(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    allowed: fn(char) -> bool,
+    rule: &'static str,
+) -> Result<(), FieldError> {
+    let edge_ok = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && value
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if value.is_empty() || value.len() > max || !edge_ok || !value.chars().all(allowed) {
+        return Err(FieldError {
+            field,
+            value: value.chars().take(80).collect(),
+            rule,
+        });
+    }
+    Ok(())
+}
+
+/// A key id (OpenBao `current_key_id`): 1-64 of `A-Z a-z 0-9 . _ -`.
+pub fn check_key_id(key_id: &str) -> Result<(), FieldError> {
+    check(
+        "key id",
+        key_id,
+        64,
+        |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'),
+        "1-64 letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
+    )
+}
+
+/// A Kubernetes object name (DNS-1123 subdomain).
+pub fn check_name(name: &str) -> Result<(), FieldError> {
+    check(
+        "name",
+        name,
+        253,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-'),
+        "a DNS-1123 subdomain: lower-case letters, digits, '.' and '-', at most 253",
+    )
+}
+
+/// A Kubernetes namespace (DNS-1123 label).
+pub fn check_namespace(namespace: &str) -> Result<(), FieldError> {
+    check(
+        "namespace",
+        namespace,
+        63,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+        "a DNS-1123 label: lower-case letters, digits and '-', at most 63",
+    )
+}
+
+/// A Secret data key.
+pub fn check_data_key(key: &str) -> Result<(), FieldError> {
+    check(
+        "data key",
+        key,
+        253,
+        |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'),
+        "letters, digits, '.', '_' and '-'",
+    )
+}
+
 /// The Secret that Flux's kustomize-controller reads age identities from:
 /// `spec.decryption.secretRef.name` names it, and entries ending in
 /// `.agekey` hold identity files.
@@ -14,7 +97,10 @@ pub fn flux_age_secret(
     name: &str,
     namespace: &str,
     key: &str,
-) -> Zeroizing<String> {
+) -> Result<Zeroizing<String>, FieldError> {
+    check_name(name)?;
+    check_namespace(namespace)?;
+    check_data_key(key)?;
     let file = Zeroizing::new(format!("{}\n", identity.expose_secret()));
     let encoded = SecretBytes::from_slice(file.as_bytes()).to_base64();
     let mut out = Zeroizing::new(String::with_capacity(512));
@@ -29,7 +115,7 @@ pub fn flux_age_secret(
     ));
     out.push_str(&encoded);
     out.push('\n');
-    out
+    Ok(out)
 }
 
 /// The Secret holding OpenBao's static seal key, with the `seal "static"`
@@ -39,7 +125,10 @@ pub fn openbao_static_seal(
     key_id: &str,
     name: &str,
     namespace: &str,
-) -> Zeroizing<String> {
+) -> Result<Zeroizing<String>, FieldError> {
+    check_key_id(key_id)?;
+    check_name(name)?;
+    check_namespace(namespace)?;
     let file = "unseal.key";
     let mut out = Zeroizing::new(String::with_capacity(1024));
     out.push_str(&format!(
@@ -57,5 +146,27 @@ pub fn openbao_static_seal(
     ));
     out.push_str(&key.to_base64());
     out.push('\n');
-    out
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_that_could_inject_yaml_are_refused() {
+        let key = SecretBytes::random(32);
+        assert!(openbao_static_seal(&key, "20260101-ab", "openbao-static-seal", "openbao").is_ok());
+        for bad in ["x\"\n  evil: 1", "", "a b", "-lead", &"k".repeat(65)] {
+            assert!(
+                openbao_static_seal(&key, bad, "n", "ns").is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(openbao_static_seal(&key, "id", "Upper", "ns").is_err());
+        assert!(openbao_static_seal(&key, "id", "n", "ns\nkind: Pod").is_err());
+        let id = SecretText::new("AGE-SECRET-KEY-1X".into());
+        assert!(flux_age_secret(&id, "sops-age", "flux-system", "age.agekey").is_ok());
+        assert!(flux_age_secret(&id, "sops-age", "flux-system", "a: b").is_err());
+    }
 }

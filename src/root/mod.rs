@@ -179,12 +179,17 @@ pub fn init(
         };
         let file = bundle_file_for(&custodian.name);
         let passphrase = shares::passphrase_for(custodian, passphrases)?;
-        let sealed = sharefile::seal_bytes(&bundle.to_json(), &custodian.key, passphrase).map_err(
-            |source| shares::Error::ShareFile {
-                file: file.clone(),
-                source,
-            },
-        )?;
+        let plaintext = bundle.to_json().map_err(|e| shares::Error::ShareFile {
+            file: file.clone(),
+            source: e.into(),
+        })?;
+        let sealed =
+            sharefile::seal_bytes(&plaintext, &custodian.key, passphrase).map_err(|source| {
+                shares::Error::ShareFile {
+                    file: file.clone(),
+                    source,
+                }
+            })?;
         custodian_files.push(manifest::CustodianFile {
             name: custodian.name.to_string(),
             file: file.clone(),
@@ -319,6 +324,9 @@ pub struct VerifyItem {
     pub ok: bool,
     /// Details.
     pub detail: String,
+    /// Not checked (the material is elsewhere); does not fail the report.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 /// Checks a root directory without any secret: the manifest's form and
@@ -330,6 +338,7 @@ pub fn verify_dir(root: &Path) -> (Option<RootManifest>, Vec<VerifyItem>) {
             check: check.to_owned(),
             ok,
             detail,
+            skipped: false,
         })
     };
     let path = root.join(MANIFEST_FILE);
@@ -426,6 +435,7 @@ pub fn verify_dir(root: &Path) -> (Option<RootManifest>, Vec<VerifyItem>) {
     );
 
     // Custodian files.
+    let mut skipped = Vec::new();
     for file in &body.custodian_files {
         let path = root.join(&file.file);
         let check = format!("custodian file {}", file.file);
@@ -451,12 +461,20 @@ pub fn verify_dir(root: &Path) -> (Option<RootManifest>, Vec<VerifyItem>) {
             }
             // After the ceremony custodians take their files away; an absent
             // file is not a defect of the root, but it is said not checked.
-            Err(_) => item(
-                &check,
-                true,
-                "not in this directory (held by the custodian); not checked".into(),
-            ),
+            // Any other read error (permissions, a directory) is a failure.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                skipped.push(check.clone());
+                item(
+                    &check,
+                    true,
+                    "not in this directory (held by the custodian); not checked".into(),
+                )
+            }
+            Err(e) => item(&check, false, format!("{}: {e}", path.display())),
         }
+    }
+    for it in items.iter_mut() {
+        it.skipped = skipped.contains(&it.check);
     }
     (Some(manifest), items)
 }

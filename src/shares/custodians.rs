@@ -24,6 +24,9 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+/// The secrets a `[threshold]` table may name (the root's three).
+const KNOWN_THRESHOLDS: [&str; 3] = ["bootstrap", "unseal", "signing"];
+
 /// A custodian's name. It is also the stem of their share file name, so it is
 /// restricted to characters that are safe in a path on every file system.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -269,6 +272,15 @@ impl Custodians {
         let mut thresholds = BTreeMap::new();
         for (secret, value) in raw.threshold {
             let line = at(value.span());
+            if !KNOWN_THRESHOLDS.contains(&secret.as_str()) {
+                return Err(CustodiansError {
+                    line,
+                    message: format!(
+                        "unknown threshold {secret:?}: the secrets are {}",
+                        KNOWN_THRESHOLDS.join(", ")
+                    ),
+                });
+            }
             let k = *value.get_ref();
             if k < 2 || k > custodians.len() as i64 {
                 return Err(CustodiansError {
@@ -317,7 +329,20 @@ impl Custodians {
     }
 }
 
+/// A private key pasted where a public key belongs: say so and quote
+/// nothing of it (the message goes to the terminal and the transcript).
+fn refuse_private_key(text: &str) -> Result<(), String> {
+    let t = text.trim_start();
+    if t.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") || t.starts_with("-----BEGIN") {
+        return Err(
+            "this is a PRIVATE key: put the custodian's public key here (age-keygen -y, or the .pub file), and treat the pasted key as exposed".into(),
+        );
+    }
+    Ok(())
+}
+
 fn parse_age(text: &str) -> Result<CustodianKey, String> {
+    refuse_private_key(text)?;
     age::x25519::Recipient::from_str(text.trim())
         .map(CustodianKey::Age)
         .map_err(|_| {
@@ -329,6 +354,7 @@ fn parse_age(text: &str) -> Result<CustodianKey, String> {
 }
 
 fn parse_ssh(text: &str) -> Result<CustodianKey, String> {
+    refuse_private_key(text)?;
     let text = text.trim();
     if !text.starts_with("ssh-ed25519 ") {
         return Err(format!(
@@ -436,6 +462,27 @@ mod tests {
                 .message
                 .contains("not allowed")
         );
+    }
+
+    #[test]
+    fn a_pasted_private_key_is_refused_and_not_quoted() {
+        let key = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+        let e = err(&format!("[[custodian]]\nname = \"a\"\nage = \"{key}\"\n"));
+        assert_eq!(e.line, 3);
+        assert!(e.message.contains("PRIVATE key"), "{e}");
+        assert!(!e.message.contains("QQQQ"), "{e}");
+        let e = err(
+            "[[custodian]]\nname = \"a\"\nssh = \"-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA\"\n",
+        );
+        assert!(
+            e.message.contains("PRIVATE key") && !e.message.contains("b3Bl"),
+            "{e}"
+        );
+        let e = err(&format!(
+            "[threshold]\nunsael = 2\n[[custodian]]\nname = \"a\"\nage = \"{AGE}\"\n[[custodian]]\nname = \"b\"\npassphrase = true\n"
+        ));
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("unknown threshold \"unsael\""), "{e}");
     }
 
     #[test]

@@ -75,17 +75,15 @@ pub enum DocumentError {
 
 impl ShareDocument {
     /// Serialises the document into a wiping buffer.
-    pub fn to_json(&self) -> Zeroizing<Vec<u8>> {
+    pub fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, DocumentError> {
         let wire = self.to_wire();
         // Sized up front so the buffer holding secret base64 is never
         // reallocated, which would leave an unwiped copy behind.
         let mut out = Zeroizing::new(Vec::with_capacity(4096 + 2 * self.share.y().len()));
-        // Writing to a Vec cannot fail for plain strings and integers.
-        if serde_json::to_writer_pretty(&mut *out, &wire).is_err() {
-            out.clear();
-        }
+        serde_json::to_writer_pretty(&mut *out, &wire)
+            .map_err(|_| DocumentError::Malformed("the share could not be serialised".into()))?;
         out.push(b'\n');
-        out
+        Ok(out)
     }
 
     /// The serialisable form (for embedding in a larger document).
@@ -248,7 +246,7 @@ mod tests {
     #[test]
     fn round_trips() {
         let doc = document();
-        let json = doc.to_json();
+        let json = doc.to_json().unwrap();
         let back = ShareDocument::from_json(&json).unwrap();
         assert_eq!(
             back.share.y().expose_secret(),
@@ -260,7 +258,7 @@ mod tests {
     #[test]
     fn any_changed_field_breaks_the_checksum() {
         let doc = document();
-        let json = String::from_utf8(doc.to_json().to_vec()).unwrap();
+        let json = String::from_utf8(doc.to_json().unwrap().to_vec()).unwrap();
         let edited = json.replace("\"alice\"", "\"mallory\"");
         assert_eq!(
             ShareDocument::from_json(edited.as_bytes()).unwrap_err(),

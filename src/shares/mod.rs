@@ -123,6 +123,18 @@ pub enum Error {
         /// The set.
         set_id: String,
     },
+    /// A share beyond the threshold does not lie on the others' polynomial.
+    #[error(
+        "{file}: the share of custodian {custodian:?} (x = {x}) disagrees with the other shares: one of them is corrupted; try another quorum to find which"
+    )]
+    Disagrees {
+        /// The file of the share that disagrees.
+        file: String,
+        /// Its custodian.
+        custodian: String,
+        /// Its x coordinate.
+        x: u8,
+    },
     /// The rebuilt secret does not match the key check value.
     #[error(
         "the rebuilt secret does not match the key check value of set {set_id}: a share or the manifest is wrong; nothing was output"
@@ -168,6 +180,7 @@ impl Error {
             Error::WrongSet { .. }
             | Error::NotInManifest { .. }
             | Error::CommitmentMismatch { .. }
+            | Error::Disagrees { .. }
             | Error::KeyCheckMismatch { .. } => Class::Verification,
             Error::DuplicateShare { .. } => Class::Input,
             Error::NotEnoughShares { .. } => Class::NotEnoughShares,
@@ -425,7 +438,17 @@ pub fn rebuild(set: &ShareSet, shares: &[OpenedShare]) -> Result<SecretBytes, Er
             set_id: set.set_id.to_string(),
         });
     }
-    let secret = shamir::combine_checked(&points, set.threshold)?;
+    let secret = shamir::combine_checked(&points, set.threshold).map_err(|e| match e {
+        ShamirError::Inconsistent { x } => match by_x.get(&x) {
+            Some(share) => Error::Disagrees {
+                file: share.file.clone(),
+                custodian: share.document.custodian.clone(),
+                x,
+            },
+            None => Error::Shamir(e),
+        },
+        other => Error::Shamir(other),
+    })?;
     if !document::same_check(&key_check_value(&secret), &set.key_check_value) {
         return Err(Error::KeyCheckMismatch {
             set_id: set.set_id.to_string(),
@@ -523,7 +546,7 @@ mod tests {
 
             set.custodians[v].commitment = opened[v].document.commitment();
             let err = rebuild(&set, &opened).unwrap_err();
-            let caught = matches!(err, Error::KeyCheckMismatch { .. } | Error::Shamir(ShamirError::Inconsistent { .. }));
+            let caught = matches!(err, Error::KeyCheckMismatch { .. } | Error::Disagrees { .. });
             prop_assert!(caught, "{}", err);
         }
 

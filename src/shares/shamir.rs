@@ -220,7 +220,11 @@ pub fn split_at<R: RngCore + CryptoRng>(
     check_distinct_non_zero(xs.iter().copied())?;
 
     let degree = threshold.k() - 1;
-    let mut ys: Vec<Vec<u8>> = vec![Vec::with_capacity(secret.len()); xs.len()];
+    // One buffer per share, each sized up front: a clone of an empty Vec has
+    // no capacity, and growing would leave unwiped copies of y bytes behind.
+    let mut ys: Vec<Vec<u8>> = (0..xs.len())
+        .map(|_| Vec::with_capacity(secret.len()))
+        .collect();
     // One polynomial per secret byte: coefficient 0 is the byte, the others are
     // uniform over the whole field.
     // All random coefficients in one draw; `degree` of them per secret byte.

@@ -58,7 +58,7 @@ pub fn seal(
     key: &CustodianKey,
     passphrase: Option<&SecretText>,
 ) -> Result<Vec<u8>, ShareFileError> {
-    seal_bytes(&document.to_json(), key, passphrase)
+    seal_bytes(&document.to_json()?, key, passphrase)
 }
 
 /// Encrypts any secret plaintext to a custodian's key, armored.

@@ -204,6 +204,9 @@ impl ShareSet {
         if self.secret_length == 0 {
             return Err(problem("secret_length", "must be at least 1".into()));
         }
+        if let Some(id) = &self.key_id {
+            crate::root::emit::check_key_id(id).map_err(|e| problem("key_id", e.to_string()))?;
+        }
         if !self.key_check_value.starts_with("hmac-sha256:") {
             return Err(problem(
                 "key_check_value",

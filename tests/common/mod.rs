@@ -196,24 +196,34 @@ impl Tmux {
             dir.display(),
             done.display()
         );
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-x",
-                "220",
-                "-y",
-                "50",
-                "-s",
-                &session,
-                "sh",
-                "-c",
-                &script,
-            ])
-            .env_remove("TMUX")
-            .status()
-            .expect("tmux");
-        assert!(status.success(), "tmux new-session failed");
+        // Parallel tests may race to start the tmux server; a failed start
+        // is retried rather than failing the test.
+        let mut started = false;
+        for attempt in 0..5 {
+            let status = Command::new("tmux")
+                .args([
+                    "new-session",
+                    "-d",
+                    "-x",
+                    "220",
+                    "-y",
+                    "50",
+                    "-s",
+                    &session,
+                    "sh",
+                    "-c",
+                    &script,
+                ])
+                .env_remove("TMUX")
+                .status()
+                .expect("tmux");
+            if status.success() {
+                started = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200 * (attempt + 1)));
+        }
+        assert!(started, "tmux new-session failed five times");
         Self { session, done }
     }
 
