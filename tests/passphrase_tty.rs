@@ -126,4 +126,16 @@ fn secret_is_not_printed_to_a_terminal_unless_asked() {
     let t = Tmux::start(s.dir.path(), &format!("{combine} --allow-terminal"));
     assert_eq!(t.exit_code(), 0, "{}", t.screen());
     t.wait_for(&hex::encode(b"terminal-test-secret"), 1);
+
+    // A custodian's own share, too, reaches the screen only when asked.
+    let open = format!(
+        "{} unseal open set/alice.share.age -i alice.key",
+        bin.display()
+    );
+    let t = Tmux::start(s.dir.path(), &open);
+    assert_eq!(t.exit_code(), 6, "{}", t.screen());
+    t.wait_for("refusing to print a secret to a terminal", 1);
+    let t = Tmux::start(s.dir.path(), &format!("{open} --allow-terminal"));
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.wait_for("Share of alice", 1);
 }

@@ -326,6 +326,26 @@ fn edited_manifest_is_caught() {
         .fails_with(4, "set/bob.share.age: share of custodian \"bob\"");
     }
 
+    // A key id that would inject YAML into an emitted Secret is refused.
+    let key_id = set["key_id"].as_str().unwrap();
+    s.write(
+        "set/shareset.json",
+        original.replace(
+            &format!("\"key_id\": \"{key_id}\""),
+            "\"key_id\": \"x\\n  evil: true\"",
+        ),
+    );
+    s.ceremony(&[
+        "unseal",
+        "verify",
+        "--shareset",
+        "set/shareset.json",
+        "set/bob.share.age",
+        "-i",
+        "bob.key",
+    ])
+    .fails_with(3, "set/shareset.json: key_id: key id");
+
     // Not a manifest at all.
     s.write(
         "set/shareset.json",
