@@ -9,15 +9,34 @@ use ceremony::handover::challenge::Challenge;
 use ceremony::handover::report::{Status, VerifyRequest, verify_handover};
 use ceremony::handover::{Envelope, TrustFile};
 use common::require;
-use handover_support::{Handover, ITEMS, NAMESPACE, failed_lines, python_transit_sign, seal};
+use handover_support::{
+    Handover, ITEMS, NAMESPACE, failed_lines, not_checked_lines, python_transit_sign, seal,
+};
 
-/// The shape every passing report has.
+/// The shape every passing report without `--deep` has.
 fn assert_passes(out: &common::Run) {
     let text = out.stdout_text();
     assert!(failed_lines(&text).is_empty(), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with('-')), "{text}");
     for id in ITEMS {
         assert!(text.contains(&format!("✓ item {id}")), "{text}");
     }
+    // One "not checked" commitment line per item, right after the item.
+    let not_checked = not_checked_lines(&text);
+    assert_eq!(not_checked.len(), ITEMS.len(), "{text}");
+    for (line, id) in not_checked.iter().zip(ITEMS) {
+        assert!(
+            line.starts_with(&format!("· commitment {id} "))
+                && line.ends_with("not checked (needs --deep)"),
+            "{line}"
+        );
+    }
+    assert!(
+        out.stderr_text()
+            .contains("commitments not recomputed (needs --deep)"),
+        "{}",
+        out.stderr_text()
+    );
     for secret in [
         "apps/db",
         "default/api-token",
@@ -189,12 +208,19 @@ fn ed25519_key_receipt_verifies() {
     let report: serde_json::Value = serde_json::from_str(&out.stdout_text()).unwrap();
     assert_eq!(report["passed"], true);
     assert_eq!(report["checks"][0]["check"], "receipt");
+    // Every check passed, except the commitments, not checked without --deep.
+    let checks = report["checks"].as_array().unwrap();
     assert!(
-        report["checks"]
-            .as_array()
-            .unwrap()
+        checks.iter().all(|c| c["status"] == "pass"
+            || (c["check"] == "commitment" && c["status"] == "not_requested")),
+        "{report}"
+    );
+    assert_eq!(
+        checks
             .iter()
-            .all(|c| c["status"] == "pass")
+            .filter(|c| c["status"] == "not_requested")
+            .count(),
+        ITEMS.len()
     );
 }
 
@@ -640,8 +666,16 @@ fn altered_commitment_is_rejected_by_deep() {
         p["items"][2]["commitment"] = "5a".repeat(32).into();
     });
     // Without --deep the commitment cannot be checked: the receipt is
-    // consistent with the challenge.
-    h.verify("altered.json", "trust.txt", &[]).success();
+    // consistent with the challenge, and the report says what it left out.
+    let out = h.verify("altered.json", "trust.txt", &[]).success();
+    assert!(
+        not_checked_lines(&out.stdout_text())
+            .iter()
+            .any(|l| l.starts_with("· commitment default/api-token/token ")
+                && l.ends_with("not checked (needs --deep)")),
+        "{}",
+        out.stdout_text()
+    );
     let deep = h.deep_args();
     let deep: Vec<&str> = deep.iter().map(String::as_str).collect();
     assert_rejected_once(

@@ -14,7 +14,7 @@ mod handover_support;
 
 use ceremony::root::{self, RootManifest, RootSecret};
 use ceremony::sops::{self, Format};
-use handover_support::{Handover, ITEMS, failed_lines};
+use handover_support::{Handover, ITEMS, failed_lines, not_checked_lines};
 
 /// Decrypts bootstrap/<rel> into values/<rel> with the bootstrap identity
 /// rebuilt from alice's and bob's bundles by the library.
@@ -67,6 +67,7 @@ fn handover_end_to_end_with_deep_verification() {
     let out = h.verify("receipt.json", "trust.txt", &deep).success();
     let text = out.stdout_text();
     assert!(failed_lines(&text).is_empty(), "{text}");
+    assert!(not_checked_lines(&text).is_empty(), "{text}");
     for id in ITEMS {
         assert!(text.contains(&format!("✓ commitment {id}")), "{text}");
     }

@@ -390,9 +390,16 @@ fn verify(args: &HandoverVerifyArgs) -> Result<()> {
         .iter()
         .filter(|c| c.status == Status::Skipped)
         .count();
+    // Without --deep every item's commitment line is "not checked"; say so
+    // in the summary too, so a pass is not read as covering the values.
+    let commitments = if report.not_requested().next().is_some() {
+        "; commitments not recomputed (needs --deep)"
+    } else {
+        ""
+    };
     if !report.passed {
         return Err(CliError::Verification(format!(
-            "handover NOT verified: {failed} check(s) failed, {skipped} skipped ({})",
+            "handover NOT verified: {failed} check(s) failed, {skipped} skipped{commitments} ({})",
             args.receipt.display()
         ))
         .into());
@@ -404,7 +411,7 @@ fn verify(args: &HandoverVerifyArgs) -> Result<()> {
         if deep.is_some() {
             ", every commitment recomputed from the sealed values"
         } else {
-            ""
+            commitments
         }
     );
     Ok(())

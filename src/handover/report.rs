@@ -10,7 +10,12 @@
 //! receipt can never show a ✓ on its contents. Checks that depend only on the
 //! challenge and the operator's own files (expiry) always run.
 //!
-//! A handover passes only if no check failed and none was skipped.
+//! Without `--deep` the commitments are not recomputed; each item still gets
+//! a `commitment` line, marked [`Status::NotRequested`], so the report says
+//! what it did not check.
+//!
+//! A handover passes only if no check failed and none was skipped; a check
+//! that was not requested (a commitment without `--deep`) does not fail it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,6 +40,10 @@ pub enum Status {
     Fail,
     /// It was not evaluated: something it depends on failed.
     Skipped,
+    /// It was not evaluated because the operator did not ask for it (a
+    /// commitment without `--deep`). It does not fail the report.
+    #[serde(rename = "not_requested")]
+    NotRequested,
 }
 
 impl Status {
@@ -44,6 +53,7 @@ impl Status {
             Status::Pass => "✓",
             Status::Fail => "✗",
             Status::Skipped => "-",
+            Status::NotRequested => "·",
         }
     }
 }
@@ -64,7 +74,7 @@ pub struct Check {
 /// The whole report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
-    /// True when every check passed.
+    /// True when every check passed, apart from checks not requested.
     pub passed: bool,
     /// Every check, in order.
     pub checks: Vec<Check>,
@@ -75,7 +85,17 @@ impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| c.status == Status::Fail)
     }
+
+    /// The checks not run because they were not asked for.
+    pub fn not_requested(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .iter()
+            .filter(|c| c.status == Status::NotRequested)
+    }
 }
+
+/// The detail of a commitment line without `--deep`.
+pub const COMMITMENT_NOT_REQUESTED: &str = "not checked (needs --deep)";
 
 /// What a verification is given.
 #[derive(Debug)]
@@ -159,6 +179,16 @@ impl Builder {
             detail: format!("not checked: {why}"),
         });
     }
+
+    /// A commitment line without `--deep`: reported, but not a failure.
+    fn commitment_not_requested(&mut self, id: &str) {
+        self.checks.push(Check {
+            check: "commitment",
+            subject: id.to_owned(),
+            status: Status::NotRequested,
+            detail: COMMITMENT_NOT_REQUESTED.to_owned(),
+        });
+    }
 }
 
 /// Runs every check. Never fails: each problem is a line of the report.
@@ -201,7 +231,10 @@ pub fn verify_handover(req: &VerifyRequest<'_>) -> Report {
         Err(why) => skip_content(req, why, &mut b),
     }
 
-    let passed = b.checks.iter().all(|c| c.status == Status::Pass);
+    let passed = b
+        .checks
+        .iter()
+        .all(|c| matches!(c.status, Status::Pass | Status::NotRequested));
     Report {
         passed,
         checks: b.checks,
@@ -302,6 +335,8 @@ fn skip_content(req: &VerifyRequest<'_>, why: &str, b: &mut Builder) {
         b.skip("item", i.id.clone(), why);
         if req.deep.is_some() {
             b.skip("commitment", i.id.clone(), why);
+        } else {
+            b.commitment_not_requested(&i.id);
         }
     }
     for s in c.secrets() {
@@ -521,7 +556,10 @@ fn item_checks(req: &VerifyRequest<'_>, p: &ReceiptPredicate, b: &mut Builder) {
                 None
             }
         };
-        let Some(deep) = req.deep else { continue };
+        let Some(deep) = req.deep else {
+            b.commitment_not_requested(&item.id);
+            continue;
+        };
         let Some(ack) = ack else {
             b.skip(
                 "commitment",
@@ -732,10 +770,93 @@ mod tests {
         for (check, status) in &statuses[2..] {
             if *check == "expiry" {
                 assert_eq!(*status, Status::Pass);
+            } else if *check == "commitment" {
+                // Not asked for (no --deep): neither a pass nor a skip.
+                assert_eq!(*status, Status::NotRequested);
             } else {
                 assert_eq!(*status, Status::Skipped, "{check}");
             }
         }
+    }
+
+    #[test]
+    fn a_failed_signature_with_deep_skips_the_commitments() {
+        let (receipt, _, values) = signed_receipt(vec![]);
+        let other = Ed25519SigningKey::generate("other");
+        let trust = TrustFile::parse("t", other.ed25519_trust_line("x").as_bytes()).unwrap();
+        let report = run(&receipt, &trust, Some(&values));
+        let commitment = report
+            .checks
+            .iter()
+            .find(|c| c.check == "commitment")
+            .unwrap();
+        assert_eq!(commitment.status, Status::Skipped);
+        assert_eq!(report.not_requested().count(), 0);
+    }
+
+    #[test]
+    fn without_deep_each_commitment_is_reported_not_checked_and_passes() {
+        let (receipt, trust, _) = signed_receipt(vec![]);
+        let report = run(&receipt, &trust, None);
+        assert!(report.passed, "{report:?}");
+        let lines: Vec<_> = report
+            .checks
+            .iter()
+            .map(|c| (c.check, c.subject.as_str(), c.status))
+            .collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == ("item", "apps/db/password", Status::Pass))
+            .unwrap();
+        assert_eq!(
+            lines[at + 1],
+            ("commitment", "apps/db/password", Status::NotRequested)
+        );
+        let not_requested: Vec<_> = report.not_requested().collect();
+        assert_eq!(not_requested.len(), 1);
+        assert_eq!(not_requested[0].detail, "not checked (needs --deep)");
+        assert_eq!(Status::NotRequested.mark(), "·");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["checks"][at + 1]["status"], "not_requested");
+        assert_eq!(json["passed"], true);
+        // With --deep nothing is left unrequested.
+        let (receipt, trust, values) = signed_receipt(vec![]);
+        assert_eq!(
+            run(&receipt, &trust, Some(&values)).not_requested().count(),
+            0
+        );
+    }
+
+    #[test]
+    fn without_deep_a_missing_item_still_gets_its_commitment_line() {
+        let (receipt, trust, _) = signed_receipt(vec![]);
+        let mut c = challenge();
+        let mut extra = c.files[0].items[0].clone();
+        extra.id = "apps/db/user".into();
+        extra.key = "user".into();
+        c.files[0].items.push(extra);
+        let report = verify_handover(&VerifyRequest {
+            challenge: &c,
+            receipt: &receipt,
+            trust: &trust,
+            bootstrap: None,
+            deep: None,
+            now: time::macros::datetime!(2026-01-01 13:00 UTC),
+        });
+        assert!(!report.passed);
+        let commitments: Vec<_> = report
+            .checks
+            .iter()
+            .filter(|c| c.check == "commitment")
+            .map(|c| (c.subject.as_str(), c.status))
+            .collect();
+        assert_eq!(
+            commitments,
+            [
+                ("apps/db/password", Status::NotRequested),
+                ("apps/db/user", Status::NotRequested)
+            ]
+        );
     }
 
     #[test]

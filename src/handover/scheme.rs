@@ -160,7 +160,7 @@ pub enum Malformed {
 pub(crate) enum Decoded {
     Ed25519(ed25519_dalek::Signature),
     Sshsig(Box<SshSig>),
-    Minisign(MinisignSig),
+    Minisign(Box<MinisignSig>),
     Transit {
         version: u32,
         signature: ed25519_dalek::Signature,
@@ -175,6 +175,10 @@ pub(crate) struct MinisignSig {
     /// Algorithm `Ed`: Ed25519 over the message itself. minisign calls this
     /// legacy and signs prehashed (`ED`) by default.
     pub(crate) legacy: bool,
+    /// The Ed25519 signature over the message (or its BLAKE2b-512 hash).
+    pub(crate) signature: ed25519_dalek::Signature,
+    /// The Ed25519 global signature over `signature` ‖ trusted comment.
+    pub(crate) global_signature: ed25519_dalek::Signature,
 }
 
 /// minisign prints key ids as the 8 key-id bytes read as a little-endian
@@ -315,15 +319,13 @@ fn decode_minisign(sig: &[u8]) -> Result<Decoded, Malformed> {
         .ok_or(Malformed::Minisign {
             reason: "second line must be base64 of 74 bytes",
         })?;
-    let global_ok = STANDARD
+    let global: [u8; 64] = STANDARD
         .decode(global_line)
         .ok()
-        .is_some_and(|b| b.len() == 64);
-    if !global_ok {
-        return Err(Malformed::Minisign {
+        .and_then(|b| b.try_into().ok())
+        .ok_or(Malformed::Minisign {
             reason: "fourth line must be base64 of 64 bytes",
-        });
-    }
+        })?;
     let legacy = match sig_bin.get(..2) {
         Some(b"Ed") => true,
         Some(b"ED") => false,
@@ -333,14 +335,21 @@ fn decode_minisign(sig: &[u8]) -> Result<Decoded, Malformed> {
     key_id.copy_from_slice(sig_bin.get(2..10).ok_or(Malformed::Minisign {
         reason: "second line too short",
     })?);
+    let signature = ed25519_dalek::Signature::from_slice(&sig_bin[10..74]).map_err(|_| {
+        Malformed::Minisign {
+            reason: "second line too short",
+        }
+    })?;
     let parsed = minisign_verify::Signature::decode(text).map_err(|_| Malformed::Minisign {
         reason: "rejected by minisign-verify",
     })?;
-    Ok(Decoded::Minisign(MinisignSig {
+    Ok(Decoded::Minisign(Box::new(MinisignSig {
         parsed,
         key_id,
         legacy,
-    }))
+        signature,
+        global_signature: ed25519_dalek::Signature::from_bytes(&global),
+    })))
 }
 
 fn decode_transit(sig: &[u8]) -> Result<Decoded, Malformed> {

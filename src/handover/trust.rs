@@ -57,10 +57,16 @@ pub(crate) enum KeyMaterial {
         /// would accept the key for any namespace; the verifier still
         /// requires the receipt namespace.
         namespaces: Option<Vec<String>>,
+        /// The same key as `key`, checked not to be weak, for the strict
+        /// Ed25519 check the verifier runs itself.
+        ed25519: ed25519_dalek::VerifyingKey,
     },
     Minisign {
         key: minisign_verify::PublicKey,
         key_id: [u8; 8],
+        /// The Ed25519 key inside `key`, checked not to be weak, for the
+        /// strict Ed25519 checks the verifier runs itself.
+        ed25519: ed25519_dalek::VerifyingKey,
     },
     Transit {
         version: u32,
@@ -312,7 +318,16 @@ fn decode_ed25519_key(
             expected: 32,
             found: bytes.len(),
         })?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+    ed25519_point(what, &bytes)
+}
+
+/// The Ed25519 public key `bytes`, if it is a curve point and not a weak one.
+/// Every scheme's key goes through here, whatever its encoding.
+fn ed25519_point(
+    what: &'static str,
+    bytes: &[u8; 32],
+) -> Result<ed25519_dalek::VerifyingKey, LineProblem> {
+    let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
         .map_err(|_| LineProblem::Ed25519Point { what })?;
     // A small-order key "verifies" forged signatures under lax rules; no
     // honest signer has one, so refuse to trust it at all.
@@ -352,13 +367,23 @@ fn parse_minisign(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
     }
     let mut key_id = [0u8; 8];
     key_id.copy_from_slice(bin.get(2..10).ok_or(LineProblem::Minisign)?);
+    let mut point = [0u8; 32];
+    point.copy_from_slice(bin.get(10..42).ok_or(LineProblem::Minisign)?);
+    let ed25519 = ed25519_point("the minisign public key", &point)?;
     let key = minisign_verify::PublicKey::from_base64(b64).map_err(|_| LineProblem::Minisign)?;
     let name = if name.is_empty() {
         scheme::minisign_key_id_hex(&key_id)
     } else {
         name.to_owned()
     };
-    Ok((name, KeyMaterial::Minisign { key, key_id }))
+    Ok((
+        name,
+        KeyMaterial::Minisign {
+            key,
+            key_id,
+            ed25519,
+        },
+    ))
 }
 
 fn parse_transit(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
@@ -431,11 +456,12 @@ fn parse_sshsig(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
             reason: format!("public key: {e}"),
         })?;
     let key = public.key_data().clone();
-    if !matches!(key, KeyData::Ed25519(_)) {
+    let KeyData::Ed25519(point) = &key else {
         return Err(LineProblem::SshKeyType {
             found: public.algorithm().to_string(),
         });
-    }
+    };
+    let ed25519 = ed25519_point("the ssh-ed25519 public key", &point.0)?;
     let mut namespaces = None;
     for option in options.iter() {
         let (name, value) = match option.split_once('=') {
@@ -471,7 +497,11 @@ fn parse_sshsig(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
     }
     Ok((
         principals.to_owned(),
-        KeyMaterial::Sshsig { key, namespaces },
+        KeyMaterial::Sshsig {
+            key,
+            namespaces,
+            ed25519,
+        },
     ))
 }
 
@@ -578,6 +608,102 @@ mod tests {
             problem_at(&line),
             (1, LineProblem::Ed25519Point { .. })
         ));
+    }
+
+    /// Small-order Ed25519 points: the identity (order 1), y = -1 (order 2)
+    /// and an order-8 point.
+    const SMALL_ORDER: [[u8; 32]; 3] = {
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let mut minus_one = [0xff; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        let order8 = [
+            0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10,
+            0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77,
+            0x92, 0xac, 0x03, 0x7a,
+        ];
+        [identity, minus_one, order8]
+    };
+
+    #[test]
+    fn small_order_points_are_weak() {
+        for point in SMALL_ORDER {
+            let key = ed25519_dalek::VerifyingKey::from_bytes(&point).unwrap();
+            assert!(key.is_weak(), "{point:02x?}");
+        }
+    }
+
+    #[test]
+    fn weak_sshsig_key_is_refused_with_its_line() {
+        for point in SMALL_ORDER {
+            let ssh = ssh_key::PublicKey::from(KeyData::Ed25519(
+                ssh_key::public::Ed25519PublicKey(point),
+            ))
+            .to_openssh()
+            .unwrap();
+            let text = format!("# receipts\ned25519 {ED_PUB} lead\nsshsig a@b {ssh}\n");
+            assert_eq!(
+                problem_at(&text),
+                (
+                    3,
+                    LineProblem::Ed25519Point {
+                        what: "the ssh-ed25519 public key"
+                    }
+                )
+            );
+            let shown = parse(&text).unwrap_err().to_string();
+            assert!(
+                shown.starts_with("trust.txt:3: the ssh-ed25519 public key is not a valid"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_minisign_key_is_refused_with_its_line() {
+        for point in SMALL_ORDER {
+            let mut bin = b"Ed".to_vec();
+            bin.extend_from_slice(&[0x18, 0x80, 0x59, 0x63, 0xe8, 0x10, 0x8a, 0x71]);
+            bin.extend_from_slice(&point);
+            let text = format!(
+                "ed25519 {ED_PUB} lead\n\nminisign {} ops\n",
+                STANDARD.encode(&bin)
+            );
+            assert_eq!(
+                problem_at(&text),
+                (
+                    3,
+                    LineProblem::Ed25519Point {
+                        what: "the minisign public key"
+                    }
+                )
+            );
+            let shown = parse(&text).unwrap_err().to_string();
+            assert!(
+                shown.starts_with("trust.txt:3: the minisign public key is not a valid"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn weak_transit_key_is_refused_with_its_line() {
+        for point in SMALL_ORDER {
+            let text = format!(
+                "ed25519 {ED_PUB}\ntransit k v1 {}\n",
+                STANDARD.encode(point)
+            );
+            assert_eq!(
+                problem_at(&text),
+                (
+                    2,
+                    LineProblem::Ed25519Point {
+                        what: "the transit public key"
+                    }
+                )
+            );
+        }
     }
 
     #[test]

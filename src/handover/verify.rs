@@ -15,13 +15,22 @@
 //! 3. algorithm: e.g. minisign legacy `Ed` only if the policy allows it;
 //! 4. signature over the PAE bytes;
 //! 5. signed metadata: the SSHSIG namespace; minisign's trusted comment is
-//!    covered by its global signature, which minisign-verify checks with
-//!    step 4 (its API does not separate them).
+//!    covered by its global signature, which is checked with step 4.
+//!
+//! Every Ed25519 check, whatever the scheme, is `verify_strict`: besides a
+//! canonical S it refuses small-order keys and small-order R values, which no
+//! honest signer produces and which lax verifiers accept for forged
+//! signatures. ssh-key and minisign-verify verify laxly, so for SSHSIG and
+//! minisign the verifier rebuilds the signed bytes and checks the Ed25519
+//! signatures itself as well (spec §5, §6).
 //!
 //! An envelope passes when every signature decodes and at least one verifies
 //! by a trusted key. Signatures by keys this TRUSTFILE does not list are
 //! tolerated beside a good one (another verifier may trust them); malformed
 //! ones are not, since nobody can have checked them.
+
+use blake2::{Blake2b512, Digest};
+use sha2::{Sha256, Sha512};
 
 use super::dsse::Envelope;
 use super::scheme::{self, Decoded, Malformed, Scheme};
@@ -364,15 +373,23 @@ impl Check<'_> {
     /// which must be a trusted one; then the signature; then the namespace.
     fn sshsig(&self, sig: &ssh_key::SshSig) -> Result<VerifiedBy, VerifyError> {
         let embedded = sig.public_key();
-        let candidates: Vec<(&TrustedKey, &Option<Vec<String>>)> = self
+        let candidates: Vec<(
+            &TrustedKey,
+            &Option<Vec<String>>,
+            &ed25519_dalek::VerifyingKey,
+        )> = self
             .trust
             .keys_of(Scheme::Sshsig)
             .filter_map(|k| match &k.key {
-                KeyMaterial::Sshsig { key, namespaces } if key == embedded => Some((k, namespaces)),
+                KeyMaterial::Sshsig {
+                    key,
+                    namespaces,
+                    ed25519,
+                } if key == embedded => Some((k, namespaces, ed25519)),
                 _ => None,
             })
             .collect();
-        let Some((first, _)) = candidates.first() else {
+        let Some((first, _, ed25519)) = candidates.first() else {
             return Err(VerifyError::UntrustedKey {
                 index: self.index,
                 scheme: Scheme::Sshsig,
@@ -383,9 +400,11 @@ impl Check<'_> {
         // signature made for another purpose is reported as such (below)
         // rather than as a forgery. ssh-key checks the key and namespace
         // arguments against the blob, then the signature over
-        // "SSHSIG" ‖ namespace ‖ reserved ‖ hash alg ‖ H(PAE).
+        // "SSHSIG" ‖ namespace ‖ reserved ‖ hash alg ‖ H(PAE). Its Ed25519
+        // check is lax, so the same bytes are checked strictly here too.
         let public = ssh_key::PublicKey::from(embedded.clone());
-        if public.verify(sig.namespace(), self.pae, sig).is_err() {
+        let strict = sshsig_ed25519_strict(ed25519, sig, self.pae);
+        if !strict || public.verify(sig.namespace(), self.pae, sig).is_err() {
             return Err(VerifyError::BadSignature {
                 index: self.index,
                 scheme: Scheme::Sshsig,
@@ -403,7 +422,7 @@ impl Check<'_> {
         }
         // ssh-keygen(1) ALLOWED SIGNERS: namespaces= limits which namespaces
         // the key is accepted for; no option means any namespace.
-        if let Some((key, _)) = candidates.iter().find(|(_, namespaces)| {
+        if let Some((key, _, _)) = candidates.iter().find(|(_, namespaces, _)| {
             namespaces
                 .as_ref()
                 .is_none_or(|list| list.iter().any(|ns| ns == expected))
@@ -416,7 +435,7 @@ impl Check<'_> {
             namespace: expected.clone(),
             allowed: candidates
                 .iter()
-                .flat_map(|(_, ns)| ns.iter().flatten().cloned())
+                .flat_map(|(_, ns, _)| ns.iter().flatten().cloned())
                 .collect(),
         })
     }
@@ -424,21 +443,33 @@ impl Check<'_> {
     /// minisign: key id, algorithm, signature, trusted comment (minisign
     /// `verify`; spec §6).
     fn minisign(&self, sig: &scheme::MinisignSig) -> Result<VerifiedBy, VerifyError> {
-        let trusted: Vec<(&TrustedKey, &minisign_verify::PublicKey, &[u8; 8])> = self
+        type Trusted<'k> = (
+            &'k TrustedKey,
+            &'k minisign_verify::PublicKey,
+            &'k [u8; 8],
+            &'k ed25519_dalek::VerifyingKey,
+        );
+        let trusted: Vec<Trusted<'_>> = self
             .trust
             .keys_of(Scheme::Minisign)
             .filter_map(|k| match &k.key {
-                KeyMaterial::Minisign { key, key_id } => Some((k, key, key_id)),
+                KeyMaterial::Minisign {
+                    key,
+                    key_id,
+                    ed25519,
+                } => Some((k, key, key_id, ed25519)),
                 _ => None,
             })
             .collect();
-        let Some((key, public, _)) = trusted.iter().find(|(_, _, id)| **id == sig.key_id) else {
+        let Some((key, public, _, ed25519)) =
+            trusted.iter().find(|(_, _, id, _)| **id == sig.key_id)
+        else {
             return Err(VerifyError::MinisignKeyIdMismatch {
                 index: self.index,
                 found: scheme::minisign_key_id_hex(&sig.key_id),
                 trusted: trusted
                     .iter()
-                    .map(|(_, _, id)| scheme::minisign_key_id_hex(id))
+                    .map(|(_, _, id, _)| scheme::minisign_key_id_hex(id))
                     .collect(),
             });
         };
@@ -451,14 +482,16 @@ impl Check<'_> {
         // The legacy gate is above, so let minisign-verify take either form.
         // It checks the key id again, then the signature over BLAKE2b-512(PAE)
         // (or the PAE itself for `Ed`), then the global signature over
-        // signature ‖ trusted comment.
-        public
-            .verify(self.pae, &sig.parsed, true)
-            .map_err(|_| VerifyError::BadSignature {
+        // signature ‖ trusted comment. Its Ed25519 check is lax, so both
+        // signatures are checked strictly here too.
+        let strict = minisign_ed25519_strict(ed25519, sig, self.pae);
+        if !strict || public.verify(self.pae, &sig.parsed, true).is_err() {
+            return Err(VerifyError::BadSignature {
                 index: self.index,
                 scheme: Scheme::Minisign,
                 key_name: key.name.clone(),
-            })?;
+            });
+        }
         Ok(self.verified(key, Some(sig.parsed.trusted_comment().to_owned())))
     }
 
@@ -509,6 +542,66 @@ impl Check<'_> {
                 .join(", "),
         })
     }
+}
+
+/// The bytes an SSHSIG signature signs (PROTOCOL.sshsig, spec §5):
+/// `"SSHSIG"` ‖ string(namespace) ‖ string(reserved) ‖ string(hash alg) ‖
+/// string(H(message)), where string = uint32 big-endian length ‖ bytes.
+/// `None` for a hash algorithm PROTOCOL.sshsig does not define.
+fn sshsig_signed_data(sig: &ssh_key::SshSig, message: &[u8]) -> Option<Vec<u8>> {
+    let hash = match sig.hash_alg() {
+        ssh_key::HashAlg::Sha256 => Sha256::digest(message).to_vec(),
+        ssh_key::HashAlg::Sha512 => Sha512::digest(message).to_vec(),
+        _ => return None,
+    };
+    let mut out = b"SSHSIG".to_vec();
+    for field in [
+        sig.namespace().as_bytes(),
+        sig.reserved(),
+        sig.hash_alg().as_str().as_bytes(),
+        &hash,
+    ] {
+        out.extend_from_slice(&u32::try_from(field.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    Some(out)
+}
+
+/// Whether the SSHSIG's Ed25519 signature verifies strictly by `key` over
+/// the SSHSIG signed data of `message`.
+fn sshsig_ed25519_strict(
+    key: &ed25519_dalek::VerifyingKey,
+    sig: &ssh_key::SshSig,
+    message: &[u8],
+) -> bool {
+    if sig.signature().algorithm() != ssh_key::Algorithm::Ed25519 {
+        return false;
+    }
+    let Ok(signature) = ed25519_dalek::Signature::from_slice(sig.signature_bytes()) else {
+        return false;
+    };
+    sshsig_signed_data(sig, message)
+        .is_some_and(|data| key.verify_strict(&data, &signature).is_ok())
+}
+
+/// Whether both Ed25519 signatures of a minisign signature verify strictly
+/// by `key` (minisign README, spec §6): the signature over BLAKE2b-512 of
+/// `message` (`ED`) or `message` itself (legacy `Ed`), and the global
+/// signature over signature ‖ trusted comment.
+fn minisign_ed25519_strict(
+    key: &ed25519_dalek::VerifyingKey,
+    sig: &scheme::MinisignSig,
+    message: &[u8],
+) -> bool {
+    let signed_ok = if sig.legacy {
+        key.verify_strict(message, &sig.signature).is_ok()
+    } else {
+        let hash = Blake2b512::digest(message);
+        key.verify_strict(&hash, &sig.signature).is_ok()
+    };
+    let mut global = sig.signature.to_bytes().to_vec();
+    global.extend_from_slice(sig.parsed.trusted_comment().as_bytes());
+    signed_ok && key.verify_strict(&global, &sig.global_signature).is_ok()
 }
 
 #[cfg(test)]
@@ -624,6 +717,423 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    // --- strict Ed25519 for every scheme ---------------------------------
+    //
+    // Two kinds of signature a lax Ed25519 verifier may accept but
+    // `verify_strict` refuses:
+    // - S + L: a valid signature with the group order added to S (not
+    //   canonical; every verifier here refuses it, kept as a regression test);
+    // - small-order R: for the key A = B (secret scalar 1), R = identity and
+    //   S = k mod L where k = SHA-512(R ‖ A ‖ M) satisfy [S]B = R + [k]A, so
+    //   anyone can "sign" any message. ssh-key, minisign-verify and
+    //   ed25519-dalek's `verify` accept these; `verify_strict` does not.
+
+    /// The group order L, little-endian.
+    const ORDER: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+
+    /// The Ed25519 base point B, compressed: the public key of scalar 1.
+    const BASE: [u8; 32] = {
+        let mut b = [0x66; 32];
+        b[0] = 0x58;
+        b
+    };
+
+    /// The identity point, compressed: a small-order R.
+    const IDENTITY: [u8; 32] = {
+        let mut b = [0; 32];
+        b[0] = 1;
+        b
+    };
+
+    /// A little-endian integer of any length, reduced mod L.
+    fn reduce_mod_l(le: &[u8]) -> [u8; 32] {
+        let below_l = |x: &[u8; 33]| {
+            if x[32] != 0 {
+                return false;
+            }
+            for i in (0..32).rev() {
+                if x[i] != ORDER[i] {
+                    return x[i] < ORDER[i];
+                }
+            }
+            false
+        };
+        let mut x = [0u8; 33];
+        for &byte in le.iter().rev() {
+            x.copy_within(0..32, 1);
+            x[0] = byte;
+            while !below_l(&x) {
+                let mut borrow = 0i16;
+                for (i, limb) in x.iter_mut().enumerate() {
+                    let l = i16::from(ORDER.get(i).copied().unwrap_or(0));
+                    let d = i16::from(*limb) - l - borrow;
+                    borrow = i16::from(d < 0);
+                    *limb = d.rem_euclid(256) as u8;
+                }
+            }
+        }
+        x[..32].try_into().unwrap()
+    }
+
+    /// `signature` with L added to S.
+    fn add_order_to_s(signature: [u8; 64]) -> [u8; 64] {
+        let mut out = signature;
+        let mut carry = 0u16;
+        for (s, l) in out[32..].iter_mut().zip(ORDER) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        out
+    }
+
+    /// A signature with the small-order R = identity that "verifies" over
+    /// `message` for the key [`BASE`] under lax rules.
+    fn small_order_r(message: &[u8]) -> [u8; 64] {
+        let k = Sha512::new()
+            .chain_update(IDENTITY)
+            .chain_update(BASE)
+            .chain_update(message)
+            .finalize();
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&IDENTITY);
+        out[32..].copy_from_slice(&reduce_mod_l(&k));
+        out
+    }
+
+    /// An honest signature over `message` by the key [`BASE`] (secret
+    /// scalar 1), with nonce r = 1: R = B, S = 1 + k mod L.
+    fn honest_by_base(message: &[u8]) -> [u8; 64] {
+        let k = Sha512::new()
+            .chain_update(BASE)
+            .chain_update(BASE)
+            .chain_update(message)
+            .finalize();
+        let mut s = reduce_mod_l(&k).to_vec();
+        s.push(0);
+        for byte in s.iter_mut() {
+            let (sum, carry) = byte.overflowing_add(1);
+            *byte = sum;
+            if !carry {
+                break;
+            }
+        }
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(&BASE);
+        out[32..].copy_from_slice(&reduce_mod_l(&s));
+        out
+    }
+
+    fn lax_accepts(message: &[u8], signature: &[u8; 64]) -> bool {
+        use ed25519_dalek::Verifier;
+        let base = ed25519_dalek::VerifyingKey::from_bytes(&BASE).unwrap();
+        base.verify(message, &ed25519_dalek::Signature::from_bytes(signature))
+            .is_ok()
+    }
+
+    #[test]
+    fn reduce_mod_l_agrees_with_signatures() {
+        // S of an RFC 8032 signature is canonical, so reducing it is a no-op.
+        let s = key(1).sign(b"m").to_bytes();
+        assert_eq!(reduce_mod_l(&s[32..]), s[32..]);
+        assert_eq!(reduce_mod_l(&ORDER), [0; 32]);
+        assert_eq!(reduce_mod_l(&add_order_to_s(s)[32..]), s[32..]);
+    }
+
+    #[test]
+    fn ed25519_small_order_r_and_non_canonical_s_are_refused() {
+        let mut env = envelope();
+        let forged = small_order_r(&env.pae());
+        assert!(lax_accepts(&env.pae(), &forged), "the forgery is lax-valid");
+        env.signatures.push(Signature {
+            keyid: Some("ed25519".into()),
+            sig: forged.to_vec(),
+        });
+        let trust = trust_for(&format!("ed25519 {} base\n", STANDARD.encode(BASE)));
+        assert!(matches!(
+            verify(&env, &trust),
+            Err(VerifyError::UntrustedKey { .. })
+        ));
+
+        let alice = key(1);
+        let mut env = envelope();
+        let s_plus_l = add_order_to_s(alice.sign(&env.pae()).to_bytes());
+        env.signatures.push(Signature {
+            keyid: Some("ed25519".into()),
+            sig: s_plus_l.to_vec(),
+        });
+        let trust = trust_for(&ed25519_line(&alice, "alice"));
+        assert!(verify(&env, &trust).is_err());
+    }
+
+    #[test]
+    fn transit_small_order_r_and_non_canonical_s_are_refused() {
+        let transit = |sig: [u8; 64]| {
+            let mut env = envelope();
+            env.signatures.push(Signature {
+                keyid: Some("transit:v1".into()),
+                sig: format!("vault:v1:{}", STANDARD.encode(sig)).into_bytes(),
+            });
+            env
+        };
+        let forged = small_order_r(&envelope().pae());
+        assert!(lax_accepts(&envelope().pae(), &forged));
+        let trust = trust_for(&format!("transit k v1 {}\n", STANDARD.encode(BASE)));
+        assert!(matches!(
+            verify(&transit(forged), &trust),
+            Err(VerifyError::BadSignature {
+                scheme: Scheme::Transit,
+                ..
+            })
+        ));
+
+        let signer = key(3);
+        let trust = trust_for(&format!(
+            "transit k v1 {}\n",
+            STANDARD.encode(signer.verifying_key().as_bytes())
+        ));
+        let good = signer.sign(&envelope().pae()).to_bytes();
+        assert!(verify(&transit(good), &trust).is_ok());
+        assert!(matches!(
+            verify(&transit(add_order_to_s(good)), &trust),
+            Err(VerifyError::BadSignature { .. })
+        ));
+    }
+
+    fn sshsig_trust(public: [u8; 32]) -> TrustFile {
+        let key = ssh_key::PublicKey::from(ssh_key::public::KeyData::Ed25519(
+            ssh_key::public::Ed25519PublicKey(public),
+        ));
+        trust_for(&format!("sshsig ops {}\n", key.to_openssh().unwrap()))
+    }
+
+    /// An envelope with one SSHSIG signature by `public`, its Ed25519
+    /// signature made by `sign` over the SSHSIG signed data; and the SshSig.
+    fn sshsig_signed(
+        public: [u8; 32],
+        sign: impl Fn(&[u8]) -> [u8; 64],
+    ) -> (Envelope, ssh_key::SshSig) {
+        let mut env = envelope();
+        let hash = ssh_key::HashAlg::Sha512;
+        let data = ssh_key::SshSig::signed_data(RECEIPT_NAMESPACE, hash, &env.pae()).unwrap();
+        let signature =
+            ssh_key::Signature::new(ssh_key::Algorithm::Ed25519, sign(&data).to_vec()).unwrap();
+        let sig = ssh_key::SshSig::new(
+            ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey(public)),
+            RECEIPT_NAMESPACE,
+            hash,
+            signature,
+        )
+        .unwrap();
+        assert_eq!(sshsig_signed_data(&sig, &env.pae()).unwrap(), data);
+        let blob = scheme::sshsig_blob(&sig).unwrap();
+        let keyid = scheme::implied_keyid(&scheme::decode(Scheme::Sshsig, &blob).unwrap());
+        env.signatures.push(Signature { keyid, sig: blob });
+        (env, sig)
+    }
+
+    #[test]
+    fn sshsig_signed_data_matches_ssh_key_for_both_hashes() {
+        let alice = key(1);
+        let public = *alice.verifying_key().as_bytes();
+        let (env, _) = sshsig_signed(public, |m| alice.sign(m).to_bytes());
+        let trust = sshsig_trust(public);
+        assert_eq!(verify(&env, &trust).unwrap().key_name, "ops");
+        let sha256 = ssh_key::SshSig::signed_data("ns", ssh_key::HashAlg::Sha256, b"m").unwrap();
+        let sig = ssh_key::SshSig::new(
+            ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey(public)),
+            "ns",
+            ssh_key::HashAlg::Sha256,
+            ssh_key::Signature::new(ssh_key::Algorithm::Ed25519, vec![0; 64]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(sshsig_signed_data(&sig, b"m").unwrap(), sha256);
+    }
+
+    #[test]
+    fn sshsig_small_order_r_is_refused_though_ssh_key_accepts_it() {
+        let (env, sig) = sshsig_signed(BASE, small_order_r);
+        let public = ssh_key::PublicKey::from(sig.public_key().clone());
+        assert!(
+            public.verify(RECEIPT_NAMESPACE, &env.pae(), &sig).is_ok(),
+            "ssh-key's own check accepts the forgery"
+        );
+        assert_eq!(
+            verify(&env, &sshsig_trust(BASE)),
+            Err(VerifyError::BadSignature {
+                index: 0,
+                scheme: Scheme::Sshsig,
+                key_name: "ops".into()
+            })
+        );
+    }
+
+    #[test]
+    fn sshsig_non_canonical_s_is_refused() {
+        let alice = key(1);
+        let public = *alice.verifying_key().as_bytes();
+        let (env, _) = sshsig_signed(public, |m| add_order_to_s(alice.sign(m).to_bytes()));
+        assert!(matches!(
+            verify(&env, &sshsig_trust(public)),
+            Err(VerifyError::BadSignature {
+                scheme: Scheme::Sshsig,
+                ..
+            })
+        ));
+    }
+
+    const MINISIGN_KEY_ID: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+    fn minisign_trust(public: [u8; 32]) -> TrustFile {
+        let mut bin = b"Ed".to_vec();
+        bin.extend_from_slice(&MINISIGN_KEY_ID);
+        bin.extend_from_slice(&public);
+        trust_for(&format!("minisign {} ops\n", STANDARD.encode(bin)))
+    }
+
+    /// An envelope with one minisign signature, its signature made by `sign`
+    /// and its global signature by `sign_global`; and the same signature as
+    /// minisign-verify reads it.
+    fn minisign_signed(
+        legacy: bool,
+        sign: impl Fn(&[u8]) -> [u8; 64],
+        sign_global: impl Fn(&[u8]) -> [u8; 64],
+    ) -> (Envelope, minisign_verify::Signature) {
+        let mut env = envelope();
+        let pae = env.pae();
+        let signature = if legacy {
+            sign(&pae)
+        } else {
+            sign(&Blake2b512::digest(&pae))
+        };
+        let comment = "timestamp:0\tfile:receipt";
+        let mut global = signature.to_vec();
+        global.extend_from_slice(comment.as_bytes());
+        let mut line = if legacy {
+            b"Ed".to_vec()
+        } else {
+            b"ED".to_vec()
+        };
+        line.extend_from_slice(&MINISIGN_KEY_ID);
+        line.extend_from_slice(&signature);
+        let text = format!(
+            "{}\n{}\ntrusted comment: {comment}\n{}\n",
+            scheme::MINISIGN_UNTRUSTED_COMMENT,
+            STANDARD.encode(line),
+            STANDARD.encode(sign_global(&global)),
+        );
+        let parsed = minisign_verify::Signature::decode(&text).unwrap();
+        env.signatures.push(Signature {
+            keyid: Some(format!(
+                "minisign:{}",
+                scheme::minisign_key_id_hex(&MINISIGN_KEY_ID)
+            )),
+            sig: text.into_bytes(),
+        });
+        (env, parsed)
+    }
+
+    fn legacy_policy() -> VerifyPolicy {
+        VerifyPolicy {
+            allow_legacy_minisign: true,
+            ..VerifyPolicy::default()
+        }
+    }
+
+    #[test]
+    fn minisign_made_here_verifies_in_both_forms() {
+        let alice = key(1);
+        let public = *alice.verifying_key().as_bytes();
+        let trust = minisign_trust(public);
+        for legacy in [false, true] {
+            let sign = |m: &[u8]| alice.sign(m).to_bytes();
+            let (env, _) = minisign_signed(legacy, sign, sign);
+            let by = verify_with_policy(&env, &trust, &legacy_policy()).unwrap();
+            assert_eq!(
+                by.trusted_comment.as_deref(),
+                Some("timestamp:0\tfile:receipt")
+            );
+        }
+    }
+
+    #[test]
+    fn minisign_small_order_r_is_refused_though_minisign_verify_accepts_it() {
+        let trust = minisign_trust(BASE);
+        for legacy in [false, true] {
+            let (env, parsed) = minisign_signed(legacy, small_order_r, small_order_r);
+            let lax = minisign_verify::PublicKey::from_base64(&{
+                let mut bin = b"Ed".to_vec();
+                bin.extend_from_slice(&MINISIGN_KEY_ID);
+                bin.extend_from_slice(&BASE);
+                STANDARD.encode(bin)
+            })
+            .unwrap();
+            assert!(
+                lax.verify(&env.pae(), &parsed, true).is_ok(),
+                "minisign-verify accepts the forgery (legacy: {legacy})"
+            );
+            assert_eq!(
+                verify_with_policy(&env, &trust, &legacy_policy()),
+                Err(VerifyError::BadSignature {
+                    index: 0,
+                    scheme: Scheme::Minisign,
+                    key_name: "ops".into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn minisign_small_order_r_in_either_signature_is_refused() {
+        let trust = minisign_trust(BASE);
+        let (env, _) = minisign_signed(false, honest_by_base, honest_by_base);
+        assert!(verify(&env, &trust).is_ok(), "the honest form verifies");
+        type Sign = fn(&[u8]) -> [u8; 64];
+        let forgeries: [(Sign, Sign); 2] = [
+            (small_order_r, honest_by_base),
+            (honest_by_base, small_order_r),
+        ];
+        for (sign, sign_global) in forgeries {
+            let (env, parsed) = minisign_signed(false, sign, sign_global);
+            let lax = minisign_verify::PublicKey::from_base64(&{
+                let mut bin = b"Ed".to_vec();
+                bin.extend_from_slice(&MINISIGN_KEY_ID);
+                bin.extend_from_slice(&BASE);
+                STANDARD.encode(bin)
+            })
+            .unwrap();
+            assert!(lax.verify(&env.pae(), &parsed, false).is_ok());
+            assert!(matches!(
+                verify(&env, &trust),
+                Err(VerifyError::BadSignature {
+                    scheme: Scheme::Minisign,
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn minisign_non_canonical_s_is_refused() {
+        let alice = key(1);
+        let trust = minisign_trust(*alice.verifying_key().as_bytes());
+        for legacy in [false, true] {
+            let sign = |m: &[u8]| add_order_to_s(alice.sign(m).to_bytes());
+            let (env, _) = minisign_signed(legacy, sign, sign);
+            assert!(matches!(
+                verify_with_policy(&env, &trust, &legacy_policy()),
+                Err(VerifyError::BadSignature {
+                    scheme: Scheme::Minisign,
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

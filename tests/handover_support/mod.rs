@@ -288,6 +288,16 @@ pub fn failed_lines(stdout: &str) -> Vec<String> {
         .collect()
 }
 
+/// The report lines of checks that were not requested (`· …`): without
+/// `--deep`, one `commitment` line per item. They do not fail the report.
+pub fn not_checked_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('·'))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Python `cryptography` signs `message_file` with the Ed25519 key from a
 /// 32-byte seed and prints Vault's transit form and the base64 public key.
 pub fn python_transit_sign(
