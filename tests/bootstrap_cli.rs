@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine;
-use common::{Run, Scratch, ceremony_bin, fake_system, fixtures, require};
+use common::{Run, Scratch, Tmux, ceremony_bin, fake_system, fixtures, require};
 
 const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
 const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";
@@ -301,6 +301,32 @@ fn open_reads_sops_age_key_file_and_sops_age_key() {
     let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
     s.ceremony(&["bootstrap", "open", "-i", &key_arg("key2.agekey"), &enc])
         .fails_with(7, "no identity could open the data key");
+}
+
+#[test]
+fn open_refuses_a_terminal_unless_allow_terminal() {
+    let s = Scratch::new();
+    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let open = format!(
+        "env -u SOPS_AGE_KEY_FILE -u SOPS_AGE_KEY {} bootstrap open -i {} {enc}",
+        ceremony_bin().display(),
+        key_arg("key1.agekey")
+    );
+    let t = Tmux::start(s.dir.path(), &open);
+    assert_eq!(t.exit_code(), 6, "{}", t.screen());
+    t.wait_for("refusing to print a secret to a terminal", 1);
+    let screen = t.screen();
+    for plain in ["tok_0123456789abcdef", "czNjcjN0LXBhc3N3b3Jk", "YWRtaW4="] {
+        assert!(!screen.contains(plain), "plaintext on screen:\n{screen}");
+    }
+    // Redirected, no flag is needed.
+    let t = Tmux::start(s.dir.path(), &format!("{open} > opened.yaml"));
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    assert!(String::from_utf8_lossy(&s.read("opened.yaml")).contains("tok_0123456789abcdef"));
+    // Asked for: printed.
+    let t = Tmux::start(s.dir.path(), &format!("{open} --allow-terminal"));
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.wait_for("tok_0123456789abcdef", 1);
 }
 
 #[test]

@@ -745,6 +745,11 @@ fn open_one(path: &Path, identities: &[Identity]) -> Result<SecretBytes> {
 }
 
 fn open(args: &BootstrapOpenArgs) -> Result<()> {
+    // Unlike `sops -d`, a secret goes to a terminal only when asked for.
+    // Checked before any identity is read or anything is decrypted.
+    if args.out_dir.is_none() && std::io::stdout().is_terminal() && !args.allow_terminal {
+        return Err(CliError::SecretToTerminal.into());
+    }
     let identities = load_identities(&args.identities)?;
     let Some(out_dir) = &args.out_dir else {
         let [path] = args.files.as_slice() else {
@@ -754,8 +759,6 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
             )
             .into());
         };
-        // As `sops -d` does, this prints to a terminal too: an operator who
-        // opens a bootstrap file asked to see it. Redirect to keep it off screen.
         let plain = open_one(path, &identities).inspect_err(|e| {
             if let Some(hint) = open_hint(e) {
                 eprintln!("hint: {hint}");
