@@ -606,7 +606,7 @@ fn sops_yaml_rules_with_key_groups_and_shamir_threshold() {
         .success();
     let summary = json_of(&run);
     assert_eq!(names(&summary["sealed"]), ["config.json", "db.yaml"]);
-    assert_eq!(names(&summary["skipped"]), ["notes.yaml"]);
+    assert_eq!(names(&summary["skipped"]), [".sops.yaml", "notes.yaml"]);
     assert!(run.stderr_text().contains("no creation rule matches"));
     assert_eq!(
         s.read("repo/other/notes.yaml"),
@@ -891,6 +891,110 @@ fn verify_lists_offenders_with_file_and_key_path() {
             .is_some_and(|f| f.ends_with("leaked.yaml"))
             && o["key_path"] == "stringData:token"
     }));
+}
+
+#[test]
+fn verify_lists_skipped_paths_checks_hidden_files_and_fails_when_nothing_was_checked() {
+    let s = Scratch::new();
+    make_root(&s);
+    mkdirs(&s, "repo/apps");
+    mkdirs(&s, "repo/.git");
+    s.write("repo/.git/config", "[core]\n");
+    s.write("repo/apps/good.yaml", SECRET);
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--root",
+        "root",
+        "repo/apps/good.yaml",
+    ])
+    .success();
+    // A backup in clear has a suffix verify does not read: listed, not silent.
+    s.write("repo/apps/secret.yml.bak", SECOND_SECRET);
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .success();
+    let err = run.stderr_text();
+    assert!(err.contains("1 file(s) checked, 2 skipped"), "{err}");
+    assert!(
+        err.contains("repo/apps/secret.yml.bak: not a yaml/yml/json/env/ini file"),
+        "{err}"
+    );
+    assert!(err.contains("repo/.git: hidden directory"), "{err}");
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "repo"])
+        .success();
+    let report = json_of(&run);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["files_checked"], 1);
+    assert_eq!(names(&report["skipped"]), [".git", "secret.yml.bak"]);
+
+    // A hidden manifest is checked, not skipped.
+    s.write("repo/apps/.hidden.yaml", SECOND_SECRET);
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .fails_with(4, "offender(s) in 1 of 2 file(s) checked, 2 skipped");
+    assert!(
+        run.stdout_text()
+            .contains("repo/apps/.hidden.yaml: -: Secret \"git\" is not sealed"),
+        "{}",
+        run.stdout_text()
+    );
+    // seal leaves hidden files alone, and says so.
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "seal",
+            "--in-place",
+            "--json",
+            "--root",
+            "root",
+            "repo",
+        ])
+        .success();
+    let summary = json_of(&run);
+    assert!(
+        names(&summary["skipped"]).contains(&".hidden.yaml".to_owned()),
+        "{summary}"
+    );
+    assert_eq!(s.read("repo/apps/.hidden.yaml"), SECOND_SECRET.as_bytes());
+
+    // Nothing checked at all: a failure, not "✓ 0 file(s)".
+    mkdirs(&s, "backup");
+    s.write("backup/secret.yml.bak", SECOND_SECRET);
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "backup"])
+        .fails_with(4, "no file was checked, 1 skipped");
+    assert!(run.stderr_text().contains("backup/secret.yml.bak"));
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "backup"])
+        .fails_with(4, "no file was checked");
+    let report = json_of(&run);
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["files_checked"], 0);
+    assert_eq!(names(&report["skipped"]), ["secret.yml.bak"]);
+}
+
+#[test]
+fn verify_escapes_control_characters_in_key_names() {
+    let s = Scratch::new();
+    make_root(&s);
+    mkdirs(&s, "repo");
+    s.write(
+        "repo/evil.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n    name: x\nstringData:\n    \"pass\\e[31mword\": hunter2\n",
+    );
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .fails_with(4, "offender(s)");
+    let out = run.stdout_text();
+    assert!(!run.output.stdout.contains(&0x1b), "raw ESC in {out:?}");
+    assert!(
+        out.contains("stringData:pass\\u{1b}[31mword: value in clear"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "{out}");
 }
 
 #[test]

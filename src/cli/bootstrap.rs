@@ -34,7 +34,7 @@ use super::args::{
     BootstrapRotateArgs, BootstrapSealArgs, BootstrapUpdateKeysArgs, BootstrapVerifyArgs,
 };
 use super::exit;
-use super::io::CliError;
+use super::io::{CliError, printable};
 
 /// Suffixes a directory walk picks up: the formats sops has stores for,
 /// except binary (a walk must not seal every file it meets).
@@ -114,7 +114,14 @@ struct WalkPolicy {
     follow_file_links: bool,
     /// Leave kustomization files alone (seal): kustomize must read them.
     skip_kustomization: bool,
+    /// Take hidden files (`.x.yaml`) too (verify: a hidden Secret must be
+    /// checked). Commands that rewrite files skip them: `.pre-commit-config.yaml`
+    /// and the like are tool configuration, not manifests.
+    hidden_files: bool,
 }
+
+/// The sops configuration file, never a manifest.
+const SOPS_CONFIG_NAME: &str = ".sops.yaml";
 
 #[derive(Default)]
 struct Found {
@@ -188,18 +195,34 @@ fn walk_dir(top: &Path, dir: &Path, policy: WalkPolicy, found: &mut Found) -> Re
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        // Hidden entries are .git, .sops.yaml, editor files and fsio's own
-        // temporary files: none is a manifest.
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
         let file_type = entry.file_type().map_err(|source| fsio::FsError::Io {
             path: path.clone(),
             action: "reading",
             source,
         })?;
+        // Every entry not taken is listed with its reason: a file a command
+        // passes over silently could be a Secret in clear.
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
         if file_type.is_dir() {
-            walk_dir(top, &path, policy, found)?;
+            if hidden {
+                found
+                    .skipped
+                    .push((path, "hidden directory (.git, …): not walked".into()));
+            } else {
+                walk_dir(top, &path, policy, found)?;
+            }
+            continue;
+        }
+        if entry.file_name() == SOPS_CONFIG_NAME {
+            found
+                .skipped
+                .push((path, "sops configuration, not a manifest".into()));
+            continue;
+        }
+        if hidden && !policy.hidden_files {
+            found
+                .skipped
+                .push((path, "hidden file: name it to include it".into()));
             continue;
         }
         if !has_tree_suffix(&path) {
@@ -546,25 +569,33 @@ fn finish_batch(
     let mut errors = Vec::new();
     let mut first_code = None;
     for (path, reason) in &skipped {
-        eprintln!("skipped         {}: {reason}", path.display());
+        eprintln!(
+            "skipped         {}: {}",
+            printable(&path.display().to_string()),
+            printable(reason)
+        );
         skipped_json.push(json!({"path": path.display().to_string(), "reason": reason}));
     }
     for (target, outcome) in targets.iter().zip(outcomes) {
         let name = target.path.display().to_string();
+        let shown = printable(&name);
         match outcome {
             Outcome::Done => done.push(name),
             Outcome::Unchanged => {
-                eprintln!("{:<15} {name}", labels.unchanged_text);
+                eprintln!("{:<15} {shown}", labels.unchanged_text);
                 unchanged.push(name);
             }
             Outcome::Skipped(reason) => {
-                eprintln!("skipped         {name}: {reason}");
+                eprintln!("skipped         {shown}: {}", printable(&reason));
                 skipped_json.push(json!({"path": name, "reason": reason}));
             }
             Outcome::Failed(err) => {
                 let code = super::exit_code_of(&err);
                 first_code.get_or_insert(code);
-                eprintln!("error           {name}: {err:#}");
+                eprintln!(
+                    "error           {shown}: {}",
+                    printable(&format!("{err:#}"))
+                );
                 errors.push(json!({"path": name, "error": format!("{err:#}"), "exit_code": code}));
             }
         }
@@ -634,6 +665,7 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: false,
             skip_kustomization: true,
+            hidden_files: false,
         },
     )?;
     // Plans first (cheap, and .sops.yaml errors show before any write).
@@ -775,6 +807,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: true,
             skip_kustomization: false,
+            hidden_files: false,
         },
     )?;
     let opened: Vec<Mutex<Option<SecretBytes>>> =
@@ -857,6 +890,7 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: false,
             skip_kustomization: false,
+            hidden_files: false,
         },
     )?;
     let planned: Vec<Result<Plan, NoPlan>> = found
@@ -942,6 +976,7 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: false,
             skip_kustomization: false,
+            hidden_files: false,
         },
     )?;
     let outcomes = run_batch(&found.targets, |_, target| {
@@ -1270,6 +1305,7 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: true,
             skip_kustomization: false,
+            hidden_files: true,
         },
     )?;
     let mut offenders = Vec::new();
@@ -1279,6 +1315,7 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
     report_verify(
         &offenders,
         found.targets.len(),
+        &found.skipped,
         &policy,
         &manifest.body.root_id,
         args.json,
@@ -1288,40 +1325,73 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
 fn report_verify(
     offenders: &[Offender],
     files: usize,
+    skipped: &[(PathBuf, String)],
     policy: &VerifyPolicy,
     root_id: &str,
     json: bool,
 ) -> Result<()> {
+    let ok = offenders.is_empty() && files > 0;
     if json {
+        let skipped_json: Vec<_> = skipped
+            .iter()
+            .map(|(path, reason)| json!({"path": path.display().to_string(), "reason": reason}))
+            .collect();
         print_json(&json!({
             "root_id": root_id,
             "bootstrap_recipient": policy.root_recipient,
             "files_checked": files,
-            "ok": offenders.is_empty(),
+            "ok": ok,
             "offenders": offenders,
+            "skipped": skipped_json,
         }))?;
     } else {
         let mut out = std::io::stdout().lock();
         for o in offenders {
-            writeln!(out, "{}: {}: {}", o.file, o.key_path, o.reason)
-                .context("writing to stdout")?;
+            // Paths, key names and reasons come from the files checked:
+            // escaped, so that a file cannot drive the terminal.
+            writeln!(
+                out,
+                "{}: {}: {}",
+                printable(&o.file),
+                printable(&o.key_path),
+                printable(&o.reason)
+            )
+            .context("writing to stdout")?;
         }
         out.flush().context("writing to stdout")?;
+        for (path, reason) in skipped {
+            eprintln!(
+                "skipped         {}: {}",
+                printable(&path.display().to_string()),
+                printable(reason)
+            );
+        }
     }
     let bad_files = {
         let mut names: Vec<&str> = offenders.iter().map(|o| o.file.as_str()).collect();
         names.dedup();
         names.len()
     };
-    if offenders.is_empty() {
+    let skipped_text = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", {} skipped (listed above)", skipped.len())
+    };
+    if files == 0 {
+        return Err(CliError::Verification(format!(
+            "no file was checked{skipped_text}: name the manifests or the directories that hold them"
+        ))
+        .into());
+    }
+    if ok {
         eprintln!(
-            "✓ {files} file(s) checked: every Secret is sealed, to {} and the .sops.yaml recipients",
+            "✓ {files} file(s) checked{skipped_text}: every Secret is sealed, to {} and the .sops.yaml recipients",
             policy.root_recipient
         );
         Ok(())
     } else {
         Err(CliError::Verification(format!(
-            "{} offender(s) in {bad_files} of {files} file(s) checked",
+            "{} offender(s) in {bad_files} of {files} file(s) checked{skipped_text}",
             offenders.len()
         ))
         .into())
