@@ -636,17 +636,67 @@ fn print_json(value: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-/// Replaces `path` with `bytes`, keeping its permission bits.
-fn replace_keeping_mode(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mode = std::fs::metadata(path)
-        .map_err(|source| fsio::FsError::Io {
-            path: path.to_owned(),
-            action: "reading",
-            source,
-        })?
-        .permissions()
-        .mode()
-        & 0o7777;
+/// What a file looked like when it was read: enough to tell, before it is
+/// replaced, whether someone wrote to it (or replaced it) in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// Reads a file a command will rewrite, into a wiping buffer sized from the
+/// file (no reallocation leaves a copy behind), with its [`Stamp`] taken
+/// from the open file before reading.
+fn read_stamped(path: &Path) -> Result<(Zeroizing<Vec<u8>>, Stamp)> {
+    use std::io::Read;
+    let io_error = |source| fsio::FsError::Io {
+        path: path.to_owned(),
+        action: "reading",
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let stamp = Stamp::of(&file.metadata().map_err(io_error)?);
+    let capacity = usize::try_from(stamp.len).unwrap_or(0).saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    file.read_to_end(&mut bytes).map_err(io_error)?;
+    Ok((bytes, stamp))
+}
+
+/// Replaces `path` with `bytes`, keeping its permission bits, unless the
+/// file no longer matches `read` (length, times, inode): a concurrent edit
+/// is never silently overwritten. The window between this last check and
+/// the rename remains (no rename compares); it is microseconds, not the
+/// seconds of an age wrap and an fsync.
+fn replace_keeping_mode(path: &Path, bytes: &[u8], read: Stamp, doing: &'static str) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path).map_err(|source| fsio::FsError::Io {
+        path: path.to_owned(),
+        action: "reading",
+        source,
+    })?;
+    if Stamp::of(&meta) != read {
+        return Err(CliError::Refused(format!(
+            "{}: changed while {doing}; run again (the file was left as it is now)",
+            path.display()
+        ))
+        .into());
+    }
+    let mode = meta.permissions().mode() & 0o7777;
     fsio::replace(path, bytes, mode)?;
     Ok(())
 }
@@ -702,11 +752,11 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
 
 fn seal_in_place(path: &Path, plan: &Plan) -> Outcome {
     let result = (|| -> Result<Outcome> {
-        let plain = Zeroizing::new(fsio::read(path)?);
+        let (plain, stamp) = read_stamped(path)?;
         match seal_bytes(&plain, Format::from_path(path), plan)? {
             None => Ok(Outcome::Unchanged),
             Some(sealed) => {
-                replace_keeping_mode(path, &sealed)?;
+                replace_keeping_mode(path, &sealed, stamp, "sealing")?;
                 Ok(Outcome::Done)
             }
         }
@@ -944,7 +994,7 @@ fn groups_current(inspection: &sops::Inspection, plan: &Plan) -> bool {
 fn update_one(target: &Target, plan: &Plan, identities: &[Identity]) -> Outcome {
     let path = &target.path;
     let result = (|| -> Result<Outcome> {
-        let sealed = fsio::read(path)?;
+        let (sealed, stamp) = read_stamped(path)?;
         let format = Format::from_path(path);
         let inspection = match sops::inspect(&sealed, format) {
             Ok(i) => i,
@@ -963,7 +1013,7 @@ fn update_one(target: &Target, plan: &Plan, identities: &[Identity]) -> Outcome 
             &plan.key_groups,
             plan.shamir_threshold,
         )?;
-        replace_keeping_mode(path, &updated)?;
+        replace_keeping_mode(path, &updated, stamp, "updating its keys")?;
         Ok(Outcome::Done)
     })();
     result.unwrap_or_else(Outcome::Failed)
@@ -982,11 +1032,11 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
     let outcomes = run_batch(&found.targets, |_, target| {
         let path = &target.path;
         let result = (|| -> Result<Outcome> {
-            let sealed = fsio::read(path)?;
+            let (sealed, stamp) = read_stamped(path)?;
             let format = Format::from_path(path);
             match sops::rotate(&sealed, format, &identities) {
                 Ok(rotated) => {
-                    replace_keeping_mode(path, &rotated)?;
+                    replace_keeping_mode(path, &rotated, stamp, "rotating")?;
                     Ok(Outcome::Done)
                 }
                 Err(sops::Error::MetadataNotFound) if target.walked => {
@@ -1424,4 +1474,45 @@ pub fn verify_for_demo(paths: &[PathBuf], root_recipient: &str) -> Result<Vec<Of
         .iter()
         .flat_map(|p| verify_file(p, &policy, &mut configs))
         .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_refuses_a_file_changed_since_it_was_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db.yaml");
+        std::fs::write(&path, "a: 1\n").expect("write");
+        let (bytes, stamp) = read_stamped(&path).expect("read");
+        assert_eq!(bytes.as_slice(), b"a: 1\n");
+        // Someone edits the file while it is being sealed.
+        std::fs::write(&path, "a: 2\n").expect("write");
+        let err = replace_keeping_mode(&path, b"sealed\n", stamp, "sealing")
+            .expect_err("a changed file is not replaced");
+        assert!(
+            err.to_string().contains("changed while sealing; run again"),
+            "{err}"
+        );
+        assert_eq!(super::super::exit_code_of(&err), exit::REFUSED);
+        assert_eq!(std::fs::read(&path).expect("read"), b"a: 2\n");
+
+        // Replaced by another file (new inode), same content and length.
+        let (_, stamp) = read_stamped(&path).expect("read");
+        let other = dir.path().join("other");
+        std::fs::write(&other, "a: 2\n").expect("write");
+        std::fs::rename(&other, &path).expect("rename");
+        assert!(replace_keeping_mode(&path, b"sealed\n", stamp, "sealing").is_err());
+        assert_eq!(std::fs::read(&path).expect("read"), b"a: 2\n");
+
+        // Unchanged: replaced, mode kept.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let (_, stamp) = read_stamped(&path).expect("read");
+        replace_keeping_mode(&path, b"sealed\n", stamp, "sealing").expect("replaced");
+        assert_eq!(std::fs::read(&path).expect("read"), b"sealed\n");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+    }
 }
