@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use base64::Engine;
-use common::{Run, Scratch, ceremony_bin, fake_system, fixtures, require};
+use common::{Run, Scratch, Tmux, ceremony_bin, fake_system, fixtures, require};
 
 const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
 const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";
@@ -304,6 +304,32 @@ fn open_reads_sops_age_key_file_and_sops_age_key() {
 }
 
 #[test]
+fn open_refuses_a_terminal_unless_allow_terminal() {
+    let s = Scratch::new();
+    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let open = format!(
+        "env -u SOPS_AGE_KEY_FILE -u SOPS_AGE_KEY {} bootstrap open -i {} {enc}",
+        ceremony_bin().display(),
+        key_arg("key1.agekey")
+    );
+    let t = Tmux::start(s.dir.path(), &open);
+    assert_eq!(t.exit_code(), 6, "{}", t.screen());
+    t.wait_for("refusing to print a secret to a terminal", 1);
+    let screen = t.screen();
+    for plain in ["tok_0123456789abcdef", "czNjcjN0LXBhc3N3b3Jk", "YWRtaW4="] {
+        assert!(!screen.contains(plain), "plaintext on screen:\n{screen}");
+    }
+    // Redirected, no flag is needed.
+    let t = Tmux::start(s.dir.path(), &format!("{open} > opened.yaml"));
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    assert!(String::from_utf8_lossy(&s.read("opened.yaml")).contains("tok_0123456789abcdef"));
+    // Asked for: printed.
+    let t = Tmux::start(s.dir.path(), &format!("{open} --allow-terminal"));
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    t.wait_for("tok_0123456789abcdef", 1);
+}
+
+#[test]
 fn open_out_dir_opens_a_tree_all_or_nothing() {
     let s = Scratch::new();
     mkdirs(&s, "tree/sub");
@@ -580,7 +606,7 @@ fn sops_yaml_rules_with_key_groups_and_shamir_threshold() {
         .success();
     let summary = json_of(&run);
     assert_eq!(names(&summary["sealed"]), ["config.json", "db.yaml"]);
-    assert_eq!(names(&summary["skipped"]), ["notes.yaml"]);
+    assert_eq!(names(&summary["skipped"]), [".sops.yaml", "notes.yaml"]);
     assert!(run.stderr_text().contains("no creation rule matches"));
     assert_eq!(
         s.read("repo/other/notes.yaml"),
@@ -865,6 +891,110 @@ fn verify_lists_offenders_with_file_and_key_path() {
             .is_some_and(|f| f.ends_with("leaked.yaml"))
             && o["key_path"] == "stringData:token"
     }));
+}
+
+#[test]
+fn verify_lists_skipped_paths_checks_hidden_files_and_fails_when_nothing_was_checked() {
+    let s = Scratch::new();
+    make_root(&s);
+    mkdirs(&s, "repo/apps");
+    mkdirs(&s, "repo/.git");
+    s.write("repo/.git/config", "[core]\n");
+    s.write("repo/apps/good.yaml", SECRET);
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--root",
+        "root",
+        "repo/apps/good.yaml",
+    ])
+    .success();
+    // A backup in clear has a suffix verify does not read: listed, not silent.
+    s.write("repo/apps/secret.yml.bak", SECOND_SECRET);
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .success();
+    let err = run.stderr_text();
+    assert!(err.contains("1 file(s) checked, 2 skipped"), "{err}");
+    assert!(
+        err.contains("repo/apps/secret.yml.bak: not a yaml/yml/json/env/ini file"),
+        "{err}"
+    );
+    assert!(err.contains("repo/.git: hidden directory"), "{err}");
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "repo"])
+        .success();
+    let report = json_of(&run);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["files_checked"], 1);
+    assert_eq!(names(&report["skipped"]), [".git", "secret.yml.bak"]);
+
+    // A hidden manifest is checked, not skipped.
+    s.write("repo/apps/.hidden.yaml", SECOND_SECRET);
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .fails_with(4, "offender(s) in 1 of 2 file(s) checked, 2 skipped");
+    assert!(
+        run.stdout_text()
+            .contains("repo/apps/.hidden.yaml: -: Secret \"git\" is not sealed"),
+        "{}",
+        run.stdout_text()
+    );
+    // seal leaves hidden files alone, and says so.
+    let run = s
+        .ceremony(&[
+            "bootstrap",
+            "seal",
+            "--in-place",
+            "--json",
+            "--root",
+            "root",
+            "repo",
+        ])
+        .success();
+    let summary = json_of(&run);
+    assert!(
+        names(&summary["skipped"]).contains(&".hidden.yaml".to_owned()),
+        "{summary}"
+    );
+    assert_eq!(s.read("repo/apps/.hidden.yaml"), SECOND_SECRET.as_bytes());
+
+    // Nothing checked at all: a failure, not "✓ 0 file(s)".
+    mkdirs(&s, "backup");
+    s.write("backup/secret.yml.bak", SECOND_SECRET);
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "backup"])
+        .fails_with(4, "no file was checked, 1 skipped");
+    assert!(run.stderr_text().contains("backup/secret.yml.bak"));
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "backup"])
+        .fails_with(4, "no file was checked");
+    let report = json_of(&run);
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["files_checked"], 0);
+    assert_eq!(names(&report["skipped"]), ["secret.yml.bak"]);
+}
+
+#[test]
+fn verify_escapes_control_characters_in_key_names() {
+    let s = Scratch::new();
+    make_root(&s);
+    mkdirs(&s, "repo");
+    s.write(
+        "repo/evil.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n    name: x\nstringData:\n    \"pass\\e[31mword\": hunter2\n",
+    );
+    let run = s
+        .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
+        .fails_with(4, "offender(s)");
+    let out = run.stdout_text();
+    assert!(!run.output.stdout.contains(&0x1b), "raw ESC in {out:?}");
+    assert!(
+        out.contains("stringData:pass\\u{1b}[31mword: value in clear"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "{out}");
 }
 
 #[test]

@@ -569,6 +569,9 @@ pub struct BootstrapOpenArgs {
     /// needed for several files or a directory.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Print the opened file even when stdout is a terminal (refused otherwise).
+    #[arg(long)]
+    pub allow_terminal: bool,
     /// The sealed file (or, with --out-dir, files and directories).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,

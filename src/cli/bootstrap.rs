@@ -34,7 +34,7 @@ use super::args::{
     BootstrapRotateArgs, BootstrapSealArgs, BootstrapUpdateKeysArgs, BootstrapVerifyArgs,
 };
 use super::exit;
-use super::io::CliError;
+use super::io::{CliError, printable};
 
 /// Suffixes a directory walk picks up: the formats sops has stores for,
 /// except binary (a walk must not seal every file it meets).
@@ -114,7 +114,14 @@ struct WalkPolicy {
     follow_file_links: bool,
     /// Leave kustomization files alone (seal): kustomize must read them.
     skip_kustomization: bool,
+    /// Take hidden files (`.x.yaml`) too (verify: a hidden Secret must be
+    /// checked). Commands that rewrite files skip them: `.pre-commit-config.yaml`
+    /// and the like are tool configuration, not manifests.
+    hidden_files: bool,
 }
+
+/// The sops configuration file, never a manifest.
+const SOPS_CONFIG_NAME: &str = ".sops.yaml";
 
 #[derive(Default)]
 struct Found {
@@ -188,18 +195,34 @@ fn walk_dir(top: &Path, dir: &Path, policy: WalkPolicy, found: &mut Found) -> Re
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
-        // Hidden entries are .git, .sops.yaml, editor files and fsio's own
-        // temporary files: none is a manifest.
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
         let file_type = entry.file_type().map_err(|source| fsio::FsError::Io {
             path: path.clone(),
             action: "reading",
             source,
         })?;
+        // Every entry not taken is listed with its reason: a file a command
+        // passes over silently could be a Secret in clear.
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
         if file_type.is_dir() {
-            walk_dir(top, &path, policy, found)?;
+            if hidden {
+                found
+                    .skipped
+                    .push((path, "hidden directory (.git, …): not walked".into()));
+            } else {
+                walk_dir(top, &path, policy, found)?;
+            }
+            continue;
+        }
+        if entry.file_name() == SOPS_CONFIG_NAME {
+            found
+                .skipped
+                .push((path, "sops configuration, not a manifest".into()));
+            continue;
+        }
+        if hidden && !policy.hidden_files {
+            found
+                .skipped
+                .push((path, "hidden file: name it to include it".into()));
             continue;
         }
         if !has_tree_suffix(&path) {
@@ -546,25 +569,33 @@ fn finish_batch(
     let mut errors = Vec::new();
     let mut first_code = None;
     for (path, reason) in &skipped {
-        eprintln!("skipped         {}: {reason}", path.display());
+        eprintln!(
+            "skipped         {}: {}",
+            printable(&path.display().to_string()),
+            printable(reason)
+        );
         skipped_json.push(json!({"path": path.display().to_string(), "reason": reason}));
     }
     for (target, outcome) in targets.iter().zip(outcomes) {
         let name = target.path.display().to_string();
+        let shown = printable(&name);
         match outcome {
             Outcome::Done => done.push(name),
             Outcome::Unchanged => {
-                eprintln!("{:<15} {name}", labels.unchanged_text);
+                eprintln!("{:<15} {shown}", labels.unchanged_text);
                 unchanged.push(name);
             }
             Outcome::Skipped(reason) => {
-                eprintln!("skipped         {name}: {reason}");
+                eprintln!("skipped         {shown}: {}", printable(&reason));
                 skipped_json.push(json!({"path": name, "reason": reason}));
             }
             Outcome::Failed(err) => {
                 let code = super::exit_code_of(&err);
                 first_code.get_or_insert(code);
-                eprintln!("error           {name}: {err:#}");
+                eprintln!(
+                    "error           {shown}: {}",
+                    printable(&format!("{err:#}"))
+                );
                 errors.push(json!({"path": name, "error": format!("{err:#}"), "exit_code": code}));
             }
         }
@@ -605,17 +636,67 @@ fn print_json(value: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-/// Replaces `path` with `bytes`, keeping its permission bits.
-fn replace_keeping_mode(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mode = std::fs::metadata(path)
-        .map_err(|source| fsio::FsError::Io {
-            path: path.to_owned(),
-            action: "reading",
-            source,
-        })?
-        .permissions()
-        .mode()
-        & 0o7777;
+/// What a file looked like when it was read: enough to tell, before it is
+/// replaced, whether someone wrote to it (or replaced it) in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// Reads a file a command will rewrite, into a wiping buffer sized from the
+/// file (no reallocation leaves a copy behind), with its [`Stamp`] taken
+/// from the open file before reading.
+fn read_stamped(path: &Path) -> Result<(Zeroizing<Vec<u8>>, Stamp)> {
+    use std::io::Read;
+    let io_error = |source| fsio::FsError::Io {
+        path: path.to_owned(),
+        action: "reading",
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_error)?;
+    let stamp = Stamp::of(&file.metadata().map_err(io_error)?);
+    let capacity = usize::try_from(stamp.len).unwrap_or(0).saturating_add(1);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
+    file.read_to_end(&mut bytes).map_err(io_error)?;
+    Ok((bytes, stamp))
+}
+
+/// Replaces `path` with `bytes`, keeping its permission bits, unless the
+/// file no longer matches `read` (length, times, inode): a concurrent edit
+/// is never silently overwritten. The window between this last check and
+/// the rename remains (no rename compares); it is microseconds, not the
+/// seconds of an age wrap and an fsync.
+fn replace_keeping_mode(path: &Path, bytes: &[u8], read: Stamp, doing: &'static str) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path).map_err(|source| fsio::FsError::Io {
+        path: path.to_owned(),
+        action: "reading",
+        source,
+    })?;
+    if Stamp::of(&meta) != read {
+        return Err(CliError::Refused(format!(
+            "{}: changed while {doing}; run again (the file was left as it is now)",
+            path.display()
+        ))
+        .into());
+    }
+    let mode = meta.permissions().mode() & 0o7777;
     fsio::replace(path, bytes, mode)?;
     Ok(())
 }
@@ -634,6 +715,7 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: false,
             skip_kustomization: true,
+            hidden_files: false,
         },
     )?;
     // Plans first (cheap, and .sops.yaml errors show before any write).
@@ -670,11 +752,11 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
 
 fn seal_in_place(path: &Path, plan: &Plan) -> Outcome {
     let result = (|| -> Result<Outcome> {
-        let plain = Zeroizing::new(fsio::read(path)?);
+        let (plain, stamp) = read_stamped(path)?;
         match seal_bytes(&plain, Format::from_path(path), plan)? {
             None => Ok(Outcome::Unchanged),
             Some(sealed) => {
-                replace_keeping_mode(path, &sealed)?;
+                replace_keeping_mode(path, &sealed, stamp, "sealing")?;
                 Ok(Outcome::Done)
             }
         }
@@ -745,6 +827,11 @@ fn open_one(path: &Path, identities: &[Identity]) -> Result<SecretBytes> {
 }
 
 fn open(args: &BootstrapOpenArgs) -> Result<()> {
+    // Unlike `sops -d`, a secret goes to a terminal only when asked for.
+    // Checked before any identity is read or anything is decrypted.
+    if args.out_dir.is_none() && std::io::stdout().is_terminal() && !args.allow_terminal {
+        return Err(CliError::SecretToTerminal.into());
+    }
     let identities = load_identities(&args.identities)?;
     let Some(out_dir) = &args.out_dir else {
         let [path] = args.files.as_slice() else {
@@ -754,8 +841,6 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
             )
             .into());
         };
-        // As `sops -d` does, this prints to a terminal too: an operator who
-        // opens a bootstrap file asked to see it. Redirect to keep it off screen.
         let plain = open_one(path, &identities).inspect_err(|e| {
             if let Some(hint) = open_hint(e) {
                 eprintln!("hint: {hint}");
@@ -772,6 +857,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: true,
             skip_kustomization: false,
+            hidden_files: false,
         },
     )?;
     let opened: Vec<Mutex<Option<SecretBytes>>> =
@@ -854,6 +940,7 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: false,
             skip_kustomization: false,
+            hidden_files: false,
         },
     )?;
     let planned: Vec<Result<Plan, NoPlan>> = found
@@ -907,7 +994,7 @@ fn groups_current(inspection: &sops::Inspection, plan: &Plan) -> bool {
 fn update_one(target: &Target, plan: &Plan, identities: &[Identity]) -> Outcome {
     let path = &target.path;
     let result = (|| -> Result<Outcome> {
-        let sealed = fsio::read(path)?;
+        let (sealed, stamp) = read_stamped(path)?;
         let format = Format::from_path(path);
         let inspection = match sops::inspect(&sealed, format) {
             Ok(i) => i,
@@ -926,7 +1013,7 @@ fn update_one(target: &Target, plan: &Plan, identities: &[Identity]) -> Outcome 
             &plan.key_groups,
             plan.shamir_threshold,
         )?;
-        replace_keeping_mode(path, &updated)?;
+        replace_keeping_mode(path, &updated, stamp, "updating its keys")?;
         Ok(Outcome::Done)
     })();
     result.unwrap_or_else(Outcome::Failed)
@@ -939,16 +1026,17 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: false,
             skip_kustomization: false,
+            hidden_files: false,
         },
     )?;
     let outcomes = run_batch(&found.targets, |_, target| {
         let path = &target.path;
         let result = (|| -> Result<Outcome> {
-            let sealed = fsio::read(path)?;
+            let (sealed, stamp) = read_stamped(path)?;
             let format = Format::from_path(path);
             match sops::rotate(&sealed, format, &identities) {
                 Ok(rotated) => {
-                    replace_keeping_mode(path, &rotated)?;
+                    replace_keeping_mode(path, &rotated, stamp, "rotating")?;
                     Ok(Outcome::Done)
                 }
                 Err(sops::Error::MetadataNotFound) if target.walked => {
@@ -1267,6 +1355,7 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
         WalkPolicy {
             follow_file_links: true,
             skip_kustomization: false,
+            hidden_files: true,
         },
     )?;
     let mut offenders = Vec::new();
@@ -1276,6 +1365,7 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
     report_verify(
         &offenders,
         found.targets.len(),
+        &found.skipped,
         &policy,
         &manifest.body.root_id,
         args.json,
@@ -1285,40 +1375,73 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
 fn report_verify(
     offenders: &[Offender],
     files: usize,
+    skipped: &[(PathBuf, String)],
     policy: &VerifyPolicy,
     root_id: &str,
     json: bool,
 ) -> Result<()> {
+    let ok = offenders.is_empty() && files > 0;
     if json {
+        let skipped_json: Vec<_> = skipped
+            .iter()
+            .map(|(path, reason)| json!({"path": path.display().to_string(), "reason": reason}))
+            .collect();
         print_json(&json!({
             "root_id": root_id,
             "bootstrap_recipient": policy.root_recipient,
             "files_checked": files,
-            "ok": offenders.is_empty(),
+            "ok": ok,
             "offenders": offenders,
+            "skipped": skipped_json,
         }))?;
     } else {
         let mut out = std::io::stdout().lock();
         for o in offenders {
-            writeln!(out, "{}: {}: {}", o.file, o.key_path, o.reason)
-                .context("writing to stdout")?;
+            // Paths, key names and reasons come from the files checked:
+            // escaped, so that a file cannot drive the terminal.
+            writeln!(
+                out,
+                "{}: {}: {}",
+                printable(&o.file),
+                printable(&o.key_path),
+                printable(&o.reason)
+            )
+            .context("writing to stdout")?;
         }
         out.flush().context("writing to stdout")?;
+        for (path, reason) in skipped {
+            eprintln!(
+                "skipped         {}: {}",
+                printable(&path.display().to_string()),
+                printable(reason)
+            );
+        }
     }
     let bad_files = {
         let mut names: Vec<&str> = offenders.iter().map(|o| o.file.as_str()).collect();
         names.dedup();
         names.len()
     };
-    if offenders.is_empty() {
+    let skipped_text = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", {} skipped (listed above)", skipped.len())
+    };
+    if files == 0 {
+        return Err(CliError::Verification(format!(
+            "no file was checked{skipped_text}: name the manifests or the directories that hold them"
+        ))
+        .into());
+    }
+    if ok {
         eprintln!(
-            "✓ {files} file(s) checked: every Secret is sealed, to {} and the .sops.yaml recipients",
+            "✓ {files} file(s) checked{skipped_text}: every Secret is sealed, to {} and the .sops.yaml recipients",
             policy.root_recipient
         );
         Ok(())
     } else {
         Err(CliError::Verification(format!(
-            "{} offender(s) in {bad_files} of {files} file(s) checked",
+            "{} offender(s) in {bad_files} of {files} file(s) checked{skipped_text}",
             offenders.len()
         ))
         .into())
@@ -1351,4 +1474,45 @@ pub fn verify_for_demo(paths: &[PathBuf], root_recipient: &str) -> Result<Vec<Of
         .iter()
         .flat_map(|p| verify_file(p, &policy, &mut configs))
         .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_refuses_a_file_changed_since_it_was_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("db.yaml");
+        std::fs::write(&path, "a: 1\n").expect("write");
+        let (bytes, stamp) = read_stamped(&path).expect("read");
+        assert_eq!(bytes.as_slice(), b"a: 1\n");
+        // Someone edits the file while it is being sealed.
+        std::fs::write(&path, "a: 2\n").expect("write");
+        let err = replace_keeping_mode(&path, b"sealed\n", stamp, "sealing")
+            .expect_err("a changed file is not replaced");
+        assert!(
+            err.to_string().contains("changed while sealing; run again"),
+            "{err}"
+        );
+        assert_eq!(super::super::exit_code_of(&err), exit::REFUSED);
+        assert_eq!(std::fs::read(&path).expect("read"), b"a: 2\n");
+
+        // Replaced by another file (new inode), same content and length.
+        let (_, stamp) = read_stamped(&path).expect("read");
+        let other = dir.path().join("other");
+        std::fs::write(&other, "a: 2\n").expect("write");
+        std::fs::rename(&other, &path).expect("rename");
+        assert!(replace_keeping_mode(&path, b"sealed\n", stamp, "sealing").is_err());
+        assert_eq!(std::fs::read(&path).expect("read"), b"a: 2\n");
+
+        // Unchanged: replaced, mode kept.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let (_, stamp) = read_stamped(&path).expect("read");
+        replace_keeping_mode(&path, b"sealed\n", stamp, "sealing").expect("replaced");
+        assert_eq!(std::fs::read(&path).expect("read"), b"sealed\n");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o640);
+    }
 }

@@ -24,7 +24,7 @@ use super::args::{
     HandoverAttachArgs, HandoverChallengeArgs, HandoverCommand, HandoverReceiptArgs,
     HandoverVerifyArgs,
 };
-use super::io::{self, CliError};
+use super::io::{self, CliError, printable};
 use super::{preflight, prompt};
 
 /// Runs one `handover` subcommand.
@@ -257,21 +257,6 @@ fn attach(args: &HandoverAttachArgs) -> Result<()> {
         envelope.signatures.len()
     );
     Ok(())
-}
-
-/// Escapes control characters. Report lines quote the receipt (paths, ids,
-/// a minisign trusted comment): a receipt must not be able to drive the
-/// operator's terminal with escape sequences.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 /// Rebuilds the bootstrap identity from a quorum, after the air-gap gate

@@ -128,3 +128,18 @@ pub fn emit_secret(text: &[u8], allow_terminal: bool) -> Result<()> {
     out.flush().context("writing to stdout")?;
     Ok(())
 }
+
+/// Escapes control characters (ESC, CR, BEL, …) so that text read from a
+/// file (a path, a key name, a receipt field) cannot drive the operator's
+/// terminal with escape sequences when a report quotes it.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}

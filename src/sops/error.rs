@@ -98,9 +98,18 @@ pub enum Error {
         /// 0-based recipient within the group.
         index: usize,
     },
-    /// An identity file line is not an age identity.
-    #[error("the identity file holds no valid age identity")]
-    InvalidIdentity,
+    /// A line of an identity file is not an age identity. Only its number
+    /// is given: the line may be a damaged key, which must not be printed.
+    #[error(
+        "line {line} of the identity file is not an age identity (AGE-SECRET-KEY-1…, a # comment or blank)"
+    )]
+    InvalidIdentity {
+        /// 1-based line number in the identity text.
+        line: usize,
+    },
+    /// The identity file has no identity at all (only comments and blanks).
+    #[error("the identity file holds no age identity")]
+    NoIdentityInFile,
     /// age refused to encrypt the data key.
     #[error("could not encrypt the data key with age")]
     KeyWrap,
@@ -267,7 +276,8 @@ impl Error {
             | Error::InvalidRegex { .. }
             | Error::NoKeys
             | Error::InvalidRecipient { .. }
-            | Error::InvalidIdentity
+            | Error::InvalidIdentity { .. }
+            | Error::NoIdentityInFile
             | Error::MalformedEncryptedValue { .. }
             | Error::UnknownValueType { .. }
             | Error::MalformedPlaintext { .. }

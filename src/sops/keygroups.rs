@@ -37,16 +37,18 @@ pub fn parse_identities(text: &str) -> Result<Vec<Identity>, Error> {
     // plugin identities would need a plugin binary, which an air-gapped
     // workstation does not run.
     let mut out: Vec<Identity> = Vec::new();
-    for line in text.lines() {
+    for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let id = age::x25519::Identity::from_str(line).map_err(|_| Error::InvalidIdentity)?;
+        // The error names the line, never its text (it may be a damaged key).
+        let id = age::x25519::Identity::from_str(line)
+            .map_err(|_| Error::InvalidIdentity { line: index + 1 })?;
         out.push(Box::new(id));
     }
     if out.is_empty() {
-        return Err(Error::InvalidIdentity);
+        return Err(Error::NoIdentityInFile);
     }
     Ok(out)
 }
@@ -89,7 +91,9 @@ fn unwrap_entry(enc: &str, identities: &[Identity]) -> Option<SecretBytes> {
     let mut reader = decryptor
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .ok()?;
-    let mut plain = Zeroizing::new(Vec::new());
+    // Sized for the data key (or a Shamir share of it) up front, so that
+    // no reallocation leaves an unwiped copy behind.
+    let mut plain = Zeroizing::new(Vec::with_capacity(64));
     reader.read_to_end(&mut plain).ok()?;
     Some(SecretBytes::from_slice(&plain))
 }
@@ -293,11 +297,31 @@ mod tests {
         assert!(matches!(seal_data_key(&key, &[], 0), Err(Error::NoKeys)));
         assert!(matches!(
             parse_identities("not a key\n"),
-            Err(Error::InvalidIdentity)
+            Err(Error::InvalidIdentity { line: 1 })
         ));
         assert!(matches!(
             parse_identities("# only a comment\n"),
-            Err(Error::InvalidIdentity)
+            Err(Error::NoIdentityInFile)
         ));
+    }
+
+    #[test]
+    fn a_bad_identity_line_is_named_by_number_never_by_text() {
+        let good = age::x25519::Identity::generate();
+        let good = good.to_string();
+        let damaged = format!("{}X", good.expose_secret());
+        let text = format!(
+            "# created: today\n\n{}\r\n{damaged}\n",
+            good.expose_secret()
+        );
+        let err = match parse_identities(&text) {
+            Err(e) => e,
+            Ok(_) => panic!("a damaged key line is refused"),
+        };
+        assert!(matches!(err, Error::InvalidIdentity { line: 4 }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("line 4"), "{message}");
+        assert!(!message.contains(&good.expose_secret()[..20]), "{message}");
+        assert!(!message.contains(&damaged[20..]), "{message}");
     }
 }

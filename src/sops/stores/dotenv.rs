@@ -8,6 +8,7 @@
 use super::super::tree::{Branch, Item};
 use super::super::{Error, Format};
 use super::val_to_string;
+use super::wiping::{WipingBuf, capacity_for};
 use crate::secret::SecretBytes;
 
 const PREFIX: &str = "sops_";
@@ -64,10 +65,11 @@ pub(super) fn parse_encrypted(input: &[u8]) -> Result<(Branch, Vec<(String, Stri
         match item {
             Item::Entry { key, value } if key.starts_with(PREFIX) => {
                 let text = val_to_string(&value, &key)?;
-                let text = String::from_utf8(text).map_err(|_| Error::InvalidMetadata {
-                    field: key.clone(),
-                    reason: "not UTF-8".into(),
-                })?;
+                let text =
+                    String::from_utf8(text.to_vec()).map_err(|_| Error::InvalidMetadata {
+                        field: key.clone(),
+                        reason: "not UTF-8".into(),
+                    })?;
                 // parse() already turned `\n` into newlines; flatten's reader
                 // expects the escaped form, so put it back.
                 meta.push((key[PREFIX.len()..].to_string(), text.replace('\n', "\\n")));
@@ -79,7 +81,7 @@ pub(super) fn parse_encrypted(input: &[u8]) -> Result<(Branch, Vec<(String, Stri
 }
 
 pub(super) fn emit(branch: &Branch, meta: &[(String, String)]) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
+    let mut out = WipingBuf::with_capacity(capacity_for([branch]));
     for item in &branch.items {
         match item {
             Item::Comment(c) => {
@@ -90,7 +92,7 @@ pub(super) fn emit(branch: &Branch, meta: &[(String, String)]) -> Result<Vec<u8>
                 let v = val_to_string(value, key)?;
                 out.extend_from_slice(key.as_bytes());
                 out.push(b'=');
-                for &b in &v {
+                for &b in v.iter() {
                     if b == b'\n' {
                         out.extend_from_slice(b"\\n");
                     } else {
@@ -108,7 +110,7 @@ pub(super) fn emit(branch: &Branch, meta: &[(String, String)]) -> Result<Vec<u8>
         out.extend_from_slice(v.as_bytes());
         out.push(b'\n');
     }
-    Ok(out)
+    Ok(out.into_vec())
 }
 
 #[cfg(test)]

@@ -9,8 +9,14 @@
 
 use super::super::tree::{Branch, Item, Value};
 use super::super::{Error, Format};
+use zeroize::Zeroizing;
+
 use super::val_to_string;
+use super::wiping::{WipingString, capacity_for};
 use crate::secret::SecretBytes;
+
+/// A key of a section being written: name, value, comment.
+type KeyLine = (String, Zeroizing<String>, Option<Zeroizing<String>>);
 
 /// Flattened metadata pairs of a `[sops]` section.
 type FlatMeta = Vec<(String, String)>;
@@ -161,7 +167,7 @@ pub(super) fn parse_encrypted(input: &[u8]) -> Result<(Branch, Option<FlatMeta>)
     Ok((into_branch(sections), meta))
 }
 
-fn comment_lines(out: &mut String, text: &str) {
+fn comment_lines(out: &mut WipingString, text: &str) {
     for line in text.split('\n') {
         if line.starts_with('#') || line.starts_with(';') {
             out.push_str(&line[..1]);
@@ -175,12 +181,7 @@ fn comment_lines(out: &mut String, text: &str) {
     }
 }
 
-fn write_section(
-    out: &mut String,
-    name: &str,
-    comment: Option<&str>,
-    keys: &[(String, String, Option<String>)],
-) {
+fn write_section(out: &mut WipingString, name: &str, comment: Option<&str>, keys: &[KeyLine]) {
     if name == DEFAULT_SECTION && keys.is_empty() {
         return;
     }
@@ -216,23 +217,27 @@ fn write_section(
         }
         let k = quoted(k);
         out.push_str(&k);
-        out.push_str(&" ".repeat(align - k.len()));
+        out.push_repeated(b' ', align - k.len());
         out.push_str(" = ");
-        if v.contains(['\n', '`']) {
-            out.push_str(&format!("\"\"\"{v}\"\"\""));
+        // Written piece by piece: no temporary copy of the value.
+        let quote = if v.contains(['\n', '`']) {
+            "\"\"\""
         } else if v.contains(['#', ';']) {
-            out.push_str(&format!("`{v}`"));
+            "`"
         } else if v.trim().len() != v.len() {
-            out.push_str(&format!("\"{v}\""));
+            "\""
         } else {
-            out.push_str(v);
-        }
+            ""
+        };
+        out.push_str(quote);
+        out.push_str(v);
+        out.push_str(quote);
         out.push('\n');
     }
 }
 
 pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result<Vec<u8>, Error> {
-    let mut out = String::new();
+    let mut out = WipingString::with_capacity(capacity_for([branch]));
     for item in &branch.items {
         let Item::Entry { key, value } = item else {
             continue;
@@ -246,31 +251,39 @@ pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result
         let mut items = section.items.iter().peekable();
         let mut comment = None;
         if let Some(Item::Comment(c)) = items.peek() {
-            comment = Some(String::from_utf8_lossy(c.expose_secret()).into_owned());
+            comment = Some(Zeroizing::new(
+                String::from_utf8_lossy(c.expose_secret()).into_owned(),
+            ));
             items.next();
         }
-        let mut keys: Vec<(String, String, Option<String>)> = Vec::new();
+        let mut keys: Vec<KeyLine> = Vec::new();
         for i in items {
             match i {
                 // go-ini keeps one comment per key and writes it above the
                 // key; sops attaches a comment to the key before it.
                 Item::Comment(c) => {
                     if let Some(last) = keys.last_mut() {
-                        last.2 = Some(String::from_utf8_lossy(c.expose_secret()).into_owned());
+                        last.2 = Some(Zeroizing::new(
+                            String::from_utf8_lossy(c.expose_secret()).into_owned(),
+                        ));
                     }
                 }
                 Item::Entry { key: k, value: v } => {
                     let text = val_to_string(v, &format!("{key}:{k}"))?;
-                    keys.push((k.clone(), String::from_utf8_lossy(&text).into_owned(), None));
+                    keys.push((
+                        k.clone(),
+                        Zeroizing::new(String::from_utf8_lossy(&text).into_owned()),
+                        None,
+                    ));
                 }
             }
         }
-        write_section(&mut out, key, comment.as_deref(), &keys);
+        write_section(&mut out, key, comment.as_deref().map(String::as_str), &keys);
     }
     if let Some(meta) = meta {
-        let keys: Vec<(String, String, Option<String>)> = meta
+        let keys: Vec<KeyLine> = meta
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone(), None))
+            .map(|(k, v)| (k.clone(), Zeroizing::new(v.clone()), None))
             .collect();
         write_section(&mut out, super::SOPS_KEY, None, &keys);
     }

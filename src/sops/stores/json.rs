@@ -8,8 +8,11 @@
 
 use serde_json::Value as Json;
 
+use zeroize::Zeroizing;
+
 use super::super::tree::{Branch, Item, ListElement, Value, json_format_float};
 use super::super::{Error, Format};
+use super::wiping::{WipingBuf, capacity_for};
 use crate::secret::SecretBytes;
 
 pub(super) fn parse(input: &[u8]) -> Result<Branch, Error> {
@@ -66,19 +69,19 @@ fn convert(json: Json) -> Value {
 }
 
 pub(super) fn emit(branch: &Branch) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
+    let mut out = WipingBuf::with_capacity(capacity_for([branch]));
     write_branch(&mut out, branch, 0, &mut Vec::new())?;
     out.push(b'\n');
-    Ok(out)
+    Ok(out.into_vec())
 }
 
-fn indent(out: &mut Vec<u8>, level: usize) {
+fn indent(out: &mut WipingBuf, level: usize) {
     out.push(b'\n');
-    out.extend(std::iter::repeat_n(b'\t', level));
+    out.push_repeated(b'\t', level);
 }
 
 fn write_branch(
-    out: &mut Vec<u8>,
+    out: &mut WipingBuf,
     b: &Branch,
     level: usize,
     path: &mut Vec<String>,
@@ -114,7 +117,7 @@ fn write_branch(
 }
 
 fn write_value(
-    out: &mut Vec<u8>,
+    out: &mut WipingBuf,
     v: &Value,
     level: usize,
     path: &mut Vec<String>,
@@ -162,9 +165,17 @@ fn write_value(
 
 /// Go `encoding/json` string encoding with `escapeHTML` (Go 1.22+ also
 /// writes `\b` and `\f` short forms). Invalid UTF-8 becomes U+FFFD.
-pub(super) fn write_string(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn write_string(out: &mut WipingBuf, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let text = String::from_utf8_lossy(bytes);
+    // Borrowed when the bytes are UTF-8; otherwise a repaired copy, wiped.
+    let repaired;
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            repaired = Zeroizing::new(String::from_utf8_lossy(bytes).into_owned());
+            repaired.as_str()
+        }
+    };
     out.push(b'"');
     for c in text.chars() {
         match c {
@@ -206,10 +217,10 @@ mod tests {
 
     #[test]
     fn strings_are_escaped_like_go() {
-        let mut out = Vec::new();
+        let mut out = WipingBuf::with_capacity(1);
         write_string(&mut out, "a<b & c>d\u{2028}\u{1}é\"\\".as_bytes());
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            String::from_utf8(out.into_vec()).unwrap(),
             "\"a\\u003cb \\u0026 c\\u003ed\\u2028\\u0001é\\\"\\\\\""
         );
     }

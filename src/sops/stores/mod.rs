@@ -11,6 +11,7 @@ mod dotenv;
 mod flatten;
 mod ini;
 mod json;
+mod wiping;
 mod yaml;
 
 use serde_json::Value as Json;
@@ -254,8 +255,8 @@ fn value_to_json(value: &Value) -> Result<Json, Error> {
 }
 
 /// sops `ValToString`, used by dotenv and INI for non-string values.
-fn val_to_string(value: &Value, path: &str) -> Result<Vec<u8>, Error> {
-    Ok(match value {
+fn val_to_string(value: &Value, path: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Error> {
+    Ok(zeroize::Zeroizing::new(match value {
         Value::Str(s) => s.expose_secret().to_vec(),
         Value::Int(i) => i.to_string().into_bytes(),
         Value::Bool(b) => b.to_string().into_bytes(),
@@ -283,7 +284,7 @@ fn val_to_string(value: &Value, path: &str) -> Result<Vec<u8>, Error> {
                 reason: "nested values are not supported in this format",
             });
         }
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -307,6 +308,37 @@ mod tests {
             load_plain(Format::Dotenv, b"A=1\nsops_mac=x\n"),
             Err(Error::AlreadyEncrypted)
         ));
+    }
+
+    #[test]
+    fn plaintext_output_is_written_into_one_reserved_buffer() {
+        // The returned Vec is the emitter's wiping buffer, moved out: a
+        // capacity equal to the reserved one means it never had to grow.
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/sops")
+            .canonicalize()
+            .unwrap_or_else(|_| "/work/shared/fixtures/sops".into());
+        let mut checked = 0;
+        for (name, format) in [
+            ("k8s-secret.plain.yaml", Format::Yaml),
+            ("nested.plain.yaml", Format::Yaml),
+            ("basic.plain.json", Format::Json),
+            ("app.plain.env", Format::Dotenv),
+            ("config.plain.ini", Format::Ini),
+        ] {
+            let Ok(input) = std::fs::read(fixtures.join(name)) else {
+                continue;
+            };
+            let branches = load_plain(format, &input).unwrap();
+            let out = emit_plain(format, &branches).unwrap();
+            assert_eq!(
+                out.capacity(),
+                wiping::capacity_for(&branches),
+                "{name}: the output buffer grew"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, 5, "fixtures not found in {}", fixtures.display());
     }
 
     #[test]

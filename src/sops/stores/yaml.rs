@@ -19,13 +19,17 @@
 //! strings that would resolve to another type are double-quoted, strings
 //! with a newline become `|` literal blocks, and nothing is wrapped.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use base64::Engine;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use zeroize::{Zeroize, Zeroizing};
 
 use super::super::tree::{Branch, GoTime, Item, ListElement, Value, yaml_format_float};
 use super::super::{Error, Format};
+use super::wiping::{WipingString, capacity_for};
 use crate::secret::SecretBytes;
 
 const INDENT: usize = 4;
@@ -169,7 +173,8 @@ fn resolve(s: &str) -> Resolved {
     if let Some(t) = GoTime::parse_yaml(s) {
         return Resolved::Time(t);
     }
-    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    let mut plain = Zeroizing::new(String::with_capacity(s.len()));
+    plain.extend(s.chars().filter(|&c| c != '_'));
     if let Some(v) = go_parse_int(&plain) {
         if let Ok(i) = i64::try_from(v) {
             return Resolved::Int(i);
@@ -194,7 +199,8 @@ struct Comment {
     line: usize,
     col: usize,
     own_line: bool,
-    text: String,
+    /// Comments are encrypted like values: wiped.
+    text: Zeroizing<String>,
 }
 
 /// Finds comments in the source: a `#` at the start of a line or after
@@ -226,13 +232,22 @@ fn find_comments(chars: &[char], scalar_spans: &[(usize, usize)]) -> Vec<Comment
             while end < chars.len() && chars[end] != '\n' {
                 end += 1;
             }
-            let text: String = chars[start + 1..end].iter().collect();
+            // The text without trailing CRs, built once at its final size.
+            let mut text_end = end;
+            while text_end > start + 1 && chars[text_end - 1] == '\r' {
+                text_end -= 1;
+            }
+            let body = &chars[start + 1..text_end];
+            let mut text = Zeroizing::new(String::with_capacity(
+                body.iter().map(|c| c.len_utf8()).sum(),
+            ));
+            text.extend(body);
             out.push(Comment {
                 index: start,
                 line,
                 col,
                 own_line,
-                text: text.trim_end_matches('\r').to_string(),
+                text,
             });
             col += end - i;
             i = end;
@@ -261,6 +276,25 @@ struct Reader<'a> {
     depth: usize,
 }
 
+/// Wipes a scalar's text if the parser had to make its own copy (quoted or
+/// folded scalars, escapes); a borrowed one points into the input.
+fn wipe_scalar(text: Cow<'_, str>) {
+    if let Cow::Owned(mut owned) = text {
+        owned.zeroize();
+    }
+}
+
+impl Drop for Reader<'_> {
+    /// Events not consumed (after an error) still hold their scalars.
+    fn drop(&mut self) {
+        for (ev, _) in self.events.drain(..) {
+            if let Event::Scalar(text, ..) = ev {
+                wipe_scalar(text);
+            }
+        }
+    }
+}
+
 fn parse_error(line: Option<usize>, reason: impl Into<String>) -> Error {
     Error::Parse {
         format: Format::Yaml,
@@ -271,11 +305,14 @@ fn parse_error(line: Option<usize>, reason: impl Into<String>) -> Error {
 
 impl<'a> Reader<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), Error> {
-        let ev = self
+        // Moved out, not cloned: a clone of an owned scalar would be a copy
+        // of the plaintext that nothing wipes.
+        let slot = self
             .events
-            .get(self.pos)
-            .cloned()
+            .get_mut(self.pos)
             .ok_or_else(|| parse_error(None, "unexpected end of input"))?;
+        let span = slot.1;
+        let ev = std::mem::replace(slot, (Event::Nothing, span));
         self.pos += 1;
         Ok(ev)
     }
@@ -335,9 +372,10 @@ impl<'a> Reader<'a> {
                     "str" => return Ok(Value::str(text)),
                     // go-yaml decodes !!binary into a (byte) string.
                     "binary" => {
-                        let cleaned: String = text.split_whitespace().collect();
+                        let mut cleaned = Zeroizing::new(String::with_capacity(text.len()));
+                        cleaned.extend(text.split_whitespace());
                         let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(cleaned)
+                            .decode(cleaned.as_bytes())
                             .map_err(|_| parse_error(Some(line), "invalid !!binary base64"))?;
                         return Ok(Value::Str(SecretBytes::new(bytes)));
                     }
@@ -383,7 +421,9 @@ impl<'a> Reader<'a> {
         let line = span.start.line();
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let v = self.scalar(&text, style, tag.as_deref(), line)?;
+                let v = self.scalar(&text, style, tag.as_deref(), line);
+                wipe_scalar(text);
+                let v = v?;
                 self.remember(anchor, &v);
                 Ok(v)
             }
@@ -505,8 +545,12 @@ pub(super) fn parse(input: &[u8]) -> Result<Vec<Branch>, Error> {
         }
         events.push((ev, span));
     }
-    let chars: Vec<char> = text.chars().collect();
+    // One char per element, so that scalar spans (in chars) index it; the
+    // whole plaintext, so wiped.
+    let mut chars: Zeroizing<Vec<char>> = Zeroizing::new(Vec::with_capacity(text.len()));
+    chars.extend(text.chars());
     let comments = find_comments(&chars, &scalar_spans);
+    drop(chars);
     let n = comments.len();
     let mut r = Reader {
         events,
@@ -547,7 +591,12 @@ pub(super) fn parse(input: &[u8]) -> Result<Vec<Branch>, Error> {
                     {
                         Branch::new()
                     }
-                    _ => return Err(Error::NotAMapping { document }),
+                    other => {
+                        if let Event::Scalar(text, ..) = other {
+                            wipe_scalar(text);
+                        }
+                        return Err(Error::NotAMapping { document });
+                    }
                 };
                 // Comments after the root mapping belong to it.
                 let end = r.peek().map(|(_, s)| s.end.index()).unwrap_or(usize::MAX);
@@ -606,7 +655,8 @@ fn analyze(value: &str) -> ScalarAnalysis {
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
-    let chars: Vec<char> = value.chars().collect();
+    let mut chars: Zeroizing<Vec<char>> = Zeroizing::new(Vec::with_capacity(value.len()));
+    chars.extend(value.chars());
     for (i, &c) in chars.iter().enumerate() {
         let next = chars.get(i + 1).copied();
         let followed_by_ws = next.is_none_or(|n| n == ' ' || n == '\t' || is_break(n));
@@ -788,8 +838,11 @@ fn choose_style(s: &str, simple_key: bool) -> Style {
     style
 }
 
-fn double_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
+fn double_quoted(s: &str) -> Zeroizing<String> {
+    // An escape is at most 4 bytes per input byte (`\x1B` for one byte), so
+    // this never reallocates.
+    let mut out = Zeroizing::new(String::with_capacity(s.len() * 4 + 2));
+    out.push('"');
     for c in s.chars() {
         match c {
             '\0' => out.push_str("\\0"),
@@ -809,13 +862,14 @@ fn double_quoted(s: &str) -> String {
             '\u{2029}' => out.push_str("\\P"),
             c if !is_printable(c) || c == '\u{feff}' => {
                 let v = c as u32;
-                if v <= 0xff {
-                    out.push_str(&format!("\\x{v:02X}"));
+                // Writing to a String cannot fail.
+                let _ = if v <= 0xff {
+                    write!(out, "\\x{v:02X}")
                 } else if v <= 0xffff {
-                    out.push_str(&format!("\\u{v:04X}"));
+                    write!(out, "\\u{v:04X}")
                 } else {
-                    out.push_str(&format!("\\U{v:08X}"));
-                }
+                    write!(out, "\\U{v:08X}")
+                };
             }
             c => out.push(c),
         }
@@ -824,22 +878,40 @@ fn double_quoted(s: &str) -> String {
     out
 }
 
-/// A scalar's text: either inline, or a block header plus content lines.
-enum Scalar {
-    Inline(String),
-    Block { header: String, body: String },
+/// A scalar's text: either inline (the value itself, or a quoted copy that
+/// is wiped), or a block header plus content lines.
+enum Scalar<'a> {
+    Text(&'a str),
+    Owned(Zeroizing<String>),
+    Block { header: String, body: &'a str },
 }
 
-fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar {
+fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar<'_> {
     let Ok(s) = std::str::from_utf8(bytes) else {
         // go-yaml writes non-UTF-8 strings as !!binary.
-        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-        return Scalar::Inline(format!("!!binary {b64}"));
+        let prefix = "!!binary ";
+        let mut out = Zeroizing::new(String::with_capacity(
+            prefix.len() + bytes.len().div_ceil(3) * 4,
+        ));
+        out.push_str(prefix);
+        base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut out);
+        return Scalar::Owned(out);
     };
     match choose_style(s, simple_key) {
-        Style::Plain => Scalar::Inline(s.to_string()),
-        Style::Single => Scalar::Inline(format!("'{}'", s.replace('\'', "''"))),
-        Style::Double => Scalar::Inline(double_quoted(s)),
+        Style::Plain => Scalar::Text(s),
+        Style::Single => {
+            let mut out = Zeroizing::new(String::with_capacity(s.len() * 2 + 2));
+            out.push('\'');
+            for c in s.chars() {
+                if c == '\'' {
+                    out.push('\'');
+                }
+                out.push(c);
+            }
+            out.push('\'');
+            Scalar::Owned(out)
+        }
+        Style::Double => Scalar::Owned(double_quoted(s)),
         Style::Literal => {
             let mut header = String::from("|");
             if s.starts_with(' ') || s.starts_with(is_break) {
@@ -851,24 +923,21 @@ fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar {
             } else if trailing > 1 || s.chars().count() == 1 {
                 header.push('+');
             }
-            Scalar::Block {
-                header,
-                body: s.to_string(),
-            }
+            Scalar::Block { header, body: s }
         }
     }
 }
 
-fn value_scalar(v: &Value) -> Scalar {
+fn value_scalar(v: &Value) -> Scalar<'_> {
     match v {
         Value::Str(s) => string_scalar(s.expose_secret(), false),
-        Value::Int(i) => Scalar::Inline(i.to_string()),
-        Value::Float(f) => Scalar::Inline(yaml_format_float(*f)),
-        Value::Bool(b) => Scalar::Inline(b.to_string()),
-        Value::Time(t) => Scalar::Inline(t.as_str().to_string()),
-        Value::Null => Scalar::Inline("null".into()),
-        Value::Branch(_) => Scalar::Inline("{}".into()),
-        Value::List(_) => Scalar::Inline("[]".into()),
+        Value::Int(i) => Scalar::Owned(Zeroizing::new(i.to_string())),
+        Value::Float(f) => Scalar::Owned(Zeroizing::new(yaml_format_float(*f))),
+        Value::Bool(b) => Scalar::Text(if *b { "true" } else { "false" }),
+        Value::Time(t) => Scalar::Text(t.as_str()),
+        Value::Null => Scalar::Text("null"),
+        Value::Branch(_) => Scalar::Text("{}"),
+        Value::List(_) => Scalar::Text("[]"),
     }
 }
 
@@ -879,19 +948,23 @@ fn nested_col(col: usize) -> usize {
 }
 
 struct Writer {
-    out: String,
+    out: WipingString,
 }
 
 impl Writer {
     fn pad(&mut self, col: usize) {
-        self.out.extend(std::iter::repeat_n(' ', col));
+        self.out.push_repeated(b' ', col);
     }
 
     fn comment(&mut self, col: usize, text: &SecretBytes) {
         self.pad(col);
         self.out.push('#');
-        self.out
-            .push_str(&String::from_utf8_lossy(text.expose_secret()));
+        match std::str::from_utf8(text.expose_secret()) {
+            Ok(text) => self.out.push_str(text),
+            Err(_) => self.out.push_str(&Zeroizing::new(
+                String::from_utf8_lossy(text.expose_secret()).into_owned(),
+            )),
+        }
         self.out.push('\n');
     }
 
@@ -899,7 +972,11 @@ impl Writer {
     /// scalar's lines go.
     fn scalar(&mut self, s: Scalar, content_col: usize) {
         match s {
-            Scalar::Inline(t) => {
+            Scalar::Text(t) => {
+                self.out.push_str(t);
+                self.out.push('\n');
+            }
+            Scalar::Owned(t) => {
                 self.out.push_str(&t);
                 self.out.push('\n');
             }
@@ -955,8 +1032,9 @@ impl Writer {
                         self.pad(col);
                     } else {
                         match string_scalar(key.as_bytes(), true) {
-                            Scalar::Inline(k) => self.out.push_str(&k),
-                            Scalar::Block { body, .. } => self.out.push_str(&double_quoted(&body)),
+                            Scalar::Text(k) => self.out.push_str(k),
+                            Scalar::Owned(k) => self.out.push_str(&k),
+                            Scalar::Block { body, .. } => self.out.push_str(&double_quoted(body)),
                         }
                     }
                     self.out.push(':');
@@ -1049,7 +1127,9 @@ impl Writer {
 
 /// Writes every branch as one document, separated by `---`.
 pub(super) fn emit(branches: &[Branch]) -> Result<Vec<u8>, Error> {
-    let mut w = Writer { out: String::new() };
+    let mut w = Writer {
+        out: WipingString::with_capacity(capacity_for(branches)),
+    };
     for (i, b) in branches.iter().enumerate() {
         if i > 0 {
             w.out.push_str("---\n");
@@ -1085,7 +1165,8 @@ mod tests {
     #[test]
     fn go_yaml_quoting() {
         let b = |s: &str| match string_scalar(s.as_bytes(), false) {
-            Scalar::Inline(t) => t,
+            Scalar::Text(t) => t.to_string(),
+            Scalar::Owned(t) => t.to_string(),
             Scalar::Block { header, .. } => header,
         };
         assert_eq!(b("123"), "\"123\"");
