@@ -512,7 +512,7 @@ pub struct HandoverVerifyArgs {
 pub enum BootstrapCommand {
     /// Encrypt bootstrap manifests into SOPS files (to stdout, or --in-place over files and trees).
     Seal(BootstrapSealArgs),
-    /// Decrypt a SOPS file to stdout, like `sops -d` (or several files into --out-dir).
+    /// Decrypt a SOPS file to stdout (not a terminal unless --allow-terminal), or several into --out-dir.
     Open(BootstrapOpenArgs),
     /// Check without any private key that every Secret is sealed, to the right recipients.
     Verify(BootstrapVerifyArgs),
