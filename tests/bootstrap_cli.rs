@@ -56,8 +56,11 @@ fn ceremony_env(s: &Scratch, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(ceremony_bin());
     cmd.current_dir(s.dir.path())
         .args(args)
+        .env("HOME", s.dir.path())
+        .env_remove("XDG_CONFIG_HOME")
         .env_remove("SOPS_AGE_KEY_FILE")
         .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
@@ -1158,4 +1161,75 @@ fn config_flag_names_the_sops_yaml_and_bad_recipients_stop_early() {
     ])
     .fails_with(2, "not an age recipient");
     assert_eq!(s.read("tree/other.yaml"), b"a: b\n");
+}
+
+#[test]
+fn identities_come_from_everywhere_sops_looks() {
+    let s = Scratch::new();
+    let plain =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n    name: x\nstringData:\n    token: t0ken-value\n";
+    s.write("secret.yaml", plain);
+
+    // Sealed to an ssh-ed25519 key: opened with that private key, by -i,
+    // by SOPS_AGE_SSH_PRIVATE_KEY_FILE, and from ~/.ssh/id_ed25519.
+    let public = s.ssh_key("deploy");
+    let sealed = s
+        .ceremony(&["bootstrap", "seal", "--recipient", &public, "secret.yaml"])
+        .success();
+    s.write("sealed.yaml", &sealed.output.stdout);
+    let opened = s
+        .ceremony(&["bootstrap", "open", "sealed.yaml", "-i", "deploy"])
+        .success();
+    assert_eq!(opened.stdout_text(), plain);
+    let path = s.path("deploy").display().to_string();
+    let opened = ceremony_env(
+        &s,
+        &["bootstrap", "open", "sealed.yaml"],
+        &[("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &path)],
+    )
+    .success();
+    assert_eq!(opened.stdout_text(), plain);
+    std::fs::create_dir_all(s.path(".ssh")).unwrap();
+    std::fs::copy(s.path("deploy"), s.path(".ssh/id_ed25519")).unwrap();
+    let opened = s.ceremony(&["bootstrap", "open", "sealed.yaml"]).success();
+    assert_eq!(opened.stdout_text(), plain);
+    // The real sops opens it with the same key.
+    let by_sops = s
+        .tool_env(
+            "sops",
+            &["decrypt", "sealed.yaml"],
+            &[
+                ("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &path),
+                ("SOPS_DISABLE_VERSION_CHECK", "1"),
+            ],
+        )
+        .success();
+    assert_eq!(by_sops.stdout_text(), plain);
+    std::fs::remove_file(s.path(".ssh/id_ed25519")).unwrap();
+
+    // Sealed to an age key: found in $XDG_CONFIG_HOME/sops/age/keys.txt.
+    let recipient = s.age_key("agekey");
+    let sealed = s
+        .ceremony(&[
+            "bootstrap",
+            "seal",
+            "--recipient",
+            &recipient,
+            "secret.yaml",
+        ])
+        .success();
+    s.write("sealed2.yaml", &sealed.output.stdout);
+    std::fs::create_dir_all(s.path("cfg/sops/age")).unwrap();
+    std::fs::copy(s.path("agekey.key"), s.path("cfg/sops/age/keys.txt")).unwrap();
+    let cfg = s.path("cfg").display().to_string();
+    let opened = ceremony_env(
+        &s,
+        &["bootstrap", "open", "sealed2.yaml"],
+        &[("XDG_CONFIG_HOME", &cfg)],
+    )
+    .success();
+    assert_eq!(opened.stdout_text(), plain);
+    // A required file that is missing is an error, not silently skipped.
+    s.ceremony(&["bootstrap", "open", "sealed2.yaml", "-i", "missing.key"])
+        .fails_with(8, "missing.key");
 }

@@ -439,14 +439,39 @@ fn seal_bytes(plain: &[u8], format: Format, plan: &Plan) -> Result<Option<Vec<u8
 
 /// Loads identities from `-i` files, then `SOPS_AGE_KEY_FILE`, then
 /// `SOPS_AGE_KEY`, as sops reads them.
+/// Collects identities from every source sops reads (`cmd/sops` age key
+/// source): `-i` files, `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`,
+/// `$XDG_CONFIG_HOME/sops/age/keys.txt` (or `~/.config/sops/age/keys.txt`),
+/// `SOPS_AGE_SSH_PRIVATE_KEY_FILE` and `~/.ssh/id_ed25519`. Files named
+/// explicitly must exist; the default locations are used when present.
 fn load_identities(args: &BootstrapIdentityArgs) -> Result<Vec<Identity>> {
     let mut out = Vec::new();
-    let mut files = args.identities.clone();
-    if let Some(file) = std::env::var_os("SOPS_AGE_KEY_FILE").filter(|f| !f.is_empty()) {
-        files.push(PathBuf::from(file));
+    let mut files: Vec<(PathBuf, bool)> =
+        args.identities.iter().map(|f| (f.clone(), true)).collect();
+    for var in ["SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"] {
+        if let Some(file) = std::env::var_os(var).filter(|f| !f.is_empty()) {
+            files.push((PathBuf::from(file), true));
+        }
     }
-    for file in &files {
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = config_home {
+        files.push((dir.join("sops/age/keys.txt"), false));
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        files.push((PathBuf::from(home).join(".ssh/id_ed25519"), false));
+    }
+    for (file, required) in &files {
+        if !required && !file.is_file() {
+            continue;
+        }
         let bytes = Zeroizing::new(fsio::read(file)?);
+        if bytes.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY-----") {
+            out.push(ssh_identity(file, &bytes)?);
+            continue;
+        }
         let text = std::str::from_utf8(&bytes).map_err(|_| {
             CliError::Input(format!("{}: not a text age identity file", file.display()))
         })?;
@@ -471,6 +496,25 @@ fn load_identities(args: &BootstrapIdentityArgs) -> Result<Vec<Identity>> {
         return Err(BootstrapError::NoIdentity.into());
     }
     Ok(out)
+}
+
+/// An OpenSSH ed25519 private key as an age identity (sops accepts these for
+/// files sealed to an `ssh-ed25519` recipient). A passphrase-protected key
+/// is asked for on the terminal when it is first needed.
+fn ssh_identity(file: &Path, bytes: &[u8]) -> Result<Identity> {
+    let name = file.display().to_string();
+    match age::ssh::Identity::from_buffer(std::io::BufReader::new(bytes), Some(name.clone())) {
+        Ok(age::ssh::Identity::Unencrypted(key)) => {
+            Ok(Box::new(age::ssh::Identity::Unencrypted(key)))
+        }
+        Ok(age::ssh::Identity::Encrypted(key)) => Ok(Box::new(
+            age::ssh::Identity::Encrypted(key).with_callbacks(super::prompt::TerminalCallbacks),
+        )),
+        _ => Err(CliError::Input(format!(
+            "{name}: not a supported OpenSSH private key; use an ssh-ed25519 key or an age identity"
+        ))
+        .into()),
+    }
 }
 
 // ---------------------------------------------------------------------------

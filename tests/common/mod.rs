@@ -78,6 +78,11 @@ impl Scratch {
         run_in(self.dir.path(), Command::new(program).args(args), b"")
     }
 
+    /// Runs any program in the scratch directory with extra environment.
+    pub fn tool_env(&self, program: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        run_in_env(self.dir.path(), Command::new(program).args(args), b"", env)
+    }
+
     /// Makes an age identity `NAME.key`; returns its recipient.
     pub fn age_key(&self, name: &str) -> String {
         require("age-keygen", "apt-get install -y age");
@@ -103,11 +108,20 @@ impl Scratch {
 }
 
 fn run_in(dir: &Path, command: &mut Command, stdin: &[u8]) -> Run {
+    run_in_env(dir, command, stdin, &[])
+}
+
+fn run_in_env(dir: &Path, command: &mut Command, stdin: &[u8], env: &[(&str, &str)]) -> Run {
     use std::io::Write;
     let mut child = command
         .current_dir(dir)
+        // Hermetic: no identity from the machine's home or environment.
+        .env("HOME", dir)
+        .env_remove("XDG_CONFIG_HOME")
         .env_remove("SOPS_AGE_KEY_FILE")
         .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
