@@ -1166,8 +1166,7 @@ fn config_flag_names_the_sops_yaml_and_bad_recipients_stop_early() {
 #[test]
 fn identities_come_from_everywhere_sops_looks() {
     let s = Scratch::new();
-    let plain =
-        "apiVersion: v1\nkind: Secret\nmetadata:\n    name: x\nstringData:\n    token: t0ken-value\n";
+    let plain = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: x\nstringData:\n    token: t0ken-value\n";
     s.write("secret.yaml", plain);
 
     // Sealed to an ssh-ed25519 key: opened with that private key, by -i,
