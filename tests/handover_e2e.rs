@@ -73,7 +73,7 @@ fn handover_end_to_end_with_deep_verification() {
     }
     assert!(
         out.stderr_text()
-            .contains("rebuilt bootstrap key matches root.json")
+            .contains("rebuilt bootstrap-key matches root.json")
     );
     assert!(out.stderr_text().contains("every commitment recomputed"));
 

@@ -95,16 +95,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     };
     let output = root::init(&parsed, &plan, &BTreeMap::new())?;
     let root_dir = dir.join("root");
-    let staged = fsio::StagedDir::new(&root_dir)?;
-    for (file, bytes) in &output.bundles {
-        staged.add(file, bytes, fsio::SECRET_MODE)?;
-    }
-    staged.add(
-        root::MANIFEST_FILE,
-        &output.manifest.to_json(),
-        fsio::PUBLIC_MODE,
-    )?;
-    staged.commit()?;
+    super::root::write_root(&root_dir, &output)?;
     let body = &output.manifest.body;
     println!("  root {} in {}", body.root_id, root_dir.display());
     println!("  bootstrap recipient {}", body.bootstrap_recipient);

@@ -16,7 +16,7 @@ use ceremony::handover::receipt::{self, ReceiptPlan, Values};
 use ceremony::handover::report::{self, Status, VerifyRequest};
 use ceremony::handover::statement::Sha256Digest;
 use ceremony::handover::{self as ho, Envelope, Scheme, TrustFile, sign};
-use ceremony::root::{self, Bundle, RootSecret};
+use ceremony::root::{self, RootSecret};
 use ceremony::secret::SecretBytes;
 use sha2::Digest;
 
@@ -25,7 +25,7 @@ use super::args::{
     HandoverVerifyArgs,
 };
 use super::io::{self, CliError, printable};
-use super::{preflight, prompt};
+use super::preflight;
 
 /// Runs one `handover` subcommand.
 pub fn run(command: HandoverCommand) -> Result<()> {
@@ -282,24 +282,8 @@ fn bootstrap_identity(
         "Opening shares of root {} for the bootstrap key:",
         manifest.body.root_id
     );
-    let mut bundles: Vec<(String, Bundle)> = Vec::new();
-    for path in &args.shares {
-        let file = path.display().to_string();
-        let bytes = io::read_file(path)?;
-        match root::open_bundle(&file, &bytes, &identities, &prompt::ask_passphrase) {
-            Ok(bundle) => {
-                eprintln!("  ✓ {file}: shares of {}", bundle.custodian);
-                bundles.push((file, bundle));
-            }
-            Err(e) if e.class() == ceremony::error::Class::Decryption => {
-                eprintln!("  - {e}; skipped")
-            }
-            Err(e) => return Err(ceremony::error::Error::from(e).into()),
-        }
-    }
-    let secret = root::rebuild(&manifest.body, RootSecret::Bootstrap, &bundles)
-        .map_err(ceremony::error::Error::from)?;
-    eprintln!("  ✓ rebuilt bootstrap key matches root.json");
+    let secret =
+        super::root::open_and_rebuild(&manifest, RootSecret::Bootstrap, &args.shares, &identities)?;
     let identity = root::secrets::bootstrap_identity(&secret).map_err(CliError::Input)?;
     Ok(Box::new(identity))
 }

@@ -181,17 +181,7 @@ fn init(args: &RootInitArgs) -> Result<()> {
             replaced.root_id, replaced.moved_to
         );
     }
-    let written = StagedDir::new(&args.out).and_then(|staged| {
-        for (file, bytes) in &output.bundles {
-            staged.add(file, bytes, fsio::SECRET_MODE)?;
-        }
-        staged.add(
-            root::MANIFEST_FILE,
-            &output.manifest.to_json(),
-            fsio::PUBLIC_MODE,
-        )?;
-        staged.commit()
-    });
+    let written = write_root(&args.out, &output);
     if let Err(e) = written {
         let Some(replaced) = &replaces else {
             return Err(e.into());
@@ -345,11 +335,25 @@ pub fn rebuild_quiet(
         set.threshold,
         set.shares
     );
+    let secret = open_and_rebuild(&manifest, which, &common.shares, &identities)?;
+    Ok((manifest, secret))
+}
+
+/// Opens custodians' bundles and rebuilds one root secret, checked against
+/// the manifest. A bundle no identity or passphrase opens is skipped with a
+/// note (not every custodian is present); one that opens and is wrong stops
+/// everything.
+pub fn open_and_rebuild(
+    manifest: &RootManifest,
+    which: RootSecret,
+    shares: &[std::path::PathBuf],
+    identities: &[Box<dyn age::Identity>],
+) -> Result<ceremony::secret::SecretBytes> {
     let mut bundles: Vec<(String, Bundle)> = Vec::new();
-    for path in &common.shares {
+    for path in shares {
         let file = path.display().to_string();
         let bytes = io::read_file(path)?;
-        match root::open_bundle(&file, &bytes, &identities, &prompt::ask_passphrase) {
+        match root::open_bundle(&file, &bytes, identities, &prompt::ask_passphrase) {
             Ok(bundle) => {
                 eprintln!("  ✓ {file}: shares of {}", bundle.custodian);
                 bundles.push((file, bundle));
@@ -363,5 +367,19 @@ pub fn rebuild_quiet(
     let secret =
         root::rebuild(&manifest.body, which, &bundles).map_err(ceremony::error::Error::from)?;
     eprintln!("  ✓ rebuilt {} matches root.json", which.label());
-    Ok((manifest, secret))
+    Ok(secret)
+}
+
+/// Writes a new root directory whole: bundles 0600, root.json 0644.
+pub fn write_root(dir: &Path, output: &root::InitOutput) -> Result<(), fsio::FsError> {
+    let staged = StagedDir::new(dir)?;
+    for (file, bytes) in &output.bundles {
+        staged.add(file, bytes, fsio::SECRET_MODE)?;
+    }
+    staged.add(
+        root::MANIFEST_FILE,
+        &output.manifest.to_json(),
+        fsio::PUBLIC_MODE,
+    )?;
+    staged.commit().map(|_| ())
 }
