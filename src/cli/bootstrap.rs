@@ -520,6 +520,26 @@ fn ssh_identity(file: &Path, bytes: &[u8]) -> Result<Identity> {
 // ---------------------------------------------------------------------------
 // Batches
 
+/// Runs `work` on a file that has a plan; a file without one is skipped or
+/// failed with the reason its planning gave.
+fn with_plan(
+    planned: Option<&Result<Plan, NoPlan>>,
+    work: impl FnOnce(&Plan) -> Outcome,
+) -> Outcome {
+    match planned {
+        Some(Ok(plan)) => work(plan),
+        Some(Err(NoPlan::NotCovered(reason))) => Outcome::Skipped(reason.clone()),
+        Some(Err(NoPlan::Error(e))) => Outcome::Failed(
+            BootstrapError::Planned {
+                message: format!("{e:#}"),
+                code: super::exit_code_of(e),
+            }
+            .into(),
+        ),
+        None => Outcome::Failed(anyhow::anyhow!("internal: no plan")),
+    }
+}
+
 /// What happened to one file of a tree command.
 enum Outcome {
     /// Changed (sealed, updated, rotated, opened).
@@ -768,17 +788,8 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
         .iter()
         .map(|t| plan_for(t, &flags, &mut configs))
         .collect();
-    let outcomes = run_batch(&found.targets, |i, target| match planned.get(i) {
-        Some(Ok(plan)) => seal_in_place(&target.path, plan),
-        Some(Err(NoPlan::NotCovered(reason))) => Outcome::Skipped(reason.clone()),
-        Some(Err(NoPlan::Error(e))) => Outcome::Failed(
-            BootstrapError::Planned {
-                message: format!("{e:#}"),
-                code: super::exit_code_of(e),
-            }
-            .into(),
-        ),
-        None => Outcome::Failed(anyhow::anyhow!("internal: no plan")),
+    let outcomes = run_batch(&found.targets, |i, target| {
+        with_plan(planned.get(i), |plan| seal_in_place(&target.path, plan))
     });
     finish_batch(
         &Labels {
@@ -992,17 +1003,8 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
         .iter()
         .map(|t| plan_for(t, &flags, &mut configs))
         .collect();
-    let outcomes = run_batch(&found.targets, |i, target| match planned.get(i) {
-        Some(Ok(plan)) => update_one(target, plan, &identities),
-        Some(Err(NoPlan::NotCovered(reason))) => Outcome::Skipped(reason.clone()),
-        Some(Err(NoPlan::Error(e))) => Outcome::Failed(
-            BootstrapError::Planned {
-                message: format!("{e:#}"),
-                code: super::exit_code_of(e),
-            }
-            .into(),
-        ),
-        None => Outcome::Failed(anyhow::anyhow!("internal: no plan")),
+    let outcomes = run_batch(&found.targets, |i, target| {
+        with_plan(planned.get(i), |plan| update_one(target, plan, &identities))
     });
     finish_batch(
         &Labels {
