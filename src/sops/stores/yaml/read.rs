@@ -1,23 +1,4 @@
-//! YAML store (sops: `stores/yaml/store.go` on go-yaml v3).
-//!
-//! **Reading** uses `saphyr-parser`'s event stream, which gives positions but
-//! no comments. Comments are found by a scan of the source that skips every
-//! scalar's span (see `docs/decisions/yaml-parser.md`), then placed the way
-//! sops places go-yaml's head, line and foot comments:
-//! * an own-line comment goes before the next item of the innermost open
-//!   collection whose column it reaches, or at the end of that collection;
-//! * an inline comment (`a: 1 # note`) goes before the item on its line, as
-//!   sops 3.11 does (it turns line comments into comment items).
-//!
-//! Plain scalars are typed as go-yaml v3 resolves them (`resolve.go`):
-//! YAML 1.2 core schema plus `0o`/`0b`/legacy-octal ints, `_` separators and
-//! plain timestamps; `yes`/`no`/`on`/`off` stay strings.
-//!
-//! **Writing** reproduces go-yaml v3's emitter with `SetIndent(4)`: a nested
-//! collection is indented to the next multiple of 4 above its parent's
-//! column, content inside a `- ` item starts two columns after the dash,
-//! strings that would resolve to another type are double-quoted, strings
-//! with a newline become `|` literal blocks, and nothing is wrapped.
+//! The YAML store's reader and writer (see the module doc in `mod.rs`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -27,10 +8,10 @@ use base64::Engine;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::super::tree::{Branch, GoTime, Item, ListElement, Value, yaml_format_float};
-use super::super::{Error, Format};
-use super::wiping::{WipingString, capacity_for};
 use crate::secret::SecretBytes;
+use crate::sops::stores::wiping::{WipingString, capacity_for};
+use crate::sops::tree::{Branch, GoTime, Item, ListElement, Value, yaml_format_float};
+use crate::sops::{Error, Format};
 
 const INDENT: usize = 4;
 
@@ -533,7 +514,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Parses every document into a branch.
-pub(super) fn parse(input: &[u8]) -> Result<Vec<Branch>, Error> {
+pub(in crate::sops::stores) fn parse(input: &[u8]) -> Result<Vec<Branch>, Error> {
     let text = std::str::from_utf8(input).map_err(|_| parse_error(None, "input is not UTF-8"))?;
     let mut events = Vec::new();
     let mut scalar_spans = Vec::new();
@@ -1126,7 +1107,7 @@ impl Writer {
 }
 
 /// Writes every branch as one document, separated by `---`.
-pub(super) fn emit(branches: &[Branch]) -> Result<Vec<u8>, Error> {
+pub(in crate::sops::stores) fn emit(branches: &[Branch]) -> Result<Vec<u8>, Error> {
     let mut w = Writer {
         out: WipingString::with_capacity(capacity_for(branches)),
     };
