@@ -18,7 +18,31 @@
 //! column, content inside a `- ` item starts two columns after the dash,
 //! strings that would resolve to another type are double-quoted, strings
 //! with a newline become `|` literal blocks, and nothing is wrapped.
+//!
+//! The parts, in the order data flows through them:
+//! * `read.rs`: events to branches; anchors, aliases, tags, duplicate keys,
+//!   and the depth and alias-expansion caps;
+//! * `comments.rs`: the comment scan and the queries that place comments;
+//! * `resolve.rs`: plain scalar typing, shared by reader and writer;
+//! * `emit.rs`: branches to text, the go-yaml layout;
+//! * `scalar_style.rs`: one scalar's text, its quoting style and escapes.
+//!
+//! Only `parse` and `emit` are seen by the other stores.
 
+mod comments;
+mod emit;
 mod read;
+mod resolve;
+mod scalar_style;
 
-pub(super) use read::{emit, parse};
+pub(super) use emit::emit;
+pub(super) use read::parse;
+
+/// go-yaml v3's indent as sops sets it (`SetIndent(4)`).
+const INDENT: usize = 4;
+
+/// Parses and emits again: the round trip the tests of each part check.
+#[cfg(test)]
+fn round(input: &str) -> String {
+    String::from_utf8(emit(&parse(input.as_bytes()).unwrap()).unwrap()).unwrap()
+}

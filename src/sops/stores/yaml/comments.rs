@@ -1,0 +1,175 @@
+//! Comments, which `saphyr-parser` does not report: the source scan that
+//! finds them, and the two queries through which the reader places them the
+//! way sops 3.11 places go-yaml v3's head, line and foot comments (see the
+//! module doc in `mod.rs` and `docs/decisions/yaml-parser.md`).
+//!
+//! The scan needs every scalar's span from the parser, so that a `#` inside
+//! a value is never taken for a comment. Which column bound applies where
+//! (the innermost open collection, a mapping item's foot) is decided by the
+//! reader as it walks the events; this file only hands each comment out
+//! once, in the order those bounds allow.
+
+use zeroize::Zeroizing;
+
+use crate::secret::SecretBytes;
+
+/// One comment as the scan found it.
+#[derive(Clone, Debug)]
+struct Comment {
+    /// Char index of its `#` in the source.
+    index: usize,
+    /// 1-based, as the parser counts lines.
+    line: usize,
+    /// 0-based char column of the `#`.
+    col: usize,
+    /// Nothing but whitespace before it on its line.
+    own_line: bool,
+    /// Comments are encrypted like values: wiped.
+    text: Zeroizing<String>,
+}
+
+/// Finds comments in the source: a `#` at the start of a line or after
+/// whitespace, outside every scalar's span.
+fn find_comments(chars: &[char], scalar_spans: &[(usize, usize)]) -> Vec<Comment> {
+    let mut in_scalar = vec![false; chars.len() + 1];
+    for &(s, e) in scalar_spans {
+        for slot in in_scalar.iter_mut().take(e.min(chars.len())).skip(s) {
+            *slot = true;
+        }
+    }
+    let mut out = Vec::new();
+    let (mut line, mut col) = (1usize, 0usize);
+    let mut own_line = true;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\n' {
+            line += 1;
+            col = 0;
+            own_line = true;
+            i += 1;
+            continue;
+        }
+        let after_space = i == 0 || matches!(chars[i - 1], ' ' | '\t' | '\n' | '\r');
+        if c == '#' && after_space && !in_scalar[i] {
+            let start = i;
+            let mut end = i + 1;
+            while end < chars.len() && chars[end] != '\n' {
+                end += 1;
+            }
+            // The text without trailing CRs, built once at its final size.
+            let mut text_end = end;
+            while text_end > start + 1 && chars[text_end - 1] == '\r' {
+                text_end -= 1;
+            }
+            let body = &chars[start + 1..text_end];
+            let mut text = Zeroizing::new(String::with_capacity(
+                body.iter().map(|c| c.len_utf8()).sum(),
+            ));
+            text.extend(body);
+            out.push(Comment {
+                index: start,
+                line,
+                col,
+                own_line,
+                text,
+            });
+            col += end - i;
+            i = end;
+            continue;
+        }
+        if !matches!(c, ' ' | '\t' | '\r') {
+            own_line = false;
+        }
+        col += 1;
+        i += 1;
+    }
+    out
+}
+
+/// The comments of one source, in source order, each handed out once.
+pub(super) struct Comments {
+    found: Vec<Comment>,
+    /// The first comment not yet handed out in order; inline comments
+    /// after it may already be taken (see `inline_on`).
+    next: usize,
+    taken: Vec<bool>,
+}
+
+impl Comments {
+    /// Scans `chars` (the whole source, one char per element so that the
+    /// parser's char-indexed spans index it) for comments outside
+    /// `scalar_spans`.
+    pub(super) fn scan(chars: &[char], scalar_spans: &[(usize, usize)]) -> Self {
+        let found = find_comments(chars, scalar_spans);
+        let taken = vec![false; found.len()];
+        Self {
+            found,
+            next: 0,
+            taken,
+        }
+    }
+
+    /// Own-line comments before `index` whose column is at least `min_col`,
+    /// in order. Stops at the first one that is further left: it belongs to
+    /// an enclosing collection.
+    pub(super) fn own_line_before(&mut self, index: usize, min_col: usize) -> Vec<SecretBytes> {
+        let mut out = Vec::new();
+        while let Some(c) = self.found.get(self.next) {
+            if c.index >= index {
+                break;
+            }
+            if self.taken[self.next] {
+                self.next += 1;
+                continue;
+            }
+            if c.own_line && c.col < min_col {
+                break;
+            }
+            out.push(SecretBytes::from_slice(c.text.as_bytes()));
+            self.taken[self.next] = true;
+            self.next += 1;
+        }
+        out
+    }
+
+    /// Inline comments on `line` (taken out of order, before their item).
+    pub(super) fn inline_on(&mut self, line: usize) -> Vec<SecretBytes> {
+        let mut out = Vec::new();
+        for (i, c) in self.found.iter().enumerate().skip(self.next) {
+            if c.line > line {
+                break;
+            }
+            if c.line == line && !c.own_line && !self.taken[i] {
+                out.push(SecretBytes::from_slice(c.text.as_bytes()));
+                self.taken[i] = true;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::round;
+    use super::*;
+
+    #[test]
+    fn inline_comments_move_above_their_item_and_multi_docs_split() {
+        let out = round("a: 1 # note\nb:\n    c: 2\n    # foot\n---\nd: x\n");
+        assert_eq!(out, "# note\na: 1\nb:\n    c: 2\n    # foot\n---\nd: x\n");
+    }
+
+    #[test]
+    fn scan_skips_scalar_spans_and_hashes_inside_words() {
+        let src: Vec<char> = "a: 'x # y'\nb: c#d # real\n  # own\n".chars().collect();
+        // The char spans saphyr-parser reports for `a`, `'x # y'`, `b`, `c#d`.
+        let spans = [(0, 1), (3, 10), (11, 12), (14, 17)];
+        let found = find_comments(&src, &spans);
+        let seen: Vec<(&str, usize, usize, bool)> = found
+            .iter()
+            .map(|c| (c.text.as_str(), c.line, c.col, c.own_line))
+            .collect();
+        assert_eq!(seen, [(" real", 2, 7, false), (" own", 3, 2, true)]);
+    }
+}

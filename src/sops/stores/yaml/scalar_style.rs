@@ -1,0 +1,379 @@
+//! How go-yaml v3 writes one scalar: the style it picks for a string
+//! (plain, single-quoted, double-quoted or `|` literal block; `encode.go`
+//! `stringv`, then `yaml_emitter_analyze_scalar` and the emitter's style
+//! selection), double-quote escaping, `!!binary` for bytes that are not
+//! UTF-8, and the text of non-string values.
+//!
+//! Block context only: the writer emits no flow collection apart from the
+//! empty `{}` and `[]`. Where a scalar goes (columns, `key:`, `- `, block
+//! scalar lines) is `emit.rs`.
+
+use std::fmt::Write as _;
+
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use super::INDENT;
+use super::resolve::{Resolved, resolve};
+use crate::sops::tree::{Value, yaml_format_float};
+
+struct ScalarAnalysis {
+    multiline: bool,
+    block_plain_allowed: bool,
+    single_quoted_allowed: bool,
+    block_allowed: bool,
+}
+
+fn is_printable(c: char) -> bool {
+    // go-yaml is_printable, with the emitter in unicode mode.
+    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}')
+        || (('\u{e000}'..='\u{fffd}').contains(&c) && c != '\u{feff}')
+}
+
+/// go-yaml `is_break`: the line breaks YAML knows.
+pub(super) fn is_break(c: char) -> bool {
+    matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// go-yaml `yaml_emitter_analyze_scalar` (block context only).
+fn analyze(value: &str) -> ScalarAnalysis {
+    if value.is_empty() {
+        return ScalarAnalysis {
+            multiline: false,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
+    }
+    let mut block_indicators = value.starts_with("---") || value.starts_with("...");
+    let (mut line_breaks, mut special, mut tabs) = (false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break) = (false, false);
+    let (mut prev_space, mut prev_break) = (false, false);
+    let mut preceded_by_ws = true;
+    let mut chars: Zeroizing<Vec<char>> = Zeroizing::new(Vec::with_capacity(value.len()));
+    chars.extend(value.chars());
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied();
+        let followed_by_ws = next.is_none_or(|n| n == ' ' || n == '\t' || is_break(n));
+        let last = i + 1 == chars.len();
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => block_indicators = true,
+                '?' | ':' if followed_by_ws => block_indicators = true,
+                '-' if followed_by_ws => block_indicators = true,
+                _ => {}
+            }
+        } else {
+            match c {
+                ':' if followed_by_ws => block_indicators = true,
+                '#' if preceded_by_ws => block_indicators = true,
+                _ => {}
+            }
+        }
+        if c == '\t' {
+            tabs = true;
+        } else if !is_printable(c) {
+            special = true;
+        }
+        if c == ' ' {
+            if i == 0 {
+                leading_space = true;
+            }
+            if last {
+                trailing_space = true;
+            }
+            if prev_break {
+                break_space = true;
+            }
+            prev_space = true;
+            prev_break = false;
+        } else if is_break(c) {
+            line_breaks = true;
+            if i == 0 {
+                leading_break = true;
+            }
+            if last {
+                trailing_break = true;
+            }
+            if prev_space {
+                space_break = true;
+            }
+            prev_space = false;
+            prev_break = true;
+        } else {
+            prev_space = false;
+            prev_break = false;
+        }
+        preceded_by_ws = c == ' ' || c == '\t' || is_break(c);
+    }
+    let mut a = ScalarAnalysis {
+        multiline: line_breaks,
+        block_plain_allowed: true,
+        single_quoted_allowed: true,
+        block_allowed: true,
+    };
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.block_plain_allowed = false;
+    }
+    if trailing_space {
+        a.block_allowed = false;
+    }
+    if break_space {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || tabs || special {
+        a.block_plain_allowed = false;
+        a.single_quoted_allowed = false;
+    }
+    if space_break || special {
+        a.block_allowed = false;
+    }
+    if line_breaks {
+        a.block_plain_allowed = false;
+    }
+    if block_indicators {
+        a.block_plain_allowed = false;
+    }
+    a
+}
+
+/// go-yaml v3 `isOldBool` (`encode.go`): a YAML 1.1 bool, which go-yaml
+/// double-quotes so that a YAML 1.1 reader keeps it a string.
+fn is_old_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+/// go-yaml v3 `isBase60Float` (`encode.go`): a YAML 1.1 sexagesimal
+/// number, double-quoted for the same reason.
+fn is_base60_float(s: &str) -> bool {
+    // ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (head, frac) = match s.split_once('.') {
+        Some((h, f)) => (h, Some(f)),
+        None => (s, None),
+    };
+    if frac.is_some_and(|f| !f.chars().all(|c| c.is_ascii_digit() || c == '_')) {
+        return false;
+    }
+    let mut parts = head.split(':');
+    let first = parts.next().unwrap_or("");
+    if !first.starts_with(|c: char| c.is_ascii_digit())
+        || !first.chars().all(|c| c.is_ascii_digit() || c == '_')
+    {
+        return false;
+    }
+    let mut n = 0;
+    for p in parts {
+        n += 1;
+        let ok = match p.as_bytes() {
+            [d] => d.is_ascii_digit(),
+            [a, b] => (b'0'..=b'5').contains(a) && b.is_ascii_digit(),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    n > 0
+}
+
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+}
+
+/// A string scalar as go-yaml v3 writes it (`encode.go` stringv, then the
+/// emitter's style selection).
+fn choose_style(s: &str, simple_key: bool) -> Style {
+    let can_plain = matches!(resolve(s), Resolved::Str) && !is_base60_float(s) && !is_old_bool(s);
+    let requested = if s.contains('\n') {
+        Style::Literal
+    } else if can_plain {
+        Style::Plain
+    } else {
+        Style::Double
+    };
+    let a = analyze(s);
+    let mut style = requested;
+    if simple_key && a.multiline {
+        style = Style::Double;
+    }
+    if let Style::Plain = style {
+        if !a.block_plain_allowed || (s.is_empty() && simple_key) {
+            style = Style::Single;
+        }
+    }
+    if let Style::Single = style {
+        if !a.single_quoted_allowed {
+            style = Style::Double;
+        }
+    }
+    if let Style::Literal = style {
+        if !a.block_allowed || simple_key {
+            style = Style::Double;
+        }
+    }
+    style
+}
+
+/// `s` double-quoted, with go-yaml's escapes.
+pub(super) fn double_quoted(s: &str) -> Zeroizing<String> {
+    // An escape is at most 4 bytes per input byte (`\x1B` for one byte), so
+    // this never reallocates.
+    let mut out = Zeroizing::new(String::with_capacity(s.len() * 4 + 2));
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\0' => out.push_str("\\0"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\u{1b}' => out.push_str("\\e"),
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{a0}' => out.push_str("\\_"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if !is_printable(c) || c == '\u{feff}' => {
+                let v = c as u32;
+                // Writing to a String cannot fail.
+                let _ = if v <= 0xff {
+                    write!(out, "\\x{v:02X}")
+                } else if v <= 0xffff {
+                    write!(out, "\\u{v:04X}")
+                } else {
+                    write!(out, "\\U{v:08X}")
+                };
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A scalar's text: either inline (the value itself, or a quoted copy that
+/// is wiped), or a block header plus content lines.
+pub(super) enum Scalar<'a> {
+    Text(&'a str),
+    Owned(Zeroizing<String>),
+    Block { header: String, body: &'a str },
+}
+
+/// A string as go-yaml writes it. A `simple_key` (a mapping key written
+/// as `key:`) is never a block scalar and never spans lines.
+pub(super) fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar<'_> {
+    let Ok(s) = std::str::from_utf8(bytes) else {
+        // go-yaml writes non-UTF-8 strings as !!binary.
+        let prefix = "!!binary ";
+        let mut out = Zeroizing::new(String::with_capacity(
+            prefix.len() + bytes.len().div_ceil(3) * 4,
+        ));
+        out.push_str(prefix);
+        base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut out);
+        return Scalar::Owned(out);
+    };
+    match choose_style(s, simple_key) {
+        Style::Plain => Scalar::Text(s),
+        Style::Single => {
+            let mut out = Zeroizing::new(String::with_capacity(s.len() * 2 + 2));
+            out.push('\'');
+            for c in s.chars() {
+                if c == '\'' {
+                    out.push('\'');
+                }
+                out.push(c);
+            }
+            out.push('\'');
+            Scalar::Owned(out)
+        }
+        Style::Double => Scalar::Owned(double_quoted(s)),
+        Style::Literal => {
+            let mut header = String::from("|");
+            if s.starts_with(' ') || s.starts_with(is_break) {
+                header.push_str(&INDENT.to_string());
+            }
+            let trailing = s.chars().rev().take_while(|&c| is_break(c)).count();
+            if trailing == 0 {
+                header.push('-');
+            } else if trailing > 1 || s.chars().count() == 1 {
+                header.push('+');
+            }
+            Scalar::Block { header, body: s }
+        }
+    }
+}
+
+/// The text of a scalar value; a collection here is an empty one, written
+/// in flow style.
+pub(super) fn value_scalar(v: &Value) -> Scalar<'_> {
+    match v {
+        Value::Str(s) => string_scalar(s.expose_secret(), false),
+        Value::Int(i) => Scalar::Owned(Zeroizing::new(i.to_string())),
+        Value::Float(f) => Scalar::Owned(Zeroizing::new(yaml_format_float(*f))),
+        Value::Bool(b) => Scalar::Text(if *b { "true" } else { "false" }),
+        Value::Time(t) => Scalar::Text(t.as_str()),
+        Value::Null => Scalar::Text("null"),
+        Value::Branch(_) => Scalar::Text("{}"),
+        Value::List(_) => Scalar::Text("[]"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_yaml_quoting() {
+        let b = |s: &str| match string_scalar(s.as_bytes(), false) {
+            Scalar::Text(t) => t.to_string(),
+            Scalar::Owned(t) => t.to_string(),
+            Scalar::Block { header, .. } => header,
+        };
+        assert_eq!(b("123"), "\"123\"");
+        assert_eq!(b("yes"), "\"yes\"");
+        assert_eq!(b(""), "\"\"");
+        assert_eq!(b("2026-11-26T13:24:10Z"), "\"2026-11-26T13:24:10Z\"");
+        assert_eq!(b("3.11.0"), "3.11.0");
+        assert_eq!(b("^(data|stringData)$"), "^(data|stringData)$");
+        assert_eq!(b("a: b"), "'a: b'");
+        assert_eq!(b(" lead"), "' lead'");
+        assert_eq!(b("tab\there"), "\"tab\\there\"");
+        assert_eq!(b("x\n"), "|");
+        assert_eq!(b("x"), "x");
+        assert_eq!(b("x\ny"), "|-");
+        assert_eq!(b("x\n\n"), "|+");
+        assert_eq!(b("1:20"), "\"1:20\"");
+        assert_eq!(b("null"), "\"null\"");
+        assert_eq!(b("- x"), "'- x'");
+        assert_eq!(b("#c"), "'#c'");
+    }
+}
