@@ -1,4 +1,8 @@
-//! The only module that writes files.
+//! The only module that writes files, and the one way inputs are read.
+//!
+//! Every input is read through [`read_input`]: it must be a regular file (a
+//! FIFO would block forever, `/dev/zero` would never end) no larger than a
+//! cap chosen for what it is ([`Cap`]), checked before anything is read.
 //!
 //! Every file the tool makes is written the same way: into a temporary file in
 //! the target's own directory (rename only works within one file system),
@@ -16,7 +20,7 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::Class;
+use crate::class::Class;
 
 /// Mode of files holding secrets, even encrypted ones: owner read/write only.
 pub const SECRET_MODE: u32 = 0o600;
@@ -49,8 +53,33 @@ pub enum FsError {
         /// The target.
         path: PathBuf,
     },
+    /// The input is not a regular file (a FIFO, a device, a directory…).
+    #[error("{path}: is a {kind}, not a regular file; name the file itself")]
+    NotRegular {
+        /// The input.
+        path: PathBuf,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// The input is larger than its cap.
+    #[error("{path}: larger than {limit} bytes, the most accepted for {what}")]
+    TooLarge {
+        /// The input.
+        path: PathBuf,
+        /// The cap.
+        limit: u64,
+        /// What the input was read as.
+        what: &'static str,
+    },
+    /// The file changed (or was replaced) between reading it and writing
+    /// its replacement: someone else is editing it.
+    #[error("{path}: changed while it was being rewritten; the file was left as it is now")]
+    ChangedSinceRead {
+        /// The file.
+        path: PathBuf,
+    },
     /// An operating-system error.
-    #[error("{path}: {action} failed: {source}")]
+    #[error("{path}: {action} failed")]
     Io {
         /// The file involved.
         path: PathBuf,
@@ -65,11 +94,180 @@ impl FsError {
     /// The class of this error.
     pub fn class(&self) -> Class {
         match self {
-            FsError::Exists { .. } | FsError::DirectoryNotEmpty { .. } => Class::Refused,
-            FsError::MissingParent { .. } => Class::Input,
+            FsError::Exists { .. }
+            | FsError::DirectoryNotEmpty { .. }
+            | FsError::ChangedSinceRead { .. } => Class::Refused,
+            FsError::MissingParent { .. }
+            | FsError::NotRegular { .. }
+            | FsError::TooLarge { .. } => Class::Input,
             FsError::Io { .. } => Class::Io,
         }
     }
+
+    /// What to do next, where there is one thing to do.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            FsError::ChangedSinceRead { .. } => {
+                Some("run the command again once nobody else is writing the file")
+            }
+            FsError::TooLarge { .. } => Some("check that this is the right file"),
+            _ => None,
+        }
+    }
+
+    /// The operating-system error behind this one, if any.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            FsError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// The most bytes read from one input, by what the input is. A file over
+/// its cap is refused before it is read (`docs/threat-model.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cap {
+    /// A manifest or SOPS file (Kubernetes stores at most 1.5 MiB per
+    /// object; a bootstrap manifest is far smaller): 16 MiB.
+    Manifest,
+    /// A small structured file: share, bundle, shareset.json, root.json,
+    /// custodians, identity, challenge, receipt, TRUSTFILE, signature,
+    /// `.sops.yaml`, init JSON: 1 MiB.
+    Document,
+    /// A ceremony transcript: 64 MiB.
+    Transcript,
+    /// A raw secret to split: 64 KiB.
+    Secret,
+}
+
+impl Cap {
+    /// The cap in bytes.
+    pub fn bytes(self) -> u64 {
+        match self {
+            Cap::Manifest => 16 << 20,
+            Cap::Document => 1 << 20,
+            Cap::Transcript => 64 << 20,
+            Cap::Secret => 64 << 10,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Cap::Manifest => "a manifest",
+            Cap::Document => "this kind of file",
+            Cap::Transcript => "a transcript",
+            Cap::Secret => "a secret",
+        }
+    }
+}
+
+/// What a file looked like when it was read: enough to tell, before it is
+/// replaced, whether someone wrote to it (or replaced it) in between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    mode: u32,
+    links: u64,
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            mode: meta.mode(),
+            links: meta.nlink(),
+        }
+    }
+
+    /// The file's permission bits when it was read.
+    pub fn permissions(&self) -> u32 {
+        self.mode & 0o7777
+    }
+
+    /// How many names the file had: more than one means another name keeps
+    /// the old content when this one is replaced.
+    pub fn hard_links(&self) -> u64 {
+        self.links
+    }
+}
+
+fn kind_of(file_type: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "directory"
+    } else if file_type.is_fifo() {
+        "FIFO"
+    } else if file_type.is_char_device() {
+        "character device"
+    } else if file_type.is_block_device() {
+        "block device"
+    } else if file_type.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    }
+}
+
+/// Reads an input whole, refusing anything but a regular file and anything
+/// over `cap`. Symbolic links are followed; what they point to must pass
+/// the same checks. The buffer is sized from the file, so a caller that
+/// wraps it in a wiping type leaves no reallocated copy behind.
+pub fn read_input(path: &Path, cap: Cap) -> Result<Vec<u8>, FsError> {
+    read_stamped(path, cap).map(|(bytes, _)| bytes)
+}
+
+/// [`read_input`], also returning the file's [`Stamp`] (taken from the open
+/// file before reading) for a later [`replace_if_unchanged`].
+pub fn read_stamped(path: &Path, cap: Cap) -> Result<(Vec<u8>, Stamp), FsError> {
+    use std::io::Read;
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+    // writer forever. Regular files ignore the flag.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io(path, "reading"))?;
+    let meta = file.metadata().map_err(io(path, "reading"))?;
+    if !meta.file_type().is_file() {
+        return Err(FsError::NotRegular {
+            path: path.to_owned(),
+            kind: kind_of(&meta.file_type()),
+        });
+    }
+    let limit = cap.bytes();
+    if meta.len() > limit {
+        return Err(FsError::TooLarge {
+            path: path.to_owned(),
+            limit,
+            what: cap.what(),
+        });
+    }
+    let stamp = Stamp::of(&meta);
+    let capacity = usize::try_from(meta.len()).unwrap_or(0).saturating_add(1);
+    let mut bytes = Vec::with_capacity(capacity);
+    // A file that grows while it is read is still cut off at the cap.
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io(path, "reading"))?;
+    if bytes.len() as u64 > limit {
+        bytes.fill(0);
+        return Err(FsError::TooLarge {
+            path: path.to_owned(),
+            limit,
+            what: cap.what(),
+        });
+    }
+    Ok((bytes, stamp))
 }
 
 fn io<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(std::io::Error) -> FsError + 'a {
@@ -93,9 +291,9 @@ fn parent_of(path: &Path) -> Result<PathBuf, FsError> {
     Ok(parent)
 }
 
-/// Reads a whole file, naming it in the error.
+/// Reads a small structured file ([`Cap::Document`]).
 pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
-    fs::read(path).map_err(io(path, "reading"))
+    read_input(path, Cap::Document)
 }
 
 /// Writes `bytes` to a new file at `path` atomically with `mode`. Fails if
@@ -110,7 +308,38 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
     write_atomic(path, bytes, mode, true)
 }
 
+/// Replaces `path` with `bytes`, keeping its permission bits, unless the
+/// file no longer matches `read`: a concurrent edit is never silently
+/// overwritten. The new content is written and flushed first, and the
+/// check is made right before the rename, so the window left (no rename
+/// compares) is the rename itself.
+pub fn replace_if_unchanged(path: &Path, bytes: &[u8], read: Stamp) -> Result<(), FsError> {
+    let unchanged = || match fs::symlink_metadata(path) {
+        Ok(meta) if Stamp::of(&meta) == read => Ok(()),
+        Ok(_) => Err(FsError::ChangedSinceRead {
+            path: path.to_owned(),
+        }),
+        Err(source) => Err(FsError::Io {
+            path: path.to_owned(),
+            action: "reading",
+            source,
+        }),
+    };
+    unchanged()?;
+    write_with_check(path, bytes, read.permissions(), true, &unchanged)
+}
+
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result<(), FsError> {
+    write_with_check(path, bytes, mode, overwrite, &|| Ok(()))
+}
+
+fn write_with_check(
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: bool,
+    before_rename: &dyn Fn() -> Result<(), FsError>,
+) -> Result<(), FsError> {
     let parent = parent_of(path)?;
     if !overwrite && path.symlink_metadata().is_ok() {
         return Err(FsError::Exists {
@@ -130,6 +359,7 @@ fn write_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result
         .map_err(io(path, "setting permissions"))?;
     temp.write_all(bytes).map_err(io(path, "writing"))?;
     temp.as_file().sync_all().map_err(io(path, "flushing"))?;
+    before_rename()?;
     if overwrite {
         temp.persist(path).map_err(|e| FsError::Io {
             path: path.to_owned(),
@@ -171,6 +401,23 @@ impl StagedDir {
     /// Starts staging `target`, which must not exist or be an empty directory.
     pub fn new(target: &Path) -> Result<Self, FsError> {
         check_target_dir(target)?;
+        let parent = parent_of(target)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".ceremony-staging-")
+            .permissions(fs::Permissions::from_mode(0o700))
+            .tempdir_in(&parent)
+            .map_err(io(target, "creating a staging directory"))?;
+        Ok(Self {
+            target: target.to_owned(),
+            staging: Some(staging),
+        })
+    }
+
+    /// Starts staging a directory that will take the place of `target` once
+    /// the caller has moved `target` itself away (replacing a root): the
+    /// target is not required to be empty now, but it is checked again at
+    /// [`StagedDir::commit`].
+    pub fn beside(target: &Path) -> Result<Self, FsError> {
         let parent = parent_of(target)?;
         let staging = tempfile::Builder::new()
             .prefix(".ceremony-staging-")

@@ -1,59 +1,300 @@
-//! Loading the private keys a custodian brings to a ceremony (`-i FILE`).
+//! Loading the private keys that open share files, bundles and SOPS files:
+//! the one identity loader of the crate.
 //!
-//! Accepted, as the stock `age -d -i` accepts them: age identity files
-//! (`AGE-SECRET-KEY-1…` lines, `#` comments) and OpenSSH ed25519 private
-//! keys, passphrase-protected or not. Passphrases are asked for through age's
-//! own [`age::Callbacks`], which the command-line edge implements with a
-//! terminal prompt; the library never prompts by itself.
+//! Accepted, as the stock `age -d -i` and `sops` accept them: age identity
+//! files (`AGE-SECRET-KEY-1…` lines, `#` comments, blank lines) and OpenSSH
+//! ed25519 private keys, passphrase-protected or not. A passphrase is asked
+//! for through age's own [`age::Callbacks`], which the command-line edge
+//! implements with a terminal prompt; the library never prompts by itself.
+//!
+//! [`sops_identities`] adds the places sops looks for keys (`cmd/sops`'s age
+//! key source): `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`,
+//! `$XDG_CONFIG_HOME/sops/age/keys.txt` (or `~/.config/sops/age/keys.txt`),
+//! `SOPS_AGE_SSH_PRIVATE_KEY_FILE` and `~/.ssh/id_ed25519`.
 
+use std::ffi::OsString;
 use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-/// An identity file that could not be used. Never carries key material.
+use zeroize::Zeroizing;
+
+use crate::class::Class;
+use crate::fsio::{self, FsError};
+
+/// An age identity: what opens a share file, a bundle or a SOPS data key.
+pub type Identity = Box<dyn age::Identity + Send + Sync>;
+
+/// The first line of an OpenSSH private key file.
+const OPENSSH_PRIVATE_KEY: &[u8] = b"-----BEGIN OPENSSH PRIVATE KEY-----";
+
+/// An identity source that could not be used. Never carries key material.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdentityError {
+    /// A line of an identity file is not an age identity. The line's text is
+    /// never quoted: it may be a damaged key.
+    #[error("{source_name}: line {line} is not an age identity (AGE-SECRET-KEY-1…)")]
+    BadLine {
+        /// The file (or `SOPS_AGE_KEY`).
+        source_name: String,
+        /// 1-based line.
+        line: usize,
+    },
     /// Neither an age identity file nor a supported SSH private key.
     #[error(
-        "{file}: not an age identity file (AGE-SECRET-KEY-1…) or an OpenSSH ed25519 private key"
+        "{source_name}: not an age identity file (AGE-SECRET-KEY-1…) or an OpenSSH ed25519 private key"
     )]
     Unrecognised {
         /// The file as given.
-        file: String,
+        source_name: String,
     },
     /// An SSH key type age cannot use here.
-    #[error("{file}: this SSH key type is not supported; use an ssh-ed25519 key")]
+    #[error("{source_name}: this SSH key type is not supported; use an ssh-ed25519 key")]
     UnsupportedSshKey {
         /// The file as given.
-        file: String,
+        source_name: String,
     },
+    /// An environment variable holds something that is not UTF-8.
+    #[error("{variable} is not valid UTF-8")]
+    NotUtf8 {
+        /// The variable.
+        variable: &'static str,
+    },
+    /// No identity anywhere.
+    #[error("no age identity given")]
+    NoIdentity,
+    /// An identity file could not be read.
+    #[error(transparent)]
+    Fs(#[from] FsError),
 }
 
-/// Parses the text of an identity file. `file` names it in errors and prompts.
-pub fn load_identity_file<C: age::Callbacks>(
-    file: &str,
+impl IdentityError {
+    /// Its class, for the exit code.
+    pub fn class(&self) -> Class {
+        match self {
+            IdentityError::NoIdentity => Class::Decryption,
+            IdentityError::Fs(e) => e.class(),
+            _ => Class::Input,
+        }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            IdentityError::NoIdentity => Some(
+                "pass -i IDENTITY_FILE, or set SOPS_AGE_KEY_FILE (a file) or SOPS_AGE_KEY (the key itself)",
+            ),
+            IdentityError::Fs(e) => e.hint(),
+            _ => None,
+        }
+    }
+}
+
+/// Parses an identity file's bytes: an OpenSSH ed25519 private key, or age
+/// identity lines. `source_name` names it in errors and prompts.
+pub fn parse_identity_file<C>(
+    source_name: &str,
     bytes: &[u8],
     callbacks: C,
-) -> Result<Vec<Box<dyn age::Identity>>, IdentityError> {
-    let looks_like_ssh = bytes.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY-----");
-    if !looks_like_ssh {
-        if let Ok(parsed) = age::IdentityFile::from_buffer(BufReader::new(bytes)) {
-            if let Ok(ids) = parsed.with_callbacks(callbacks.clone()).into_identities() {
-                if !ids.is_empty() {
-                    return Ok(ids);
-                }
-            }
+) -> Result<Vec<Identity>, IdentityError>
+where
+    C: age::Callbacks + Send + Sync + 'static,
+{
+    if bytes.starts_with(OPENSSH_PRIVATE_KEY) {
+        return ssh_identity(source_name, bytes, callbacks).map(|id| vec![id]);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| IdentityError::Unrecognised {
+        source_name: source_name.to_owned(),
+    })?;
+    parse_age_lines(source_name, text)
+}
+
+/// Parses age identity lines (one `AGE-SECRET-KEY-1…` per line, `#`
+/// comments and blank lines ignored), as sops reads `SOPS_AGE_KEY`.
+fn parse_age_lines(source_name: &str, text: &str) -> Result<Vec<Identity>, IdentityError> {
+    let mut out: Vec<Identity> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
         }
+        let identity =
+            age::x25519::Identity::from_str(line).map_err(|_| IdentityError::BadLine {
+                source_name: source_name.to_owned(),
+                line: index + 1,
+            })?;
+        out.push(Box::new(identity));
+    }
+    if out.is_empty() {
         return Err(IdentityError::Unrecognised {
-            file: file.to_owned(),
+            source_name: source_name.to_owned(),
         });
     }
-    match age::ssh::Identity::from_buffer(BufReader::new(bytes), Some(file.to_owned())) {
+    Ok(out)
+}
+
+/// An OpenSSH ed25519 private key as an age identity. A passphrase-protected
+/// key asks `callbacks` for its passphrase when it is first needed.
+fn ssh_identity<C>(source_name: &str, bytes: &[u8], callbacks: C) -> Result<Identity, IdentityError>
+where
+    C: age::Callbacks + Send + Sync + 'static,
+{
+    match age::ssh::Identity::from_buffer(BufReader::new(bytes), Some(source_name.to_owned())) {
         Ok(age::ssh::Identity::Unsupported(_)) => Err(IdentityError::UnsupportedSshKey {
-            file: file.to_owned(),
+            source_name: source_name.to_owned(),
         }),
-        Ok(identity) => Ok(vec![Box::new(identity.with_callbacks(callbacks))]),
+        Ok(identity) => Ok(Box::new(identity.with_callbacks(callbacks))),
         Err(_) => Err(IdentityError::Unrecognised {
-            file: file.to_owned(),
+            source_name: source_name.to_owned(),
         }),
+    }
+}
+
+/// Reads and parses identity files named on the command line (`-i`).
+pub fn load_files<C>(paths: &[PathBuf], callbacks: C) -> Result<Vec<Identity>, IdentityError>
+where
+    C: age::Callbacks + Clone + Send + Sync + 'static,
+{
+    let mut out = Vec::new();
+    for path in paths {
+        out.extend(load_file(path, callbacks.clone())?);
+    }
+    Ok(out)
+}
+
+fn load_file<C>(path: &Path, callbacks: C) -> Result<Vec<Identity>, IdentityError>
+where
+    C: age::Callbacks + Send + Sync + 'static,
+{
+    let bytes = Zeroizing::new(fsio::read(path)?);
+    parse_identity_file(&path.display().to_string(), &bytes, callbacks)
+}
+
+/// The environment sops reads its keys from, as a lookup (the process
+/// environment in the tool, a map in tests).
+pub trait Environment {
+    /// The value of `name`, if set.
+    fn var(&self, name: &str) -> Option<OsString>;
+}
+
+/// The process environment.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var(&self, name: &str) -> Option<OsString> {
+        std::env::var_os(name)
+    }
+}
+
+/// Every identity sops would use to open a file: the `-i` files first, then
+/// `SOPS_AGE_KEY_FILE`, `SOPS_AGE_SSH_PRIVATE_KEY_FILE`, the default
+/// `keys.txt` and `~/.ssh/id_ed25519` (these two only when present), then
+/// `SOPS_AGE_KEY`. Files named explicitly (by flag or variable) must exist.
+pub fn sops_identities<C>(
+    explicit: &[PathBuf],
+    env: &dyn Environment,
+    callbacks: C,
+) -> Result<Vec<Identity>, IdentityError>
+where
+    C: age::Callbacks + Clone + Send + Sync + 'static,
+{
+    let non_empty = |name| env.var(name).filter(|v| !v.is_empty());
+    let mut files: Vec<(PathBuf, bool)> = explicit.iter().map(|f| (f.clone(), true)).collect();
+    for variable in ["SOPS_AGE_KEY_FILE", "SOPS_AGE_SSH_PRIVATE_KEY_FILE"] {
+        if let Some(file) = non_empty(variable) {
+            files.push((PathBuf::from(file), true));
+        }
+    }
+    let config_home = non_empty("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| non_empty("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = config_home {
+        files.push((dir.join("sops/age/keys.txt"), false));
+    }
+    if let Some(home) = non_empty("HOME") {
+        files.push((PathBuf::from(home).join(".ssh/id_ed25519"), false));
+    }
+    let mut out = Vec::new();
+    for (file, required) in &files {
+        if !required && !file.is_file() {
+            continue;
+        }
+        out.extend(load_file(file, callbacks.clone())?);
+    }
+    if let Some(key) = env.var("SOPS_AGE_KEY") {
+        // sops reads the key from the environment; so do we, but the copy
+        // made here is wiped. The environment itself is outside our control.
+        let key = Zeroizing::new(key.into_string().map_err(|_| IdentityError::NotUtf8 {
+            variable: "SOPS_AGE_KEY",
+        })?);
+        if !key.trim().is_empty() {
+            out.extend(parse_age_lines("SOPS_AGE_KEY", &key)?);
+        }
+    }
+    if out.is_empty() {
+        return Err(IdentityError::NoIdentity);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    struct Env(HashMap<&'static str, OsString>);
+
+    impl Environment for Env {
+        fn var(&self, name: &str) -> Option<OsString> {
+            self.0.get(name).cloned()
+        }
+    }
+
+    fn key_text() -> String {
+        use secrecy::ExposeSecret;
+        age::x25519::Identity::generate()
+            .to_string()
+            .expose_secret()
+            .to_owned()
+    }
+
+    #[test]
+    fn a_bad_line_is_named_and_never_quoted() {
+        let text = format!("# a comment\n\n{}\nAGE-SECRET-KEY-1NOTAKEY\n", key_text());
+        let err = parse_identity_file("k.txt", text.as_bytes(), age::NoCallbacks).err();
+        let message = err.map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            message,
+            "k.txt: line 4 is not an age identity (AGE-SECRET-KEY-1…)"
+        );
+        assert!(parse_identity_file("e", b"# only comments\n", age::NoCallbacks).is_err());
+    }
+
+    #[test]
+    fn sops_sources_are_read_in_order_and_explicit_files_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("keys.txt");
+        std::fs::write(&file, key_text()).unwrap();
+        let env = Env(HashMap::from([
+            ("SOPS_AGE_KEY_FILE", file.clone().into_os_string()),
+            ("SOPS_AGE_KEY", OsString::from(key_text())),
+            ("HOME", dir.path().as_os_str().to_owned()),
+        ]));
+        let found = sops_identities(&[file.clone()], &env, age::NoCallbacks).unwrap();
+        assert_eq!(found.len(), 3);
+
+        let missing = Env(HashMap::from([(
+            "SOPS_AGE_KEY_FILE",
+            OsString::from(dir.path().join("absent")),
+        )]));
+        assert!(sops_identities(&[], &missing, age::NoCallbacks).is_err());
+        let nothing = Env(HashMap::new());
+        assert!(matches!(
+            sops_identities(&[], &nothing, age::NoCallbacks),
+            Err(IdentityError::NoIdentity)
+        ));
     }
 }

@@ -1,23 +1,46 @@
 //! # ceremony
 //!
-//! Offline key ceremonies for the root of trust of a Kubernetes secret system.
+//! Offline key ceremonies for the root of trust of a Kubernetes secret
+//! system. The library is the ceremony; the `ceremony` binary only turns
+//! flags into calls of it and renders what it returns. Nothing here prints,
+//! prompts, reads the command line or exits.
 //!
-//! The library holds every capability of the `ceremony` tool and never prints,
-//! prompts or exits; the command-line edge in `src/cli/` does that. See
-//! `docs/` for the threat model, the file formats and the runbooks.
+//! One module per phase of the design (`docs/threat-model.md`):
+//!
+//! | phase | module |
+//! |---|---|
+//! | 0: the offline root | [`root`] (init, the manifest, rebuilding, Phase 2 emitters), [`preflight`] (the air-gap gate) |
+//! | 0: custodians | [`shares`] (Shamir, share files, share sets, Vault/OpenBao init output) |
+//! | 1: Git + GitOps | [`bootstrap`] (seal, open, update keys, rotate, verify) on the [`sops`] engine |
+//! | 2→3: runtime authority | [`handover`] (challenge, receipt, signatures, verification) |
+//! | all | [`transcript`] (the ceremony's hash-chained record) |
+//!
+//! And what they share, each in one place: [`kube`] (what is a Secret),
+//! [`walk`] (which files a command reads), [`identity`] (loading keys),
+//! [`fsio`] (reading inputs, writing outputs), [`report`] (check reports),
+//! [`secret`] (wiping secret types), [`clock`], and [`error`] with the
+//! [`class`] of every failure.
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod bootstrap;
+pub mod class;
+pub mod clock;
 pub mod error;
 pub mod fsio;
 pub mod handover;
 pub mod identity;
+pub mod kube;
 pub mod preflight;
+pub mod report;
 pub mod root;
 pub mod secret;
 pub mod shares;
 pub mod sops;
 pub mod transcript;
+pub mod walk;
+
+pub use error::{Error, Result};

@@ -14,58 +14,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-/// The outcome of one check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Fine.
-    Pass,
-    /// Worth knowing; does not stop the ceremony.
-    Warn,
-    /// Stops the ceremony unless overridden.
-    Fail,
-    /// Failed but overridden by the operator (`--allow-online`).
-    Overridden,
-}
-
-/// One line of the preflight report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Check {
-    /// Short name (`network-interfaces`, `default-route`, `swap`, …).
-    pub name: String,
-    /// The result.
-    pub outcome: Outcome,
-    /// What was found.
-    pub detail: String,
-}
-
-/// The whole report, kept in manifests.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Report {
-    /// Every check, in order.
-    pub checks: Vec<Check>,
-    /// Whether the operator passed `--allow-online`.
-    pub allow_online: bool,
-    /// The system root read, when not `/` (tests).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_root: Option<String>,
-}
-
-impl Report {
-    /// Whether the ceremony may go on: no check failed without an override.
-    pub fn passed(&self) -> bool {
-        self.checks.iter().all(|c| c.outcome != Outcome::Fail)
-    }
-
-    /// Whether any online check was overridden.
-    pub fn went_online(&self) -> bool {
-        self.checks.iter().any(|c| c.outcome == Outcome::Overridden)
-    }
-}
+use crate::class::Class;
+pub use crate::report::{Check, Report, Status};
 
 /// Options of a preflight run.
 #[derive(Clone, Debug)]
@@ -88,6 +38,106 @@ impl Default for Options {
     }
 }
 
+/// The outcome of the preflight checks on this machine. Only [`run`] makes
+/// one, so an [`AirGapped`] token always stands for checks that really ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preflight {
+    report: Report,
+    allow_online: bool,
+    system_root: Option<String>,
+}
+
+impl Preflight {
+    /// Every check, in order.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// Whether the ceremony may go on: no check failed without an override.
+    pub fn passed(&self) -> bool {
+        self.report.passed()
+    }
+
+    /// Whether an online check failed and was overridden (`--allow-online`).
+    pub fn went_online(&self) -> bool {
+        self.report.count(Status::Overridden) > 0
+    }
+
+    /// Whether the operator passed `--allow-online`.
+    pub fn allow_online(&self) -> bool {
+        self.allow_online
+    }
+
+    /// The system root read, when it was not `/` (tests of the checks).
+    pub fn system_root(&self) -> Option<&str> {
+        self.system_root.as_deref()
+    }
+
+    /// The gate: an [`AirGapped`] token if the machine passed (or the
+    /// operator overrode the online checks), [`Online`] otherwise.
+    pub fn gate(self) -> Result<AirGapped, Online> {
+        if self.passed() {
+            Ok(AirGapped { preflight: self })
+        } else {
+            Err(Online)
+        }
+    }
+}
+
+/// Proof that the preflight gate let this process through. Making a root,
+/// and rebuilding any secret from shares, take one: the type system, not a
+/// reviewer, makes sure no such step runs ungated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AirGapped {
+    preflight: Preflight,
+}
+
+impl AirGapped {
+    /// The checks that let it through (recorded in root.json).
+    pub fn preflight(&self) -> &Preflight {
+        &self.preflight
+    }
+
+    /// A token for the library's own unit tests, which exercise the steps
+    /// behind the gate without a machine to check.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Self {
+            preflight: Preflight {
+                report: Report::new(),
+                allow_online: false,
+                system_root: Some("(unit test)".into()),
+            },
+        }
+    }
+}
+
+/// The gate refused: the machine is online and `--allow-online` was not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this machine is online (see the preflight checks)")]
+pub struct Online;
+
+impl Online {
+    /// Its class: a refusal.
+    pub fn class(&self) -> Class {
+        Class::Refused
+    }
+
+    /// What to do.
+    pub fn hint(&self) -> &'static str {
+        "disconnect the machine (take every interface down, remove the default route), or pass --allow-online to proceed anyway (recorded)"
+    }
+}
+
+fn check(name: &str, status: Status, detail: impl Into<String>) -> Check {
+    Check {
+        check: name.to_owned(),
+        subject: String::new(),
+        status,
+        detail: detail.into(),
+    }
+}
+
 // Interface flags from <linux/if.h>.
 const IFF_UP: u32 = 0x1;
 const IFF_LOOPBACK: u32 = 0x8;
@@ -95,13 +145,13 @@ const IFF_LOOPBACK: u32 = 0x8;
 const RTF_UP: u32 = 0x0001;
 const RTF_REJECT: u32 = 0x0200;
 
-/// Runs every check and returns the report.
-pub fn run(options: &Options) -> Report {
+/// Runs every check (and, if asked, hardens this process).
+pub fn run(options: &Options) -> Preflight {
     let root = &options.system_root;
     let online = |check: Check| -> Check {
-        if check.outcome == Outcome::Fail && options.allow_online {
+        if check.status == Status::Fail && options.allow_online {
             Check {
-                outcome: Outcome::Overridden,
+                status: Status::Overridden,
                 detail: format!("{} (allowed by --allow-online)", check.detail),
                 ..check
             }
@@ -117,8 +167,8 @@ pub fn run(options: &Options) -> Report {
     if options.harden_process {
         checks.extend(harden());
     }
-    Report {
-        checks,
+    Preflight {
+        report: Report { checks },
         allow_online: options.allow_online,
         system_root: (root != Path::new("/")).then(|| root.display().to_string()),
     }
@@ -135,14 +185,14 @@ pub fn check_interfaces(root: &Path) -> Check {
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(_) => {
-            return Check {
-                name,
-                outcome: Outcome::Fail,
-                detail: format!(
+            return check(
+                &name,
+                Status::Fail,
+                format!(
                     "cannot read {}: the interfaces cannot be checked",
                     dir.display()
                 ),
-            };
+            );
         }
     };
     let mut up = Vec::new();
@@ -173,30 +223,30 @@ pub fn check_interfaces(root: &Path) -> Check {
         }
     }
     if !unreadable.is_empty() {
-        return Check {
-            name,
-            outcome: Outcome::Fail,
-            detail: format!(
+        return check(
+            &name,
+            Status::Fail,
+            format!(
                 "cannot read the state of {}: the interfaces cannot be checked",
                 unreadable.join(", ")
             ),
-        };
+        );
     }
     if up.is_empty() {
-        Check {
-            name,
-            outcome: Outcome::Pass,
-            detail: "no network interface up besides loopback".into(),
-        }
+        check(
+            &name,
+            Status::Pass,
+            "no network interface up besides loopback",
+        )
     } else {
-        Check {
-            name,
-            outcome: Outcome::Fail,
-            detail: format!(
+        check(
+            &name,
+            Status::Fail,
+            format!(
                 "interface(s) up: {}; take them down (ip link set DEV down) or unplug",
                 up.join(", ")
             ),
-        }
+        )
     }
 }
 
@@ -214,14 +264,14 @@ pub fn check_default_route(root: &Path) -> Check {
         }
     }
     if !unreadable.is_empty() {
-        return Check {
-            name,
-            outcome: Outcome::Fail,
-            detail: format!(
+        return check(
+            &name,
+            Status::Fail,
+            format!(
                 "cannot read {}: the routes cannot be checked",
                 unreadable.join(", ")
             ),
-        };
+        );
     }
     if let Some(table) = read(root, "proc/net/route") {
         for line in table.lines().skip(1) {
@@ -246,17 +296,13 @@ pub fn check_default_route(root: &Path) -> Check {
         }
     }
     if found.is_empty() {
-        Check {
-            name,
-            outcome: Outcome::Pass,
-            detail: "no default route".into(),
-        }
+        check(&name, Status::Pass, "no default route")
     } else {
-        Check {
-            name,
-            outcome: Outcome::Fail,
-            detail: format!("default route present: {}", found.join(", ")),
-        }
+        check(
+            &name,
+            Status::Fail,
+            format!("default route present: {}", found.join(", ")),
+        )
     }
 }
 
@@ -270,20 +316,16 @@ pub fn check_swap(root: &Path) -> Check {
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect();
     if swaps.is_empty() {
-        Check {
-            name,
-            outcome: Outcome::Pass,
-            detail: "no active swap".into(),
-        }
+        check(&name, Status::Pass, "no active swap")
     } else {
-        Check {
-            name,
-            outcome: Outcome::Warn,
-            detail: format!(
+        check(
+            &name,
+            Status::Warn,
+            format!(
                 "swap active on {}: secrets could be paged to disk (swapoff -a, or encrypted swap)",
                 swaps.join(", ")
             ),
-        }
+        )
     }
 }
 
@@ -299,14 +341,14 @@ fn harden() -> Vec<Check> {
     };
     // SAFETY: setrlimit reads a valid, initialised rlimit struct.
     let core = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
-    checks.push(Check {
-        name: "core-dumps".into(),
-        outcome: if core == 0 {
-            Outcome::Pass
+    checks.push(check(
+        "core-dumps",
+        if core == 0 {
+            Status::Pass
         } else {
-            Outcome::Warn
+            Status::Warn
         },
-        detail: if core == 0 {
+        if core == 0 {
             "disabled for this process (RLIMIT_CORE = 0)".into()
         } else {
             format!(
@@ -314,19 +356,19 @@ fn harden() -> Vec<Check> {
                 std::io::Error::last_os_error()
             )
         },
-    });
+    ));
 
     // SAFETY: PR_SET_DUMPABLE takes one integer argument; no memory is passed.
     let dumpable = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    checks.push(Check {
-        name: "not-dumpable".into(),
-        outcome: if dumpable == 0 { Outcome::Pass } else { Outcome::Warn },
-        detail: if dumpable == 0 {
+    checks.push(check(
+        "not-dumpable",
+        if dumpable == 0 { Status::Pass } else { Status::Warn },
+        if dumpable == 0 {
             "process marked not dumpable (no core, no ptrace attach by other processes of this user)".into()
         } else {
             format!("PR_SET_DUMPABLE failed: {}", std::io::Error::last_os_error())
         },
-    });
+    ));
 
     checks.push(lock_memory());
     checks
@@ -347,29 +389,25 @@ fn lock_memory() -> Check {
     let got = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0;
     let unlimited = got && limit.rlim_cur == libc::RLIM_INFINITY;
     if !(unlimited || has_cap_ipc_lock()) {
-        return Check {
-            name,
-            outcome: Outcome::Warn,
-            detail: format!(
+        return check(
+            &name,
+            Status::Warn,
+            format!(
                 "memory not locked: RLIMIT_MEMLOCK is {} KiB and CAP_IPC_LOCK is not held (run as root or raise ulimit -l)",
                 limit.rlim_cur / 1024
             ),
-        };
+        );
     }
     // SAFETY: mlockall takes flags only.
     let locked = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
     if locked == 0 {
-        Check {
-            name,
-            outcome: Outcome::Pass,
-            detail: "all memory locked in RAM (mlockall)".into(),
-        }
+        check(&name, Status::Pass, "all memory locked in RAM (mlockall)")
     } else {
-        Check {
-            name,
-            outcome: Outcome::Warn,
-            detail: format!("mlockall failed: {}", std::io::Error::last_os_error()),
-        }
+        check(
+            &name,
+            Status::Warn,
+            format!("mlockall failed: {}", std::io::Error::last_os_error()),
+        )
     }
 }
 
@@ -441,8 +479,14 @@ mod tests {
         let report = run(&options(root.path(), false));
         assert!(report.passed(), "{report:?}");
         assert!(!report.went_online());
-        assert_eq!(report.checks.len(), 3);
-        assert!(report.checks.iter().all(|c| c.outcome == Outcome::Pass));
+        assert_eq!(report.report().checks.len(), 3);
+        assert!(
+            report
+                .report()
+                .checks
+                .iter()
+                .all(|c| c.status == Status::Pass)
+        );
     }
 
     #[test]
@@ -454,7 +498,7 @@ mod tests {
             SWAPS_HEADER,
         );
         let check = check_interfaces(root.path());
-        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!(check.status, Status::Fail);
         assert!(check.detail.contains("wlan0 (up)"), "{}", check.detail);
         // Administratively up without carrier still counts: plugging a cable in would bring it online.
         let root = fake(
@@ -463,7 +507,7 @@ mod tests {
             "",
             SWAPS_HEADER,
         );
-        assert_eq!(check_interfaces(root.path()).outcome, Outcome::Fail);
+        assert_eq!(check_interfaces(root.path()).status, Status::Fail);
     }
 
     #[test]
@@ -472,7 +516,7 @@ mod tests {
             format!("{ROUTE_HEADER}eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
         let root = fake(&[], &v4, V6_REJECT, SWAPS_HEADER);
         let check = check_default_route(root.path());
-        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!(check.status, Status::Fail);
         assert!(check.detail.contains("IPv4 via eth0"));
 
         let v6 = format!(
@@ -480,11 +524,11 @@ mod tests {
         );
         let root = fake(&[], ROUTE_HEADER, &v6, SWAPS_HEADER);
         let check = check_default_route(root.path());
-        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!(check.status, Status::Fail);
         assert!(check.detail.contains("IPv6 via eth0"), "{}", check.detail);
 
         let root = fake(&[], ROUTE_HEADER, V6_REJECT, SWAPS_HEADER);
-        assert_eq!(check_default_route(root.path()).outcome, Outcome::Pass);
+        assert_eq!(check_default_route(root.path()).status, Status::Pass);
     }
 
     #[test]
@@ -497,12 +541,11 @@ mod tests {
         let allowed = run(&options(root.path(), true));
         assert!(allowed.passed());
         assert!(allowed.went_online());
-        assert!(allowed.allow_online);
-        assert!(allowed.checks[0].detail.contains("--allow-online"));
-        assert_eq!(
-            allowed.system_root.as_deref(),
-            Some(root.path().to_str().unwrap())
-        );
+        assert!(allowed.allow_online());
+        assert!(allowed.report().checks[0].detail.contains("--allow-online"));
+        assert_eq!(allowed.system_root(), Some(root.path().to_str().unwrap()));
+        assert!(allowed.gate().is_ok());
+        assert_eq!(refused.gate(), Err(Online));
     }
 
     #[test]
@@ -512,7 +555,7 @@ mod tests {
         );
         let root = fake(&[], ROUTE_HEADER, "", &swaps);
         let check = check_swap(root.path());
-        assert_eq!(check.outcome, Outcome::Warn);
+        assert_eq!(check.status, Status::Warn);
         assert!(check.detail.contains("/dev/sda2"));
         let report = run(&options(root.path(), false));
         assert!(report.passed(), "a warning does not stop the ceremony");
@@ -521,13 +564,13 @@ mod tests {
     #[test]
     fn unreadable_sources_fail_closed() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(check_interfaces(dir.path()).outcome, Outcome::Fail);
-        assert_eq!(check_default_route(dir.path()).outcome, Outcome::Fail);
+        assert_eq!(check_interfaces(dir.path()).status, Status::Fail);
+        assert_eq!(check_default_route(dir.path()).status, Status::Fail);
         // An interface whose flags cannot be read is not assumed down.
         let root = offline();
         fs::remove_file(root.path().join("sys/class/net/eth0/flags")).unwrap();
         let check = check_interfaces(root.path());
-        assert_eq!(check.outcome, Outcome::Fail);
+        assert_eq!(check.status, Status::Fail);
         assert!(
             check.detail.contains("cannot read the state of eth0"),
             "{}",
@@ -536,8 +579,8 @@ mod tests {
         // No IPv6 on the machine: its table may be absent.
         let root = offline();
         fs::remove_file(root.path().join("proc/net/ipv6_route")).unwrap();
-        assert_eq!(check_default_route(root.path()).outcome, Outcome::Pass);
+        assert_eq!(check_default_route(root.path()).status, Status::Pass);
         fs::write(root.path().join("proc/net/if_inet6"), "").unwrap();
-        assert_eq!(check_default_route(root.path()).outcome, Outcome::Fail);
+        assert_eq!(check_default_route(root.path()).status, Status::Fail);
     }
 }

@@ -78,6 +78,67 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
+/// A secret of exactly `N` bytes (a key): wiped on drop, never printed.
+///
+/// The bytes live on the heap, so moving the value moves a pointer and
+/// leaves no copy of the key behind on the stack.
+#[derive(Clone)]
+pub struct SecretArray<const N: usize>(Box<[u8; N]>);
+
+impl<const N: usize> SecretArray<N> {
+    /// Fills a new secret from the operating system's CSPRNG.
+    pub fn random() -> Self {
+        use rand::RngCore;
+        let mut out = Self(Box::new([0u8; N]));
+        rand::rngs::OsRng.fill_bytes(out.0.as_mut_slice());
+        out
+    }
+
+    /// Copies `bytes` if it is exactly `N` long. The caller remains
+    /// responsible for wiping its own copy.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() != N {
+            return None;
+        }
+        let mut out = Self(Box::new([0u8; N]));
+        out.0.copy_from_slice(bytes);
+        Some(out)
+    }
+
+    /// The secret bytes. Every call site is a place where the secret is used.
+    pub fn expose_secret(&self) -> &[u8; N] {
+        &self.0
+    }
+
+    /// Constant-time equality.
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        self.0.as_slice().ct_eq(other.0.as_slice()).into()
+    }
+
+    /// A variable-length copy, for code that works on any secret (Shamir).
+    pub fn to_secret_bytes(&self) -> SecretBytes {
+        SecretBytes::from_slice(self.0.as_slice())
+    }
+
+    /// Standard padded base64 of the secret, in a wiping string.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        use base64::Engine;
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.0.as_slice()))
+    }
+}
+
+impl<const N: usize> Drop for SecretArray<N> {
+    fn drop(&mut self) {
+        self.0.as_mut_slice().zeroize();
+    }
+}
+
+impl<const N: usize> fmt::Debug for SecretArray<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretArray<{N}>(<redacted>)")
+    }
+}
+
 /// A secret string such as a passphrase or an identity's text form.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SecretText(String);
@@ -112,6 +173,15 @@ mod tests {
         assert!(shown.contains("redacted"));
         let text = SecretText::new("hunter2".into());
         assert!(!format!("{text:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn fixed_size_secrets_refuse_other_lengths_and_hide_their_bytes() {
+        assert!(SecretArray::<32>::from_slice(&[1; 31]).is_none());
+        let key = SecretArray::<4>::from_slice(b"\xde\xad\xbe\xef").unwrap();
+        assert!(!format!("{key:?}").to_lowercase().contains("dead"));
+        assert!(key.ct_eq(&key.clone()));
+        assert!(!SecretArray::<32>::random().ct_eq(&SecretArray::<32>::random()));
     }
 
     #[test]

@@ -22,6 +22,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
+use crate::report::{Report, Status};
+
 /// The format tag of version 1 records.
 pub const TRANSCRIPT_FORMAT_V1: &str = "ceremony.transcript.v1";
 
@@ -113,6 +116,27 @@ pub enum TranscriptError {
     Io(String),
 }
 
+impl TranscriptError {
+    /// Its class, for the exit code.
+    pub fn class(&self) -> crate::class::Class {
+        use crate::class::Class;
+        match self {
+            TranscriptError::Io(_) => Class::Io,
+            _ => Class::Verification,
+        }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            TranscriptError::Broken { .. } => Some(
+                "compare the transcript with the head the witnesses wrote down; restore it from their copy",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// The hash that the next record's `prev` must carry: SHA-256 of the line.
 pub fn line_hash(line: &str) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(line.as_bytes())))
@@ -189,6 +213,134 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
     })
 }
 
+/// The root whose signing key every signature record must be by.
+#[derive(Clone, Copy, Debug)]
+pub struct ExpectedSigner<'a> {
+    /// Its root id.
+    pub root_id: &'a str,
+    /// Base64 of its ed25519 public key (root.json `signing_public_key`).
+    pub public_key: &'a str,
+}
+
+/// `transcript verify`: the chain, then each record, as a report. With
+/// `signer`, every signature must be that root's, at least one is needed,
+/// and no record may follow the last one (nothing unsigned at the end).
+pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified>, Report) {
+    let mut report = Report::new();
+    let verified = match verify(text) {
+        Ok(v) => v,
+        Err(e) => {
+            report.record("chain", "", false, e.to_string());
+            return (None, report);
+        }
+    };
+    let mut signatures = 0;
+    let mut unsigned_after = 0;
+    for record in &verified.records {
+        let subject = format!("{:>4} {}", record.seq, record.time);
+        match &record.entry {
+            Entry::Command {
+                argv, exit_code, ..
+            } => {
+                unsigned_after += 1;
+                report.push(
+                    "record",
+                    subject,
+                    Status::Pass,
+                    format!("exit {exit_code:<3} ceremony {}", argv.join(" ")),
+                );
+            }
+            Entry::Signature {
+                root_id,
+                public_key,
+                ..
+            } => {
+                signatures += 1;
+                unsigned_after = 0;
+                match signer {
+                    Some(expected)
+                        if public_key != expected.public_key || root_id != expected.root_id =>
+                    {
+                        report.record(
+                            "signature",
+                            subject,
+                            false,
+                            format!(
+                                "signed by a key that is not the signing key of root {}",
+                                expected.root_id
+                            ),
+                        );
+                    }
+                    Some(_) => report.record(
+                        "signature",
+                        subject,
+                        true,
+                        format!("signed by the signing key of root {root_id}"),
+                    ),
+                    None => report.push(
+                        "signature",
+                        subject,
+                        Status::Warn,
+                        format!(
+                            "signed by key {} (claims root {root_id}; pass --root to check it is the root's)",
+                            key_fingerprint(public_key)
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    report.record(
+        "chain",
+        "",
+        true,
+        format!(
+            "{} record(s), chain intact, {signatures} signature(s); head {}",
+            verified.records.len(),
+            verified.head
+        ),
+    );
+    if let Some(expected) = signer {
+        if signatures == 0 {
+            report.record(
+                "signed",
+                "",
+                false,
+                format!(
+                    "no record is signed by the signing key of root {}",
+                    expected.root_id
+                ),
+            );
+        } else if unsigned_after > 0 {
+            report.record(
+                "signed",
+                "",
+                false,
+                format!(
+                    "{unsigned_after} record(s) after the last signature: sign the transcript again"
+                ),
+            );
+        }
+    } else if unsigned_after > 0 && signatures > 0 {
+        report.push(
+            "signed",
+            "",
+            Status::Warn,
+            format!("{unsigned_after} record(s) after the last signature are not covered by it"),
+        );
+    }
+    (Some(verified), report)
+}
+
+/// SHA-256 fingerprint of a base64 ed25519 public key, as `root show` prints.
+pub fn key_fingerprint(public_key: &str) -> String {
+    let raw = B64.decode(public_key).unwrap_or_default();
+    format!(
+        "SHA256:{}",
+        B64.encode(Sha256::digest(raw)).trim_end_matches('=')
+    )
+}
+
 fn verify_head_signature(head: &str, public_key: &str, signature: &str) -> Result<(), String> {
     let key: [u8; 32] = B64
         .decode(public_key)
@@ -219,8 +371,8 @@ fn signed_bytes(head: &str) -> Vec<u8> {
 /// after verifying what is already there: a broken transcript is never
 /// extended. The file is locked for the whole read-verify-append, so two
 /// ceremonies writing at once cannot fork the chain.
-pub fn append(path: &Path, entry: Entry) -> Result<Record, TranscriptError> {
-    append_checked(path, entry, None)
+pub fn append(path: &Path, entry: Entry, clock: &dyn Clock) -> Result<Record, TranscriptError> {
+    append_checked(path, entry, None, clock)
 }
 
 /// As [`append`], but only if the current head is `expected_head`: a
@@ -229,14 +381,16 @@ pub fn append_if_head(
     path: &Path,
     entry: Entry,
     expected_head: &str,
+    clock: &dyn Clock,
 ) -> Result<Record, TranscriptError> {
-    append_checked(path, entry, Some(expected_head))
+    append_checked(path, entry, Some(expected_head), clock)
 }
 
 fn append_checked(
     path: &Path,
     entry: Entry,
     expected_head: Option<&str>,
+    clock: &dyn Clock,
 ) -> Result<Record, TranscriptError> {
     let io = |e: crate::fsio::FsError| TranscriptError::Io(e.to_string());
     let locked = crate::fsio::LockedAppend::open(path, 0o644).map_err(io)?;
@@ -262,7 +416,7 @@ fn append_checked(
         format: TRANSCRIPT_FORMAT_V1.into(),
         seq: verified.records.len() as u64,
         prev: verified.head,
-        time: crate::shares::now_rfc3339(),
+        time: clock.now_rfc3339(),
         tool: format!("ceremony {}", env!("CARGO_PKG_VERSION")),
         entry,
     };
@@ -286,6 +440,7 @@ pub fn signature_entry(head: &str, root_id: &str, key: &ed25519_dalek::SigningKe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
 
     fn command(argv: &[&str]) -> Entry {
         Entry::Command {
@@ -299,14 +454,14 @@ mod tests {
     fn appends_chain_and_any_change_is_caught() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
-        append(&path, command(&["preflight"])).unwrap();
-        append(&path, command(&["root", "init"])).unwrap();
+        append(&path, command(&["preflight"]), &SystemClock).unwrap();
+        append(&path, command(&["root", "init"]), &SystemClock).unwrap();
         let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
         let head = verify(&std::fs::read_to_string(&path).unwrap())
             .unwrap()
             .head;
-        append(&path, signature_entry(&head, "r", &key)).unwrap();
-        append(&path, command(&["root", "verify", "r"])).unwrap();
+        append(&path, signature_entry(&head, "r", &key), &SystemClock).unwrap();
+        append(&path, command(&["root", "verify", "r"]), &SystemClock).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let verified = verify(&text).unwrap();
         assert_eq!(verified.records.len(), 4);
@@ -336,20 +491,26 @@ mod tests {
         assert!(verify(&swapped).is_err());
         // A broken transcript is never extended.
         std::fs::write(&path, removed).unwrap();
-        assert!(append(&path, command(&["x"])).is_err());
+        assert!(append(&path, command(&["x"]), &SystemClock).is_err());
     }
 
     #[test]
     fn an_incomplete_last_line_and_a_moved_head_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
-        append(&path, command(&["a"])).unwrap();
+        append(&path, command(&["a"]), &SystemClock).unwrap();
         let head = verify(&std::fs::read_to_string(&path).unwrap())
             .unwrap()
             .head;
-        append(&path, command(&["b"])).unwrap();
+        append(&path, command(&["b"]), &SystemClock).unwrap();
         let key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
-        let err = append_if_head(&path, signature_entry(&head, "r", &key), &head).unwrap_err();
+        let err = append_if_head(
+            &path,
+            signature_entry(&head, "r", &key),
+            &head,
+            &SystemClock,
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
                 .contains("changed while it was being signed"),
@@ -358,23 +519,23 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, text.trim_end()).unwrap();
         assert!(matches!(
-            append(&path, command(&["c"])),
+            append(&path, command(&["c"]), &SystemClock),
             Err(TranscriptError::Malformed { .. })
         ));
         // A symlink is not followed.
         let link = dir.path().join("link.jsonl");
         std::os::unix::fs::symlink(&path, &link).unwrap();
-        assert!(append(&link, command(&["d"])).is_err());
+        assert!(append(&link, command(&["d"]), &SystemClock).is_err());
     }
 
     #[test]
     fn a_signature_over_another_head_fails() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
-        append(&path, command(&["a"])).unwrap();
+        append(&path, command(&["a"]), &SystemClock).unwrap();
         let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
         // Signed over the genesis hash, but placed after record 0.
-        append(&path, signature_entry(GENESIS, "r", &key)).unwrap();
+        append(&path, signature_entry(GENESIS, "r", &key), &SystemClock).unwrap();
         let err = verify(&std::fs::read_to_string(&path).unwrap()).unwrap_err();
         assert!(
             matches!(err, TranscriptError::BadSignature { line: 2, .. }),

@@ -1,7 +1,7 @@
 //! Stable exit codes. Runbooks in `ceremonies/` branch on them, so a number,
 //! once given a meaning, keeps it. Documented in `docs/exit-codes.md`.
 
-use ceremony::error::Class;
+use ceremony::class::Class;
 
 /// Success.
 pub const OK: u8 = 0;
@@ -29,6 +29,7 @@ pub const MAC_MISMATCH: u8 = 51;
 /// The exit code of a library error class.
 pub fn for_class(class: Class) -> u8 {
     match class {
+        Class::Usage => USAGE,
         Class::Input => INPUT,
         Class::Verification => VERIFICATION,
         Class::NotEnoughShares => NOT_ENOUGH_SHARES,
@@ -38,5 +39,6 @@ pub fn for_class(class: Class) -> u8 {
         Class::MacMismatch => MAC_MISMATCH,
         Class::ValueDecryption => VALUE_DECRYPTION,
         Class::Internal => INTERNAL,
+        _ => INTERNAL,
     }
 }

@@ -1,32 +1,104 @@
 //! The command-line edge: the one home of clap, anyhow, prompts and
-//! stdout/stderr. Each command module validates its arguments into a request,
-//! calls the library, and prints the outcome.
+//! stdout/stderr. Each command module turns its arguments into library
+//! calls and renders what comes back; the rules live in the library.
 //!
-//! Human-readable progress goes to stderr; stdout carries only the data a
-//! command is asked for (a secret, a manifest, a report), so it can be piped.
+//! Notes and progress go to stderr; stdout carries only what a command is
+//! asked for (a secret, a manifest, a report), so it can be piped. How
+//! each kind of output fails is in [`output`].
 
 mod args;
 mod bootstrap;
+mod completions;
 mod demo;
 mod exit;
 mod handover;
-mod io;
+mod output;
 mod preflight;
 mod prompt;
 mod root;
 mod transcript;
 mod unseal;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use args::{Cli, Command};
+use output::note;
 
-/// Parses the command line, runs it, prints any error chain, and returns the
-/// exit code.
+/// Failures that belong to the command line itself: its arguments, its
+/// terminal, its output. Every other failure is a library error.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A value clap cannot check.
+    #[error("{0}")]
+    Usage(String),
+    /// The operator answered no.
+    #[error("cancelled; nothing was written")]
+    Cancelled,
+    /// A question that needs an answer, and no terminal to ask on.
+    #[error("this command asks for confirmation and there is no terminal to ask on")]
+    NoConsent,
+    /// A secret would have been printed to a terminal.
+    #[error("refusing to print a secret to a terminal")]
+    SecretToTerminal,
+    /// An argument that looks like a private key.
+    #[error("argument {position} looks like a private key; it was not used, printed or recorded")]
+    PrivateKeyArgument {
+        /// 1-based position after the program name.
+        position: usize,
+    },
+    /// Writing to stdout failed (a full disk, a closed pipe for a product).
+    #[error("writing to stdout failed")]
+    Output {
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A check report that did not pass.
+    #[error("{0}")]
+    NotVerified(String),
+}
+
+impl CliError {
+    fn class(&self) -> ceremony::class::Class {
+        use ceremony::class::Class;
+        match self {
+            CliError::Usage(_) | CliError::Cancelled | CliError::PrivateKeyArgument { .. } => {
+                Class::Usage
+            }
+            CliError::NoConsent | CliError::SecretToTerminal => Class::Refused,
+            CliError::Output { .. } => Class::Io,
+            CliError::NotVerified(_) => Class::Verification,
+        }
+    }
+
+    fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            CliError::NoConsent => {
+                "pass --yes to proceed without a terminal (recorded in the transcript)"
+            }
+            CliError::SecretToTerminal => {
+                "redirect stdout to a file or pipe (for example `> key.txt` on an encrypted disk), or pass --allow-terminal if it may stay on screen"
+            }
+            CliError::PrivateKeyArgument { .. } => {
+                "give keys in files (-i FILE); treat a key that was typed on a command line as exposed (shell history)"
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Parses the command line, runs it, prints any error with its hint, records
+/// it in the transcript, and returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if let Some(position) = private_key_argument(&argv) {
+        let err = anyhow::Error::new(CliError::PrivateKeyArgument { position });
+        report_error(&err);
+        return ExitCode::from(exit::USAGE);
+    }
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -34,47 +106,54 @@ pub fn main() -> ExitCode {
             } else {
                 exit::OK
             };
-            let _ = e.print();
+            let printed = e.print();
+            // `--help` and `--version` are the product; if they cannot be
+            // written, say so by the exit code.
+            if printed.is_err() && code == exit::OK {
+                return ExitCode::from(exit::IO);
+            }
             return ExitCode::from(code);
         }
     };
     let transcript = cli.transcript.clone();
     let (code, outcome) = match run(cli) {
         Ok(()) => (exit::OK, "ok".to_owned()),
-        // A closed pipe (`ceremony … | head`) is not a failure of ours.
-        Err(err) if is_broken_pipe(&err) => (exit::OK, "ok (output pipe closed)".to_owned()),
         Err(err) => {
-            eprintln!("error: {err:#}");
-            (exit_code_of(&err), format!("{err:#}"))
+            report_error(&err);
+            (exit_code_of(&err), message_of(&err))
         }
     };
-    if let Some(path) = transcript {
-        // Arguments never carry secrets (they are prompted, read from files
-        // or generated), and error messages never quote them.
-        let argv: Vec<String> = std::env::args_os()
+    let Some(path) = transcript else {
+        return ExitCode::from(code);
+    };
+    // Arguments never carry secrets (they are prompted, read from files or
+    // generated; one that looks like a key was refused above), and error
+    // messages never quote them.
+    let entry = ceremony::transcript::Entry::Command {
+        argv: argv
+            .iter()
             .skip(1)
             .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        let entry = ceremony::transcript::Entry::Command {
-            argv,
-            exit_code: code,
-            outcome,
-        };
-        match ceremony::transcript::append(&path, entry) {
-            Ok(record) => eprintln!(
+            .collect(),
+        exit_code: code,
+        outcome,
+    };
+    match ceremony::transcript::append(&path, entry, &ceremony::clock::SystemClock) {
+        Ok(record) => {
+            note!(
                 "transcript: record {} appended to {}",
                 record.seq,
                 path.display()
-            ),
-            Err(e) => {
-                eprintln!("error: transcript {}: {e}", path.display());
-                if code == exit::OK {
-                    return ExitCode::from(exit::IO);
-                }
-            }
+            );
+            ExitCode::from(code)
+        }
+        Err(e) => {
+            note!("error: transcript {}: {e}", path.display());
+            // The command's own failure stays its exit code; a command that
+            // succeeded but could not be recorded fails with io.
+            ExitCode::from(if code == exit::OK { exit::IO } else { code })
         }
     }
-    ExitCode::from(code)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -86,50 +165,57 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Handover(command) => handover::run(command),
         Command::Bootstrap(command) => bootstrap::run(command),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Manpage => completions::manpage(),
     }
 }
 
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+/// The first argument that looks like private key material.
+fn private_key_argument(argv: &[OsString]) -> Option<usize> {
+    argv.iter()
+        .skip(1)
+        .position(|a| ceremony::sops::recipient::looks_private(&a.to_string_lossy()))
+        .map(|i| i + 1)
+}
+
+/// The class and hint of the first cause in the chain that has one.
+fn classify(err: &anyhow::Error) -> Option<(ceremony::class::Class, Option<&'static str>)> {
+    err.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<CliError>() {
+            return Some((e.class(), e.hint()));
+        }
+        ceremony::error::classify(cause)
     })
 }
 
-/// The exit code of the first cause in the chain that has a class.
 fn exit_code_of(err: &anyhow::Error) -> u8 {
+    classify(err).map_or(exit::INTERNAL, |(class, _)| exit::for_class(class))
+}
+
+/// The error chain as one line, each cause once.
+fn message_of(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
     for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<ceremony::error::Error>() {
-            return exit::for_class(e.class());
-        }
-        if let Some(e) = cause.downcast_ref::<ceremony::shares::Error>() {
-            return exit::for_class(e.class());
-        }
-        if let Some(e) = cause.downcast_ref::<ceremony::root::Error>() {
-            return exit::for_class(e.class());
-        }
-        if let Some(e) = cause.downcast_ref::<ceremony::handover::Error>() {
-            return exit::for_class(e.class());
-        }
-        if let Some(e) = cause.downcast_ref::<ceremony::fsio::FsError>() {
-            return exit::for_class(e.class());
-        }
-        if cause
-            .downcast_ref::<ceremony::identity::IdentityError>()
-            .is_some()
-        {
-            return exit::INPUT;
-        }
-        if let Some(e) = cause.downcast_ref::<io::CliError>() {
-            return e.exit_code();
-        }
-        if let Some(e) = cause.downcast_ref::<ceremony::sops::Error>() {
-            return exit::for_class(e.class());
-        }
-        if let Some(e) = cause.downcast_ref::<bootstrap::BootstrapError>() {
-            return e.exit_code();
+        let text = cause.to_string();
+        if !text.is_empty() {
+            parts.push(text);
         }
     }
-    exit::INTERNAL
+    output::printable(&parts.join(": "))
+}
+
+fn report_error(err: &anyhow::Error) {
+    note!("error: {}", message_of(err));
+    let hint = err
+        .chain()
+        .filter_map(|cause| {
+            cause
+                .downcast_ref::<CliError>()
+                .and_then(CliError::hint)
+                .or_else(|| ceremony::error::classify(cause).and_then(|(_, hint)| hint))
+        })
+        .next();
+    if let Some(hint) = hint {
+        note!("hint: {hint}");
+    }
 }

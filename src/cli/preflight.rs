@@ -1,13 +1,13 @@
-//! `ceremony preflight`, and the same checks as a gate in front of every
+//! `ceremony preflight`, and the same checks as the gate in front of every
 //! command that makes a root or rebuilds a secret.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use ceremony::preflight::{self, Outcome, Report};
+use ceremony::preflight::{self, AirGapped, Preflight};
 
-use super::args::PreflightArgs;
-use super::io::CliError;
+use super::args::{PreflightArgs, PreflightRunArgs};
+use super::output::{self, note};
 
 fn options(args: &PreflightArgs) -> preflight::Options {
     preflight::Options {
@@ -20,40 +20,39 @@ fn options(args: &PreflightArgs) -> preflight::Options {
     }
 }
 
-/// Prints a report, one line per check, to stderr.
-pub fn print(report: &Report) {
-    eprintln!("Preflight:");
-    for check in &report.checks {
-        let mark = match check.outcome {
-            Outcome::Pass => "✓",
-            Outcome::Warn => "!",
-            Outcome::Fail => "✗",
-            Outcome::Overridden => "✗ (allowed)",
-        };
-        eprintln!("  {mark} {:<20} {}", check.name, check.detail);
+/// Prints the checks to stderr, as the gate of another command.
+pub fn print(preflight: &Preflight) {
+    note!("Preflight:");
+    for line in output::report_lines(preflight.report(), "  ") {
+        note!("{line}");
     }
-    if let Some(root) = &report.system_root {
-        eprintln!("  ! system root       checks read {root}, not this machine");
+    if let Some(root) = preflight.system_root() {
+        note!("  ! system root       checks read {root}, not this machine");
     }
-    if report.went_online() {
-        eprintln!(
+    if preflight.went_online() {
+        note!(
             "  WARNING: --allow-online: this machine is ONLINE. Secrets handled now are exposed to the network; this is recorded."
         );
     }
 }
 
-/// Runs the checks and refuses to go on if the machine is online and
-/// `--allow-online` was not given.
-pub fn gate(args: &PreflightArgs) -> Result<Report> {
-    let report = preflight::run(&options(args));
-    print(&report);
-    if !report.passed() {
-        return Err(CliError::Online.into());
-    }
-    Ok(report)
+/// Runs the checks, prints them, and lets the command through or refuses.
+pub fn gate(args: &PreflightArgs) -> Result<AirGapped> {
+    let preflight = preflight::run(&options(args));
+    print(&preflight);
+    Ok(preflight.gate()?)
 }
 
-/// `ceremony preflight`: report only; exits 6 when the gate would refuse.
-pub fn run(args: &PreflightArgs) -> Result<()> {
-    gate(args).map(|_| ())
+/// `ceremony preflight`: the report on stdout; exits 6 when the gate would
+/// refuse.
+pub fn run(args: &PreflightRunArgs) -> Result<()> {
+    let preflight = preflight::run(&options(&args.preflight));
+    output::report(preflight.report(), "preflight", args.json)?;
+    if preflight.went_online() {
+        note!(
+            "WARNING: --allow-online: this machine is ONLINE; the override is recorded by the commands that use it."
+        );
+    }
+    preflight.gate()?;
+    Ok(())
 }

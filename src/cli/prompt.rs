@@ -2,10 +2,15 @@
 //! (rpassword, which reads /dev/tty with echo off) and confirmations
 //! (dialoguer). Secrets typed here go straight into zeroizing types.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result, bail};
 use ceremony::secret::SecretText;
+use ceremony::shares::{CustodianKey, Custodians};
+
+use super::CliError;
+use super::output::note;
 
 /// Shortest passphrase accepted for a new share. age's scrypt slows guessing,
 /// but a short passphrase is still a weak link for a root key.
@@ -32,7 +37,7 @@ pub fn new_passphrase(custodian: &str) -> Result<SecretText> {
         .map(SecretText::new)
         .context("passphrase custodians must type their passphrase on a terminal")?;
         if first.expose_secret().chars().count() < MIN_PASSPHRASE_CHARS {
-            eprintln!("That passphrase is too short; try again.");
+            note!("That passphrase is too short; try again.");
             continue;
         }
         let second = rpassword::prompt_password(format!("Custodian {custodian}: type it again: "))
@@ -41,22 +46,41 @@ pub fn new_passphrase(custodian: &str) -> Result<SecretText> {
         if first.expose_secret() == second.expose_secret() {
             return Ok(first);
         }
-        eprintln!("The two entries differ; try again.");
+        note!("The two entries differ; try again.");
     }
     bail!("custodian {custodian} did not confirm a passphrase after 3 tries; nothing was written")
 }
 
-/// Asks for confirmation when a person is at the terminal; `yes` or a
-/// non-interactive run (a scripted ceremony) proceeds without asking.
-pub fn confirm(question: &str, yes: bool) -> Result<bool> {
-    if yes || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Ok(true);
+/// Prompts every passphrase custodian for a new passphrase, in file order.
+pub fn passphrases_for(custodians: &Custodians) -> Result<BTreeMap<String, SecretText>> {
+    let mut passphrases = BTreeMap::new();
+    for custodian in custodians.iter() {
+        if matches!(custodian.key, CustodianKey::Passphrase) {
+            let name = custodian.name.as_str();
+            passphrases.insert(name.to_owned(), new_passphrase(name)?);
+        }
     }
-    dialoguer::Confirm::new()
+    Ok(passphrases)
+}
+
+/// Asks for confirmation. `--yes` proceeds without asking; without a
+/// terminal to ask on, the command needs `--yes` (a script must say so, not
+/// be assumed to agree).
+pub fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(CliError::NoConsent);
+    }
+    match dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)
         .interact()
-        .context("reading the confirmation")
+    {
+        Ok(true) => Ok(()),
+        Ok(false) | Err(_) => Err(CliError::Cancelled),
+    }
 }
 
 /// age's callbacks, for passphrase-protected SSH keys given with `-i`.
@@ -65,7 +89,7 @@ pub struct TerminalCallbacks;
 
 impl age::Callbacks for TerminalCallbacks {
     fn display_message(&self, message: &str) {
-        eprintln!("{message}");
+        note!("{message}");
     }
 
     fn confirm(&self, _message: &str, _yes: &str, _no: Option<&str>) -> Option<bool> {

@@ -123,7 +123,7 @@ pub enum ChallengeError {
         problem: String,
     },
     /// A sealed file cannot be read as a SOPS-encrypted YAML file.
-    #[error("{path}: not a sealed (SOPS-encrypted) YAML file: {source}")]
+    #[error("{path}: not a sealed (SOPS-encrypted) YAML file")]
     NotSealed {
         /// The file.
         path: String,
@@ -143,7 +143,7 @@ pub enum ChallengeError {
         recipient: String,
     },
     /// A Secret in a sealed file cannot be handed over.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Item {
         /// The file.
         path: String,

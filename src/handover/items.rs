@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::kube::{self, Mapping, ObjectKind};
 use crate::secret::SecretBytes;
 use crate::sops::cipher::EncryptedValue;
 use crate::sops::tree::{Branch, Value};
@@ -233,57 +234,27 @@ pub enum ItemError {
     },
 }
 
-fn is_dns_label(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
-}
-
 /// Kubernetes: namespaces are RFC 1123 DNS labels.
 pub fn check_namespace(text: &str) -> Result<(), ItemError> {
-    if is_dns_label(text) {
-        Ok(())
-    } else {
-        Err(ItemError::BadNamespace {
-            found: text.to_owned(),
-        })
-    }
+    kube::check_namespace(text).map_err(|_| ItemError::BadNamespace {
+        found: text.chars().take(80).collect(),
+    })
 }
 
 /// Kubernetes: Secret names are RFC 1123 DNS subdomains.
 pub fn check_name(text: &str) -> Result<(), ItemError> {
-    if text.len() <= 253 && text.split('.').all(is_dns_label) {
-        Ok(())
-    } else {
-        Err(ItemError::BadName {
-            found: text.to_owned(),
-        })
-    }
+    kube::check_name(text).map_err(|_| ItemError::BadName {
+        found: text.chars().take(80).collect(),
+    })
 }
 
 /// Kubernetes: Secret keys match `[-._a-zA-Z0-9]+`, at most 253 bytes, and
 /// are not `.` or `..`.
 pub fn check_key(secret: &SecretName, key: &str) -> Result<(), ItemError> {
-    let ok = !key.is_empty()
-        && key.len() <= 253
-        && key != "."
-        && key != ".."
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ItemError::BadKey {
-            secret: secret.to_string(),
-            key: key.to_owned(),
-        })
-    }
+    kube::check_secret_key(key).map_err(|_| ItemError::BadKey {
+        secret: secret.to_string(),
+        key: key.chars().take(80).collect(),
+    })
 }
 
 fn text_of(value: &Value) -> Option<&[u8]> {
@@ -293,7 +264,7 @@ fn text_of(value: &Value) -> Option<&[u8]> {
     }
 }
 
-/// A cleartext string field of the manifest (kind, name, namespace).
+/// A cleartext string field of the manifest (name, namespace).
 fn structure_text<'a>(
     document: usize,
     field: &'static str,
@@ -316,19 +287,26 @@ fn structure_text<'a>(
     })
 }
 
-/// Finds every Secret in a file's documents (one branch per YAML document).
-/// Documents of other kinds are not part of a handover and are skipped.
+/// Finds every Secret in a file ([`crate::kube::objects`]: documents, the
+/// items of Lists, merge keys applied). Objects of other kinds are not part
+/// of a handover and are skipped; an object whose kind is encrypted cannot
+/// be named without a key and is refused.
 pub fn secret_documents(branches: &[Branch]) -> Result<Vec<SecretDocument<'_>>, ItemError> {
     let mut out = Vec::new();
-    for (document, branch) in branches.iter().enumerate() {
-        let Some(kind) = branch.get("kind") else {
-            continue;
-        };
-        if structure_text(document, "kind", kind)? != "Secret" {
-            continue;
+    for object in kube::objects(branches) {
+        let document = object.location.document;
+        match object.kind {
+            ObjectKind::Secret => {}
+            ObjectKind::Hidden => {
+                return Err(ItemError::EncryptedStructure {
+                    document,
+                    field: "kind",
+                });
+            }
+            _ => continue,
         }
-        let metadata = match branch.get("metadata") {
-            Some(Value::Branch(m)) => m,
+        let metadata = match object.fields.get("metadata") {
+            Some(Value::Branch(m)) => Mapping::new(m),
             Some(other) => {
                 // An encrypted metadata block is a string ENC[…] here.
                 if text_of(other).is_some_and(|t| EncryptedValue::parse(t).is_some()) {
@@ -362,9 +340,9 @@ pub fn secret_documents(branches: &[Branch]) -> Result<Vec<SecretDocument<'_>>, 
         };
         let mut entries = Vec::new();
         for field in [Field::Data, Field::StringData] {
-            let items = match branch.get(field.as_str()) {
+            let values = match object.fields.get(field.as_str()) {
                 None | Some(Value::Null) => continue,
-                Some(Value::Branch(b)) => b,
+                Some(Value::Branch(b)) => Mapping::new(b),
                 Some(other) => {
                     return Err(ItemError::WrongShape {
                         document,
@@ -374,18 +352,16 @@ pub fn secret_documents(branches: &[Branch]) -> Result<Vec<SecretDocument<'_>>, 
                     });
                 }
             };
-            for item in &items.items {
-                if let crate::sops::tree::Item::Entry { key, value } = item {
-                    check_key(&secret, key)?;
-                    entries.push((
-                        ItemName {
-                            secret: secret.clone(),
-                            key: key.clone(),
-                            field,
-                        },
-                        value,
-                    ));
-                }
+            for (key, value) in values.entries() {
+                check_key(&secret, key)?;
+                entries.push((
+                    ItemName {
+                        secret: secret.clone(),
+                        key: key.to_owned(),
+                        field,
+                    },
+                    value,
+                ));
             }
         }
         // Kubernetes merges stringData over data; one key in both would make

@@ -21,9 +21,11 @@
 //! [`sign`] signs with a local OpenSSH Ed25519 key or attaches a signature
 //! made elsewhere.
 //!
-//! Formats and decisions are documented
-//! in `docs/handover-signatures.md`; the facts they rely on are in
-//! `shared/specs/runtime-and-signatures.md` §4–§7.
+//! Formats and decisions are documented in `docs/handover-signatures.md`;
+//! the specifications they follow are DSSE v1
+//! (github.com/secure-systems-lab/dsse), the in-toto Statement v1,
+//! OpenSSH's PROTOCOL.sshsig, minisign's signature format and the
+//! Vault/OpenBao transit API.
 //!
 //! ```
 //! use ceremony::handover::{dsse::Envelope, sign, trust::TrustFile, verify};
@@ -50,6 +52,7 @@ pub mod items;
 pub mod receipt;
 pub mod report;
 pub mod scheme;
+pub mod sealed;
 pub mod sign;
 pub mod statement;
 pub mod trust;
@@ -97,12 +100,46 @@ pub enum Error {
     /// Opening the sealed files for `--deep`.
     #[error(transparent)]
     Deep(#[from] report::DeepError),
+    /// Reading the bootstrap directory.
+    #[error(transparent)]
+    Walk(#[from] crate::walk::WalkError),
+    /// Reading a file.
+    #[error(transparent)]
+    Fs(#[from] crate::fsio::FsError),
+    /// Reading `.sops.yaml`.
+    #[error(transparent)]
+    Bootstrap(#[from] crate::bootstrap::Error),
+    /// A file name that cannot be a challenge path.
+    #[error("{path}: a file name that is not clean UTF-8 cannot be handed over")]
+    FileName {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// Files that `bootstrap verify` rejects.
+    #[error("the bootstrap directory does not pass `bootstrap verify`: {}", failures.join("; "))]
+    Policy {
+        /// Each failure, `file: key path: reason`.
+        failures: Vec<String>,
+    },
+    /// root.json's bootstrap recipient is not a recipient.
+    #[error("root.json's bootstrap_recipient is not an age recipient")]
+    RootRecipient,
+    /// A root directory of another root than the challenge's.
+    #[error("{dir} is root {found}, but the challenge is for root {expected}")]
+    WrongRoot {
+        /// The root directory.
+        dir: std::path::PathBuf,
+        /// Its root id.
+        found: String,
+        /// The challenge's.
+        expected: String,
+    },
 }
 
 impl Error {
     /// The class of this error, for the exit code.
-    pub fn class(&self) -> crate::error::Class {
-        use crate::error::Class;
+    pub fn class(&self) -> crate::class::Class {
+        use crate::class::Class;
         match self {
             Error::Verify(_) => Class::Verification,
             Error::Challenge(challenge::ChallengeError::Clock) => Class::Io,
@@ -112,7 +149,25 @@ impl Error {
                 crate::sops::Error::NoIdentityOpened => Class::Decryption,
                 _ => Class::Verification,
             },
+            Error::Walk(e) => e.class(),
+            Error::Fs(e) => e.class(),
+            Error::Bootstrap(e) => e.class(),
+            Error::Policy { .. } | Error::WrongRoot { .. } => Class::Verification,
             _ => Class::Input,
+        }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Policy { .. } => {
+                Some("run `ceremony bootstrap verify` on the directory and fix what it lists")
+            }
+            Error::Receipt(receipt::ReceiptError::Expired { .. }) => {
+                Some("ask the operator for a new challenge")
+            }
+            Error::Fs(e) => e.hint(),
+            _ => None,
         }
     }
 }

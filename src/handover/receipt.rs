@@ -85,7 +85,7 @@ pub enum ReceiptError {
         problem: String,
     },
     /// A values file could not be read as a decrypted manifest.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     ValuesFile {
         /// The file.
         file: String,
@@ -93,7 +93,7 @@ pub enum ReceiptError {
         source: sops::Error,
     },
     /// A values file holds a Secret that cannot be handed over.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     ValuesItem {
         /// The file.
         file: String,

@@ -11,7 +11,7 @@
 //! challenge and the operator's own files (expiry) always run.
 //!
 //! Without `--deep` the commitments are not recomputed; each item still gets
-//! a `commitment` line, marked [`Status::NotRequested`], so the report says
+//! a `commitment` line, marked [`Status::NotChecked`], so the report says
 //! what it did not check.
 //!
 //! A handover passes only if no check failed and none was skipped; a check
@@ -19,7 +19,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::challenge::{Challenge, ChallengeError};
@@ -30,72 +29,14 @@ use super::trust::TrustFile;
 use super::verify;
 use crate::sops::{self, Format};
 
-/// The outcome of one check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// It held.
-    Pass,
-    /// It did not.
-    Fail,
-    /// It was not evaluated: something it depends on failed.
-    Skipped,
-    /// It was not evaluated because the operator did not ask for it (a
-    /// commitment without `--deep`). It does not fail the report.
-    #[serde(rename = "not_requested")]
-    NotRequested,
-}
-
-impl Status {
-    /// The mark printed before the line.
-    pub fn mark(self) -> &'static str {
-        match self {
-            Status::Pass => "✓",
-            Status::Fail => "✗",
-            Status::Skipped => "-",
-            Status::NotRequested => "·",
-        }
-    }
-}
-
-/// One line of the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Check {
-    /// What kind of check: `signature`, `item`, `retired`, …
-    pub check: &'static str,
-    /// What it is about: a path, an item id, a Secret; empty for global checks.
-    pub subject: String,
-    /// The outcome.
-    pub status: Status,
-    /// Why, in words.
-    pub detail: String,
-}
-
-/// The whole report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Report {
-    /// True when every check passed, apart from checks not requested.
-    pub passed: bool,
-    /// Every check, in order.
-    pub checks: Vec<Check>,
-}
-
-impl Report {
-    /// The failed checks.
-    pub fn failures(&self) -> impl Iterator<Item = &Check> {
-        self.checks.iter().filter(|c| c.status == Status::Fail)
-    }
-
-    /// The checks not run because they were not asked for.
-    pub fn not_requested(&self) -> impl Iterator<Item = &Check> {
-        self.checks
-            .iter()
-            .filter(|c| c.status == Status::NotRequested)
-    }
-}
+pub use crate::report::{Check, Report, Status};
 
 /// The detail of a commitment line without `--deep`.
 pub const COMMITMENT_NOT_REQUESTED: &str = "not checked (needs --deep)";
+
+/// The SHA-256 of each sealed file by challenge path, or why it could not
+/// be read.
+pub type Digests = BTreeMap<String, Result<Sha256Digest, String>>;
 
 /// What a verification is given.
 #[derive(Debug)]
@@ -108,7 +49,7 @@ pub struct VerifyRequest<'a> {
     pub trust: &'a TrustFile,
     /// With `--bootstrap DIR`: the SHA-256 of `DIR/<path>` for each challenge
     /// path, or why it could not be read.
-    pub bootstrap: Option<&'a BTreeMap<String, Result<Sha256Digest, String>>>,
+    pub bootstrap: Option<&'a Digests>,
     /// With `--deep`: commitments recomputed from the decrypted sealed files.
     pub deep: Option<&'a Values>,
     /// The time the expiry is checked against.
@@ -120,7 +61,7 @@ pub struct VerifyRequest<'a> {
 #[non_exhaustive]
 pub enum DeepError {
     /// A sealed file did not decrypt (wrong key, tampered value, bad MAC).
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Open {
         /// The file.
         path: String,
@@ -146,12 +87,11 @@ pub fn deep_values(
     let nonce = challenge.nonce_bytes()?;
     let mut values = Values::default();
     for (path, bytes) in sealed {
-        let opened = sops::open_file(bytes, Format::Yaml, identities, false).map_err(|source| {
-            DeepError::Open {
+        let opened = sops::open_file(bytes, Format::Yaml, identities, sops::MacCheck::Verify)
+            .map_err(|source| DeepError::Open {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         values.add_branches(&nonce, path, opened.plaintext())?;
     }
     Ok(values)
@@ -164,7 +104,7 @@ struct Builder {
 impl Builder {
     fn push(&mut self, check: &'static str, subject: impl Into<String>, ok: bool, detail: String) {
         self.checks.push(Check {
-            check,
+            check: check.to_owned(),
             subject: subject.into(),
             status: if ok { Status::Pass } else { Status::Fail },
             detail,
@@ -173,7 +113,7 @@ impl Builder {
 
     fn skip(&mut self, check: &'static str, subject: impl Into<String>, why: &str) {
         self.checks.push(Check {
-            check,
+            check: check.to_owned(),
             subject: subject.into(),
             status: Status::Skipped,
             detail: format!("not checked: {why}"),
@@ -183,9 +123,9 @@ impl Builder {
     /// A commitment line without `--deep`: reported, but not a failure.
     fn commitment_not_requested(&mut self, id: &str) {
         self.checks.push(Check {
-            check: "commitment",
+            check: "commitment".to_owned(),
             subject: id.to_owned(),
-            status: Status::NotRequested,
+            status: Status::NotChecked,
             detail: COMMITMENT_NOT_REQUESTED.to_owned(),
         });
     }
@@ -231,14 +171,7 @@ pub fn verify_handover(req: &VerifyRequest<'_>) -> Report {
         Err(why) => skip_content(req, why, &mut b),
     }
 
-    let passed = b
-        .checks
-        .iter()
-        .all(|c| matches!(c.status, Status::Pass | Status::NotRequested));
-    Report {
-        passed,
-        checks: b.checks,
-    }
+    Report { checks: b.checks }
 }
 
 /// Envelope, signature, statement: the gate in front of every content check.
@@ -720,7 +653,7 @@ mod tests {
     fn order_and_json_shape_are_frozen() {
         let (receipt, trust, values) = signed_receipt(vec![]);
         let report = run(&receipt, &trust, Some(&values));
-        assert!(report.passed, "{report:?}");
+        assert!(report.passed(), "{report:?}");
         let order: Vec<String> = report
             .checks
             .iter()
@@ -754,7 +687,7 @@ mod tests {
                 "detail": "stored at secret/data/apps/db version 1",
             })
         );
-        assert_eq!(json["passed"], true);
+        assert!(report.passed());
     }
 
     #[test]
@@ -763,8 +696,12 @@ mod tests {
         let other = Ed25519SigningKey::generate("other");
         let trust = TrustFile::parse("t", other.ed25519_trust_line("x").as_bytes()).unwrap();
         let report = run(&receipt, &trust, None);
-        assert!(!report.passed);
-        let statuses: Vec<_> = report.checks.iter().map(|c| (c.check, c.status)).collect();
+        assert!(!report.passed());
+        let statuses: Vec<_> = report
+            .checks
+            .iter()
+            .map(|c| (c.check.as_str(), c.status))
+            .collect();
         assert_eq!(statuses[0], ("receipt", Status::Pass));
         assert_eq!(statuses[1], ("signature", Status::Fail));
         for (check, status) in &statuses[2..] {
@@ -772,7 +709,7 @@ mod tests {
                 assert_eq!(*status, Status::Pass);
             } else if *check == "commitment" {
                 // Not asked for (no --deep): neither a pass nor a skip.
-                assert_eq!(*status, Status::NotRequested);
+                assert_eq!(*status, Status::NotChecked);
             } else {
                 assert_eq!(*status, Status::Skipped, "{check}");
             }
@@ -791,18 +728,18 @@ mod tests {
             .find(|c| c.check == "commitment")
             .unwrap();
         assert_eq!(commitment.status, Status::Skipped);
-        assert_eq!(report.not_requested().count(), 0);
+        assert_eq!(report.with_status(Status::NotChecked).count(), 0);
     }
 
     #[test]
     fn without_deep_each_commitment_is_reported_not_checked_and_passes() {
         let (receipt, trust, _) = signed_receipt(vec![]);
         let report = run(&receipt, &trust, None);
-        assert!(report.passed, "{report:?}");
+        assert!(report.passed(), "{report:?}");
         let lines: Vec<_> = report
             .checks
             .iter()
-            .map(|c| (c.check, c.subject.as_str(), c.status))
+            .map(|c| (c.check.as_str(), c.subject.as_str(), c.status))
             .collect();
         let at = lines
             .iter()
@@ -810,19 +747,21 @@ mod tests {
             .unwrap();
         assert_eq!(
             lines[at + 1],
-            ("commitment", "apps/db/password", Status::NotRequested)
+            ("commitment", "apps/db/password", Status::NotChecked)
         );
-        let not_requested: Vec<_> = report.not_requested().collect();
+        let not_requested: Vec<_> = report.with_status(Status::NotChecked).collect();
         assert_eq!(not_requested.len(), 1);
         assert_eq!(not_requested[0].detail, "not checked (needs --deep)");
-        assert_eq!(Status::NotRequested.mark(), "·");
+        assert_eq!(Status::NotChecked.mark(), "·");
         let json = serde_json::to_value(&report).unwrap();
-        assert_eq!(json["checks"][at + 1]["status"], "not_requested");
-        assert_eq!(json["passed"], true);
+        assert_eq!(json["checks"][at + 1]["status"], "not_checked");
+        assert!(report.passed());
         // With --deep nothing is left unrequested.
         let (receipt, trust, values) = signed_receipt(vec![]);
         assert_eq!(
-            run(&receipt, &trust, Some(&values)).not_requested().count(),
+            run(&receipt, &trust, Some(&values))
+                .with_status(Status::NotChecked)
+                .count(),
             0
         );
     }
@@ -843,7 +782,7 @@ mod tests {
             deep: None,
             now: time::macros::datetime!(2026-01-01 13:00 UTC),
         });
-        assert!(!report.passed);
+        assert!(!report.passed());
         let commitments: Vec<_> = report
             .checks
             .iter()
@@ -853,8 +792,8 @@ mod tests {
         assert_eq!(
             commitments,
             [
-                ("apps/db/password", Status::NotRequested),
-                ("apps/db/user", Status::NotRequested)
+                ("apps/db/password", Status::NotChecked),
+                ("apps/db/user", Status::NotChecked)
             ]
         );
     }
@@ -863,7 +802,7 @@ mod tests {
     fn not_retired_fails_and_expiry_is_checked_against_now() {
         let (receipt, trust, _) = signed_receipt(vec![SecretName::parse("apps/db").unwrap()]);
         let report = run(&receipt, &trust, None);
-        assert!(!report.passed);
+        assert!(!report.passed());
         assert_eq!(report.failures().count(), 1);
         let late = verify_handover(&VerifyRequest {
             challenge: &challenge(),

@@ -17,7 +17,7 @@ use ed25519_dalek::Signer;
 use serde::{Deserialize, Serialize};
 
 use super::secrets::RootSecret;
-use crate::preflight::Report;
+use crate::preflight::{Preflight, Status};
 use crate::shares::ShareSet;
 
 /// The format tag of version 1 root manifests.
@@ -58,6 +58,79 @@ pub struct Replaced {
     pub moved_to: String,
 }
 
+/// The preflight report of the machine that made the root, as root.json
+/// records it (its own wire form, so the report type can change without
+/// changing the file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreflightRecord {
+    /// Every check, in order.
+    pub checks: Vec<PreflightCheckRecord>,
+    /// Whether the operator passed `--allow-online`.
+    pub allow_online: bool,
+    /// The system root read, when not `/` (tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_root: Option<String>,
+}
+
+/// One preflight check in root.json.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreflightCheckRecord {
+    /// `network-interfaces`, `default-route`, `swap`, …
+    pub name: String,
+    /// The result.
+    pub outcome: PreflightOutcome,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The result of one preflight check in root.json.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PreflightOutcome {
+    /// Fine.
+    Pass,
+    /// Worth knowing.
+    Warn,
+    /// Failed (a root is never made after a failed gate; kept for reading).
+    Fail,
+    /// Failed, overridden by `--allow-online`.
+    Overridden,
+}
+
+impl PreflightRecord {
+    /// The record of a preflight run.
+    pub fn of(preflight: &Preflight) -> Self {
+        Self {
+            checks: preflight
+                .report()
+                .checks
+                .iter()
+                .map(|c| PreflightCheckRecord {
+                    name: c.check.clone(),
+                    outcome: match c.status {
+                        Status::Pass => PreflightOutcome::Pass,
+                        Status::Fail | Status::Skipped => PreflightOutcome::Fail,
+                        Status::Overridden => PreflightOutcome::Overridden,
+                        Status::Warn | Status::NotChecked => PreflightOutcome::Warn,
+                    },
+                    detail: c.detail.clone(),
+                })
+                .collect(),
+            allow_online: preflight.allow_online(),
+            system_root: preflight.system_root().map(str::to_owned),
+        }
+    }
+
+    /// Whether the root was made on a machine the operator said was online.
+    pub fn went_online(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| c.outcome == PreflightOutcome::Overridden)
+    }
+}
+
 /// Everything in root.json except the signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +154,7 @@ pub struct RootBody {
     /// One bundle per custodian.
     pub custodian_files: Vec<CustodianFile>,
     /// The preflight report of the machine that made the root.
-    pub preflight: Report,
+    pub preflight: PreflightRecord,
     /// Set only when an existing root was explicitly replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<Replaced>,

@@ -12,25 +12,27 @@
 //! ([`emit`]).
 
 pub mod bundle;
+pub mod dir;
 pub mod emit;
 pub mod manifest;
 pub mod secrets;
-
-use std::collections::BTreeMap;
-use std::path::Path;
 
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 pub use bundle::Bundle;
-pub use manifest::{ManifestError, Replaced, RootBody, RootManifest};
-pub use secrets::{RootSecret, RootSecrets};
+pub use dir::{RootDir, Target};
+pub use manifest::{ManifestError, PreflightRecord, Replaced, RootBody, RootManifest};
+pub use secrets::{BootstrapKey, RootKey, RootSecret, RootSecrets, SigningSeed, UnsealKey};
 
-use crate::error::Class;
-use crate::preflight::Report;
-use crate::secret::{SecretBytes, SecretText};
+use crate::class::Class;
+use crate::clock::Clock;
+use crate::preflight::AirGapped;
+use crate::report::{Report, Status};
+use crate::secret::{SecretArray, SecretText};
 use crate::shares::{
-    self, CustodianName, Custodians, OpenedShare, Origin, SetId, SplitPlan, Threshold, sharefile,
+    self, CustodianName, Custodians, KeyId, OpenedShare, Origin, SetId, SplitPlan, Threshold,
+    sharefile,
 };
 
 /// The manifest's file name inside a root directory.
@@ -48,12 +50,16 @@ pub enum Error {
     /// From the share layer.
     #[error(transparent)]
     Shares(#[from] shares::Error),
+    /// From the file layer.
+    #[error(transparent)]
+    Fs(#[from] crate::fsio::FsError),
     /// The manifest is not acceptable.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     Manifest {
         /// The file.
         file: String,
         /// Why.
+        #[source]
         source: ManifestError,
     },
     /// A bundle of another root.
@@ -75,16 +81,44 @@ pub enum Error {
         label: String,
     },
     /// The rebuilt secret disagrees with a public value of the manifest.
-    #[error("the rebuilt {label} does not match root.json ({what}); nothing was output")]
+    #[error("the rebuilt {label} does not match root.json (nothing was output)")]
     Mismatch {
         /// The secret.
-        label: String,
+        label: &'static str,
         /// What differs.
-        what: String,
+        source: secrets::Mismatch,
     },
     /// The manifest lacks something every root has.
     #[error("root.json: {0}")]
     Incomplete(String),
+    /// No threshold for one of the secrets.
+    #[error("no threshold for the {label}")]
+    NoThreshold {
+        /// The secret's label.
+        label: &'static str,
+        /// Its key in the `[threshold]` table.
+        name: &'static str,
+    },
+    /// The directory already holds a root.
+    #[error(
+        "{path} already holds a root (root.json): a root is created once and never regenerated; nothing was changed"
+    )]
+    RootExists {
+        /// The root directory.
+        path: std::path::PathBuf,
+    },
+    /// Writing the new root failed after the old one was moved aside.
+    #[error("writing the new root failed; {whereabouts}")]
+    Replace {
+        /// Where the old root is now.
+        whereabouts: String,
+        /// The failure.
+        #[source]
+        source: crate::fsio::FsError,
+    },
+    /// The bootstrap key could not be encoded (a bug).
+    #[error(transparent)]
+    Encoding(#[from] secrets::EncodingError),
 }
 
 impl Error {
@@ -92,13 +126,79 @@ impl Error {
     pub fn class(&self) -> Class {
         match self {
             Error::Shares(e) => e.class(),
+            Error::Fs(e) => e.class(),
             Error::Manifest { source, .. } => match source {
                 ManifestError::Malformed { .. } => Class::Input,
                 _ => Class::Verification,
             },
             Error::WrongRoot { .. } | Error::Mismatch { .. } => Class::Verification,
             Error::MissingShare { .. } | Error::Incomplete(_) => Class::Input,
+            Error::NoThreshold { .. } => Class::Usage,
+            Error::RootExists { .. } => Class::Refused,
+            Error::Replace { source, .. } => source.class(),
+            Error::Encoding(_) => Class::Internal,
         }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Shares(e) => e.hint(),
+            Error::Fs(e) => e.hint(),
+            Error::RootExists { .. } => Some(
+                "to replace it anyway, pass --replace-existing-root-and-break-trust (recorded in the new root.json)",
+            ),
+            Error::NoThreshold { .. } => {
+                Some("pass --threshold K or set it in the custodians file's [threshold] table")
+            }
+            Error::WrongRoot { .. } => Some("bring the bundles of this root"),
+            Error::Mismatch { .. } => Some(
+                "a share or root.json was altered: stop and compare root.json with the copy the witnesses recorded",
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The threshold of each root secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// The bootstrap age identity's.
+    pub bootstrap: Threshold,
+    /// The unseal key's.
+    pub unseal: Threshold,
+    /// The signing key's.
+    pub signing: Threshold,
+}
+
+impl Thresholds {
+    /// The threshold of one secret.
+    pub fn of(&self, which: RootSecret) -> Threshold {
+        match which {
+            RootSecret::Bootstrap => self.bootstrap,
+            RootSecret::Unseal => self.unseal,
+            RootSecret::Signing => self.signing,
+        }
+    }
+
+    /// Each secret's threshold from the custodians file's `[threshold]`
+    /// table, else `default` (the `--threshold` flag).
+    pub fn resolve(custodians: &Custodians, default: Option<usize>) -> Result<Self, Error> {
+        let one = |which: RootSecret| -> Result<Threshold, Error> {
+            let k = custodians
+                .threshold_for(which.threshold_name())
+                .or(default)
+                .ok_or(Error::NoThreshold {
+                    label: which.label(),
+                    name: which.threshold_name(),
+                })?;
+            Threshold::new(k, custodians.len()).map_err(|e| Error::Shares(shares::Error::from(e)))
+        };
+        Ok(Self {
+            bootstrap: one(RootSecret::Bootstrap)?,
+            unseal: one(RootSecret::Unseal)?,
+            signing: one(RootSecret::Signing)?,
+        })
     }
 }
 
@@ -106,16 +206,14 @@ impl Error {
 #[derive(Clone, Debug)]
 pub struct InitPlan {
     /// Threshold of each secret.
-    pub thresholds: BTreeMap<RootSecret, usize>,
-    /// Key id of the unseal key.
-    pub unseal_key_id: String,
-    /// The preflight report of this machine.
-    pub preflight: Report,
+    pub thresholds: Thresholds,
+    /// Key id of the unseal key; by default dated ([`KeyId::dated`]).
+    pub unseal_key_id: Option<KeyId>,
     /// The root this one replaces, if the operator forced it.
     pub replaces: Option<Replaced>,
 }
 
-/// What `root init` produces; the caller writes it with [`crate::fsio`].
+/// What `root init` produces; [`RootDir`] writes it.
 pub struct InitOutput {
     /// The signed manifest.
     pub manifest: RootManifest,
@@ -123,44 +221,44 @@ pub struct InitOutput {
     pub bundles: Vec<(String, Vec<u8>)>,
 }
 
-/// Generates a root and splits it among `custodians`.
+/// Generates a root and splits it among `custodians`. Only a machine that
+/// passed the preflight gate can do this: `gate` is the proof.
 pub fn init(
     custodians: &Custodians,
     plan: &InitPlan,
-    passphrases: &BTreeMap<String, SecretText>,
+    passphrases: &std::collections::BTreeMap<String, SecretText>,
+    gate: &AirGapped,
+    clock: &dyn Clock,
 ) -> Result<InitOutput, Error> {
     let secrets = RootSecrets::generate();
     let root_id = SetId::random().to_string();
-    let mismatch = |label: &str, what: String| Error::Mismatch {
-        label: label.to_owned(),
-        what,
-    };
+    let unseal_key_id = plan
+        .unseal_key_id
+        .clone()
+        .unwrap_or_else(|| KeyId::dated(clock.now().date(), &secrets.unseal.key_check_value()));
 
     let mut share_sets = Vec::new();
     let mut documents_by_secret = Vec::new();
     for which in RootSecret::ALL {
-        let k =
-            plan.thresholds.get(&which).copied().ok_or_else(|| {
-                Error::Incomplete(format!("no threshold for the {}", which.label()))
-            })?;
-        let threshold = Threshold::new(k, custodians.len()).map_err(shares::Error::from)?;
-        let secret = secrets.get(which);
+        let threshold = plan.thresholds.of(which);
+        let secret = secrets.bytes_of(which);
         let points =
-            shares::shamir::split(secret, threshold, &mut OsRng).map_err(shares::Error::from)?;
+            shares::shamir::split(&secret, threshold, &mut OsRng).map_err(shares::Error::from)?;
         let split_plan = SplitPlan {
             label: which.label().to_owned(),
-            threshold: k,
-            key_id: (which == RootSecret::Unseal).then(|| plan.unseal_key_id.clone()),
+            threshold: threshold.k(),
+            key_id: (which == RootSecret::Unseal).then(|| unseal_key_id.clone()),
             previous_set_id: None,
         };
         let (set, documents) = shares::prepare(
-            secret,
+            &secret,
             points,
             threshold,
             custodians,
             &split_plan,
             Origin::Ceremony,
             &bundle_file_for,
+            clock,
         )?;
         share_sets.push(set);
         documents_by_secret.push(documents);
@@ -174,7 +272,7 @@ pub fn init(
             custodian: custodian.name.to_string(),
             shares: documents_by_secret
                 .iter()
-                .map(|docs| docs[i].clone())
+                .filter_map(|docs| docs.get(i).cloned())
                 .collect(),
         };
         let file = bundle_file_for(&custodian.name);
@@ -198,19 +296,16 @@ pub fn init(
         bundles.push((file, sealed));
     }
 
-    let bootstrap = secrets.get(RootSecret::Bootstrap);
-    let signing = secrets::signing_key(secrets.get(RootSecret::Signing))
-        .map_err(|e| mismatch(RootSecret::Signing.label(), e))?;
+    let signing = secrets.signing.signing_key();
     let body = RootBody {
         format: manifest::ROOT_FORMAT_V1.to_owned(),
         root_id,
-        created_at: shares::now_rfc3339(),
+        created_at: clock.now_rfc3339(),
         tool_version: format!("ceremony {}", env!("CARGO_PKG_VERSION")),
-        bootstrap_recipient: secrets::bootstrap_recipient(bootstrap)
-            .map_err(|e| mismatch(RootSecret::Bootstrap.label(), e))?,
+        bootstrap_recipient: secrets.bootstrap.recipient()?,
         unseal: manifest::UnsealInfo {
-            key_id: plan.unseal_key_id.clone(),
-            key_check_value: shares::key_check_value(secrets.get(RootSecret::Unseal)),
+            key_id: unseal_key_id.to_string(),
+            key_check_value: secrets.unseal.key_check_value(),
         },
         signing_public_key: {
             use base64::Engine;
@@ -218,7 +313,7 @@ pub fn init(
         },
         share_sets,
         custodian_files,
-        preflight: plan.preflight.clone(),
+        preflight: PreflightRecord::of(gate.preflight()),
         replaces: plan.replaces.clone(),
     };
     let manifest = body.sign(&signing);
@@ -235,7 +330,7 @@ pub fn init(
 pub fn open_bundle(
     file: &str,
     bytes: &[u8],
-    identities: &[Box<dyn age::Identity>],
+    identities: &[crate::identity::Identity],
     passphrase: &dyn Fn(&str) -> Option<SecretText>,
 ) -> Result<Bundle, Error> {
     let wrap = |source| shares::Error::ShareFile {
@@ -246,13 +341,48 @@ pub fn open_bundle(
     Bundle::from_json(&plaintext).map_err(|e| Error::from(wrap(e.into())))
 }
 
+/// Opens every bundle it can. A bundle no identity or passphrase opens is
+/// skipped (reported in the openings: not every custodian is present); one
+/// that opens but is damaged stops everything.
+pub fn open_bundles(
+    files: &[(String, Vec<u8>)],
+    identities: &[crate::identity::Identity],
+    passphrase: &dyn Fn(&str) -> Option<SecretText>,
+) -> Result<shares::Quorum<(String, Bundle)>, Error> {
+    let mut bundles = Vec::new();
+    let mut openings = Vec::new();
+    for (file, bytes) in files {
+        match open_bundle(file, bytes, identities, passphrase) {
+            Ok(bundle) => {
+                openings.push(shares::Opening::Opened {
+                    file: file.clone(),
+                    custodian: bundle.custodian.clone(),
+                    x: 0,
+                });
+                bundles.push((file.clone(), bundle));
+            }
+            Err(e) if e.class() == Class::Decryption => openings.push(shares::Opening::Skipped {
+                file: file.clone(),
+                reason: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(shares::Quorum {
+        opened: bundles,
+        openings,
+    })
+}
+
 /// Rebuilds one root secret from opened bundles, checking every share
-/// against the manifest and the result against the manifest's public values.
-pub fn rebuild(
+/// against the manifest and the result against the manifest's public value
+/// for it. The key type says which secret: `rebuild::<UnsealKey>(…)`.
+pub fn rebuild<K: RootKey>(
     body: &RootBody,
-    which: RootSecret,
     bundles: &[(String, Bundle)],
-) -> Result<SecretBytes, Error> {
+    gate: &AirGapped,
+) -> Result<K, Error> {
+    let which = K::SECRET;
     let set = body
         .share_set(which)
         .ok_or_else(|| Error::Incomplete(format!("no share set for the {}", which.label())))?;
@@ -278,90 +408,47 @@ pub fn rebuild(
             document: document.clone(),
         });
     }
-    let secret = shares::rebuild(set, &opened)?;
-    let mismatch = |what: &str| Error::Mismatch {
-        label: which.label().to_owned(),
-        what: what.to_owned(),
+    let secret = shares::rebuild(set, &opened, gate)?;
+    let mismatch = |source| Error::Mismatch {
+        label: which.label(),
+        source,
     };
-    match which {
-        RootSecret::Bootstrap => {
-            let recipient =
-                secrets::bootstrap_recipient(&secret).map_err(|_| mismatch("not an age key"))?;
-            if recipient != body.bootstrap_recipient {
-                return Err(mismatch("its recipient differs from bootstrap_recipient"));
-            }
-        }
-        RootSecret::Unseal => {
-            if !shares::document::same_check(
-                &shares::key_check_value(&secret),
-                &body.unseal.key_check_value,
-            ) {
-                return Err(mismatch(
-                    "its key check value differs from unseal.key_check_value",
-                ));
-            }
-        }
-        RootSecret::Signing => {
-            let key = secrets::signing_key(&secret).map_err(|_| mismatch("not an ed25519 seed"))?;
-            let public = body.verifying_key().map_err(|source| Error::Manifest {
-                file: MANIFEST_FILE.into(),
-                source,
-            })?;
-            if key.verifying_key() != public {
-                return Err(mismatch("its public key differs from signing_public_key"));
-            }
-        }
-    }
-    Ok(secret)
-}
-
-/// One line of `root verify`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct VerifyItem {
-    /// What was checked.
-    pub check: String,
-    /// Whether it held.
-    pub ok: bool,
-    /// Details.
-    pub detail: String,
-    /// Not checked (the material is elsewhere); does not fail the report.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub skipped: bool,
+    let bytes = SecretArray::from_slice(secret.expose_secret()).ok_or_else(|| {
+        mismatch(secrets::Mismatch {
+            what: "length is not 32 bytes",
+        })
+    })?;
+    let key = K::from_array(bytes);
+    key.check_against(body).map_err(mismatch)?;
+    Ok(key)
 }
 
 /// Checks a root directory without any secret: the manifest's form and
 /// signature, its structure, and the custodian files against their hashes.
-pub fn verify_dir(root: &Path) -> (Option<RootManifest>, Vec<VerifyItem>) {
-    let mut items = Vec::new();
-    let mut item = |check: &str, ok: bool, detail: String| {
-        items.push(VerifyItem {
-            check: check.to_owned(),
-            ok,
-            detail,
-            skipped: false,
-        })
-    };
+/// A custodian file that is absent (taken home by its custodian) is
+/// reported as not checked; any other problem fails the report.
+pub fn verify_dir(root: &std::path::Path) -> (Option<RootManifest>, Report) {
+    let mut report = Report::new();
     let path = root.join(MANIFEST_FILE);
-    let bytes = match std::fs::read(&path) {
+    let shown = path.display().to_string();
+    let bytes = match crate::fsio::read(&path) {
         Ok(b) => b,
         Err(e) => {
-            item("manifest", false, format!("{}: {e}", path.display()));
-            return (None, items);
+            report.record("manifest", shown, false, e.to_string());
+            return (None, report);
         }
     };
     let manifest = match RootManifest::from_json(&bytes) {
         Ok(m) => {
-            item(
+            report.record(
                 "manifest",
+                shown,
                 true,
-                format!(
-                    "{} is canonical, format {}",
-                    path.display(),
-                    manifest::ROOT_FORMAT_V1
-                ),
+                format!("canonical, format {}", manifest::ROOT_FORMAT_V1),
             );
-            item(
+            report.record(
                 "signature",
+                "",
                 true,
                 format!(
                     "ed25519 by the root signing key {}",
@@ -375,8 +462,8 @@ pub fn verify_dir(root: &Path) -> (Option<RootManifest>, Vec<VerifyItem>) {
                 ManifestError::BadSignature => "signature",
                 _ => "manifest",
             };
-            item(check, false, format!("{}: {e}", path.display()));
-            return (None, items);
+            report.record(check, shown, false, e.to_string());
+            return (None, report);
         }
     };
     let body = &manifest.body;
@@ -388,72 +475,79 @@ pub fn verify_dir(root: &Path) -> (Option<RootManifest>, Vec<VerifyItem>) {
         .map(|c| c.name.as_str())
         .collect();
     for which in RootSecret::ALL {
-        let check = format!("share set {}", which.label());
-        match body.share_set(which) {
-            None => item(&check, false, "missing".into()),
-            Some(set) => {
-                let problems = match set.validate_with(&bundle_file_for) {
-                    Err(e) => Some(e.to_string()),
-                    Ok(()) => {
-                        let set_names: Vec<&str> =
-                            set.custodians.iter().map(|c| c.name.as_str()).collect();
-                        if set_names != names {
-                            Some("its custodians differ from custodian_files".into())
-                        } else if which == RootSecret::Unseal
-                            && (set.key_check_value != body.unseal.key_check_value
-                                || set.key_id.as_deref() != Some(body.unseal.key_id.as_str()))
-                        {
-                            Some("its key check value or key id differs from unseal".into())
-                        } else if set.secret_length != 32 {
-                            Some(format!("secret_length {} is not 32", set.secret_length))
-                        } else {
-                            None
-                        }
-                    }
-                };
-                match problems {
-                    None => item(
-                        &check,
-                        true,
-                        format!(
-                            "set {}, {} of {}, commitments well formed",
-                            set.set_id, set.threshold, set.shares
-                        ),
-                    ),
-                    Some(p) => item(&check, false, p),
+        let label = which.label();
+        let Some(set) = body.share_set(which) else {
+            report.record("share set", label, false, "missing");
+            continue;
+        };
+        let problem = match set.validate_with(&bundle_file_for) {
+            Err(e) => Some(e.to_string()),
+            Ok(()) => {
+                let set_names: Vec<&str> = set.custodians.iter().map(|c| c.name.as_str()).collect();
+                if set_names != names {
+                    Some("its custodians differ from custodian_files".to_owned())
+                } else if which == RootSecret::Unseal
+                    && (set.key_check_value != body.unseal.key_check_value
+                        || set.key_id.as_deref() != Some(body.unseal.key_id.as_str()))
+                {
+                    Some("its key check value or key id differs from unseal".to_owned())
+                } else if set.secret_length != secrets::ROOT_KEY_LEN {
+                    Some(format!("secret_length {} is not 32", set.secret_length))
+                } else {
+                    None
                 }
             }
+        };
+        match problem {
+            None => report.record(
+                "share set",
+                label,
+                true,
+                format!(
+                    "set {}, {} of {}, commitments well formed",
+                    set.set_id, set.threshold, set.shares
+                ),
+            ),
+            Some(p) => report.record("share set", label, false, p),
         }
     }
     let recipient_ok = std::str::FromStr::from_str(&body.bootstrap_recipient)
         .map(|_: age::x25519::Recipient| ())
         .is_ok();
-    item(
+    report.record(
         "bootstrap recipient",
+        "",
         recipient_ok,
         body.bootstrap_recipient.clone(),
     );
 
-    // Custodian files.
-    let mut skipped = Vec::new();
     for file in &body.custodian_files {
-        let path = root.join(&file.file);
-        let check = format!("custodian file {}", file.file);
         let expected_path = CustodianName::new(&file.name)
             .map(|n| bundle_file_for(&n))
             .ok();
         if expected_path.as_deref() != Some(file.file.as_str()) {
-            item(&check, false, "unexpected path".into());
+            report.record(
+                "custodian file",
+                file.file.clone(),
+                false,
+                "unexpected path",
+            );
             continue;
         }
-        match std::fs::read(&path) {
+        match crate::fsio::read(&root.join(&file.file)) {
             Ok(bytes) => {
                 let digest = hex::encode(Sha256::digest(&bytes));
                 if digest == file.sha256 {
-                    item(&check, true, format!("sha256 {digest}"));
+                    report.record(
+                        "custodian file",
+                        file.file.clone(),
+                        true,
+                        format!("sha256 {digest}"),
+                    );
                 } else {
-                    item(
-                        &check,
+                    report.record(
+                        "custodian file",
+                        file.file.clone(),
                         false,
                         format!("sha256 {digest}, root.json says {}", file.sha256),
                     );
@@ -461,20 +555,18 @@ pub fn verify_dir(root: &Path) -> (Option<RootManifest>, Vec<VerifyItem>) {
             }
             // After the ceremony custodians take their files away; an absent
             // file is not a defect of the root, but it is said not checked.
-            // Any other read error (permissions, a directory) is a failure.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                skipped.push(check.clone());
-                item(
-                    &check,
-                    true,
-                    "not in this directory (held by the custodian); not checked".into(),
-                )
+            Err(crate::fsio::FsError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                report.push(
+                    "custodian file",
+                    file.file.clone(),
+                    Status::NotChecked,
+                    "not in this directory (held by the custodian); not checked",
+                );
             }
-            Err(e) => item(&check, false, format!("{}: {e}", path.display())),
+            Err(e) => report.record("custodian file", file.file.clone(), false, e.to_string()),
         }
     }
-    for it in items.iter_mut() {
-        it.skipped = skipped.contains(&it.check);
-    }
-    (Some(manifest), items)
+    (Some(manifest), report)
 }

@@ -1,11 +1,22 @@
-//! The three secrets of the root of trust, generated together, in memory only.
+//! The three secrets of the root of trust, each its own fixed-size type.
+//!
+//! A [`BootstrapKey`] can only become an age identity, an [`UnsealKey`] only
+//! an OpenBao static-seal key, a [`SigningSeed`] only an ed25519 signing key:
+//! handing one where another is expected is a compile error, not a wrong key
+//! in production. All three are 32 bytes, generated together in memory only
+//! ([`RootSecrets::generate`]), and each is split among the custodians with
+//! its own threshold.
 
 use std::str::FromStr;
 
 use bech32::{ToBase32, Variant};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::secret::{SecretBytes, SecretText};
+use super::manifest::RootBody;
+use crate::secret::{SecretArray, SecretBytes, SecretText};
+
+/// Length of every root secret.
+pub const ROOT_KEY_LEN: usize = 32;
 
 /// Which root secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,14 +61,168 @@ impl RootSecret {
     }
 }
 
-/// The age secret-key prefix (bech32 human-readable part).
+/// A rebuilt root secret that disagrees with the manifest's public value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("its {what}")]
+pub struct Mismatch {
+    /// What differs, in words.
+    pub what: &'static str,
+}
+
+/// One of the three root keys, as the type system sees it.
+pub trait RootKey: Sized {
+    /// Which secret this is.
+    const SECRET: RootSecret;
+
+    /// Wraps rebuilt bytes.
+    fn from_array(bytes: SecretArray<ROOT_KEY_LEN>) -> Self;
+
+    /// The bytes, for splitting.
+    fn as_array(&self) -> &SecretArray<ROOT_KEY_LEN>;
+
+    /// Checks the key against the public value root.json records for it.
+    fn check_against(&self, body: &RootBody) -> Result<(), Mismatch>;
+}
+
+/// The age prefix of secret keys (bech32 human-readable part).
 const AGE_SECRET_HRP: &str = "age-secret-key-";
 
-/// The root's secrets, 32 bytes each.
+/// The bootstrap age identity's 32 raw X25519 bytes.
+pub struct BootstrapKey(SecretArray<ROOT_KEY_LEN>);
+
+impl BootstrapKey {
+    /// The identity text (`AGE-SECRET-KEY-1…`), exactly as `age-keygen`
+    /// writes it.
+    pub fn identity_text(&self) -> Result<SecretText, EncodingError> {
+        let mut encoded = bech32::encode(
+            AGE_SECRET_HRP,
+            self.0.expose_secret().to_base32(),
+            Variant::Bech32,
+        )
+        .map_err(|_| EncodingError)?;
+        let text = SecretText::new(encoded.to_uppercase());
+        encoded.zeroize();
+        Ok(text)
+    }
+
+    /// The age identity.
+    pub fn identity(&self) -> Result<age::x25519::Identity, EncodingError> {
+        let text = self.identity_text()?;
+        age::x25519::Identity::from_str(text.expose_secret()).map_err(|_| EncodingError)
+    }
+
+    /// The public recipient (`age1…`) bootstrap manifests are sealed to.
+    pub fn recipient(&self) -> Result<String, EncodingError> {
+        Ok(self.identity()?.to_public().to_string())
+    }
+}
+
+/// The bootstrap key's bytes could not be encoded as an age identity. Any
+/// 32 bytes can, so this is a bug, never an input problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the bootstrap key cannot be encoded as an age identity")]
+pub struct EncodingError;
+
+impl RootKey for BootstrapKey {
+    const SECRET: RootSecret = RootSecret::Bootstrap;
+    fn from_array(bytes: SecretArray<ROOT_KEY_LEN>) -> Self {
+        Self(bytes)
+    }
+    fn as_array(&self) -> &SecretArray<ROOT_KEY_LEN> {
+        &self.0
+    }
+    fn check_against(&self, body: &RootBody) -> Result<(), Mismatch> {
+        if self
+            .recipient()
+            .is_ok_and(|r| r == body.bootstrap_recipient)
+        {
+            Ok(())
+        } else {
+            Err(Mismatch {
+                what: "recipient differs from bootstrap_recipient",
+            })
+        }
+    }
+}
+
+/// The unseal key of the runtime authority (OpenBao static seal,
+/// AES-256-GCM: exactly 32 bytes).
+pub struct UnsealKey(SecretArray<ROOT_KEY_LEN>);
+
+impl UnsealKey {
+    /// Standard base64, as the emitted Secret carries it.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        self.0.to_base64()
+    }
+
+    /// Its key check value, as root.json records it.
+    pub fn key_check_value(&self) -> String {
+        crate::shares::key_check_value(&self.0.to_secret_bytes())
+    }
+}
+
+impl RootKey for UnsealKey {
+    const SECRET: RootSecret = RootSecret::Unseal;
+    fn from_array(bytes: SecretArray<ROOT_KEY_LEN>) -> Self {
+        Self(bytes)
+    }
+    fn as_array(&self) -> &SecretArray<ROOT_KEY_LEN> {
+        &self.0
+    }
+    fn check_against(&self, body: &RootBody) -> Result<(), Mismatch> {
+        if crate::shares::document::same_check(
+            &self.key_check_value(),
+            &body.unseal.key_check_value,
+        ) {
+            Ok(())
+        } else {
+            Err(Mismatch {
+                what: "key check value differs from unseal.key_check_value",
+            })
+        }
+    }
+}
+
+/// The seed of the root signing key (ed25519).
+pub struct SigningSeed(SecretArray<ROOT_KEY_LEN>);
+
+impl SigningSeed {
+    /// The ed25519 signing key (which wipes itself on drop).
+    pub fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(self.0.expose_secret())
+    }
+}
+
+impl RootKey for SigningSeed {
+    const SECRET: RootSecret = RootSecret::Signing;
+    fn from_array(bytes: SecretArray<ROOT_KEY_LEN>) -> Self {
+        Self(bytes)
+    }
+    fn as_array(&self) -> &SecretArray<ROOT_KEY_LEN> {
+        &self.0
+    }
+    fn check_against(&self, body: &RootBody) -> Result<(), Mismatch> {
+        let matches = body
+            .verifying_key()
+            .is_ok_and(|public| self.signing_key().verifying_key() == public);
+        if matches {
+            Ok(())
+        } else {
+            Err(Mismatch {
+                what: "public key differs from signing_public_key",
+            })
+        }
+    }
+}
+
+/// The root's three secrets, made together.
 pub struct RootSecrets {
-    bootstrap: SecretBytes,
-    unseal: SecretBytes,
-    signing: SecretBytes,
+    /// The bootstrap age identity.
+    pub bootstrap: BootstrapKey,
+    /// The unseal key.
+    pub unseal: UnsealKey,
+    /// The signing key seed.
+    pub signing: SigningSeed,
 }
 
 impl std::fmt::Debug for RootSecrets {
@@ -70,55 +235,20 @@ impl RootSecrets {
     /// Draws all three from the OS CSPRNG.
     pub fn generate() -> Self {
         Self {
-            bootstrap: SecretBytes::random(32),
-            unseal: SecretBytes::random(32),
-            signing: SecretBytes::random(32),
+            bootstrap: BootstrapKey(SecretArray::random()),
+            unseal: UnsealKey(SecretArray::random()),
+            signing: SigningSeed(SecretArray::random()),
         }
     }
 
     /// The bytes of one secret, for splitting.
-    pub fn get(&self, which: RootSecret) -> &SecretBytes {
+    pub fn bytes_of(&self, which: RootSecret) -> SecretBytes {
         match which {
-            RootSecret::Bootstrap => &self.bootstrap,
-            RootSecret::Unseal => &self.unseal,
-            RootSecret::Signing => &self.signing,
+            RootSecret::Bootstrap => self.bootstrap.as_array().to_secret_bytes(),
+            RootSecret::Unseal => self.unseal.as_array().to_secret_bytes(),
+            RootSecret::Signing => self.signing.as_array().to_secret_bytes(),
         }
     }
-}
-
-/// The age identity text (`AGE-SECRET-KEY-1…`) of 32 raw key bytes, exactly
-/// as `age-keygen` writes it.
-pub fn bootstrap_identity_text(raw: &SecretBytes) -> Result<SecretText, String> {
-    let mut encoded = bech32::encode(
-        AGE_SECRET_HRP,
-        raw.expose_secret().to_base32(),
-        Variant::Bech32,
-    )
-    .map_err(|_| "the bootstrap key cannot be encoded".to_owned())?;
-    let text = SecretText::new(encoded.to_uppercase());
-    zeroize::Zeroize::zeroize(&mut encoded);
-    Ok(text)
-}
-
-/// The age identity of 32 raw key bytes.
-pub fn bootstrap_identity(raw: &SecretBytes) -> Result<age::x25519::Identity, String> {
-    let text = bootstrap_identity_text(raw)?;
-    age::x25519::Identity::from_str(text.expose_secret()).map_err(|e| e.to_owned())
-}
-
-/// The public recipient (`age1…`) of 32 raw bootstrap key bytes.
-pub fn bootstrap_recipient(raw: &SecretBytes) -> Result<String, String> {
-    Ok(bootstrap_identity(raw)?.to_public().to_string())
-}
-
-/// The ed25519 signing key of a 32-byte seed.
-pub fn signing_key(seed: &SecretBytes) -> Result<ed25519_dalek::SigningKey, String> {
-    let bytes: Zeroizing<[u8; 32]> = Zeroizing::new(
-        seed.expose_secret()
-            .try_into()
-            .map_err(|_| "the signing key seed is not 32 bytes".to_owned())?,
-    );
-    Ok(ed25519_dalek::SigningKey::from_bytes(&bytes))
 }
 
 #[cfg(test)]
@@ -127,13 +257,15 @@ mod tests {
 
     #[test]
     fn identity_text_is_what_age_parses_and_prints() {
-        let raw = SecretBytes::random(32);
-        let text = bootstrap_identity_text(&raw).unwrap();
+        let key = BootstrapKey(SecretArray::random());
+        let text = key.identity_text().unwrap();
         assert!(text.expose_secret().starts_with("AGE-SECRET-KEY-1"));
-        let identity = bootstrap_identity(&raw).unwrap();
         use secrecy::ExposeSecret;
-        assert_eq!(identity.to_string().expose_secret(), text.expose_secret());
-        assert!(bootstrap_recipient(&raw).unwrap().starts_with("age1"));
+        assert_eq!(
+            key.identity().unwrap().to_string().expose_secret(),
+            text.expose_secret()
+        );
+        assert!(key.recipient().unwrap().starts_with("age1"));
     }
 
     #[test]

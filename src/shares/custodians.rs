@@ -81,6 +81,15 @@ pub enum CustodianKey {
 }
 
 impl CustodianKey {
+    /// The kind, as reports name it: `age`, `ssh-ed25519`, `passphrase`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Age(_) => "age",
+            Self::SshEd25519(_) => "ssh-ed25519",
+            Self::Passphrase => "passphrase",
+        }
+    }
+
     /// The public description kept in `shareset.json` and `root.json`.
     pub fn describe(&self) -> RecipientDescription {
         match self {
@@ -125,6 +134,15 @@ pub enum RecipientDescription {
 }
 
 impl RecipientDescription {
+    /// The kind, as reports name it: `age`, `ssh-ed25519`, `passphrase`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Age { .. } => "age",
+            Self::SshEd25519 { .. } => "ssh-ed25519",
+            Self::Passphrase => "passphrase",
+        }
+    }
+
     /// Rebuilds the key this description names (used by `reshare` and `wrap`
     /// when custodians are carried over, and by tests).
     pub fn to_key(&self) -> Result<CustodianKey, String> {

@@ -10,9 +10,11 @@
 pub mod custodians;
 pub mod document;
 pub mod gf256;
+pub mod keyid;
 pub mod shamir;
 pub mod sharefile;
 pub mod shareset;
+pub mod vault;
 
 use std::collections::BTreeMap;
 
@@ -20,11 +22,14 @@ use rand::rngs::OsRng;
 
 pub use custodians::{Custodian, CustodianKey, CustodianName, Custodians, CustodiansError};
 pub use document::{ShareDocument, key_check_value};
+pub use keyid::{KeyId, KeyIdError};
 pub use shamir::{ShamirError, ShamirShare, Threshold};
 pub use sharefile::ShareFileError;
 pub use shareset::{CustodianEntry, Origin, SetId, ShareSet, ShareSetError};
 
-use crate::error::Class;
+use crate::class::Class;
+use crate::clock::Clock;
+use crate::preflight::AirGapped;
 use crate::secret::{SecretBytes, SecretText};
 
 /// Errors of share handling. Each names the file or custodian involved and
@@ -33,7 +38,7 @@ use crate::secret::{SecretBytes, SecretText};
 #[non_exhaustive]
 pub enum Error {
     /// The custodians file is invalid.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     Custodians {
         /// The file.
         file: String,
@@ -41,7 +46,7 @@ pub enum Error {
         source: CustodiansError,
     },
     /// The share-set manifest is invalid.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     ShareSet {
         /// The file.
         file: String,
@@ -52,7 +57,7 @@ pub enum Error {
     #[error(transparent)]
     Shamir(#[from] ShamirError),
     /// A share file could not be opened or parsed.
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     ShareFile {
         /// The file.
         file: String,
@@ -157,6 +162,25 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A Vault/OpenBao share set resharing to another threshold: the server
+    /// combines its shares with the threshold it was initialised with.
+    #[error(
+        "set {set_id} holds shares made by `operator init` with threshold {threshold}; OpenBao combines them with that threshold itself, so shares of another threshold could never unseal it"
+    )]
+    VaultThreshold {
+        /// The set.
+        set_id: String,
+        /// Its threshold.
+        threshold: usize,
+    },
+    /// A static-seal Secret asked of a set that holds no static-seal key.
+    #[error("set {set_id} {reason}")]
+    NotAStaticSealKey {
+        /// The set.
+        set_id: String,
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 impl Error {
@@ -185,7 +209,31 @@ impl Error {
             Error::DuplicateShare { .. } => Class::Input,
             Error::NotEnoughShares { .. } => Class::NotEnoughShares,
             Error::MissingPassphrase { .. } => Class::Input,
+            Error::VaultThreshold { .. } | Error::NotAStaticSealKey { .. } => Class::Refused,
         }
+    }
+}
+
+impl Error {
+    /// What to do next, where there is one thing to do.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::Custodians { .. } => "fix the named line (docs/formats/custodians.md)",
+            Error::NotEnoughShares { .. } => "bring shares of more custodians",
+            Error::CommitmentMismatch { .. } | Error::KeyCheckMismatch { .. } => {
+                "stop: compare shareset.json with the copy the witnesses recorded before using any share"
+            }
+            Error::Disagrees { .. } => "try another quorum to find which share is corrupted",
+            Error::WrongSet { .. } => "bring a share of the set this manifest describes",
+            Error::VaultThreshold { .. } => {
+                "keep the threshold; to change it, rekey the server (`bao operator rekey`) and wrap its new shares"
+            }
+            Error::ShareFile {
+                source: ShareFileError::NoMatchingIdentity,
+                ..
+            } => "pass the custodian's key with -i",
+            _ => return None,
+        })
     }
 }
 
@@ -205,7 +253,7 @@ pub struct SplitPlan {
     /// Shares needed; n is the number of custodians.
     pub threshold: usize,
     /// Key id for the runtime authority, carried in the manifest.
-    pub key_id: Option<String>,
+    pub key_id: Option<KeyId>,
     /// The set this one replaces (reshare).
     pub previous_set_id: Option<SetId>,
 }
@@ -217,6 +265,7 @@ pub fn split_among(
     custodians: &Custodians,
     plan: &SplitPlan,
     passphrases: &BTreeMap<String, SecretText>,
+    clock: &dyn Clock,
 ) -> Result<SplitOutput, Error> {
     let threshold = Threshold::new(plan.threshold, custodians.len())?;
     let points = shamir::split(secret, threshold, &mut OsRng)?;
@@ -228,6 +277,7 @@ pub fn split_among(
         plan,
         Origin::Ceremony,
         passphrases,
+        clock,
     )
 }
 
@@ -245,6 +295,7 @@ pub fn prepare(
     plan: &SplitPlan,
     origin: Origin,
     file_for: &dyn Fn(&CustodianName) -> String,
+    clock: &dyn Clock,
 ) -> Result<(ShareSet, Vec<ShareDocument>), Error> {
     let set_id = SetId::random();
     let rebuilt = shamir::combine_checked(&points, threshold.k())?;
@@ -277,13 +328,13 @@ pub fn prepare(
         format: shareset::SHARESET_FORMAT_V1.to_owned(),
         set_id,
         label: plan.label.clone(),
-        created_at: now_rfc3339(),
+        created_at: clock.now_rfc3339(),
         origin,
         threshold: threshold.k(),
         shares: threshold.n(),
         secret_length: secret.len(),
         key_check_value: key_check_value(secret),
-        key_id: plan.key_id.clone(),
+        key_id: plan.key_id.as_ref().map(KeyId::to_string),
         previous_set_id: plan.previous_set_id,
         custodians: entries,
     };
@@ -308,6 +359,7 @@ pub fn passphrase_for<'a>(
 
 /// Encrypts given Shamir `points` (one per custodian, in order) into one
 /// share file each and builds the manifest (see [`prepare`]).
+#[allow(clippy::too_many_arguments)]
 pub fn distribute(
     secret: &SecretBytes,
     points: Vec<ShamirShare>,
@@ -316,6 +368,7 @@ pub fn distribute(
     plan: &SplitPlan,
     origin: Origin,
     passphrases: &BTreeMap<String, SecretText>,
+    clock: &dyn Clock,
 ) -> Result<SplitOutput, Error> {
     let (shareset, documents) = prepare(
         secret,
@@ -325,6 +378,7 @@ pub fn distribute(
         plan,
         origin,
         &ShareSet::file_name_for,
+        clock,
     )?;
     let mut files = Vec::with_capacity(documents.len());
     for (custodian, document) in custodians.iter().zip(&documents) {
@@ -341,6 +395,178 @@ pub fn distribute(
     Ok(SplitOutput { shareset, files })
 }
 
+/// Reads and parses a custodians file.
+pub fn load_custodians(path: &std::path::Path) -> Result<Custodians, Error> {
+    let custodians_error = |message: &str| Error::Custodians {
+        file: path.display().to_string(),
+        source: CustodiansError {
+            line: 1,
+            message: message.to_owned(),
+        },
+    };
+    let bytes = crate::fsio::read(path).map_err(|e| custodians_error(&e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| custodians_error("not UTF-8 text"))?;
+    Custodians::parse(&text).map_err(|source| Error::Custodians {
+        file: path.display().to_string(),
+        source,
+    })
+}
+
+/// Reads and parses a `shareset.json`.
+pub fn load_shareset(path: &std::path::Path) -> Result<ShareSet, Error> {
+    let file = path.display().to_string();
+    let bytes = crate::fsio::read(path).map_err(|e| Error::ShareSet {
+        file: file.clone(),
+        source: ShareSetError {
+            place: "file".into(),
+            message: e.to_string(),
+        },
+    })?;
+    ShareSet::from_json(&bytes).map_err(|source| Error::ShareSet { file, source })
+}
+
+/// What happened to one file a custodian brought to a quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opening {
+    /// It opened and belongs here.
+    Opened {
+        /// The file.
+        file: String,
+        /// Whose it is.
+        custodian: String,
+        /// Its x coordinate (for a share; 0 for a bundle).
+        x: u8,
+    },
+    /// No identity or passphrase given opens it: not every custodian is
+    /// present at every ceremony, so it is passed over, not a failure.
+    Skipped {
+        /// The file.
+        file: String,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// The files custodians brought to a quorum: those that opened, and what
+/// happened to each file.
+#[derive(Debug)]
+pub struct Quorum<T> {
+    /// What opened, in the order given.
+    pub opened: Vec<T>,
+    /// One entry per file.
+    pub openings: Vec<Opening>,
+}
+
+/// Opens every share file it can. A share no identity opens is skipped
+/// (reported in the openings); a share that opens and does not belong to
+/// `set` stops everything.
+pub fn open_shares(
+    set: &ShareSet,
+    files: &[(String, Vec<u8>)],
+    identities: &[crate::identity::Identity],
+    passphrase: &dyn Fn(&str) -> Option<SecretText>,
+) -> Result<Quorum<OpenedShare>, Error> {
+    let mut opened = Vec::new();
+    let mut openings = Vec::new();
+    for (file, bytes) in files {
+        match open_share(file, bytes, identities, passphrase) {
+            Ok(share) => {
+                let entry = check_share(set, &share)?;
+                openings.push(Opening::Opened {
+                    file: file.clone(),
+                    custodian: entry.name.clone(),
+                    x: entry.x,
+                });
+                opened.push(share);
+            }
+            Err(e) if e.class() == Class::Decryption => openings.push(Opening::Skipped {
+                file: file.clone(),
+                reason: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Quorum { opened, openings })
+}
+
+/// Whether `old` may be reshared with `threshold` (see [`reshare`]); asked
+/// before anyone opens a share.
+pub fn check_reshare(old: &ShareSet, threshold: usize) -> Result<(), Error> {
+    if old.origin == Origin::VaultOperatorInit && threshold != old.threshold {
+        return Err(Error::VaultThreshold {
+            set_id: old.set_id.to_string(),
+            threshold: old.threshold,
+        });
+    }
+    Ok(())
+}
+
+/// Splits the secret of `old` again, to `custodians` with `threshold`: a
+/// new set id, the same secret, label, key id and origin. A set made by
+/// Vault/OpenBao `operator init` keeps its threshold (the server combines
+/// the shares itself).
+pub fn reshare(
+    old: &ShareSet,
+    secret: &SecretBytes,
+    custodians: &Custodians,
+    threshold: usize,
+    passphrases: &BTreeMap<String, SecretText>,
+    clock: &dyn Clock,
+) -> Result<SplitOutput, Error> {
+    check_reshare(old, threshold)?;
+    let plan = SplitPlan {
+        label: old.label.clone(),
+        threshold,
+        key_id: old
+            .key_id
+            .as_deref()
+            .map(KeyId::parse)
+            .transpose()
+            .map_err(|_| Error::ShareSet {
+                file: "shareset.json".into(),
+                source: ShareSetError {
+                    place: "key_id".into(),
+                    message: "not a valid key id".into(),
+                },
+            })?,
+        previous_set_id: Some(old.set_id),
+    };
+    let t = Threshold::new(threshold, custodians.len())?;
+    let points = shamir::split(secret, t, &mut OsRng)?;
+    distribute(
+        secret,
+        points,
+        t,
+        custodians,
+        &plan,
+        old.origin,
+        passphrases,
+        clock,
+    )
+}
+
+impl ShareSet {
+    /// The key id to emit an OpenBao static-seal Secret with. Only a set
+    /// that ceremony made holds a static-seal key, and its key id is fixed
+    /// at the split (OpenBao binds it at init and stays sealed if it
+    /// changes), so none is ever invented here.
+    pub fn static_seal_key_id(&self) -> Result<KeyId, Error> {
+        let refuse = |reason| Error::NotAStaticSealKey {
+            set_id: self.set_id.to_string(),
+            reason,
+        };
+        if self.origin == Origin::VaultOperatorInit {
+            return Err(refuse(
+                "holds Vault/OpenBao Shamir unseal shares, which are not a static-seal key: give the shares to `operator unseal` (`unseal open --emit vault`)",
+            ));
+        }
+        let id = self.key_id.as_deref().ok_or_else(|| {
+            refuse("records no key id: it cannot be used as an OpenBao static seal")
+        })?;
+        KeyId::parse(id).map_err(|_| refuse("records a key id that is not valid"))
+    }
+}
+
 /// A share file opened and parsed, remembered with the name it came from.
 #[derive(Debug)]
 pub struct OpenedShare {
@@ -354,7 +580,7 @@ pub struct OpenedShare {
 pub fn open_share(
     file: &str,
     bytes: &[u8],
-    identities: &[Box<dyn age::Identity>],
+    identities: &[crate::identity::Identity],
     passphrase: &dyn Fn(&str) -> Option<SecretText>,
 ) -> Result<OpenedShare, Error> {
     let document = sharefile::open(bytes, identities, passphrase, file).map_err(|source| {
@@ -414,7 +640,12 @@ pub fn check_share<'a>(
 /// Rebuilds the secret of `set` from opened shares: each must pass
 /// [`check_share`], none may repeat, at least k are needed, shares beyond k
 /// must agree with the others, and the result must match the key check value.
-pub fn rebuild(set: &ShareSet, shares: &[OpenedShare]) -> Result<SecretBytes, Error> {
+/// Only behind the preflight gate (`_gate`).
+pub fn rebuild(
+    set: &ShareSet,
+    shares: &[OpenedShare],
+    _gate: &AirGapped,
+) -> Result<SecretBytes, Error> {
     let mut by_x: BTreeMap<u8, &OpenedShare> = BTreeMap::new();
     let mut points = Vec::with_capacity(shares.len());
     for share in shares {
@@ -457,14 +688,6 @@ pub fn rebuild(set: &ShareSet, shares: &[OpenedShare]) -> Result<SecretBytes, Er
     Ok(secret)
 }
 
-/// The current time, RFC 3339 UTC at second precision.
-pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now.replace_nanosecond(0).unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +720,7 @@ mod tests {
             &plan,
             Origin::Ceremony,
             &ShareSet::file_name_for,
+            &crate::clock::SystemClock,
         )
         .unwrap();
         let opened = docs
@@ -521,7 +745,7 @@ mod tests {
             let secret = SecretBytes::new(secret);
             let (set, opened) = split(&secret, k, n);
             let start = skip % (n - k + 1);
-            let rebuilt = rebuild(&set, &opened[start..start + k]).unwrap();
+            let rebuilt = rebuild(&set, &opened[start..start + k], &AirGapped::for_tests()).unwrap();
             prop_assert!(rebuilt.ct_eq(&secret));
         }
 
@@ -540,12 +764,12 @@ mod tests {
             let i = at.index(y.len());
             y[i] ^= flip;
             doc.share = ShamirShare::new(doc.share.x(), SecretBytes::new(y)).unwrap();
-            let err = rebuild(&set, &opened).unwrap_err();
+            let err = rebuild(&set, &opened, &AirGapped::for_tests()).unwrap_err();
             let is_commitment_mismatch = matches!(err, Error::CommitmentMismatch { .. });
             prop_assert!(is_commitment_mismatch, "{}", err);
 
             set.custodians[v].commitment = opened[v].document.commitment();
-            let err = rebuild(&set, &opened).unwrap_err();
+            let err = rebuild(&set, &opened, &AirGapped::for_tests()).unwrap_err();
             let caught = matches!(err, Error::KeyCheckMismatch { .. } | Error::Disagrees { .. });
             prop_assert!(caught, "{}", err);
         }
@@ -558,14 +782,14 @@ mod tests {
             let (set, opened) = split(&secret, k, k + 1);
             let mut doubled: Vec<OpenedShare> = opened[..k - 1].iter().map(|o| OpenedShare { file: o.file.clone(), document: o.document.clone() }).collect();
             doubled.push(OpenedShare { file: "copy.age".into(), document: opened[0].document.clone() });
-            let err = rebuild(&set, &doubled).unwrap_err();
+            let err = rebuild(&set, &doubled, &AirGapped::for_tests()).unwrap_err();
             let is_duplicate = matches!(err, Error::DuplicateShare { .. });
             prop_assert!(is_duplicate, "{}", err);
 
             let (_, theirs) = split(&secret, k, k + 1);
             let mut mixed: Vec<OpenedShare> = opened[..k - 1].iter().map(|o| OpenedShare { file: o.file.clone(), document: o.document.clone() }).collect();
             mixed.push(OpenedShare { file: "other.age".into(), document: theirs[k].document.clone() });
-            let err = rebuild(&set, &mixed).unwrap_err();
+            let err = rebuild(&set, &mixed, &AirGapped::for_tests()).unwrap_err();
             let is_wrong_set = matches!(err, Error::WrongSet { .. });
             prop_assert!(is_wrong_set, "{}", err);
         }

@@ -96,7 +96,7 @@ pub fn seal_bytes(
 /// the prompt.
 pub fn open(
     bytes: &[u8],
-    identities: &[Box<dyn age::Identity>],
+    identities: &[crate::identity::Identity],
     callbacks: &dyn Fn(&str) -> Option<SecretText>,
     what: &str,
 ) -> Result<ShareDocument, ShareFileError> {
@@ -107,7 +107,7 @@ pub fn open(
 /// Decrypts an armored or binary age file made by [`seal_bytes`].
 pub fn open_bytes(
     bytes: &[u8],
-    identities: &[Box<dyn age::Identity>],
+    identities: &[crate::identity::Identity],
     callbacks: &dyn Fn(&str) -> Option<SecretText>,
     what: &str,
 ) -> Result<Zeroizing<Vec<u8>>, ShareFileError> {
@@ -130,7 +130,7 @@ pub fn open_bytes(
             })?
     } else {
         decryptor
-            .decrypt(identities.iter().map(|i| i.as_ref()))
+            .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
             .map_err(|e| match e {
                 age::DecryptError::NoMatchingKeys => ShareFileError::NoMatchingIdentity,
                 _ => ShareFileError::Damaged,

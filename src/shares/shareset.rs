@@ -205,7 +205,7 @@ impl ShareSet {
             return Err(problem("secret_length", "must be at least 1".into()));
         }
         if let Some(id) = &self.key_id {
-            crate::root::emit::check_key_id(id).map_err(|e| problem("key_id", e.to_string()))?;
+            super::KeyId::parse(id).map_err(|e| problem("key_id", e.to_string()))?;
         }
         if !self.key_check_value.starts_with("hmac-sha256:") {
             return Err(problem(

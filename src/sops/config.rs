@@ -35,6 +35,7 @@ use std::path::{Component, Path, PathBuf};
 
 use regex::Regex;
 
+use super::recipient::{KeyGroups, Recipient};
 use super::rules::CryptRule;
 use super::stores;
 use super::tree::{Branch, Item, Value};
@@ -91,15 +92,6 @@ pub fn find_for_file(file: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Whether `text` is a recipient the engine can seal to: an age X25519
-/// recipient (`age1…`) or an ssh-ed25519 / ssh-rsa public key, as sops'
-/// age key source accepts.
-pub fn is_recipient(text: &str) -> bool {
-    use std::str::FromStr;
-    let text = text.trim();
-    age::x25519::Recipient::from_str(text).is_ok() || age::ssh::Recipient::from_str(text).is_ok()
-}
-
 /// An absolute path with `.` and `..` resolved lexically, like Go's
 /// `filepath.Abs` (which does not follow symbolic links either).
 pub fn absolute_clean(path: &Path) -> PathBuf {
@@ -134,10 +126,9 @@ pub struct CreationRule {
     pub index: usize,
     /// The `path_regex`, if any (none matches every file).
     pub path_regex: Option<Regex>,
-    /// age recipients per key group; empty if the rule names no key.
-    pub key_groups: Vec<Vec<String>>,
-    /// `shamir_threshold` (0: all groups).
-    pub shamir_threshold: usize,
+    /// Who files under the rule are sealed to; `None` if the rule names no
+    /// key.
+    pub key_groups: Option<KeyGroups>,
     /// The crypt rule, if the rule sets one.
     pub crypt_rule: Option<CryptRule>,
     /// `mac_only_encrypted`.
@@ -146,14 +137,11 @@ pub struct CreationRule {
 
 impl CreationRule {
     /// Every age recipient of the rule, all groups together, in order.
-    pub fn recipients(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for r in self.key_groups.iter().flatten() {
-            if !out.contains(r) {
-                out.push(r.clone());
-            }
-        }
-        out
+    pub fn recipients(&self) -> Vec<&Recipient> {
+        self.key_groups
+            .as_ref()
+            .map(KeyGroups::recipients)
+            .unwrap_or_default()
     }
 
     /// How the rule is named in messages: its index and `path_regex`.
@@ -560,34 +548,33 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
         (Some(a), _) if !a.is_empty() => vec![a],
         _ => Vec::new(),
     };
+    let mut parsed = Vec::with_capacity(key_groups.len());
     for (g, group) in key_groups.iter().enumerate() {
-        if let Some(bad) = group.iter().find(|r| !is_recipient(r)) {
-            let field = if groups_given {
-                format!("key_groups[{g}].age")
-            } else {
-                "age".to_owned()
-            };
-            return Err(field_error(
-                file,
-                index,
-                &field,
-                format!("{bad:?} is not an age recipient (age1…) or an ssh public key"),
-            ));
-        }
+        let field = if groups_given {
+            format!("key_groups[{g}].age")
+        } else {
+            "age".to_owned()
+        };
+        let recipients = group
+            .iter()
+            .map(|r| {
+                Recipient::parse(r).map_err(|e| field_error(file, index, &field, e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        parsed.push(recipients);
     }
-    if key_groups.iter().any(Vec::is_empty) {
-        return Err(field_error(
-            file,
-            index,
-            "key_groups",
-            "a key group has no age recipient",
-        ));
-    }
+    let key_groups = if parsed.is_empty() {
+        None
+    } else {
+        Some(
+            KeyGroups::new(parsed, shamir_threshold)
+                .map_err(|e| field_error(file, index, "key_groups", e.to_string()))?,
+        )
+    };
     Ok(CreationRule {
         index,
         path_regex,
         key_groups,
-        shamir_threshold,
         crypt_rule,
         mac_only_encrypted,
     })
@@ -604,6 +591,18 @@ mod tests {
         SopsConfig::parse(Path::new("/repo/.sops.yaml"), text.as_bytes())
     }
 
+    fn groups(rule: &CreationRule) -> Vec<Vec<String>> {
+        rule.key_groups
+            .as_ref()
+            .map(|g| {
+                g.groups()
+                    .iter()
+                    .map(|group| group.iter().map(|r| r.as_str().to_owned()).collect())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     #[test]
     fn first_matching_rule_relative_to_the_config_directory() {
         let c = parse(&format!(
@@ -612,14 +611,14 @@ mod tests {
         .unwrap();
         let r = c.rule_for(Path::new("/repo/apps/x.yaml")).unwrap().unwrap();
         assert_eq!(r.index, 0);
-        assert_eq!(r.key_groups, vec![vec![R1.to_string()]]);
+        assert_eq!(groups(r), vec![vec![R1.to_string()]]);
         assert_eq!(r.crypt_rule.as_ref().unwrap().field(), "encrypted_regex");
         let r = c
             .rule_for(Path::new("/repo/other/apps/x.yaml"))
             .unwrap()
             .unwrap();
         assert_eq!(r.index, 1);
-        assert_eq!(r.key_groups, vec![vec![R1.to_string(), R2.to_string()]]);
+        assert_eq!(groups(r), vec![vec![R1.to_string(), R2.to_string()]]);
         assert_eq!(
             c.match_path(Path::new("/elsewhere/x.yaml")),
             "/elsewhere/x.yaml"
@@ -636,11 +635,8 @@ mod tests {
             .rule_for(Path::new("/repo/shamir.plain.yaml"))
             .unwrap()
             .unwrap();
-        assert_eq!(r.shamir_threshold, 2);
-        assert_eq!(
-            r.key_groups,
-            vec![vec![R1.to_string()], vec![R2.to_string()]]
-        );
+        assert_eq!(r.key_groups.as_ref().unwrap().threshold(), 2);
+        assert_eq!(groups(r), vec![vec![R1.to_string()], vec![R2.to_string()]]);
         assert!(matches!(
             c.rule_for(Path::new("/repo/other.yaml")),
             Err(Error::NoMatchingRule { .. })
@@ -654,7 +650,7 @@ mod tests {
         ))
         .unwrap();
         let r = &c.rules()[0];
-        assert_eq!(r.key_groups, vec![vec![R1.to_string(), R2.to_string()]]);
+        assert_eq!(groups(r), vec![vec![R1.to_string(), R2.to_string()]]);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! ([`Error::NotEnoughKeyGroups`]).
 
 use super::Format;
-use crate::error::Class;
+use crate::class::Class;
 use crate::shares::ShamirError;
 
 /// Why a sops operation failed.
@@ -98,18 +98,6 @@ pub enum Error {
         /// 0-based recipient within the group.
         index: usize,
     },
-    /// A line of an identity file is not an age identity. Only its number
-    /// is given: the line may be a damaged key, which must not be printed.
-    #[error(
-        "line {line} of the identity file is not an age identity (AGE-SECRET-KEY-1…, a # comment or blank)"
-    )]
-    InvalidIdentity {
-        /// 1-based line number in the identity text.
-        line: usize,
-    },
-    /// The identity file has no identity at all (only comments and blanks).
-    #[error("the identity file holds no age identity")]
-    NoIdentityInFile,
     /// age refused to encrypt the data key.
     #[error("could not encrypt the data key with age")]
     KeyWrap,
@@ -200,9 +188,6 @@ pub enum Error {
         /// How many such entries.
         count: usize,
     },
-    /// The system clock is unusable for `lastmodified`.
-    #[error("cannot read the system clock")]
-    Clock,
     /// A `.sops.yaml` is not valid YAML or not a mapping.
     #[error("{file}: not a valid sops configuration: {reason}")]
     ConfigSyntax {
@@ -263,7 +248,7 @@ impl Error {
                 Class::Verification
             }
             Error::AlreadyEncrypted | Error::OpaqueKeysNeedRewrap { .. } => Class::Refused,
-            Error::KeyWrap | Error::Encryption | Error::Clock => Class::Internal,
+            Error::KeyWrap | Error::Encryption => Class::Internal,
             Error::Parse { .. }
             | Error::NotAMapping { .. }
             | Error::NonStringKey { .. }
@@ -276,8 +261,6 @@ impl Error {
             | Error::InvalidRegex { .. }
             | Error::NoKeys
             | Error::InvalidRecipient { .. }
-            | Error::InvalidIdentity { .. }
-            | Error::NoIdentityInFile
             | Error::MalformedEncryptedValue { .. }
             | Error::UnknownValueType { .. }
             | Error::MalformedPlaintext { .. }
@@ -288,5 +271,25 @@ impl Error {
             | Error::ConfigKeyType { .. }
             | Error::NoMatchingRule { .. } => Class::Input,
         }
+    }
+
+    /// What to do next, where there is one thing to do.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::MacMismatch | Error::MacUndecryptable => {
+                "the sealed file was changed after it was sealed: restore it from version control and find out who changed it"
+            }
+            Error::ValueDecryption { .. } => {
+                "that value was altered, moved to another key, or copied from another file: restore the file from version control"
+            }
+            Error::NoIdentityOpened | Error::NotEnoughKeyGroups { .. } => {
+                "pass the identity the file is sealed to (-i FILE or SOPS_AGE_KEY_FILE)"
+            }
+            Error::MetadataNotFound => "the file is not sealed; there is nothing to open",
+            Error::AlreadyEncrypted => {
+                "the file is sealed already; use `bootstrap updatekeys` to change its recipients"
+            }
+            _ => return None,
+        })
     }
 }

@@ -11,7 +11,6 @@
 //! Only age master keys can be used here; other types are carried verbatim.
 
 use std::io::{Read, Write};
-use std::str::FromStr;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use zeroize::Zeroizing;
@@ -19,53 +18,15 @@ use zeroize::Zeroizing;
 use super::Error;
 use super::cipher::DATA_KEY_LEN;
 use super::metadata::{AgeEntry, KeyGroup, Metadata};
+use super::recipient::{KeyGroups, Recipient};
 use crate::secret::SecretBytes;
 use crate::shares::shamir::{self, ShamirError, ShamirShare, Threshold};
 
-/// An age identity able to open an `enc` entry.
-pub type Identity = Box<dyn age::Identity + Send + Sync>;
+pub use crate::identity::Identity;
 
 /// 32 bytes from the OS CSPRNG; nothing is derived from them.
 pub fn generate_data_key() -> SecretBytes {
     SecretBytes::random(DATA_KEY_LEN)
-}
-
-/// Parses an age identity file (one identity per line, `#` comments and
-/// blank lines ignored), as sops reads `SOPS_AGE_KEY_FILE`.
-pub fn parse_identities(text: &str) -> Result<Vec<Identity>, Error> {
-    // Only native x25519 identities (`AGE-SECRET-KEY-1…`) are supported;
-    // plugin identities would need a plugin binary, which an air-gapped
-    // workstation does not run.
-    let mut out: Vec<Identity> = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        // The error names the line, never its text (it may be a damaged key).
-        let id = age::x25519::Identity::from_str(line)
-            .map_err(|_| Error::InvalidIdentity { line: index + 1 })?;
-        out.push(Box::new(id));
-    }
-    if out.is_empty() {
-        return Err(Error::NoIdentityInFile);
-    }
-    Ok(out)
-}
-
-fn parse_recipient(
-    text: &str,
-    group: usize,
-    index: usize,
-) -> Result<Box<dyn age::Recipient + Send>, Error> {
-    let text = text.trim();
-    if let Ok(r) = age::x25519::Recipient::from_str(text) {
-        return Ok(Box::new(r));
-    }
-    if let Ok(r) = age::ssh::Recipient::from_str(text) {
-        return Ok(Box::new(r));
-    }
-    Err(Error::InvalidRecipient { group, index })
 }
 
 /// Encrypts `secret` to one recipient as an armored age file, the form sops
@@ -98,19 +59,15 @@ fn unwrap_entry(enc: &str, identities: &[Identity]) -> Option<SecretBytes> {
     Some(SecretBytes::from_slice(&plain))
 }
 
-/// Builds the key groups for `data_key`: recipients per group, and the
-/// threshold (0 means all groups). Returns the groups and the threshold to
-/// record.
+/// Seals `data_key` to `groups`: with one group every recipient gets the
+/// data key itself; with several, each group gets one Shamir share of it.
+/// Returns the groups and the `shamir_threshold` to record.
 pub fn seal_data_key(
     data_key: &SecretBytes,
-    groups: &[Vec<String>],
-    threshold: usize,
+    groups: &KeyGroups,
 ) -> Result<(Vec<KeyGroup>, usize), Error> {
-    if groups.is_empty() || groups.iter().any(Vec::is_empty) {
-        return Err(Error::NoKeys);
-    }
-    if groups.len() == 1 {
-        let entries = seal_for_group(data_key, &groups[0], 0)?;
+    if let [only] = groups.groups() {
+        let entries = seal_for_group(data_key, only)?;
         return Ok((
             vec![KeyGroup {
                 age: entries,
@@ -119,43 +76,32 @@ pub fn seal_data_key(
             0,
         ));
     }
-    // sops: a threshold of 0 with several groups means every group.
-    let k = if threshold == 0 {
-        groups.len()
-    } else {
-        threshold
-    };
-    let t = Threshold::new(k, groups.len())?;
-    // Sequential x = i + 1, as sops has written since 3.10. `Threshold`
+    let t = Threshold::new(groups.threshold(), groups.groups().len())?;
+    // Sequential x = i + 1, as sops has written since 3.10. `KeyGroups`
     // already refused more than 255 groups, so every x fits a byte.
     let xs: Vec<u8> = (1..=t.n())
         .map(|x| u8::try_from(x).map_err(|_| ShamirError::TooManyShares { n: t.n() }))
         .collect::<Result<_, _>>()?;
     let shares = shamir::split_at(data_key, t, &xs, &mut rand::rngs::OsRng)?;
-    let mut out = Vec::with_capacity(groups.len());
-    for (g, (recipients, share)) in groups.iter().zip(shares.iter()).enumerate() {
+    let mut out = Vec::with_capacity(groups.groups().len());
+    for (recipients, share) in groups.groups().iter().zip(shares.iter()) {
         let bytes = share.to_vault_bytes();
         out.push(KeyGroup {
-            age: seal_for_group(&bytes, recipients, g)?,
+            age: seal_for_group(&bytes, recipients)?,
             ..KeyGroup::default()
         });
     }
-    Ok((out, k))
+    Ok((out, groups.recorded_threshold()))
 }
 
-fn seal_for_group(
-    secret: &SecretBytes,
-    recipients: &[String],
-    group: usize,
-) -> Result<Vec<AgeEntry>, Error> {
+fn seal_for_group(secret: &SecretBytes, recipients: &[Recipient]) -> Result<Vec<AgeEntry>, Error> {
     recipients
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let parsed = parse_recipient(r, group, i)?;
+        .map(|r| {
+            let age_recipient = r.to_age().ok_or(Error::KeyWrap)?;
             Ok(AgeEntry {
-                recipient: r.trim().to_string(),
-                enc: wrap(secret, parsed.as_ref())?,
+                recipient: r.as_str().to_owned(),
+                enc: wrap(secret, age_recipient.as_ref())?,
             })
         })
         .collect()
@@ -213,16 +159,11 @@ pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretB
 #[cfg(test)]
 mod tests {
     use super::*;
-    use age::secrecy::ExposeSecret;
 
-    fn identity() -> (Vec<Identity>, String) {
+    fn identity() -> (Vec<Identity>, Recipient) {
         let id = age::x25519::Identity::generate();
-        let recipient = id.to_public().to_string();
-        let text = id.to_string().expose_secret().to_string();
-        (
-            parse_identities(&format!("# comment\n\n{text}\n")).unwrap(),
-            recipient,
-        )
+        let recipient = Recipient::parse(&id.to_public().to_string()).unwrap();
+        (vec![Box::new(id)], recipient)
     }
 
     fn meta(groups: Vec<KeyGroup>, threshold: usize) -> Metadata {
@@ -241,7 +182,8 @@ mod tests {
     fn single_group_wraps_the_raw_data_key_as_armored_age() {
         let (ids, r) = identity();
         let key = generate_data_key();
-        let (groups, threshold) = seal_data_key(&key, &[vec![r.clone()]], 0).unwrap();
+        let (groups, threshold) =
+            seal_data_key(&key, &KeyGroups::single(vec![r.clone()]).unwrap()).unwrap();
         assert_eq!(threshold, 0);
         let enc = &groups[0].age[0].enc;
         assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
@@ -263,7 +205,8 @@ mod tests {
         let (a, ra) = identity();
         let (b, rb) = identity();
         let key = generate_data_key();
-        let (groups, threshold) = seal_data_key(&key, &[vec![ra], vec![rb]], 0).unwrap();
+        let (groups, threshold) =
+            seal_data_key(&key, &KeyGroups::new(vec![vec![ra], vec![rb]], 0).unwrap()).unwrap();
         assert_eq!(threshold, 2, "0 means every group");
         for (i, (g, ids)) in groups.iter().zip([&a, &b]).enumerate() {
             let share = unwrap_entry(&g.age[0].enc, ids).unwrap();
@@ -285,43 +228,5 @@ mod tests {
                 ..
             })
         ));
-    }
-
-    #[test]
-    fn bad_recipients_and_identities_are_refused() {
-        let key = generate_data_key();
-        assert!(matches!(
-            seal_data_key(&key, &[vec!["age1nope".into()]], 0),
-            Err(Error::InvalidRecipient { group: 0, index: 0 })
-        ));
-        assert!(matches!(seal_data_key(&key, &[], 0), Err(Error::NoKeys)));
-        assert!(matches!(
-            parse_identities("not a key\n"),
-            Err(Error::InvalidIdentity { line: 1 })
-        ));
-        assert!(matches!(
-            parse_identities("# only a comment\n"),
-            Err(Error::NoIdentityInFile)
-        ));
-    }
-
-    #[test]
-    fn a_bad_identity_line_is_named_by_number_never_by_text() {
-        let good = age::x25519::Identity::generate();
-        let good = good.to_string();
-        let damaged = format!("{}X", good.expose_secret());
-        let text = format!(
-            "# created: today\n\n{}\r\n{damaged}\n",
-            good.expose_secret()
-        );
-        let err = match parse_identities(&text) {
-            Err(e) => e,
-            Ok(_) => panic!("a damaged key line is refused"),
-        };
-        assert!(matches!(err, Error::InvalidIdentity { line: 4 }), "{err:?}");
-        let message = err.to_string();
-        assert!(message.contains("line 4"), "{message}");
-        assert!(!message.contains(&good.expose_secret()[..20]), "{message}");
-        assert!(!message.contains(&damaged[20..]), "{message}");
     }
 }

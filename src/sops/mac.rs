@@ -53,13 +53,9 @@ impl MacHasher {
     }
 }
 
-/// Current time in UTC at second precision: the `lastmodified` stamp.
-pub fn now_lastmodified() -> Result<String, Error> {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .map_err(|_| Error::Clock)?;
-    now.format(&time::format_description::well_known::Rfc3339)
-        .map_err(|_| Error::Clock)
+/// The `lastmodified` stamp: now, UTC, at second precision.
+pub fn lastmodified(clock: &dyn crate::clock::Clock) -> String {
+    clock.now_rfc3339()
 }
 
 /// Encrypts the MAC with `lastmodified` as additional data (no trailing
@@ -139,7 +135,7 @@ mod tests {
 
     #[test]
     fn lastmodified_is_rfc3339_seconds() {
-        let lm = now_lastmodified().unwrap();
+        let lm = lastmodified(&crate::clock::SystemClock);
         assert_eq!(lm.len(), 20, "{lm}");
         assert!(lm.ends_with('Z'));
     }

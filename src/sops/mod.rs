@@ -3,8 +3,8 @@
 //!
 //! # The file model in a page
 //!
-//! (Full detail: `shared/specs/sops-format.md`; this is the sops `sops.go`
-//! package doc redone for this crate.)
+//! (Full detail: `docs/sops-engine.md`; this is the sops `sops.go` package
+//! doc redone for this crate.)
 //!
 //! * A file is parsed by a **store** (YAML, JSON, dotenv, INI or binary,
 //!   chosen by suffix: [`Format::from_path`]) into **branches**: ordered
@@ -23,7 +23,7 @@
 //!   keys by their additional data instead).
 //! * The data key is encrypted to every **age recipient**; with several
 //!   **key groups** it is first split with Shamir and each group gets one
-//!   share ([`keygroups`]).
+//!   share ([`keygroups`], [`recipient`]).
 //! * All of that is recorded in a `sops` **metadata** block appended to the
 //!   file ([`metadata`], wire form in `stores/wire.rs`). Master keys of
 //!   types this crate does not use (pgp, kms, …) are kept verbatim.
@@ -37,8 +37,8 @@
 //! # Security
 //!
 //! * Nothing secret appears in an [`Error`] or in `Debug` output.
-//! * [`decrypt`] checks the MAC unless `ignore_mac` is set; every value is
-//!   always checked against its own tag.
+//! * [`decrypt`] checks the MAC unless told [`MacCheck::Skip`]; every value
+//!   is always checked against its own tag.
 //! * The MAC covers *values*, not keys: renaming a key that the rule leaves
 //!   in cleartext is not detected. This is sops' design, kept for
 //!   compatibility; callers needing more must check structure themselves.
@@ -47,9 +47,9 @@ pub mod cipher;
 pub mod config;
 mod error;
 pub mod keygroups;
-pub mod kubernetes;
 pub mod mac;
 pub mod metadata;
+pub mod recipient;
 pub mod rules;
 pub mod stores;
 pub mod tree;
@@ -59,11 +59,13 @@ use std::fmt;
 use std::path::Path;
 
 pub use error::Error;
-pub use keygroups::{Identity, parse_identities};
+pub use keygroups::Identity;
 pub use metadata::{AgeEntry, KeyGroup, Metadata, OpaqueKeys, SOPS_VERSION};
+pub use recipient::{KeyGroups, KeyGroupsError, Recipient, RecipientError};
 pub use rules::CryptRule;
 pub use walk::LeafReport;
 
+use crate::clock::Clock;
 use crate::secret::SecretBytes;
 
 /// A file format (sops: `cmd/sops/formats/formats.go`).
@@ -117,11 +119,9 @@ impl fmt::Display for Format {
 /// How to encrypt a file.
 #[derive(Clone, Debug)]
 pub struct EncryptOptions {
-    /// age recipients per key group. One group: every recipient can decrypt
-    /// alone. Two or more: the data key is Shamir-split across groups.
-    pub key_groups: Vec<Vec<String>>,
-    /// Groups needed to decrypt; 0 means all (only used with ≥ 2 groups).
-    pub shamir_threshold: usize,
+    /// Who can open it. One group: every recipient alone. Two or more: the
+    /// data key is Shamir-split across groups.
+    pub key_groups: KeyGroups,
     /// The crypt rule; `None` gives sops' default (`_unencrypted` suffix).
     pub rule: Option<CryptRule>,
     /// MAC over encrypted values only (`--mac-only-encrypted`).
@@ -129,24 +129,44 @@ pub struct EncryptOptions {
 }
 
 impl EncryptOptions {
-    /// One key group with these recipients, default rule.
-    pub fn for_recipients<I, S>(recipients: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
+    /// These key groups, default rule.
+    pub fn new(key_groups: KeyGroups) -> Self {
         Self {
-            key_groups: vec![recipients.into_iter().map(Into::into).collect()],
-            shamir_threshold: 0,
+            key_groups,
             rule: None,
             mac_only_encrypted: false,
         }
     }
 }
 
+/// Whether opening a file checks its MAC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MacCheck {
+    /// Check it (always, unless the operator says otherwise out loud).
+    Verify,
+    /// Do not: the file's values are still checked against their own tags,
+    /// but a removed, added or reordered value goes unnoticed.
+    Skip,
+}
+
 /// Encrypts a plaintext file (sops `encrypt`).
-pub fn encrypt(plain: &[u8], format: Format, opts: &EncryptOptions) -> Result<Vec<u8>, Error> {
+pub fn encrypt(
+    plain: &[u8],
+    format: Format,
+    opts: &EncryptOptions,
+    clock: &dyn Clock,
+) -> Result<Vec<u8>, Error> {
     let mut branches = stores::load_plain(format, plain)?;
+    encrypt_tree(&mut branches, format, opts, clock)
+}
+
+/// Encrypts an already parsed plaintext tree (see [`parse_plain`]).
+pub fn encrypt_tree(
+    branches: &mut [tree::Branch],
+    format: Format,
+    opts: &EncryptOptions,
+    clock: &dyn Clock,
+) -> Result<Vec<u8>, Error> {
     // sops records no rule for binary files (cmd/sops/main.go
     // getEncryptConfig); the default suffix still applies on reading.
     let rule = match (&opts.rule, format) {
@@ -155,8 +175,7 @@ pub fn encrypt(plain: &[u8], format: Format, opts: &EncryptOptions) -> Result<Ve
         (None, _) => Some(CryptRule::default()),
     };
     let data_key = keygroups::generate_data_key();
-    let (key_groups, shamir_threshold) =
-        keygroups::seal_data_key(&data_key, &opts.key_groups, opts.shamir_threshold)?;
+    let (key_groups, shamir_threshold) = keygroups::seal_data_key(&data_key, &opts.key_groups)?;
     let mut meta = Metadata {
         key_groups,
         shamir_threshold,
@@ -166,14 +185,22 @@ pub fn encrypt(plain: &[u8], format: Format, opts: &EncryptOptions) -> Result<Ve
         mac_only_encrypted: opts.mac_only_encrypted,
         version: SOPS_VERSION.to_string(),
     };
-    seal_tree(&mut branches, &data_key, &mut meta)?;
-    stores::emit_encrypted(format, &branches, &meta.to_wire())
+    seal_tree(branches, &data_key, &mut meta, clock)?;
+    stores::emit_encrypted(format, branches, &meta.to_wire())
+}
+
+/// Parses a plaintext file into its tree. Fails with
+/// [`Error::AlreadyEncrypted`] when the file carries sops metadata, which
+/// makes this the "is it sealed already?" test too.
+pub fn parse_plain(plain: &[u8], format: Format) -> Result<Vec<tree::Branch>, Error> {
+    stores::load_plain(format, plain)
 }
 
 fn seal_tree(
     branches: &mut [tree::Branch],
     data_key: &SecretBytes,
     meta: &mut Metadata,
+    clock: &dyn Clock,
 ) -> Result<(), Error> {
     let mac_hex = walk::encrypt_branches(
         branches,
@@ -181,7 +208,7 @@ fn seal_tree(
         &meta.effective_rule(),
         meta.mac_only_encrypted,
     )?;
-    meta.lastmodified = mac::now_lastmodified()?;
+    meta.lastmodified = mac::lastmodified(clock);
     meta.mac = mac::seal_mac(data_key, &mac_hex, &meta.lastmodified)?;
     Ok(())
 }
@@ -233,13 +260,13 @@ impl OpenedFile {
 }
 
 /// Opens a sops file: loads the metadata, checks `version`, recovers the data
-/// key with `identities`, decrypts every value and (unless `ignore_mac`)
-/// checks the MAC.
+/// key with `identities`, decrypts every value and (unless told
+/// [`MacCheck::Skip`]) checks the MAC.
 pub fn open_file(
     input: &[u8],
     format: Format,
     identities: &[Identity],
-    ignore_mac: bool,
+    mac_check: MacCheck,
 ) -> Result<OpenedFile, Error> {
     let (encrypted, wire) = stores::load_encrypted(format, input)?;
     let meta = Metadata::from_wire(wire)?;
@@ -252,7 +279,7 @@ pub fn open_file(
         &meta.effective_rule(),
         meta.mac_only_encrypted,
     )?;
-    if !ignore_mac {
+    if mac_check == MacCheck::Verify {
         mac::verify_mac(&data_key, &meta.mac, &meta.lastmodified, &computed_mac)?;
     }
     Ok(OpenedFile {
@@ -264,15 +291,14 @@ pub fn open_file(
     })
 }
 
-/// Decrypts a sops file to its plaintext bytes (sops `decrypt`). With
-/// `ignore_mac` the MAC is not checked (each value still is).
+/// Decrypts a sops file to its plaintext bytes (sops `decrypt`).
 pub fn decrypt(
     input: &[u8],
     format: Format,
     identities: &[Identity],
-    ignore_mac: bool,
+    mac_check: MacCheck,
 ) -> Result<SecretBytes, Error> {
-    let opened = open_file(input, format, identities, ignore_mac)?;
+    let opened = open_file(input, format, identities, mac_check)?;
     Ok(SecretBytes::new(stores::emit_plain(format, &opened.plain)?))
 }
 
@@ -288,14 +314,12 @@ pub fn update_keys(
     input: &[u8],
     format: Format,
     identities: &[Identity],
-    key_groups: &[Vec<String>],
-    shamir_threshold: usize,
+    key_groups: &KeyGroups,
 ) -> Result<Vec<u8>, Error> {
-    let opened = open_file(input, format, identities, false)?;
+    let opened = open_file(input, format, identities, MacCheck::Verify)?;
     let mut meta = opened.meta;
     let opaque: Vec<OpaqueKeys> = meta.key_groups.iter().map(|g| g.opaque.clone()).collect();
-    let (mut groups, threshold) =
-        keygroups::seal_data_key(&opened.data_key, key_groups, shamir_threshold)?;
+    let (mut groups, threshold) = keygroups::seal_data_key(&opened.data_key, key_groups)?;
     match (opaque.as_slice(), groups.as_mut_slice()) {
         ([old], [new]) => new.opaque = old.clone(),
         (old, _) => {
@@ -314,34 +338,48 @@ pub fn update_keys(
 /// and seals it to the same age recipients and groups (sops `rotate`).
 /// Fails with [`Error::OpaqueKeysNeedRewrap`] if the file has master keys
 /// this engine cannot re-encrypt.
-pub fn rotate(input: &[u8], format: Format, identities: &[Identity]) -> Result<Vec<u8>, Error> {
-    let opened = open_file(input, format, identities, false)?;
+pub fn rotate(
+    input: &[u8],
+    format: Format,
+    identities: &[Identity],
+    clock: &dyn Clock,
+) -> Result<Vec<u8>, Error> {
+    let opened = open_file(input, format, identities, MacCheck::Verify)?;
     let mut meta = opened.meta;
     let count: usize = meta.key_groups.iter().map(|g| g.opaque.len()).sum();
     if count > 0 {
         return Err(Error::OpaqueKeysNeedRewrap { count });
     }
-    let recipients: Vec<Vec<String>> = meta
-        .key_groups
-        .iter()
-        .map(|g| g.age.iter().map(|a| a.recipient.clone()).collect())
-        .collect();
+    let mut recipients = Vec::with_capacity(meta.key_groups.len());
+    for (group, g) in meta.key_groups.iter().enumerate() {
+        let parsed = g
+            .age
+            .iter()
+            .enumerate()
+            .map(|(index, a)| {
+                Recipient::parse(&a.recipient).map_err(|_| Error::InvalidRecipient { group, index })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        recipients.push(parsed);
+    }
+    let groups = KeyGroups::new(recipients, meta.shamir_threshold).map_err(|_| Error::NoKeys)?;
     let data_key = keygroups::generate_data_key();
-    let (groups, threshold) =
-        keygroups::seal_data_key(&data_key, &recipients, meta.shamir_threshold)?;
+    let (groups, threshold) = keygroups::seal_data_key(&data_key, &groups)?;
     meta.key_groups = groups;
     meta.shamir_threshold = threshold;
     let mut branches = opened.plain;
-    seal_tree(&mut branches, &data_key, &mut meta)?;
+    seal_tree(&mut branches, &data_key, &mut meta, clock)?;
     stores::emit_encrypted(format, &branches, &meta.to_wire())
 }
 
 /// What a sops file says about itself, read without any key.
 #[derive(Clone, Debug)]
 pub struct Inspection {
+    /// The file's tree as stored: keys, cleartext values and `ENC[…]` text.
+    pub tree: Vec<tree::Branch>,
     /// Every leaf in walk order, with its path and whether it is encrypted.
     pub leaves: Vec<LeafReport>,
-    /// age recipients per key group, in file order.
+    /// age recipients per key group, in file order, as recorded.
     pub age_recipients: Vec<Vec<String>>,
     /// Number of non-age master keys per group.
     pub opaque_keys: Vec<usize>,
@@ -357,18 +395,17 @@ pub struct Inspection {
     pub mac_only_encrypted: bool,
     /// Whether sops would accept `version` when decrypting (spec §9).
     pub version_supported: bool,
-    /// What each document is, from its cleartext `kind` and `apiVersion`.
-    pub documents: Vec<kubernetes::ObjectKind>,
 }
 
 /// Lists leaves and recipients of an encrypted file without decrypting.
 pub fn inspect(input: &[u8], format: Format) -> Result<Inspection, Error> {
-    let (mut branches, wire) = stores::load_encrypted(format, input)?;
+    let (branches, wire) = stores::load_encrypted(format, input)?;
     let meta = Metadata::from_wire(wire)?;
     let rule = meta.effective_rule();
-    let documents = kubernetes::classify_all(&branches);
-    let leaves = walk::inspect_branches(&mut branches, &rule)?;
+    let mut walked = branches.clone();
+    let leaves = walk::inspect_branches(&mut walked, &rule)?;
     Ok(Inspection {
+        tree: branches,
         leaves,
         age_recipients: meta
             .key_groups
@@ -382,30 +419,15 @@ pub fn inspect(input: &[u8], format: Format) -> Result<Inspection, Error> {
         lastmodified: meta.lastmodified,
         version: meta.version,
         mac_only_encrypted: meta.mac_only_encrypted,
-        documents,
     })
 }
 
-/// What a plaintext file holds, read without encrypting anything.
-#[derive(Clone, Debug)]
-pub struct PlainInspection {
-    /// What each document is.
-    pub documents: Vec<kubernetes::ObjectKind>,
-    /// Every leaf in walk order; `rule_says_encrypted` is judged by the rule
-    /// given to [`inspect_plain`] and `encrypted` is always false.
-    pub leaves: Vec<LeafReport>,
-}
-
-/// Parses a plaintext file and lists its documents and leaves. Fails with
-/// [`Error::AlreadyEncrypted`] when the file carries sops metadata, which
-/// makes this the "is it sealed already?" test too.
+/// Lists the leaves of a plaintext tree as `rule` would treat them
+/// (`encrypted` is always false).
 pub fn inspect_plain(
-    plain: &[u8],
-    format: Format,
+    branches: &[tree::Branch],
     rule: &CryptRule,
-) -> Result<PlainInspection, Error> {
-    let mut branches = stores::load_plain(format, plain)?;
-    let documents = kubernetes::classify_all(&branches);
-    let leaves = walk::inspect_branches(&mut branches, rule)?;
-    Ok(PlainInspection { documents, leaves })
+) -> Result<Vec<LeafReport>, Error> {
+    let mut walked = branches.to_vec();
+    walk::inspect_branches(&mut walked, rule)
 }

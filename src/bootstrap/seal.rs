@@ -1,0 +1,222 @@
+//! The work on one file: seal, open, update its keys, rotate its data key.
+//!
+//! Every in-place operation reads the file once ([`fsio::read_stamped`]),
+//! decides everything in memory, and replaces the file only if nobody
+//! changed it meanwhile ([`fsio::replace_if_unchanged`]), keeping its mode.
+//! Plaintext read from a file is held in wiping buffers.
+
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+use super::Error;
+use super::plan::Plan;
+use crate::clock::Clock;
+use crate::fsio::{self, Cap};
+use crate::identity::Identity;
+use crate::kube;
+use crate::secret::SecretBytes;
+use crate::sops::{self, CryptRule, EncryptOptions, Format, MacCheck};
+use crate::walk::Target;
+
+/// What an operation did to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Done {
+    /// Changed (sealed, updated, rotated).
+    Changed,
+    /// Nothing to do: already sealed, recipients already current.
+    Unchanged,
+    /// Not a file this operation works on (a walked file that is not
+    /// sealed, for updatekeys and rotate), with the reason.
+    Skipped(String),
+}
+
+/// The rule a Secret manifest is sealed with when `.sops.yaml` sets none.
+pub fn secret_rule() -> CryptRule {
+    // A constant, valid pattern: compiling it cannot fail, and the default
+    // rule would never be weaker than intended for the file anyway.
+    CryptRule::from_field("encrypted_regex", kube::SECRET_ENCRYPTED_REGEX).unwrap_or_default()
+}
+
+/// Seals `plain` as `plan` says; `None` if it is sealed already. A file with
+/// any Secret (a document, an item of a List, a Secret reached through a
+/// merge key) gets the Secret rule unless the plan sets one, so that its
+/// kind and metadata stay readable to kustomize and Flux.
+pub fn seal_bytes(
+    plain: &[u8],
+    format: Format,
+    plan: &Plan,
+    clock: &dyn Clock,
+) -> Result<Option<Vec<u8>>, sops::Error> {
+    let mut tree = match sops::parse_plain(plain, format) {
+        Ok(tree) => tree,
+        Err(sops::Error::AlreadyEncrypted) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let rule = match &plan.rule {
+        Some(rule) => Some(rule.clone()),
+        None if kube::holds_secret(&tree) => Some(secret_rule()),
+        None => None,
+    };
+    let opts = EncryptOptions {
+        key_groups: plan.key_groups.clone(),
+        rule,
+        mac_only_encrypted: plan.mac_only_encrypted,
+    };
+    sops::encrypt_tree(&mut tree, format, &opts, clock).map(Some)
+}
+
+/// Seals one file in place.
+pub fn seal_in_place(path: &Path, plan: &Plan, clock: &dyn Clock) -> Result<Done, Error> {
+    let (plain, stamp) = read_stamped(path)?;
+    match seal_bytes(&plain, Format::from_path(path), plan, clock)
+        .map_err(|e| Error::sops(path, e))?
+    {
+        None => Ok(Done::Unchanged),
+        Some(sealed) => {
+            fsio::replace_if_unchanged(path, &sealed, stamp)?;
+            Ok(Done::Changed)
+        }
+    }
+}
+
+/// Seals one file and returns the result (for stdout); a file sealed
+/// already is an error here, since there is nothing to print.
+pub fn seal_to_bytes(path: &Path, plan: &Plan, clock: &dyn Clock) -> Result<Vec<u8>, Error> {
+    let plain = Zeroizing::new(fsio::read_input(path, Cap::Manifest)?);
+    seal_bytes(&plain, Format::from_path(path), plan, clock)
+        .map_err(|e| Error::sops(path, e))?
+        .ok_or_else(|| Error::sops(path, sops::Error::AlreadyEncrypted))
+}
+
+/// Opens (decrypts) one file, MAC checked.
+pub fn open(path: &Path, identities: &[Identity]) -> Result<SecretBytes, Error> {
+    let sealed = fsio::read_input(path, Cap::Manifest)?;
+    sops::decrypt(
+        &sealed,
+        Format::from_path(path),
+        identities,
+        MacCheck::Verify,
+    )
+    .map_err(|e| Error::sops(path, e))
+}
+
+/// Moves one sealed file to the plan's key groups (sops `updatekeys`),
+/// unless it already has exactly them.
+pub fn update_in_place(
+    target: &Target,
+    plan: &Plan,
+    identities: &[Identity],
+) -> Result<Done, Error> {
+    let path = &target.path;
+    let (sealed, stamp) = read_stamped(path)?;
+    let format = Format::from_path(path);
+    let inspection = match sops::inspect(&sealed, format) {
+        Ok(i) => i,
+        Err(sops::Error::MetadataNotFound) if target.walked => {
+            return Ok(Done::Skipped("not sealed".into()));
+        }
+        Err(e) => return Err(Error::sops(path, e)),
+    };
+    let no_opaque = inspection.opaque_keys.iter().all(|&n| n == 0);
+    if no_opaque
+        && plan
+            .key_groups
+            .matches(&inspection.age_recipients, inspection.shamir_threshold)
+    {
+        return Ok(Done::Unchanged);
+    }
+    let updated = sops::update_keys(&sealed, format, identities, &plan.key_groups)
+        .map_err(|e| Error::sops(path, e))?;
+    fsio::replace_if_unchanged(path, &updated, stamp)?;
+    Ok(Done::Changed)
+}
+
+/// Gives one sealed file a new data key (sops `rotate`).
+pub fn rotate_in_place(
+    target: &Target,
+    identities: &[Identity],
+    clock: &dyn Clock,
+) -> Result<Done, Error> {
+    let path = &target.path;
+    let (sealed, stamp) = read_stamped(path)?;
+    match sops::rotate(&sealed, Format::from_path(path), identities, clock) {
+        Ok(rotated) => {
+            fsio::replace_if_unchanged(path, &rotated, stamp)?;
+            Ok(Done::Changed)
+        }
+        Err(sops::Error::MetadataNotFound) if target.walked => {
+            Ok(Done::Skipped("not sealed".into()))
+        }
+        Err(e) => Err(Error::sops(path, e)),
+    }
+}
+
+fn read_stamped(path: &Path) -> Result<(Zeroizing<Vec<u8>>, fsio::Stamp), Error> {
+    let (bytes, stamp) = fsio::read_stamped(path, Cap::Manifest)?;
+    Ok((Zeroizing::new(bytes), stamp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::sops::{KeyGroups, Recipient};
+
+    fn plan() -> (Plan, Vec<Identity>) {
+        let id = age::x25519::Identity::generate();
+        let recipient = Recipient::parse(&id.to_public().to_string()).unwrap();
+        let plan = Plan::sealed_to(KeyGroups::single(vec![recipient]).unwrap());
+        (plan, vec![Box::new(id)])
+    }
+
+    #[test]
+    fn a_secret_in_a_list_gets_the_secret_rule() {
+        let (plan, ids) = plan();
+        let list = "apiVersion: v1\nkind: List\nitems:\n    - apiVersion: v1\n      kind: Secret\n      metadata:\n        name: a\n      stringData:\n        token: hunter2\n";
+        let sealed = seal_bytes(list.as_bytes(), Format::Yaml, &plan, &SystemClock)
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8(sealed.clone()).unwrap();
+        assert!(
+            text.contains("encrypted_regex: ^(data|stringData)$"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("kind: List"), "structure stays readable");
+        let opened = sops::decrypt(&sealed, Format::Yaml, &ids, MacCheck::Verify).unwrap();
+        assert!(String::from_utf8_lossy(opened.expose_secret()).contains("hunter2"));
+        assert!(
+            seal_bytes(&sealed, Format::Yaml, &plan, &SystemClock)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_file_changed_while_sealing_is_not_replaced() {
+        let (plan, _) = plan();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.yaml");
+        std::fs::write(&path, "a: 1\n").unwrap();
+        let (bytes, stamp) = fsio::read_stamped(&path, Cap::Manifest).unwrap();
+        std::fs::write(&path, "a: 2\n").unwrap();
+        let sealed = seal_bytes(&bytes, Format::Yaml, &plan, &SystemClock)
+            .unwrap()
+            .unwrap();
+        let err = fsio::replace_if_unchanged(&path, &sealed, stamp).unwrap_err();
+        assert!(
+            matches!(err, fsio::FsError::ChangedSinceRead { .. }),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"a: 2\n");
+        assert_eq!(
+            seal_in_place(&path, &plan, &SystemClock).unwrap(),
+            Done::Changed
+        );
+        assert_eq!(
+            seal_in_place(&path, &plan, &SystemClock).unwrap(),
+            Done::Unchanged
+        );
+    }
+}

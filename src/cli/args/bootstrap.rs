@@ -1,0 +1,120 @@
+//! `ceremony bootstrap …`: Phase 1.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// `ceremony bootstrap …`
+#[derive(Subcommand, Debug)]
+pub enum BootstrapCommand {
+    /// Encrypt bootstrap manifests into SOPS files (to stdout, or --in-place over files and trees).
+    Seal(BootstrapSealArgs),
+    /// Decrypt a SOPS file to stdout (not a terminal unless --allow-terminal), or several into --out-dir.
+    Open(BootstrapOpenArgs),
+    /// Check without any private key that every Secret is sealed, to the right recipients.
+    Verify(BootstrapVerifyArgs),
+    /// Re-wrap the data key of every sealed file in a tree to the current recipients.
+    Updatekeys(BootstrapUpdateKeysArgs),
+    /// Give every sealed file in a tree a fresh data key and re-encrypt its values.
+    Rotate(BootstrapRotateArgs),
+}
+
+/// Who a file is sealed to. Recipients given here win over `.sops.yaml`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BootstrapRecipientArgs {
+    /// Seal to the bootstrap recipient of this root (its root.json is checked first). Repeatable.
+    #[arg(long = "root", value_name = "ROOTDIR")]
+    pub roots: Vec<PathBuf>,
+    /// Seal to this age recipient (age1… or an ssh-ed25519 public key). Repeatable.
+    #[arg(long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+    /// Use this .sops.yaml instead of the first one found above each file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// age identities that open SOPS files; `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY` are read too.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BootstrapIdentityArgs {
+    /// An age identity file (AGE-SECRET-KEY-1… lines). Repeatable.
+    #[arg(short = 'i', long = "identity", value_name = "IDENTITY")]
+    pub identities: Vec<PathBuf>,
+}
+
+/// `bootstrap seal`
+#[derive(Args, Debug)]
+pub struct BootstrapSealArgs {
+    #[command(flatten)]
+    pub recipients: BootstrapRecipientArgs,
+    /// Replace each file with its sealed form; directories are walked.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Print the --in-place summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The file to seal (to stdout), or with --in-place files and directories.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `bootstrap open`
+#[derive(Args, Debug)]
+pub struct BootstrapOpenArgs {
+    #[command(flatten)]
+    pub identities: BootstrapIdentityArgs,
+    /// Write each opened file under this new directory (mode 0600) instead of stdout;
+    /// needed for several files or a directory.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Print the opened file even when stdout is a terminal (refused otherwise).
+    #[arg(long)]
+    pub allow_terminal: bool,
+    /// The sealed file (or, with --out-dir, files and directories).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `bootstrap verify`
+#[derive(Args, Debug)]
+pub struct BootstrapVerifyArgs {
+    /// The root whose bootstrap recipient every sealed file must name.
+    #[arg(long, value_name = "ROOTDIR")]
+    pub root: PathBuf,
+    /// Use this .sops.yaml instead of the first one found above each file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Files and directories to check.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `bootstrap updatekeys`
+#[derive(Args, Debug)]
+pub struct BootstrapUpdateKeysArgs {
+    #[command(flatten)]
+    pub recipients: BootstrapRecipientArgs,
+    #[command(flatten)]
+    pub identities: BootstrapIdentityArgs,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Sealed files and directories.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `bootstrap rotate`
+#[derive(Args, Debug)]
+pub struct BootstrapRotateArgs {
+    #[command(flatten)]
+    pub identities: BootstrapIdentityArgs,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Sealed files and directories.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}

@@ -1,0 +1,125 @@
+//! `ceremony root …`: Phase 0 and the Phase 2 emitters.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{IdentityArgs, PreflightArgs};
+
+/// `ceremony root …`
+#[derive(Subcommand, Debug)]
+pub enum RootCommand {
+    /// Generate the root of trust (once), split it among custodians, write root.json.
+    Init(RootInitArgs),
+    /// Summarise root.json (or print it with --json).
+    Show(RootShowArgs),
+    /// Check root.json's signature, structure and commitments, and the custodian files.
+    Verify(RootVerifyArgs),
+    /// Phase 2: rebuild a root secret from a quorum and print the Kubernetes Secret for it.
+    #[command(subcommand)]
+    Emit(EmitCommand),
+}
+
+/// `root init`
+#[derive(Args, Debug)]
+pub struct RootInitArgs {
+    /// The custodians file; its [threshold] table may set bootstrap/unseal/signing thresholds.
+    #[arg(long, value_name = "FILE")]
+    pub custodians: PathBuf,
+    /// Threshold for every secret the custodians file does not set.
+    #[arg(long, value_name = "K")]
+    pub threshold: Option<usize>,
+    /// The root directory to create (must not exist or be empty).
+    #[arg(long, value_name = "ROOTDIR")]
+    pub out: PathBuf,
+    /// Key id of the unseal key (OpenBao static seal current_key_id); default: the date and a fingerprint.
+    #[arg(long, value_name = "ID")]
+    pub unseal_key_id: Option<String>,
+    /// Replace an existing root. The old directory is moved aside, and the new root.json records it.
+    /// A root MUST NOT be regenerated in normal operation.
+    #[arg(long)]
+    pub replace_existing_root_and_break_trust: bool,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
+}
+
+/// `root show`
+#[derive(Args, Debug)]
+pub struct RootShowArgs {
+    /// The root directory.
+    #[arg(value_name = "ROOTDIR")]
+    pub root: PathBuf,
+    /// Print root.json itself.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `root verify`
+#[derive(Args, Debug)]
+pub struct RootVerifyArgs {
+    /// The root directory.
+    #[arg(value_name = "ROOTDIR")]
+    pub root: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `root emit …`
+#[derive(Subcommand, Debug)]
+pub enum EmitCommand {
+    /// The Flux `sops-age` Secret holding the bootstrap age identity.
+    FluxAgeSecret(EmitFluxArgs),
+    /// The OpenBao static seal Secret holding the unseal key, and its seal stanza.
+    OpenbaoStaticSeal(EmitSealArgs),
+}
+
+/// What every emitter takes.
+#[derive(Args, Debug)]
+pub struct EmitCommon {
+    /// The root directory (its root.json is checked before anything is rebuilt).
+    #[arg(long, value_name = "ROOTDIR")]
+    pub root: PathBuf,
+    /// Custodians' bundle files (ROOTDIR/shares/<name>.age), at least the threshold.
+    #[arg(value_name = "SHARE_FILE", required = true)]
+    pub shares: Vec<PathBuf>,
+    #[command(flatten)]
+    pub identities: IdentityArgs,
+    /// Print the Secret even though stdout is a terminal.
+    #[arg(long)]
+    pub allow_terminal: bool,
+    #[command(flatten)]
+    pub preflight: PreflightArgs,
+}
+
+/// `root emit flux-age-secret`
+#[derive(Args, Debug)]
+pub struct EmitFluxArgs {
+    #[command(flatten)]
+    pub common: EmitCommon,
+    /// Secret name.
+    #[arg(long, default_value = "sops-age")]
+    pub name: String,
+    /// Secret namespace.
+    #[arg(long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Data key (Flux reads entries ending in .agekey).
+    #[arg(long, default_value = "age.agekey")]
+    pub key: String,
+}
+
+/// `root emit openbao-static-seal`
+#[derive(Args, Debug)]
+pub struct EmitSealArgs {
+    #[command(flatten)]
+    pub common: EmitCommon,
+    /// Secret name.
+    #[arg(long, default_value = "openbao-static-seal")]
+    pub name: String,
+    /// Secret namespace.
+    #[arg(long, default_value = "openbao")]
+    pub namespace: String,
+}

@@ -1,0 +1,183 @@
+//! Everything the command line writes, and the rules for writing it.
+//!
+//! * **Notes** (progress, warnings, hints) go to stderr through [`note!`].
+//!   A note that cannot be written (stderr closed or on a full disk) is
+//!   dropped: there is nowhere left to say so, and it never decides the
+//!   outcome.
+//! * **Listings** (reports, summaries) go to stdout through [`Listing`].
+//!   When the reader goes away (`ceremony … | head`), the listing stops
+//!   quietly; the command still exits with its own outcome, so a closed
+//!   pipe never turns a failure into success. Any other write error (a
+//!   full disk) fails the command with exit 8.
+//! * **Products** (a secret, a sealed or opened file, a manifest) go to
+//!   stdout through [`product`]: every byte is delivered or the command
+//!   fails with exit 8, a closed pipe included. A secret product also
+//!   refuses a terminal unless the operator passed `--allow-terminal`
+//!   ([`SecretStdout`]): the one home of that rule.
+//!
+//! Text that comes from input files (paths, names, reasons quoting them) is
+//! passed through [`printable`] first, so a file cannot drive the
+//! operator's terminal with escape sequences.
+
+use std::io::{IsTerminal, Write};
+
+use ceremony::report::Report;
+
+use super::CliError;
+
+/// Writes a note to stderr; a failure to write is dropped (see the module
+/// doc).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use note;
+
+/// stdout for a listing: stops quietly once the reader is gone.
+pub struct Listing {
+    out: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Listing {
+    /// Locks stdout.
+    pub fn new() -> Self {
+        Self {
+            out: std::io::stdout().lock(),
+            closed: false,
+        }
+    }
+
+    /// Writes one line.
+    pub fn line(&mut self, text: &str) -> Result<(), CliError> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"));
+        self.settle(result)
+    }
+
+    /// Flushes; call once at the end.
+    pub fn finish(mut self) -> Result<(), CliError> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self.out.flush();
+        self.settle(result)
+    }
+
+    fn settle(&mut self, result: std::io::Result<()>) -> Result<(), CliError> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(source) => Err(CliError::Output { source }),
+        }
+    }
+}
+
+/// Writes a product to stdout: all of it, or an error (exit 8).
+pub fn product(bytes: &[u8]) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|source| CliError::Output { source })
+}
+
+/// Permission to write a secret to stdout, checked before anything secret
+/// exists: stdout is not a terminal, or the operator allowed one.
+pub struct SecretStdout(());
+
+impl SecretStdout {
+    /// Checks stdout now (before any share is opened).
+    pub fn check(allow_terminal: bool) -> Result<Self, CliError> {
+        if std::io::stdout().is_terminal() && !allow_terminal {
+            return Err(CliError::SecretToTerminal);
+        }
+        Ok(Self(()))
+    }
+
+    /// Writes the secret.
+    pub fn write(self, bytes: &[u8]) -> Result<(), CliError> {
+        product(bytes)
+    }
+}
+
+/// Pretty JSON and a newline, as a product (a consumer parses all of it).
+pub fn json(value: &serde_json::Value) -> Result<(), CliError> {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    product(text.as_bytes())
+}
+
+/// Escapes control characters (ESC, CR, BEL, …) so that text read from a
+/// file cannot drive the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The version of the report JSON (`docs/formats/report.md`).
+pub const REPORT_FORMAT: &str = "ceremony.report.v1";
+
+/// Renders a report: one line per check (`✓ check subject   detail`), or
+/// the report JSON. `command` names the command in the JSON.
+pub fn report(report: &Report, command: &str, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        return json(&serde_json::json!({
+            "format": REPORT_FORMAT,
+            "command": command,
+            "passed": report.passed(),
+            "checks": report.checks,
+        }));
+    }
+    let mut out = Listing::new();
+    for line in report_lines(report, "") {
+        out.line(&line)?;
+    }
+    out.finish()
+}
+
+/// The lines of a report as [`report`] prints them, each prefixed.
+pub fn report_lines(report: &Report, prefix: &str) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .map(|check| {
+            let label = if check.subject.is_empty() {
+                check.check.clone()
+            } else {
+                format!("{} {}", check.check, check.subject)
+            };
+            // Labels longer than the column still get two spaces before
+            // the detail, so the two never run together.
+            let label = printable(&label);
+            let gap = if label.chars().count() >= 40 {
+                "  "
+            } else {
+                " "
+            };
+            format!(
+                "{prefix}{} {label:<40}{gap}{}",
+                check.status.mark(),
+                printable(&check.detail)
+            )
+            .trim_end()
+            .to_owned()
+        })
+        .collect()
+}

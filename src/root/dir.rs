@@ -1,0 +1,184 @@
+//! A root directory on disk: `root.json` and `shares/<name>.age`.
+//!
+//! The one place that knows where a root's files are, that a root is
+//! created once and never silently regenerated (design §7.2.1), and how an
+//! explicit replacement moves the old root aside and puts it back if
+//! anything fails.
+
+use std::path::{Path, PathBuf};
+
+use super::{Error, InitOutput, MANIFEST_FILE, Replaced, RootManifest};
+use crate::clock::Clock;
+use crate::fsio::{self, StagedDir};
+
+/// A root directory whose `root.json` was read and verified.
+#[derive(Clone, Debug)]
+pub struct RootDir {
+    path: PathBuf,
+    manifest: RootManifest,
+}
+
+impl RootDir {
+    /// Reads and checks `DIR/root.json` (canonical form and signature).
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let file = path.join(MANIFEST_FILE);
+        let bytes = fsio::read(&file)?;
+        let manifest = RootManifest::from_json(&bytes).map_err(|source| Error::Manifest {
+            file: file.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            manifest,
+        })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The verified manifest.
+    pub fn manifest(&self) -> &RootManifest {
+        &self.manifest
+    }
+
+    /// The root's id.
+    pub fn root_id(&self) -> &str {
+        &self.manifest.body.root_id
+    }
+}
+
+/// Where `root init` will write, decided before any secret exists.
+#[derive(Debug)]
+pub enum Target {
+    /// A directory that does not exist yet, or is empty.
+    New {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// An existing root the operator explicitly asked to replace.
+    Replacing {
+        /// The directory.
+        path: PathBuf,
+        /// What the new manifest records about the old root.
+        replaced: Replaced,
+    },
+}
+
+/// Whether an existing root may be replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Replace {
+    /// Never (the normal case).
+    Never,
+    /// Yes: `--replace-existing-root-and-break-trust`.
+    BreakingTrust,
+}
+
+impl Target {
+    /// Checks where a new root goes. An existing root is refused unless
+    /// `replace` says otherwise; a non-empty directory that holds no root
+    /// is refused either way.
+    pub fn check(path: &Path, replace: Replace, clock: &dyn Clock) -> Result<Self, Error> {
+        let has_root = path.join(MANIFEST_FILE).symlink_metadata().is_ok();
+        match (has_root, replace) {
+            (false, _) => {
+                // Refuses a non-empty directory and a missing parent now,
+                // before anyone types a passphrase.
+                drop(StagedDir::new(path)?);
+                Ok(Target::New {
+                    path: path.to_owned(),
+                })
+            }
+            (true, Replace::Never) => Err(Error::RootExists {
+                path: path.to_owned(),
+            }),
+            (true, Replace::BreakingTrust) => {
+                let root_id = RootDir::load(path)
+                    .map(|r| r.root_id().to_owned())
+                    .unwrap_or_else(|_| "unknown".into());
+                let moved_to = format!(
+                    "{}.replaced-{}",
+                    path.display(),
+                    clock.now().unix_timestamp()
+                );
+                if Path::new(&moved_to).symlink_metadata().is_ok() {
+                    return Err(Error::Fs(fsio::FsError::Exists {
+                        path: PathBuf::from(moved_to),
+                    }));
+                }
+                Ok(Target::Replacing {
+                    path: path.to_owned(),
+                    replaced: Replaced { root_id, moved_to },
+                })
+            }
+        }
+    }
+
+    /// The root this one replaces, for the plan.
+    pub fn replaces(&self) -> Option<&Replaced> {
+        match self {
+            Target::New { .. } => None,
+            Target::Replacing { replaced, .. } => Some(replaced),
+        }
+    }
+
+    /// Writes the new root whole: bundles 0600, root.json 0644, staged and
+    /// renamed into place. When replacing, the old root is moved aside
+    /// first and moved back if writing fails, so that at every moment the
+    /// directory holds either the old root or the new one; the error says
+    /// where the old root is.
+    pub fn write(self, output: &InitOutput) -> Result<RootDir, Error> {
+        let (path, replaced) = match self {
+            Target::New { path } => {
+                write_root(&path, output)?;
+                return RootDir::load(&path);
+            }
+            Target::Replacing { path, replaced } => (path, replaced),
+        };
+        let aside = PathBuf::from(&replaced.moved_to);
+        // Staged first, beside the target: nothing is moved until the new
+        // root is complete on disk.
+        let staged = stage_root(&path, output, true)?;
+        fsio::move_aside(&path, &aside)?;
+        match staged.commit() {
+            Ok(_) => RootDir::load(&path),
+            Err(source) => {
+                let _ = std::fs::remove_dir(&path);
+                let whereabouts = match fsio::move_aside(&aside, &path) {
+                    Ok(()) => format!(
+                        "the old root {} is back in {}",
+                        replaced.root_id,
+                        path.display()
+                    ),
+                    Err(r) => format!(
+                        "the old root {} is still in {} ({r}); move it back by hand",
+                        replaced.root_id, replaced.moved_to
+                    ),
+                };
+                Err(Error::Replace {
+                    whereabouts,
+                    source,
+                })
+            }
+        }
+    }
+}
+
+fn stage_root(path: &Path, output: &InitOutput, replacing: bool) -> Result<StagedDir, Error> {
+    let staged = if replacing {
+        StagedDir::beside(path)?
+    } else {
+        StagedDir::new(path)?
+    };
+    for (file, bytes) in &output.bundles {
+        staged.add(file, bytes, fsio::SECRET_MODE)?;
+    }
+    staged.add(MANIFEST_FILE, &output.manifest.to_json(), fsio::PUBLIC_MODE)?;
+    Ok(staged)
+}
+
+fn write_root(path: &Path, output: &InitOutput) -> Result<(), Error> {
+    stage_root(path, output, false)?.commit()?;
+    Ok(())
+}
