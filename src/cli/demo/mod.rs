@@ -1,0 +1,275 @@
+//! `ceremony demo`: the main job end to end, with throwaway custodians in a
+//! temporary directory, printing each step. Every step calls the same
+//! library code as the real commands; only the custodians' keys are
+//! generated on the spot, and the demo runs with `--allow-online` so that it
+//! works on any machine (said out loud, and recorded in root.json).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use ceremony::clock::SystemClock;
+use ceremony::fsio;
+use ceremony::identity::{self, Identity};
+use ceremony::preflight::{self, AirGapped};
+use ceremony::root::{self, BootstrapKey, RootDir, RootKey, Thresholds, UnsealKey, dir};
+use ceremony::shares::{self, Custodians, KeyId};
+
+use super::args::DemoArgs;
+use super::output::{Listing, report_lines};
+
+mod custodians;
+mod gitops;
+
+/// Writes one line of the demo to stdout.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        $out.line(&format!($($arg)*))?
+    };
+}
+use say;
+
+/// A throwaway custodian: name, identity file, recipient.
+struct DemoCustodian {
+    name: &'static str,
+    identity: PathBuf,
+    recipient: String,
+}
+
+struct Demo {
+    out: Listing,
+    dir: PathBuf,
+    clock: SystemClock,
+    step: usize,
+}
+
+impl Demo {
+    fn step(&mut self, title: &str) -> Result<()> {
+        self.step += 1;
+        say!(self.out, "\n== Step {}: {title}", self.step);
+        Ok(())
+    }
+}
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let temp;
+    let dir: PathBuf = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir(dir).with_context(|| {
+                format!(
+                    "{}: creating the demo directory (it must not exist)",
+                    dir.display()
+                )
+            })?;
+            dir.clone()
+        }
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("ceremony-demo-")
+                .tempdir()
+                .context("creating a temporary directory")?;
+            temp.path().to_owned()
+        }
+    };
+    let mut demo = Demo {
+        out: Listing::new(),
+        dir,
+        clock: SystemClock,
+        step: 0,
+    };
+    say!(
+        demo.out,
+        "ceremony demo: throwaway custodians and keys in {}",
+        demo.dir.display()
+    );
+    say!(
+        demo.out,
+        "(nothing here is a real secret; a real ceremony runs offline with real custodians)"
+    );
+    let (root, gate, custodians, parsed) = phase0(&mut demo)?;
+    let bootstrap = emitters(&mut demo, &root, &gate, &custodians)?;
+    custodians::unseal_steps(&mut demo, &gate, &custodians, &parsed)?;
+    let sealed_files = gitops::bootstrap_steps(&mut demo, &root, &bootstrap)?;
+    gitops::handover_steps(&mut demo, &root, &bootstrap, sealed_files)?;
+    say!(
+        demo.out,
+        "\nDemo complete. Files are in {}{}",
+        demo.dir.display(),
+        if args.keep.is_some() {
+            ""
+        } else {
+            " (removed on exit)"
+        }
+    );
+    demo.out.finish()?;
+    Ok(())
+}
+
+/// Steps 1-4: custodians, preflight, root init, root verify.
+fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Custodians)> {
+    demo.step("custodians bring their public keys")?;
+    let custodians = make_custodians(&demo.dir, &["alice", "bob", "carol"])?;
+    let mut toml = String::from("[threshold]\nbootstrap = 2\nunseal = 2\nsigning = 2\n\n");
+    for c in &custodians {
+        toml.push_str(&format!(
+            "[[custodian]]\nname = \"{}\"\nage = \"{}\"\n\n",
+            c.name, c.recipient
+        ));
+        say!(demo.out, "  {:<6} {}", c.name, c.recipient);
+    }
+    let custodians_file = demo.dir.join("custodians.toml");
+    fsio::write_new(&custodians_file, toml.as_bytes(), fsio::PUBLIC_MODE)?;
+    let parsed = shares::load_custodians(&custodians_file)?;
+
+    demo.step("preflight: is this machine air-gapped? (ceremony preflight)")?;
+    let preflight = preflight::run(&preflight::Options {
+        allow_online: true,
+        ..preflight::Options::default()
+    });
+    for line in report_lines(preflight.report(), "  ") {
+        say!(demo.out, "{line}");
+    }
+    say!(
+        demo.out,
+        "  The demo runs with --allow-online so that it works anywhere; a real root init on an"
+    );
+    say!(
+        demo.out,
+        "  online machine is refused without it, and the override is recorded in root.json."
+    );
+    let gate = preflight.gate()?;
+
+    demo.step("create the root of trust, 2 of 3 for each secret (root init)")?;
+    let plan = root::InitPlan {
+        thresholds: Thresholds::resolve(&parsed, None)?,
+        unseal_key_id: Some(KeyId::parse("demo-1")?),
+        replaces: None,
+    };
+    let output = root::init(&parsed, &plan, &BTreeMap::new(), &gate, &demo.clock)?;
+    let root_dir = demo.dir.join("root");
+    let target = dir::Target::check(&root_dir, dir::Replace::Never, &demo.clock)?;
+    let root = target.write(&output)?;
+    let manifest = root.manifest();
+    let body = &manifest.body;
+    say!(
+        demo.out,
+        "  root {} in {}",
+        body.root_id,
+        root_dir.display()
+    );
+    say!(
+        demo.out,
+        "  bootstrap recipient {}",
+        body.bootstrap_recipient
+    );
+    say!(demo.out, "  unseal key id       {}", body.unseal.key_id);
+    say!(
+        demo.out,
+        "  signing key         {}",
+        manifest.signing_key_fingerprint()
+    );
+    for f in &body.custodian_files {
+        let short: String = f.sha256.chars().take(16).collect();
+        say!(
+            demo.out,
+            "  {:<18} (age file for {}, sha256 {short}…)",
+            f.file,
+            f.name
+        );
+    }
+
+    demo.step("check the root without any secret (root verify)")?;
+    let (_, report) = root::verify_dir(&root_dir);
+    for line in report_lines(&report, "  ") {
+        say!(demo.out, "{line}");
+    }
+    if !report.passed() {
+        bail!("root verify failed on the demo root");
+    }
+    Ok((root, gate, custodians, parsed))
+}
+
+/// Step 5: alice and bob rebuild the bootstrap and unseal keys and emit the
+/// cluster's Secrets.
+fn emitters(
+    demo: &mut Demo,
+    root: &RootDir,
+    gate: &AirGapped,
+    custodians: &[DemoCustodian],
+) -> Result<BootstrapKey> {
+    demo.step("Phase 2: alice and bob emit the cluster's Secrets (root emit)")?;
+    let mut files = Vec::new();
+    let mut identities = Vec::new();
+    for c in custodians.iter().filter(|c| c.name != "carol") {
+        let file = root.path().join(format!("shares/{}.age", c.name));
+        files.push((file.display().to_string(), fsio::read(&file)?));
+        identities.extend(load_identity(&c.identity)?);
+    }
+    let bundles = root::open_bundles(&files, &identities, &|_| None)?.opened;
+    let body = &root.manifest().body;
+    let bootstrap = root::rebuild::<BootstrapKey>(body, &bundles, gate)?;
+    let fields = root::emit::FluxFields::new("sops-age", "flux-system", "age.agekey")?;
+    let flux = root::emit::flux_age_secret(&bootstrap, &fields)?;
+    say!(
+        demo.out,
+        "  flux-age-secret (the key's value elided here; the command prints it to a pipe):"
+    );
+    print_elided(&mut demo.out, &flux)?;
+    say!(
+        demo.out,
+        "  ✓ the rebuilt identity's recipient equals root.json's: {}",
+        bootstrap.recipient()? == body.bootstrap_recipient
+    );
+    let unseal_key = root::rebuild::<UnsealKey>(body, &bundles, gate)?;
+    let seal = root::emit::openbao_static_seal(
+        unseal_key.as_array(),
+        &KeyId::parse(&body.unseal.key_id)?,
+        &root::emit::SecretFields::new("openbao-static-seal", "openbao")?,
+    );
+    say!(demo.out, "  openbao-static-seal:");
+    print_elided(&mut demo.out, &seal)?;
+    Ok(bootstrap)
+}
+
+/// Prints an emitted manifest with every `data` value elided: even throwaway
+/// keys are not shown on a terminal.
+fn print_elided(out: &mut Listing, text: &str) -> Result<()> {
+    let mut in_data = false;
+    for line in text.lines() {
+        if line == "data:" {
+            in_data = true;
+            say!(out, "    {line}");
+        } else if in_data && line.starts_with("  ") {
+            let key = line.split(':').next().unwrap_or(line);
+            say!(out, "    {key}: <base64, elided>");
+        } else {
+            in_data = false;
+            say!(out, "    {line}");
+        }
+    }
+    Ok(())
+}
+
+fn make_custodians(dir: &Path, names: &[&'static str]) -> Result<Vec<DemoCustodian>> {
+    let mut out = Vec::new();
+    for &name in names {
+        let identity = age::x25519::Identity::generate();
+        let recipient = identity.to_public().to_string();
+        let path = dir.join(format!("{name}.agekey"));
+        let text = zeroize::Zeroizing::new(format!(
+            "# throwaway demo identity of {name}\n{}\n",
+            secrecy::ExposeSecret::expose_secret(&identity.to_string())
+        ));
+        fsio::write_new(&path, text.as_bytes(), fsio::SECRET_MODE)?;
+        out.push(DemoCustodian {
+            name,
+            identity: path,
+            recipient,
+        });
+    }
+    Ok(out)
+}
+
+fn load_identity(path: &Path) -> Result<Vec<Identity>> {
+    Ok(identity::load_files(&[path.to_owned()], age::NoCallbacks)?)
+}
