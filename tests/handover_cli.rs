@@ -2,19 +2,16 @@
 //! its real tool and attached to a receipt, and one rejection test per way a
 //! receipt can be wrong, each with its own message.
 
-mod common;
-mod handover_support;
-
+use crate::util::handover::{
+    Handover, ITEMS, NAMESPACE, failed_lines, not_checked_lines, python_transit_sign, seal,
+};
+use crate::util::require;
 use ceremony::handover::challenge::Challenge;
 use ceremony::handover::report::{Status, VerifyRequest, verify_handover};
 use ceremony::handover::{Envelope, TrustFile};
-use common::require;
-use handover_support::{
-    Handover, ITEMS, NAMESPACE, failed_lines, not_checked_lines, python_transit_sign, seal,
-};
 
 /// The shape every passing report without `--deep` has.
-fn assert_passes(out: &common::Run) {
+fn assert_passes(out: &crate::util::Run) {
     let text = out.stdout_text();
     assert!(failed_lines(&text).is_empty(), "{text}");
     assert!(!text.lines().any(|l| l.starts_with('-')), "{text}");
@@ -48,7 +45,7 @@ fn assert_passes(out: &common::Run) {
 }
 
 /// Exactly one ✗ line, for `check`, containing `message`; exit 4.
-fn assert_rejected_once(out: common::Run, check: &str, message: &str) {
+fn assert_rejected_once(out: crate::util::Run, check: &str, message: &str) {
     let out = out.fails_with(4, "handover NOT verified");
     let text = out.stdout_text();
     let failed = failed_lines(&text);
@@ -121,7 +118,7 @@ fn challenge_lists_files_and_items_without_a_key() {
 fn challenge_refuses_cleartext_values_and_files_sealed_to_another_key() {
     let h = Handover::new();
     std::fs::create_dir(h.s.path("plain")).unwrap();
-    h.s.write("plain/db.yaml", handover_support::DB_YAML);
+    h.s.write("plain/db.yaml", crate::util::handover::DB_YAML);
     h.s.ceremony(&[
         "handover",
         "challenge",
@@ -138,7 +135,10 @@ fn challenge_refuses_cleartext_values_and_files_sealed_to_another_key() {
 
     let stranger = h.s.age_key("stranger");
     std::fs::create_dir(h.s.path("other")).unwrap();
-    h.s.write("other/db.yaml", seal(&stranger, handover_support::DB_YAML));
+    h.s.write(
+        "other/db.yaml",
+        seal(&stranger, crate::util::handover::DB_YAML),
+    );
     h.s.ceremony(&[
         "handover",
         "challenge",
@@ -156,8 +156,11 @@ fn challenge_refuses_cleartext_values_and_files_sealed_to_another_key() {
     // The same Secret in two sealed files.
     let recipient = h.recipient();
     std::fs::create_dir(h.s.path("twice")).unwrap();
-    h.s.write("twice/a.yaml", seal(&recipient, handover_support::GIT_YAML));
-    let renamed = handover_support::GIT_YAML.replace("identity:", "known_hosts:");
+    h.s.write(
+        "twice/a.yaml",
+        seal(&recipient, crate::util::handover::GIT_YAML),
+    );
+    let renamed = crate::util::handover::GIT_YAML.replace("identity:", "known_hosts:");
     h.s.write("twice/b.yaml", seal(&recipient, &renamed));
     h.s.ceremony(&[
         "handover",

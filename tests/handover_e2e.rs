@@ -9,12 +9,9 @@
 //! bootstrap identity, so the receipt is made from what the cluster would
 //! actually receive.
 
-mod common;
-mod handover_support;
-
+use crate::util::handover::{Handover, ITEMS, failed_lines, not_checked_lines};
 use ceremony::root::{self, RootManifest, RootSecret};
 use ceremony::sops::{self, Format};
-use handover_support::{Handover, ITEMS, failed_lines, not_checked_lines};
 
 /// Decrypts bootstrap/<rel> into values/<rel> with the bootstrap identity
 /// rebuilt from alice's and bob's bundles by the library.

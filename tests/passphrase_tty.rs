@@ -1,9 +1,7 @@
 //! Passphrase custodians, through the real prompt on a real terminal (tmux):
 //! no bypass, no environment variable, exactly what a custodian does.
 
-mod common;
-
-use common::{Scratch, Tmux, ceremony_bin, require};
+use crate::util::{Scratch, Tmux, ceremony_bin, require};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 

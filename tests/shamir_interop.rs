@@ -2,11 +2,9 @@
 //! sops key groups (the fixture made by the real sops 3.11, whose shares are
 //! opened here with the real `age`), Vault's layout, and the vsss-rs crate.
 
-mod common;
-
+use crate::util::{Scratch, fixtures, require};
 use ceremony::secret::SecretBytes;
 use ceremony::shares::shamir::{self, ShamirShare, Threshold};
-use common::{Scratch, fixtures, require};
 use rand::rngs::OsRng;
 
 fn expected() -> serde_json::Value {

@@ -12,7 +12,7 @@ use ceremony::root::RootManifest;
 use ceremony::secret::SecretBytes;
 use ceremony::sops::{self, CryptRule, EncryptOptions, Format};
 
-use crate::common::{Run, Scratch, fake_system};
+use super::{Run, Scratch, fake_system};
 
 /// The SSHSIG namespace receipts are signed under.
 pub const NAMESPACE: &str = "ceremony-handover-receipt";

@@ -3,14 +3,12 @@
 //! sealed, re-keyed and rotated in place, `.sops.yaml` creation rules with
 //! key groups, tamper exit codes, and `verify` without any key.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::util::{Run, Scratch, Tmux, ceremony_bin, fake_system, fixtures, require};
 use base64::Engine;
-use common::{Run, Scratch, Tmux, ceremony_bin, fake_system, fixtures, require};
 
 const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
 const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";

@@ -2,12 +2,10 @@
 //! of custodians; the real `age`; the Phase 2 emitters; tamper and secrecy
 //! checks; the air-gap gate against fake /sys and /proc trees.
 
-mod common;
-
+use crate::util::{Scratch, Tmux, ceremony_bin, fake_system, require};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ceremony::root::{self, RootManifest, RootSecret};
-use common::{Scratch, Tmux, ceremony_bin, fake_system, require};
 
 const PASSPHRASE: &str = "a long passphrase for carol";
 

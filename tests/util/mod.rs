@@ -2,6 +2,8 @@
 //! (age, ssh-keygen, sops, tmux) in a scratch directory.
 #![allow(dead_code)]
 
+pub mod handover;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

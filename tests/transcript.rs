@@ -1,9 +1,7 @@
 //! The ceremony transcript: every command appended to a hash chain, the head
 //! sealed by the root signing key, any edit caught.
 
-mod common;
-
-use common::{Scratch, fake_system};
+use crate::util::{Scratch, fake_system};
 
 fn setup(s: &Scratch) -> String {
     let a = s.age_key("alice");

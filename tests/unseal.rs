@@ -1,11 +1,9 @@
 //! `ceremony unseal …` end to end: the real binary, the real `age`, real
 //! ssh-ed25519 keys, and every bad input with its error and exit code.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Scratch, require};
+use crate::util::{Scratch, require};
 
 const SECRET_HEX: &str = "5d4c1f0e9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f302112030405";
 
@@ -39,7 +37,7 @@ fn split_three(s: &Scratch) {
     .success();
 }
 
-fn combine(s: &Scratch, args: &[&str]) -> common::Run {
+fn combine(s: &Scratch, args: &[&str]) -> crate::util::Run {
     let mut all = vec![
         "unseal",
         "combine",
