@@ -7,7 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::util::{Run, Scratch, Tmux, ceremony_bin, fake_system, fixtures, require};
+use crate::util::{
+    Run, Scratch, Tmux, ceremony_bin, fake_system, require, sops_vector, sops_vectors_dir,
+};
 use base64::Engine;
 
 const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
@@ -20,7 +22,7 @@ const CONFIG_JSON: &str =
     "{\n\t\"endpoint\": \"https://example.invalid\",\n\t\"api_key\": \"k-123\"\n}\n";
 
 fn key(name: &str) -> PathBuf {
-    fixtures().join(name)
+    sops_vector(name)
 }
 
 fn key_arg(name: &str) -> String {
@@ -179,7 +181,7 @@ fn seal_to_stdout_opens_with_sops_in_every_format() {
         ("binary.plain.bin", "binary.enc.bin", "x.bin"),
     ];
     for (plain, enc, name) in cases {
-        std::fs::copy(fixtures().join(plain), s.path(name)).expect("copy");
+        std::fs::copy(sops_vector(plain), s.path(name)).expect("copy");
         let out = s
             .ceremony(&["bootstrap", "seal", "--recipient", R1, name])
             .success();
@@ -189,9 +191,9 @@ fn seal_to_stdout_opens_with_sops_in_every_format() {
         // fixtures), so compare with what sops gives for its own file.
         let ours = sops(s.dir.path(), Some("key1.agekey"), &["-d", &sealed]).success();
         let theirs = sops(
-            &fixtures(),
+            sops_vectors_dir(),
             Some("key1.agekey"),
-            &["-d", &fixtures().join(enc).display().to_string()],
+            &["-d", &sops_vector(enc).display().to_string()],
         )
         .success();
         assert_eq!(
@@ -237,7 +239,7 @@ fn seal_multi_document_secrets_for_sops() {
 fn open_every_fixture_equals_sops_decrypt() {
     let s = Scratch::new();
     let mut count = 0;
-    for entry in std::fs::read_dir(fixtures()).expect("fixtures") {
+    for entry in std::fs::read_dir(sops_vectors_dir()).expect("fixtures") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -262,7 +264,7 @@ fn open_every_fixture_equals_sops_decrypt() {
             ])
             .success();
         let theirs = sops(
-            &fixtures(),
+            sops_vectors_dir(),
             Some(keyfile),
             &["-d", &path.display().to_string()],
         )
@@ -279,8 +281,8 @@ fn open_every_fixture_equals_sops_decrypt() {
 #[test]
 fn open_reads_sops_age_key_file_and_sops_age_key() {
     let s = Scratch::new();
-    let enc = fixtures().join("two-recipients.enc.yaml");
-    let want = std::fs::read(fixtures().join("two-recipients.plain.yaml")).expect("plain");
+    let enc = sops_vector("two-recipients.enc.yaml");
+    let want = std::fs::read(sops_vector("two-recipients.plain.yaml")).expect("plain");
     let enc = enc.display().to_string();
     let by_file = ceremony_env(
         &s,
@@ -299,7 +301,7 @@ fn open_reads_sops_age_key_file_and_sops_age_key() {
         .fails_with(7, "SOPS_AGE_KEY_FILE");
     assert!(none.output.stdout.is_empty());
     // The wrong identity: exit 7 too, with a hint.
-    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let enc = sops_vector("k8s-secret.enc.yaml").display().to_string();
     s.ceremony(&["bootstrap", "open", "-i", &key_arg("key2.agekey"), &enc])
         .fails_with(7, "no identity could open the data key");
 }
@@ -307,7 +309,7 @@ fn open_reads_sops_age_key_file_and_sops_age_key() {
 #[test]
 fn open_refuses_a_terminal_unless_allow_terminal() {
     let s = Scratch::new();
-    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let enc = sops_vector("k8s-secret.enc.yaml").display().to_string();
     let open = format!(
         "env -u SOPS_AGE_KEY_FILE -u SOPS_AGE_KEY {} bootstrap open -i {} {enc}",
         ceremony_bin().display(),
@@ -335,7 +337,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
     let s = Scratch::new();
     mkdirs(&s, "tree/sub");
     for name in ["k8s-secret.enc.yaml", "basic.enc.json", "app.enc.env"] {
-        std::fs::copy(fixtures().join(name), s.path(&format!("tree/sub/{name}"))).expect("copy");
+        std::fs::copy(sops_vector(name), s.path(&format!("tree/sub/{name}"))).expect("copy");
     }
     s.write("tree/plain.yaml", "a: b\n");
     s.ceremony(&[
@@ -350,7 +352,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
     .success();
     assert_eq!(
         s.read("opened/sub/k8s-secret.enc.yaml"),
-        std::fs::read(fixtures().join("k8s-secret.plain.yaml")).expect("plain")
+        std::fs::read(sops_vector("k8s-secret.plain.yaml")).expect("plain")
     );
     let mode = std::fs::metadata(s.path("opened/sub/app.enc.env"))
         .expect("meta")
@@ -360,7 +362,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
     assert!(!s.path("opened/plain.yaml").exists());
     // One file that does not open: nothing is written at all.
     std::fs::copy(
-        fixtures().join("shamir.enc.yaml"),
+        sops_vector("shamir.enc.yaml"),
         s.path("tree/shamir.enc.yaml"),
     )
     .expect("copy");
@@ -383,7 +385,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
 #[test]
 fn open_exits_51_on_mac_mismatch_and_prints_nothing() {
     let s = Scratch::new();
-    let text = std::fs::read_to_string(fixtures().join("k8s-secret.enc.yaml")).expect("fixture");
+    let text = std::fs::read_to_string(sops_vector("k8s-secret.enc.yaml")).expect("fixture");
     // metadata.name is in clear but covered by the MAC.
     s.write(
         "renamed.yaml",
@@ -428,7 +430,7 @@ fn open_exits_51_on_mac_mismatch_and_prints_nothing() {
 #[test]
 fn open_exits_25_when_a_value_fails_its_tag() {
     let s = Scratch::new();
-    let text = std::fs::read_to_string(fixtures().join("k8s-secret.enc.yaml")).expect("fixture");
+    let text = std::fs::read_to_string(sops_vector("k8s-secret.enc.yaml")).expect("fixture");
     let line = text
         .lines()
         .find(|l| l.trim_start().starts_with("password: ENC["))
@@ -467,7 +469,7 @@ fn seal_in_place_tree_reports_already_sealed_and_skipped_files() {
     s.write("repo/README.md", "# repo\n");
     s.write("repo/.git/hidden.yaml", "a: b\n");
     std::fs::copy(
-        fixtures().join("k8s-secret.enc.yaml"),
+        sops_vector("k8s-secret.enc.yaml"),
         s.path("repo/apps/sealed.yaml"),
     )
     .expect("copy");
@@ -502,7 +504,7 @@ fn seal_in_place_tree_reports_already_sealed_and_skipped_files() {
     assert_eq!(s.read("repo/.git/hidden.yaml"), b"a: b\n");
     assert_eq!(
         s.read("repo/apps/sealed.yaml"),
-        std::fs::read(fixtures().join("k8s-secret.enc.yaml")).expect("fixture")
+        std::fs::read(sops_vector("k8s-secret.enc.yaml")).expect("fixture")
     );
     let mode = std::fs::metadata(s.path("repo/apps/db/secret.yaml"))
         .expect("meta")
@@ -575,7 +577,7 @@ fn seal_in_place_leaves_a_failing_file_untouched_and_exits_non_zero() {
 #[test]
 fn seal_to_stdout_refuses_an_already_sealed_file() {
     let s = Scratch::new();
-    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let enc = sops_vector("k8s-secret.enc.yaml").display().to_string();
     let run = s
         .ceremony(&["bootstrap", "seal", "--recipient", R1, &enc])
         .fails_with(6, "already encrypted");

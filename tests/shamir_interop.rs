@@ -2,13 +2,13 @@
 //! sops key groups (the fixture made by the real sops 3.11, whose shares are
 //! opened here with the real `age`), Vault's layout, and the vsss-rs crate.
 
-use crate::util::{Scratch, fixtures, require};
+use crate::util::{Scratch, require, sops_vector};
 use ceremony::secret::SecretBytes;
 use ceremony::shares::shamir::{self, ShamirShare, Threshold};
 use rand::rngs::OsRng;
 
 fn expected() -> serde_json::Value {
-    let text = std::fs::read(fixtures().join("expected.json")).expect("expected.json");
+    let text = std::fs::read(sops_vector("expected.json")).expect("expected.json");
     serde_json::from_slice(&text).expect("json")
 }
 
@@ -54,14 +54,14 @@ fn sops_key_group_shares_combine_to_the_data_key() {
 fn shares_opened_by_real_age_from_the_sops_file_combine() {
     require("age", "apt-get install -y age");
     let s = Scratch::new();
-    let yaml = std::fs::read_to_string(fixtures().join("shamir.enc.yaml")).unwrap();
+    let yaml = std::fs::read_to_string(sops_vector("shamir.enc.yaml")).unwrap();
     let blocks = armored_blocks(&yaml);
     assert_eq!(blocks.len(), 2, "two key groups");
     let mut shares = Vec::new();
     for (i, block) in blocks.iter().enumerate() {
         let file = format!("group{i}.age");
         s.write(&file, block);
-        let key = fixtures().join(format!("key{}.agekey", i + 1));
+        let key = sops_vector(&format!("key{}.agekey", i + 1));
         let out = s
             .tool("age", &["-d", "-i", key.to_str().unwrap(), &file])
             .success();

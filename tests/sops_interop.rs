@@ -7,19 +7,13 @@ use std::process::Command;
 
 use ceremony::sops::{self, CryptRule, EncryptOptions, Format, Identity};
 
+use crate::util::sops_vector;
+
 const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
 const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";
 
-fn fixtures() -> PathBuf {
-    let sibling = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
-    if sibling.join("expected.json").exists() {
-        return sibling;
-    }
-    PathBuf::from("/work/shared/fixtures/sops")
-}
-
 fn key_file(name: &str) -> PathBuf {
-    fixtures().join(name)
+    sops_vector(name)
 }
 
 fn identities(name: &str) -> Vec<Identity> {

@@ -1,23 +1,15 @@
 //! Known-answer tests against files made by the real sops 3.11 and age
-//! (`shared/fixtures/sops/`, see its README): every fixture decrypts to what
+//! (`tests/vectors/sops/`, see its README): every fixture decrypts to what
 //! `sops decrypt` prints, the data keys and MAC plaintexts match
 //! `expected.json` (computed independently by `verify_fixtures.py`), and
 //! single-byte tampering anywhere that matters is refused.
 
-use std::path::PathBuf;
-
 use ceremony::sops::{self, Error, Format, Identity};
 
-fn fixtures() -> PathBuf {
-    let sibling = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
-    if sibling.join("expected.json").exists() {
-        return sibling;
-    }
-    PathBuf::from("/work/shared/fixtures/sops")
-}
+use crate::util::sops_vector;
 
 fn read(name: &str) -> Vec<u8> {
-    let path = fixtures().join(name);
+    let path = sops_vector(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
 }
 

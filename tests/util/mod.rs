@@ -12,13 +12,16 @@ pub fn ceremony_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ceremony"))
 }
 
-/// The shared fixtures made by the real sops and age.
-pub fn fixtures() -> PathBuf {
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
-    if beside.is_dir() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/fixtures/sops")
+/// The SOPS test vectors kept in the repository: files made by the real
+/// sops 3.11 and age, with the test keys that open them
+/// (`tests/vectors/sops/README.md`; `make.sh` there makes them again).
+pub fn sops_vectors_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/sops"))
+}
+
+/// One file of [`sops_vectors_dir`].
+pub fn sops_vector(name: &str) -> PathBuf {
+    sops_vectors_dir().join(name)
 }
 
 /// Fails the test with an install hint when a required tool is missing: these
