@@ -22,8 +22,9 @@
 //! made elsewhere.
 //!
 //! Formats and decisions are documented
-//! in `docs/handover-signatures.md`; the facts they rely on are in
-//! `shared/specs/runtime-and-signatures.md` §4–§7.
+//! in `docs/handover-signatures.md`; the specs they follow are DSSE v1
+//! (github.com/secure-systems-lab/dsse), in-toto Statement v1, OpenSSH
+//! `PROTOCOL.sshsig`, minisign and Vault/OpenBao transit.
 //!
 //! ```
 //! use ceremony::handover::{dsse::Envelope, sign, trust::TrustFile, verify};
