@@ -2,13 +2,15 @@
 //! its real tool and attached to a receipt, and one rejection test per way a
 //! receipt can be wrong, each with its own message.
 
-use crate::util::handover::{
-    Handover, ITEMS, NAMESPACE, failed_lines, not_checked_lines, python_transit_sign, seal,
-};
-use crate::util::require;
 use ceremony::handover::challenge::Challenge;
 use ceremony::handover::report::{Status, VerifyRequest, verify_handover};
 use ceremony::handover::{Envelope, TrustFile};
+
+use crate::util::handover::{
+    Handover, ITEMS, NAMESPACE, failed_lines, minisign_keygen, not_checked_lines,
+    python_transit_sign, seal,
+};
+use crate::util::require;
 
 /// The shape every passing report without `--deep` has.
 fn assert_passes(out: &crate::util::Run) {
@@ -229,7 +231,7 @@ fn ed25519_key_receipt_verifies() {
 
 #[test]
 fn sshsig_from_ssh_keygen_attached_and_verified() {
-    require("ssh-keygen", "apt-get install -y openssh-client");
+    require("ssh-keygen");
     let h = Handover::new();
     let public = h.s.ssh_key("runtime");
     h.s.write(
@@ -276,10 +278,9 @@ fn sshsig_from_ssh_keygen_attached_and_verified() {
 
 #[test]
 fn minisign_from_the_minisign_cli_attached_and_verified() {
-    require("minisign", "apt-get install -y minisign");
+    require("minisign");
     let h = Handover::new();
-    h.s.tool("minisign", &["-G", "-W", "-p", "m.pub", "-s", "m.key"])
-        .success();
+    minisign_keygen(h.s.dir.path(), "m");
     let public = String::from_utf8(h.s.read("m.pub")).unwrap();
     let b64 = public.lines().nth(1).unwrap();
     h.s.write("trust.txt", format!("minisign {b64} ops team\n"));
@@ -320,7 +321,7 @@ fn transit_signature_from_python_attached_and_verified() {
     let h = Handover::new();
     h.receipt("receipt.json", &["--unsigned"]).success();
     let seed: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(7));
-    let (sig, public) = python_transit_sign(h.s.dir.path(), seed, 3, "receipt.json.pae");
+    let (sig, public) = python_transit_sign(h.s.dir.path(), seed, 3, &h.s.read("receipt.json.pae"));
     h.s.write("transit.sig", &sig);
     h.s.write("trust.txt", format!("transit receipts v3 {public}\n"));
     h.s.ceremony(&[
@@ -348,7 +349,8 @@ fn raw_ed25519_signature_from_python_attached_and_verified() {
     // Python's Ed25519 over the PAE; the transit text's last field is the
     // raw 64-byte signature in base64, which is what an ed25519 signer gives.
     let seed: [u8; 32] = std::array::from_fn(|i| 200u8.wrapping_add(i as u8));
-    let (transit, public) = python_transit_sign(h.s.dir.path(), seed, 1, "receipt.json.pae");
+    let (transit, public) =
+        python_transit_sign(h.s.dir.path(), seed, 1, &h.s.read("receipt.json.pae"));
     let raw_b64 = transit.rsplit(':').next().unwrap();
     h.s.write("ed25519.sig", format!("{raw_b64}\n"));
     h.s.write("trust.txt", format!("ed25519 {public} runtime job\n"));
@@ -548,8 +550,9 @@ fn untrusted_key_is_rejected() {
 fn good_signature_by_another_key_is_rejected() {
     let h = Handover::new();
     h.receipt("receipt.json", &["--unsigned"]).success();
-    let (sig, _) = python_transit_sign(h.s.dir.path(), [1; 32], 3, "receipt.json.pae");
-    let (_, trusted_public) = python_transit_sign(h.s.dir.path(), [2; 32], 3, "receipt.json.pae");
+    let (sig, _) = python_transit_sign(h.s.dir.path(), [1; 32], 3, &h.s.read("receipt.json.pae"));
+    let (_, trusted_public) =
+        python_transit_sign(h.s.dir.path(), [2; 32], 3, &h.s.read("receipt.json.pae"));
     h.s.write("transit.sig", &sig);
     h.s.write(
         "trust.txt",
