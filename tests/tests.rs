@@ -1,7 +1,14 @@
-//! The integration tests: one test binary, one module per area, one shared
-//! harness (`util`). They run the real `ceremony` binary and the real tools
+//! The integration tests, compiled as one test binary (`autotests = false`
+//! and one `[[test]]` in Cargo.toml): one module per area, all sharing one
+//! harness, [`util`]. They run the real `ceremony` binary and the real tools
 //! it must interoperate with (age, ssh-keygen, sops 3.11, minisign, tmux,
-//! Python `cryptography`); `tests/run` installs those and runs this suite.
+//! Python `cryptography`); `tests/run` installs those, then runs
+//! `cargo test --locked`.
+//!
+//! To add tests, add a `#[test]` to the module of its area, or a new file
+//! here declared below; set-up that a second module needs belongs in
+//! `util`. `tests/run --test tests root::` (or `cargo test --test tests
+//! root::`) runs one module.
 
 mod util;
 
