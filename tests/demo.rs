@@ -1,8 +1,6 @@
 //! The demo is the README's first command: it must run end to end.
 
-mod common;
-
-use common::Scratch;
+use crate::util::Scratch;
 
 #[test]
 fn demo_walks_the_whole_ceremony() {

@@ -2,19 +2,18 @@
 //! its real tool and attached to a receipt, and one rejection test per way a
 //! receipt can be wrong, each with its own message.
 
-mod common;
-mod handover_support;
-
 use ceremony::handover::challenge::Challenge;
 use ceremony::handover::report::{Status, VerifyRequest, verify_handover};
 use ceremony::handover::{Envelope, TrustFile};
-use common::require;
-use handover_support::{
-    Handover, ITEMS, NAMESPACE, failed_lines, not_checked_lines, python_transit_sign, seal,
+
+use crate::util::handover::{
+    Handover, ITEMS, NAMESPACE, failed_lines, minisign_keygen, not_checked_lines,
+    python_transit_sign, seal,
 };
+use crate::util::require;
 
 /// The shape every passing report without `--deep` has.
-fn assert_passes(out: &common::Run) {
+fn assert_passes(out: &crate::util::Run) {
     let text = out.stdout_text();
     assert!(failed_lines(&text).is_empty(), "{text}");
     assert!(!text.lines().any(|l| l.starts_with('-')), "{text}");
@@ -48,7 +47,7 @@ fn assert_passes(out: &common::Run) {
 }
 
 /// Exactly one ✗ line, for `check`, containing `message`; exit 4.
-fn assert_rejected_once(out: common::Run, check: &str, message: &str) {
+fn assert_rejected_once(out: crate::util::Run, check: &str, message: &str) {
     let out = out.fails_with(4, "handover NOT verified");
     let text = out.stdout_text();
     let failed = failed_lines(&text);
@@ -121,7 +120,7 @@ fn challenge_lists_files_and_items_without_a_key() {
 fn challenge_refuses_cleartext_values_and_files_sealed_to_another_key() {
     let h = Handover::new();
     std::fs::create_dir(h.s.path("plain")).unwrap();
-    h.s.write("plain/db.yaml", handover_support::DB_YAML);
+    h.s.write("plain/db.yaml", crate::util::handover::DB_YAML);
     h.s.ceremony(&[
         "handover",
         "challenge",
@@ -138,7 +137,10 @@ fn challenge_refuses_cleartext_values_and_files_sealed_to_another_key() {
 
     let stranger = h.s.age_key("stranger");
     std::fs::create_dir(h.s.path("other")).unwrap();
-    h.s.write("other/db.yaml", seal(&stranger, handover_support::DB_YAML));
+    h.s.write(
+        "other/db.yaml",
+        seal(&stranger, crate::util::handover::DB_YAML),
+    );
     h.s.ceremony(&[
         "handover",
         "challenge",
@@ -156,8 +158,11 @@ fn challenge_refuses_cleartext_values_and_files_sealed_to_another_key() {
     // The same Secret in two sealed files.
     let recipient = h.recipient();
     std::fs::create_dir(h.s.path("twice")).unwrap();
-    h.s.write("twice/a.yaml", seal(&recipient, handover_support::GIT_YAML));
-    let renamed = handover_support::GIT_YAML.replace("identity:", "known_hosts:");
+    h.s.write(
+        "twice/a.yaml",
+        seal(&recipient, crate::util::handover::GIT_YAML),
+    );
+    let renamed = crate::util::handover::GIT_YAML.replace("identity:", "known_hosts:");
     h.s.write("twice/b.yaml", seal(&recipient, &renamed));
     h.s.ceremony(&[
         "handover",
@@ -226,7 +231,7 @@ fn ed25519_key_receipt_verifies() {
 
 #[test]
 fn sshsig_from_ssh_keygen_attached_and_verified() {
-    require("ssh-keygen", "apt-get install -y openssh-client");
+    require("ssh-keygen");
     let h = Handover::new();
     let public = h.s.ssh_key("runtime");
     h.s.write(
@@ -273,10 +278,9 @@ fn sshsig_from_ssh_keygen_attached_and_verified() {
 
 #[test]
 fn minisign_from_the_minisign_cli_attached_and_verified() {
-    require("minisign", "apt-get install -y minisign");
+    require("minisign");
     let h = Handover::new();
-    h.s.tool("minisign", &["-G", "-W", "-p", "m.pub", "-s", "m.key"])
-        .success();
+    minisign_keygen(h.s.dir.path(), "m");
     let public = String::from_utf8(h.s.read("m.pub")).unwrap();
     let b64 = public.lines().nth(1).unwrap();
     h.s.write("trust.txt", format!("minisign {b64} ops team\n"));
@@ -317,7 +321,7 @@ fn transit_signature_from_python_attached_and_verified() {
     let h = Handover::new();
     h.receipt("receipt.json", &["--unsigned"]).success();
     let seed: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(7));
-    let (sig, public) = python_transit_sign(h.s.dir.path(), seed, 3, "receipt.json.pae");
+    let (sig, public) = python_transit_sign(h.s.dir.path(), seed, 3, &h.s.read("receipt.json.pae"));
     h.s.write("transit.sig", &sig);
     h.s.write("trust.txt", format!("transit receipts v3 {public}\n"));
     h.s.ceremony(&[
@@ -345,7 +349,8 @@ fn raw_ed25519_signature_from_python_attached_and_verified() {
     // Python's Ed25519 over the PAE; the transit text's last field is the
     // raw 64-byte signature in base64, which is what an ed25519 signer gives.
     let seed: [u8; 32] = std::array::from_fn(|i| 200u8.wrapping_add(i as u8));
-    let (transit, public) = python_transit_sign(h.s.dir.path(), seed, 1, "receipt.json.pae");
+    let (transit, public) =
+        python_transit_sign(h.s.dir.path(), seed, 1, &h.s.read("receipt.json.pae"));
     let raw_b64 = transit.rsplit(':').next().unwrap();
     h.s.write("ed25519.sig", format!("{raw_b64}\n"));
     h.s.write("trust.txt", format!("ed25519 {public} runtime job\n"));
@@ -545,8 +550,9 @@ fn untrusted_key_is_rejected() {
 fn good_signature_by_another_key_is_rejected() {
     let h = Handover::new();
     h.receipt("receipt.json", &["--unsigned"]).success();
-    let (sig, _) = python_transit_sign(h.s.dir.path(), [1; 32], 3, "receipt.json.pae");
-    let (_, trusted_public) = python_transit_sign(h.s.dir.path(), [2; 32], 3, "receipt.json.pae");
+    let (sig, _) = python_transit_sign(h.s.dir.path(), [1; 32], 3, &h.s.read("receipt.json.pae"));
+    let (_, trusted_public) =
+        python_transit_sign(h.s.dir.path(), [2; 32], 3, &h.s.read("receipt.json.pae"));
     h.s.write("transit.sig", &sig);
     h.s.write(
         "trust.txt",

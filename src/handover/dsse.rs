@@ -1,8 +1,8 @@
 //! The DSSE envelope that carries a handover receipt, and its pre-authentication
 //! encoding (PAE).
 //!
-//! Spec: secure-systems-lab/dsse `protocol.md` and `envelope.md`
-//! (`/work/shared/specs/runtime-and-signatures.md` §4). Every signature covers
+//! Spec: DSSE v1 (github.com/secure-systems-lab/dsse), `protocol.md` and
+//! `envelope.md`. Every signature covers
 //! [`pae`]`(payloadType, payload)`, never the base64 text of the JSON, so the
 //! envelope's encoding can change without touching what was signed.
 //!

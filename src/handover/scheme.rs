@@ -1,8 +1,9 @@
 //! The signature schemes a receipt can be signed with, and how a signature of
 //! each scheme is stored in a DSSE `sig` field and named in `keyid`.
 //!
-//! Every scheme signs the same bytes, the DSSE PAE of the envelope
-//! (`/work/shared/specs/runtime-and-signatures.md` §4–§7). What differs is
+//! Every scheme signs the same bytes, the DSSE PAE of the envelope (DSSE v1,
+//! github.com/secure-systems-lab/dsse), each as its own spec says: OpenSSH
+//! `PROTOCOL.sshsig`, minisign, Vault/OpenBao transit. What differs is
 //! how the signature travels:
 //!
 //! | scheme     | `sig` bytes                                                    | `keyid`                       |

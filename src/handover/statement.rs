@@ -1,7 +1,7 @@
 //! The in-toto Statement v1 that a handover receipt's envelope carries.
 //!
-//! Spec: in-toto/attestation `spec/v1/statement.md`
-//! (`/work/shared/specs/runtime-and-signatures.md` §4). A statement binds
+//! Spec: in-toto Statement v1 (github.com/in-toto/attestation,
+//! `spec/v1/statement.md`). A statement binds
 //! subjects (here: the sealed bootstrap files, by SHA-256) to a typed
 //! predicate. The receipt predicate itself is defined by the receipt layer;
 //! this module keeps it as generic JSON.

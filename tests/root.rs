@@ -2,71 +2,42 @@
 //! of custodians; the real `age`; the Phase 2 emitters; tamper and secrecy
 //! checks; the air-gap gate against fake /sys and /proc trees.
 
-mod common;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ceremony::root::{self, RootManifest, RootSecret};
-use common::{Scratch, Tmux, ceremony_bin, fake_system, require};
+
+use crate::util::custodians::{Key, rebuild_secret, root_init, root_manifest, write_custodians};
+use crate::util::tmux::Tmux;
+use crate::util::{Scratch, ceremony_bin, fake_system, require};
 
 const PASSPHRASE: &str = "a long passphrase for carol";
 
+/// Three kinds of custodians: alice (age), bob (ssh-ed25519), and carol
+/// (passphrase, or age when the test has no terminal); the unseal key's
+/// threshold comes from the file.
 fn custodians(s: &Scratch, third_passphrase: bool) {
-    let a = s.age_key("alice");
-    let b = s.ssh_key("bob");
-    let third = if third_passphrase {
-        "passphrase = true".to_owned()
+    let carol = if third_passphrase {
+        Key::Passphrase
     } else {
-        format!("age = \"{}\"", s.age_key("carol"))
+        Key::Age
     };
-    s.write(
+    write_custodians(
+        s,
         "custodians.toml",
-        format!(
-            "[threshold]\nunseal = 2\n\n[[custodian]]\nname = \"alice\"\nage = \"{a}\"\n\n[[custodian]]\nname = \"bob\"\nssh = \"{b}\"\n\n[[custodian]]\nname = \"carol\"\n{third}\n"
-        ),
+        "[threshold]\nunseal = 2\n",
+        &[("alice", Key::Age), ("bob", Key::Ssh), ("carol", carol)],
     );
 }
 
 /// `root init` on an air-gapped (fake) system; no passphrase custodian.
 fn init_offline(s: &Scratch) {
     custodians(s, false);
-    let sys = fake_system(s.dir.path(), false);
-    s.ceremony(&[
-        "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "root",
-        "--system-root",
-        sys.to_str().unwrap(),
-    ])
-    .success();
-}
-
-fn manifest(s: &Scratch) -> RootManifest {
-    RootManifest::from_json(&s.read("root/root.json")).expect("root.json")
-}
-
-/// Opens bundles with the library, as a quorum would.
-fn rebuild(s: &Scratch, which: RootSecret, who: &[(&str, &str)]) -> ceremony::secret::SecretBytes {
-    let m = manifest(s);
-    let mut bundles = Vec::new();
-    for (name, key) in who {
-        let file = format!("root/shares/{name}.age");
-        let ids =
-            ceremony::identity::load_identity_file(key, &s.read(key), age::NoCallbacks).unwrap();
-        let bundle = root::open_bundle(&file, &s.read(&file), &ids, &|_| None).unwrap();
-        bundles.push((file, bundle));
-    }
-    root::rebuild(&m.body, which, &bundles).unwrap()
+    root_init(s, "root", &fake_system(s.dir.path(), false), &[]).success();
 }
 
 #[test]
 fn three_kinds_of_custodians_end_to_end_with_real_age_and_flux_secret() {
-    require("age", "apt-get install -y age");
+    require("age");
     let s = Scratch::new();
     custodians(&s, true);
     let sys = fake_system(s.dir.path(), false);
@@ -140,7 +111,7 @@ fn three_kinds_of_custodians_end_to_end_with_real_age_and_flux_secret() {
     let public = s.tool("age-keygen", &["-y", "emitted.agekey"]).success();
     assert_eq!(
         public.stdout_text().trim(),
-        manifest(&s).body.bootstrap_recipient
+        root_manifest(&s, "root").body.bootstrap_recipient
     );
 
     // The passphrase custodian counts towards a quorum too.
@@ -161,7 +132,7 @@ fn three_kinds_of_custodians_end_to_end_with_real_age_and_flux_secret() {
         .unwrap();
     let key = B64.decode(line.split(": ").nth(1).unwrap().trim()).unwrap();
     assert_eq!(key.len(), 32);
-    let m = manifest(&s);
+    let m = root_manifest(&s, "root");
     assert_eq!(
         ceremony::shares::key_check_value(&ceremony::secret::SecretBytes::new(key)),
         m.body.unseal.key_check_value
@@ -174,24 +145,11 @@ fn no_secret_appears_in_any_file_or_output_of_root_init() {
     let s = Scratch::new();
     custodians(&s, false);
     let sys = fake_system(s.dir.path(), false);
-    let run = s
-        .ceremony(&[
-            "root",
-            "init",
-            "--custodians",
-            "custodians.toml",
-            "--threshold",
-            "2",
-            "--out",
-            "root",
-            "--system-root",
-            sys.to_str().unwrap(),
-        ])
-        .success();
+    let run = root_init(&s, "root", &sys, &[]).success();
     let quorum = [("alice", "alice.key"), ("carol", "carol.key")];
     let mut needles = Vec::new();
     for which in RootSecret::ALL {
-        let secret = rebuild(&s, which, &quorum);
+        let secret = rebuild_secret(&s, "root", which, &quorum);
         needles.push(hex::encode(secret.expose_secret()));
         needles.push(hex::encode_upper(secret.expose_secret()));
         needles.push(B64.encode(secret.expose_secret()));
@@ -204,10 +162,10 @@ fn no_secret_appears_in_any_file_or_output_of_root_init() {
         needles.push(bech.expose_secret()["AGE-SECRET-KEY-1".len()..].to_owned());
     }
     // The bootstrap key really is the root's: same recipient.
-    let bootstrap = rebuild(&s, RootSecret::Bootstrap, &quorum);
+    let bootstrap = rebuild_secret(&s, "root", RootSecret::Bootstrap, &quorum);
     assert_eq!(
         root::secrets::bootstrap_recipient(&bootstrap).unwrap(),
-        manifest(&s).body.bootstrap_recipient
+        root_manifest(&s, "root").body.bootstrap_recipient
     );
 
     let mut haystacks: Vec<(String, Vec<u8>)> = vec![
@@ -350,19 +308,7 @@ fn an_existing_root_is_never_regenerated_by_accident() {
         })
         .collect();
     let sys = fake_system(s.dir.path(), false);
-    s.ceremony(&[
-        "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "root",
-        "--system-root",
-        sys.to_str().unwrap(),
-    ])
-    .fails_with(6, "already holds a root");
+    root_init(&s, "root", &sys, &[]).fails_with(6, "already holds a root");
     let after: Vec<(std::path::PathBuf, Vec<u8>)> = walk(&s.path("root"))
         .into_iter()
         .map(|p| {
@@ -373,22 +319,15 @@ fn an_existing_root_is_never_regenerated_by_accident() {
     assert_eq!(before, after, "the existing root was touched");
 
     // The loud flag replaces it, moves the old one aside and records it.
-    let old_id = manifest(&s).body.root_id;
-    s.ceremony(&[
+    let old_id = root_manifest(&s, "root").body.root_id;
+    root_init(
+        &s,
         "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "root",
-        "--system-root",
-        sys.to_str().unwrap(),
-        "--replace-existing-root-and-break-trust",
-    ])
+        &sys,
+        &["--replace-existing-root-and-break-trust"],
+    )
     .success();
-    let m = manifest(&s);
+    let m = root_manifest(&s, "root");
     assert_ne!(m.body.root_id, old_id);
     let replaced = m.body.replaces.expect("recorded");
     assert_eq!(replaced.root_id, old_id);
@@ -405,20 +344,7 @@ fn online_machine_is_refused_unless_allowed_and_the_override_is_recorded() {
     let s = Scratch::new();
     custodians(&s, false);
     let online = fake_system(s.dir.path(), true);
-    let run = s
-        .ceremony(&[
-            "root",
-            "init",
-            "--custodians",
-            "custodians.toml",
-            "--threshold",
-            "2",
-            "--out",
-            "root",
-            "--system-root",
-            online.to_str().unwrap(),
-        ])
-        .fails_with(6, "this machine is online");
+    let run = root_init(&s, "root", &online, &[]).fails_with(6, "this machine is online");
     assert!(
         run.stderr_text()
             .contains("✗ network-interfaces   interface(s) up: eth0 (up)"),
@@ -431,23 +357,9 @@ fn online_machine_is_refused_unless_allowed_and_the_override_is_recorded() {
     );
     assert!(!s.path("root").exists());
 
-    let run = s
-        .ceremony(&[
-            "root",
-            "init",
-            "--custodians",
-            "custodians.toml",
-            "--threshold",
-            "2",
-            "--out",
-            "root",
-            "--system-root",
-            online.to_str().unwrap(),
-            "--allow-online",
-        ])
-        .success();
+    let run = root_init(&s, "root", &online, &["--allow-online"]).success();
     assert!(run.stderr_text().contains("WARNING: --allow-online"));
-    let m = manifest(&s);
+    let m = root_manifest(&s, "root");
     assert!(m.body.preflight.allow_online);
     assert!(m.body.preflight.went_online());
     let show = s.ceremony(&["root", "show", "root"]).success();
@@ -506,7 +418,7 @@ fn online_machine_is_refused_unless_allowed_and_the_override_is_recorded() {
 fn thresholds_per_secret_come_from_the_custodians_file() {
     let s = Scratch::new();
     init_offline(&s);
-    let m = manifest(&s);
+    let m = root_manifest(&s, "root");
     let k = |w: RootSecret| m.body.share_set(w).unwrap().threshold;
     // [threshold] unseal = 2 in the file; --threshold 2 for the others.
     assert_eq!(
@@ -525,20 +437,8 @@ fn thresholds_per_secret_come_from_the_custodians_file() {
         .replace("unseal = 2", "unseal = 3\nsigning = 3");
     s.write("custodians.toml", text);
     let sys = fake_system(s.dir.path(), false);
-    s.ceremony(&[
-        "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "root",
-        "--system-root",
-        sys.to_str().unwrap(),
-    ])
-    .success();
-    let m = manifest(&s);
+    root_init(&s, "root", &sys, &[]).success();
+    let m = root_manifest(&s, "root");
     let k = |w: RootSecret| m.body.share_set(w).unwrap().threshold;
     assert_eq!(
         (
@@ -604,19 +504,7 @@ fn emitters_check_every_share_against_the_manifest() {
     init_offline(&s);
     // Another root with the same custodians.
     let sys = fake_system(s.dir.path(), false);
-    s.ceremony(&[
-        "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "other",
-        "--system-root",
-        sys.to_str().unwrap(),
-    ])
-    .success();
+    root_init(&s, "other", &sys, &[]).success();
     let run = s
         .ceremony(&[
             "root",

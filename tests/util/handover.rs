@@ -1,18 +1,19 @@
 //! Shared set-up of the handover tests: a root made offline by the real
-//! binary, bootstrap Secrets sealed to its recipient with the library (the
-//! `bootstrap seal` command lives on another branch), a challenge, and
-//! helpers to build, tamper with and sign receipts.
-#![allow(dead_code)]
+//! binary, bootstrap Secrets sealed to its recipient by `bootstrap seal`
+//! (and resealed by the library, [`seal`], where a test needs another
+//! sealing), a challenge, helpers to build, tamper with and sign receipts,
+//! and the signers that stand in for a runtime authority (minisign, Python
+//! `cryptography` as Vault transit).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use ceremony::handover::{Envelope, Statement, sign};
-use ceremony::root::RootManifest;
 use ceremony::secret::SecretBytes;
 use ceremony::sops::{self, CryptRule, EncryptOptions, Format};
 
-use crate::common::{Run, Scratch, fake_system};
+use super::custodians::{offline_root, root_manifest};
+use super::{Run, Scratch, hermetic, require, require_python_module, run};
 
 /// The SSHSIG namespace receipts are signed under.
 pub const NAMESPACE: &str = "ceremony-handover-receipt";
@@ -85,33 +86,7 @@ impl Handover {
     /// the two manifests, and challenge.json for `openbao-prod`.
     pub fn new() -> Self {
         let s = Scratch::new();
-        let alice = s.age_key("alice");
-        let bob = s.age_key("bob");
-        let carol = s.age_key("carol");
-        s.write(
-            "custodians.toml",
-            format!(
-                "[[custodian]]\nname = \"alice\"\nage = \"{alice}\"\n\n[[custodian]]\nname = \"bob\"\nage = \"{bob}\"\n\n[[custodian]]\nname = \"carol\"\nage = \"{carol}\"\n"
-            ),
-        );
-        let system = fake_system(s.dir.path(), false)
-            .to_str()
-            .unwrap()
-            .to_owned();
-        s.ceremony(&[
-            "root",
-            "init",
-            "--custodians",
-            "custodians.toml",
-            "--threshold",
-            "2",
-            "--out",
-            "root",
-            "--system-root",
-            &system,
-            "--yes",
-        ])
-        .success();
+        let system = offline_root(&s, &["--yes"]).to_str().unwrap().to_owned();
         let h = Self { s, system };
         for dir in [
             "values/apps",
@@ -159,10 +134,7 @@ impl Handover {
     }
 
     pub fn recipient(&self) -> String {
-        RootManifest::from_json(&self.s.read("root/root.json"))
-            .unwrap()
-            .body
-            .bootstrap_recipient
+        root_manifest(&self.s, "root").body.bootstrap_recipient
     }
 
     /// Writes a plaintext manifest under values/.
@@ -267,18 +239,6 @@ impl Handover {
     }
 }
 
-/// Runs a command, asserting success; returns stdout.
-pub fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.stdin(Stdio::null()).output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
 /// The report lines that failed (`✗ …`).
 pub fn failed_lines(stdout: &str) -> Vec<String> {
     stdout
@@ -298,35 +258,50 @@ pub fn not_checked_lines(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-/// Python `cryptography` signs `message_file` with the Ed25519 key from a
-/// 32-byte seed and prints Vault's transit form and the base64 public key.
+/// Python `cryptography`, independent of our Ed25519 code, signs `message`
+/// with the key from `seed` (32 bytes) and prints Vault's transit form.
+/// Returns (`vault:v<version>:<b64>`, base64 public key). The message is
+/// written to `DIR/transit.msg`.
 pub fn python_transit_sign(
     dir: &Path,
     seed: [u8; 32],
     version: u32,
-    message_file: &str,
+    message: &[u8],
 ) -> (String, String) {
+    require_python_module("cryptography");
+    let msg = dir.join("transit.msg");
+    std::fs::write(&msg, message).unwrap();
     let script = r#"
 import base64, sys
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
-key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(sys.argv[1]))
-sig = key.sign(open(sys.argv[2], 'rb').read())
+seed = bytes.fromhex(sys.argv[1])
+key = Ed25519PrivateKey.from_private_bytes(seed)
+msg = open(sys.argv[2], 'rb').read()
+sig = key.sign(msg)
 pub = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 print("vault:v%s:%s" % (sys.argv[3], base64.b64encode(sig).decode()))
 print(base64.b64encode(pub).decode())
 "#;
     let out = run(Command::new("python3")
-        .current_dir(dir)
         .arg("-c")
         .arg(script)
         .arg(hex::encode(seed))
-        .arg(message_file)
+        .arg(&msg)
         .arg(version.to_string()));
-    let text = String::from_utf8(out).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     (
         lines.next().unwrap().to_owned(),
         lines.next().unwrap().to_owned(),
     )
+}
+
+/// Makes a minisign key pair without a password, `DIR/NAME.key` and
+/// `DIR/NAME.pub`, with the real `minisign -G -W`.
+pub fn minisign_keygen(dir: &Path, name: &str) {
+    require("minisign");
+    let (secret, public) = (format!("{name}.key"), format!("{name}.pub"));
+    run(hermetic(&mut Command::new("minisign"), dir)
+        .args(["-G", "-W", "-p", &public, "-s", &secret]));
 }

@@ -1,16 +1,18 @@
 //! The ceremony transcript: every command appended to a hash chain, the head
 //! sealed by the root signing key, any edit caught.
 
-mod common;
+use std::path::Path;
 
-use common::{Scratch, fake_system};
+use crate::util::custodians::{Key, root_init, write_custodians};
+use crate::util::{Scratch, fake_system};
 
+/// Two age custodians, alice and bob; returns an air-gapped system root.
 fn setup(s: &Scratch) -> String {
-    let a = s.age_key("alice");
-    let b = s.age_key("bob");
-    s.write(
+    write_custodians(
+        s,
         "custodians.toml",
-        format!("[[custodian]]\nname = \"alice\"\nage = \"{a}\"\n[[custodian]]\nname = \"bob\"\nage = \"{b}\"\n"),
+        "",
+        &[("alice", Key::Age), ("bob", Key::Age)],
     );
     fake_system(s.dir.path(), false)
         .to_str()
@@ -30,21 +32,7 @@ fn a_ceremony_leaves_a_signed_tamper_evident_transcript() {
         &sys,
     ])
     .success();
-    s.ceremony(&[
-        "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "root",
-        "--system-root",
-        &sys,
-        "--transcript",
-        "t.jsonl",
-    ])
-    .success();
+    root_init(&s, "root", Path::new(&sys), &["--transcript", "t.jsonl"]).success();
     // A failing command is recorded with its exit code and message.
     s.ceremony(&[
         "--transcript",
@@ -130,19 +118,7 @@ fn a_ceremony_leaves_a_signed_tamper_evident_transcript() {
     s.write("t.jsonl", &before);
 
     // Another root's key is not this root's.
-    s.ceremony(&[
-        "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "other",
-        "--system-root",
-        &sys,
-    ])
-    .success();
+    root_init(&s, "other", Path::new(&sys), &[]).success();
     s.ceremony(&["transcript", "verify", "t.jsonl", "--root", "other"])
         .fails_with(4, "not the signing key of root");
 

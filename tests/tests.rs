@@ -1,0 +1,27 @@
+//! The integration tests, compiled as one test binary (`autotests = false`
+//! and one `[[test]]` in Cargo.toml): one module per area, all sharing one
+//! harness, [`util`]. They run the real `ceremony` binary and the real tools
+//! it must interoperate with (age, ssh-keygen, sops 3.11, minisign, tmux,
+//! Python `cryptography`); `tests/run` installs those, then runs
+//! `cargo test --locked`.
+//!
+//! To add tests, add a `#[test]` to the module of its area, or a new file
+//! here declared below; set-up that a second module needs belongs in
+//! `util`. `tests/run --test tests root::` (or `cargo test --test tests
+//! root::`) runs one module.
+
+mod util;
+
+mod bootstrap;
+mod demo;
+mod handover_cli;
+mod handover_demo;
+mod handover_e2e;
+mod handover_signatures;
+mod passphrase_tty;
+mod root;
+mod shamir_interop;
+mod sops_interop;
+mod sops_vectors;
+mod transcript;
+mod unseal;
