@@ -55,6 +55,19 @@ pub enum Error {
     Name(#[from] crate::kube::NameError),
 }
 
+/// An error and its causes on one line, `a: b: c`: how a report or a
+/// skipped entry names a failure.
+pub fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// A result of the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -283,7 +283,7 @@ mod tests {
             ("SOPS_AGE_KEY", OsString::from(key_text())),
             ("HOME", dir.path().as_os_str().to_owned()),
         ]));
-        let found = sops_identities(&[file.clone()], &env, age::NoCallbacks).unwrap();
+        let found = sops_identities(std::slice::from_ref(&file), &env, age::NoCallbacks).unwrap();
         assert_eq!(found.len(), 3);
 
         let missing = Env(HashMap::from([(

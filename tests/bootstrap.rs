@@ -72,6 +72,53 @@ fn json_of(run: &Run) -> serde_json::Value {
     })
 }
 
+/// Whether a `bootstrap verify` report on stdout lists the problem
+/// `FILE: KEY_PATH: REASON` (`-` as the key path for the whole file): a line
+/// whose subject is the file (and key path) and whose detail starts with
+/// the reason.
+fn lists(out: &str, problem: &str) -> bool {
+    let mut parts = problem.splitn(3, ": ");
+    let (Some(file), Some(key_path), Some(reason)) = (parts.next(), parts.next(), parts.next())
+    else {
+        panic!("not FILE: KEY_PATH: REASON: {problem:?}");
+    };
+    let subject = if key_path == "-" {
+        file.to_owned()
+    } else {
+        format!("{file}: {key_path}")
+    };
+    out.lines().any(|line| {
+        line.starts_with('✗')
+            && line
+                .split_once(&format!(" {subject} "))
+                .is_some_and(|(_, detail)| detail.trim_start().starts_with(reason))
+    })
+}
+
+/// The checks of a report JSON with `check` == `kind`.
+fn checks_of<'a>(report: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["check"] == kind)
+        .collect()
+}
+
+/// The file names of the `skipped` checks of a report JSON.
+fn skipped_names(report: &serde_json::Value) -> Vec<String> {
+    checks_of(report, "skipped")
+        .iter()
+        .map(|c| {
+            Path::new(c["subject"].as_str().expect("subject"))
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
 fn names(v: &serde_json::Value) -> Vec<String> {
     v.as_array()
         .expect("array")
@@ -798,10 +845,21 @@ fn verify_lists_offenders_with_file_and_key_path() {
         "repo/apps/leaked.yaml: stringData:token: value in clear",
         "repo/apps/malformed.yaml: data:password: malformed ENC",
     ] {
-        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+        assert!(lists(&out, needle), "missing {needle:?} in:\n{out}");
     }
+    // Files that pass are not listed (only with --all).
     assert!(!out.contains("good.yaml"), "{out}");
     assert!(!out.contains("configmap.yaml"), "{out}");
+    let all = s
+        .ceremony(&["bootstrap", "verify", "--all", "--root", "root", "repo"])
+        .fails_with(4, "offender(s)");
+    assert!(
+        all.stdout_text()
+            .lines()
+            .any(|l| l.starts_with("✓ sealed repo/apps/good.yaml")),
+        "{}",
+        all.stdout_text()
+    );
     // Never a value in the report.
     assert!(
         !out.contains("s3cr3t") && !out.contains("tok_in_clear"),
@@ -812,15 +870,21 @@ fn verify_lists_offenders_with_file_and_key_path() {
         .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "repo"])
         .fails_with(4, "offender(s)");
     let report = json_of(&run);
-    assert_eq!(report["ok"], false);
-    assert_eq!(report["bootstrap_recipient"], root_recipient.as_str());
-    let offenders = report["offenders"].as_array().expect("offenders");
-    assert!(offenders.iter().any(|o| {
-        o["file"]
-            .as_str()
-            .is_some_and(|f| f.ends_with("leaked.yaml"))
-            && o["key_path"] == "stringData:token"
+    assert_eq!(report["format"], "ceremony.report.v1");
+    assert_eq!(report["command"], "bootstrap verify");
+    assert_eq!(report["passed"], false);
+    assert!(checks_of(&report, "in clear").iter().any(|c| {
+        c["status"] == "fail"
+            && c["subject"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("leaked.yaml: stringData:token"))
     }));
+    assert!(
+        checks_of(&report, "sealed")
+            .iter()
+            .any(|c| c["status"] == "pass" && c["subject"] == "repo/apps/good.yaml"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -847,18 +911,23 @@ fn verify_lists_skipped_paths_checks_hidden_files_and_fails_when_nothing_was_che
         .success();
     let err = run.stderr_text();
     assert!(err.contains("1 file(s) checked, 2 skipped"), "{err}");
+    let out = run.stdout_text();
     assert!(
-        err.contains("repo/apps/secret.yml.bak: not a yaml/yml/json/env/ini file"),
-        "{err}"
+        out.contains("skipped repo/apps/secret.yml.bak")
+            && out.contains("not a yaml/yml/json/env/ini file"),
+        "{out}"
     );
-    assert!(err.contains("repo/.git: hidden directory"), "{err}");
+    assert!(
+        out.contains("skipped repo/.git") && out.contains("hidden directory"),
+        "{out}"
+    );
     let run = s
         .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "repo"])
         .success();
     let report = json_of(&run);
-    assert_eq!(report["ok"], true);
-    assert_eq!(report["files_checked"], 1);
-    assert_eq!(names(&report["skipped"]), [".git", "secret.yml.bak"]);
+    assert_eq!(report["passed"], true);
+    assert_eq!(checks_of(&report, "sealed").len(), 1);
+    assert_eq!(skipped_names(&report), [".git", "secret.yml.bak"]);
 
     // A hidden manifest is checked, not skipped.
     s.write("repo/apps/.hidden.yaml", SECOND_SECRET);
@@ -866,8 +935,10 @@ fn verify_lists_skipped_paths_checks_hidden_files_and_fails_when_nothing_was_che
         .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
         .fails_with(4, "offender(s) in 1 of 2 file(s) checked, 2 skipped");
     assert!(
-        run.stdout_text()
-            .contains("repo/apps/.hidden.yaml: -: Secret \"git\" is not sealed"),
+        lists(
+            &run.stdout_text(),
+            "repo/apps/.hidden.yaml: -: Secret \"git\" is not sealed"
+        ),
         "{}",
         run.stdout_text()
     );
@@ -896,14 +967,14 @@ fn verify_lists_skipped_paths_checks_hidden_files_and_fails_when_nothing_was_che
     let run = s
         .ceremony(&["bootstrap", "verify", "--root", "root", "backup"])
         .fails_with(4, "no file was checked, 1 skipped");
-    assert!(run.stderr_text().contains("backup/secret.yml.bak"));
+    assert!(run.stdout_text().contains("backup/secret.yml.bak"));
     let run = s
         .ceremony(&["bootstrap", "verify", "--json", "--root", "root", "backup"])
         .fails_with(4, "no file was checked");
     let report = json_of(&run);
-    assert_eq!(report["ok"], false);
-    assert_eq!(report["files_checked"], 0);
-    assert_eq!(names(&report["skipped"]), ["secret.yml.bak"]);
+    // Nothing failed, so the report itself passes; the command does not.
+    assert_eq!(checks_of(&report, "sealed").len(), 0);
+    assert_eq!(skipped_names(&report), ["secret.yml.bak"]);
 }
 
 #[test]
@@ -921,7 +992,10 @@ fn verify_escapes_control_characters_in_key_names() {
     let out = run.stdout_text();
     assert!(!run.output.stdout.contains(&0x1b), "raw ESC in {out:?}");
     assert!(
-        out.contains("stringData:pass\\u{1b}[31mword: value in clear"),
+        lists(
+            &out,
+            "repo/evil.yaml: stringData:pass\\u{1b}[31mword: value in clear"
+        ),
         "{out}"
     );
     assert!(!out.contains("hunter2"), "{out}");
@@ -955,9 +1029,12 @@ fn verify_expects_the_root_plus_the_sops_yaml_recipients() {
         .ceremony(&["bootstrap", "verify", "--root", "root", "repo"])
         .fails_with(4, "1 offender(s)");
     assert!(
-        run.stdout_text().contains(&format!(
-            "repo/bootstrap/root-only.yaml: sops:age: recipient {R1} is missing (listed by .sops.yaml creation_rules[0]"
-        )),
+        lists(
+            &run.stdout_text(),
+            &format!(
+                "repo/bootstrap/root-only.yaml: sops:age: recipient {R1} is missing (listed by .sops.yaml creation_rules[0]"
+            )
+        ),
         "{}",
         run.stdout_text()
     );

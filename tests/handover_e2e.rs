@@ -9,10 +9,10 @@
 //! bootstrap identity, so the receipt is made from what the cluster would
 //! actually receive.
 
-use ceremony::root::{self, RootSecret};
-use ceremony::sops::{self, Format};
+use ceremony::root::RootSecret;
+use ceremony::sops::{self, Format, MacCheck};
 
-use crate::util::custodians::rebuild_secret;
+use crate::util::custodians::{bootstrap_key, rebuild_secret};
 use crate::util::handover::{Handover, ITEMS, failed_lines, not_checked_lines};
 
 /// Decrypts bootstrap/<rel> into values/<rel> with the bootstrap identity
@@ -24,14 +24,14 @@ fn decrypt_into_values(h: &Handover) {
         RootSecret::Bootstrap,
         &[("alice", "alice.key"), ("bob", "bob.key")],
     );
-    let text = root::secrets::bootstrap_identity_text(&secret).unwrap();
-    let identities = sops::parse_identities(text.expose_secret()).unwrap();
+    let identities: Vec<ceremony::identity::Identity> =
+        vec![Box::new(bootstrap_key(&secret).identity().unwrap())];
     for rel in ["apps/db.yaml", "flux/git.yaml"] {
         let plain = sops::decrypt(
             &h.s.read(&format!("bootstrap/{rel}")),
             Format::Yaml,
             &identities,
-            false,
+            MacCheck::Verify,
         )
         .unwrap();
         h.s.write(&format!("values/{rel}"), plain.expose_secret());

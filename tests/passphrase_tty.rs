@@ -106,6 +106,7 @@ fn secret_is_not_printed_to_a_terminal_unless_asked() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "custodians.toml",

@@ -4,9 +4,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use ceremony::root::{self, RootManifest, RootSecret};
+use ceremony::root::{RootManifest, RootSecret};
 
-use crate::util::custodians::{Key, rebuild_secret, root_init, root_manifest, write_custodians};
+use crate::util::custodians::{
+    Key, bootstrap_key, rebuild_secret, root_init, root_manifest, write_custodians,
+};
 use crate::util::tmux::Tmux;
 use crate::util::{Scratch, ceremony_bin, fake_system, require};
 
@@ -155,7 +157,7 @@ fn no_secret_appears_in_any_file_or_output_of_root_init() {
         needles.push(B64.encode(secret.expose_secret()));
         needles
             .push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret.expose_secret()));
-        let bech = root::secrets::bootstrap_identity_text(&secret).unwrap();
+        let bech = bootstrap_key(&secret).identity_text().unwrap();
         needles.push(bech.expose_secret().to_owned());
         needles.push(bech.expose_secret().to_lowercase());
         // The bech32 data part alone, should a prefix be stripped somewhere.
@@ -164,7 +166,7 @@ fn no_secret_appears_in_any_file_or_output_of_root_init() {
     // The bootstrap key really is the root's: same recipient.
     let bootstrap = rebuild_secret(&s, "root", RootSecret::Bootstrap, &quorum);
     assert_eq!(
-        root::secrets::bootstrap_recipient(&bootstrap).unwrap(),
+        bootstrap_key(&bootstrap).recipient().unwrap(),
         root_manifest(&s, "root").body.bootstrap_recipient
     );
 
@@ -264,12 +266,20 @@ fn a_changed_custodian_file_is_caught_by_verify() {
         .ceremony(&["root", "verify", "root", "--json"])
         .fails_with(4, "check(s) failed");
     let report: serde_json::Value = serde_json::from_str(&run.stdout_text()).unwrap();
-    let bad: Vec<&str> = report
+    assert_eq!(report["command"], "root verify");
+    assert_eq!(report["passed"], false);
+    let bad: Vec<String> = report["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|i| i["ok"] == false)
-        .map(|i| i["check"].as_str().unwrap())
+        .filter(|c| c["status"] == "fail")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["check"].as_str().unwrap(),
+                c["subject"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(bad, vec!["custodian file shares/bob.age"]);
 
@@ -278,7 +288,7 @@ fn a_changed_custodian_file_is_caught_by_verify() {
     let run = s.ceremony(&["root", "verify", "root"]).success();
     assert!(
         run.stdout_text()
-            .contains("- custodian file shares/bob.age"),
+            .contains("· custodian file shares/bob.age"),
         "{}",
         run.stdout_text()
     );
@@ -347,7 +357,8 @@ fn online_machine_is_refused_unless_allowed_and_the_override_is_recorded() {
     let run = root_init(&s, "root", &online, &[]).fails_with(6, "this machine is online");
     assert!(
         run.stderr_text()
-            .contains("✗ network-interfaces   interface(s) up: eth0 (up)"),
+            .lines()
+            .any(|l| l.contains("✗ network-interfaces") && l.contains("interface(s) up: eth0 (up)")),
         "{}",
         run.stderr_text()
     );
@@ -405,11 +416,11 @@ fn online_machine_is_refused_unless_allowed_and_the_override_is_recorded() {
         .ceremony(&["preflight", "--system-root", offline.to_str().unwrap()])
         .success();
     assert!(
-        run.stderr_text().contains("✓ network-interfaces"),
+        run.stdout_text().contains("✓ network-interfaces"),
         "{}",
-        run.stderr_text()
+        run.stdout_text()
     );
-    assert!(run.stderr_text().contains("✓ core-dumps"));
+    assert!(run.stdout_text().contains("✓ core-dumps"));
     s.ceremony(&["preflight", "--system-root", online.to_str().unwrap()])
         .fails_with(6, "online");
 }
@@ -489,13 +500,18 @@ fn thresholds_per_secret_come_from_the_custodians_file() {
     s.ceremony(&[
         "root",
         "init",
+        "--yes",
         "--custodians",
         "nothreshold.toml",
         "--out",
         "root2",
         "--allow-online",
     ])
-    .fails_with(2, "pass --threshold K or set [threshold] bootstrap = K");
+    .fails_with(2, "no threshold for the bootstrap-key")
+    .fails_with(
+        2,
+        "hint: pass --threshold K or set it in the custodians file's [threshold] table",
+    );
 }
 
 #[test]

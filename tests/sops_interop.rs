@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use ceremony::sops::{self, CryptRule, EncryptOptions, Format};
+use ceremony::clock::SystemClock;
+use ceremony::sops::{self, CryptRule, EncryptOptions, Format, MacCheck};
 
-use crate::util::sops::{R1, R2, run_sops, sops_identities};
+use crate::util::sops::{R1, R2, key_groups, run_sops, sops_identities};
 
 fn sops_decrypt(dir: &Path, name: &str, bytes: &[u8], key: &str) -> Vec<u8> {
     std::fs::write(dir.join(name), bytes).unwrap();
@@ -125,7 +126,13 @@ fn cases() -> Vec<(&'static str, Format, Vec<u8>)> {
 fn files_we_encrypt_decrypt_with_sops_to_the_original() {
     let dir = tempfile::tempdir().unwrap();
     for (name, format, plain) in cases() {
-        let enc = sops::encrypt(&plain, format, &EncryptOptions::for_recipients([R1, R2])).unwrap();
+        let enc = sops::encrypt(
+            &plain,
+            format,
+            &EncryptOptions::for_recipients([R1, R2]).unwrap(),
+            &SystemClock,
+        )
+        .unwrap();
         for key in ["key1.agekey", "key2.agekey"] {
             let out = sops_decrypt(dir.path(), name, &enc, key);
             assert_eq!(
@@ -136,7 +143,13 @@ fn files_we_encrypt_decrypt_with_sops_to_the_original() {
             assert_eq!(out, plain, "{name} with {key}");
         }
         // And our own decryption agrees.
-        let ours = sops::decrypt(&enc, format, &sops_identities("key1.agekey"), false).unwrap();
+        let ours = sops::decrypt(
+            &enc,
+            format,
+            &sops_identities("key1.agekey"),
+            MacCheck::Verify,
+        )
+        .unwrap();
         assert_eq!(ours.expose_secret(), plain.as_slice(), "{name}");
     }
 }
@@ -150,7 +163,13 @@ fn our_layout_matches_sops_byte_for_byte_apart_from_random_parts() {
             continue;
         }
         let theirs = sops_encrypt(dir.path(), name, &plain, &[]);
-        let ours = sops::encrypt(&plain, format, &EncryptOptions::for_recipients([R1])).unwrap();
+        let ours = sops::encrypt(
+            &plain,
+            format,
+            &EncryptOptions::for_recipients([R1]).unwrap(),
+            &SystemClock,
+        )
+        .unwrap();
         assert_eq!(normalise(&ours), normalise(&theirs), "{name}");
     }
     let theirs = sops_encrypt(
@@ -159,21 +178,33 @@ fn our_layout_matches_sops_byte_for_byte_apart_from_random_parts() {
         K8S_SECRET.as_bytes(),
         &["--encrypted-regex", "^(data|stringData)$"],
     );
-    let ours = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &k8s_options()).unwrap();
+    let ours = sops::encrypt(
+        K8S_SECRET.as_bytes(),
+        Format::Yaml,
+        &k8s_options(),
+        &SystemClock,
+    )
+    .unwrap();
     assert_eq!(normalise(&ours), normalise(&theirs));
 }
 
 fn k8s_options() -> EncryptOptions {
     EncryptOptions {
         rule: Some(CryptRule::from_field("encrypted_regex", "^(data|stringData)$").unwrap()),
-        ..EncryptOptions::for_recipients([R1])
+        ..EncryptOptions::for_recipients([R1]).unwrap()
     }
 }
 
 #[test]
 fn kubernetes_secret_with_encrypted_regex_keeps_metadata_clear() {
     let dir = tempfile::tempdir().unwrap();
-    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &k8s_options()).unwrap();
+    let enc = sops::encrypt(
+        K8S_SECRET.as_bytes(),
+        Format::Yaml,
+        &k8s_options(),
+        &SystemClock,
+    )
+    .unwrap();
     let text = String::from_utf8(enc.clone()).unwrap();
     assert!(text.contains("    name: app-credentials\n"), "{text}");
     assert!(text.contains("type: Opaque\n"));
@@ -191,12 +222,11 @@ fn kubernetes_secret_with_encrypted_regex_keeps_metadata_clear() {
 fn two_key_groups_with_a_threshold_open_with_sops_only_with_both_keys() {
     let dir = tempfile::tempdir().unwrap();
     let opts = EncryptOptions {
-        key_groups: vec![vec![R1.to_string()], vec![R2.to_string()]],
-        shamir_threshold: 2,
+        key_groups: key_groups(&[&[R1], &[R2]], 2),
         rule: None,
         mac_only_encrypted: false,
     };
-    let enc = sops::encrypt(MULTI_DOC_YAML.as_bytes(), Format::Yaml, &opts).unwrap();
+    let enc = sops::encrypt(MULTI_DOC_YAML.as_bytes(), Format::Yaml, &opts, &SystemClock).unwrap();
     let text = String::from_utf8(enc.clone()).unwrap();
     assert!(text.contains("sops:\n    shamir_threshold: 2\n    key_groups:\n        - hc_vault: []\n          age:\n            - recipient: "));
     assert_eq!(
@@ -206,14 +236,14 @@ fn two_key_groups_with_a_threshold_open_with_sops_only_with_both_keys() {
     let code = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "groups.yaml"]).code();
     assert_eq!(code, 128, "one group of two must not be enough");
     // The same holds in JSON, where the empty hc_vault list is written null.
-    let enc = sops::encrypt(JSON_DOC.as_bytes(), Format::Json, &opts).unwrap();
+    let enc = sops::encrypt(JSON_DOC.as_bytes(), Format::Json, &opts, &SystemClock).unwrap();
     assert!(String::from_utf8_lossy(&enc).contains("\"hc_vault\": null"));
     assert_eq!(
         sops_decrypt(dir.path(), "groups.json", &enc, "both.agekey"),
         JSON_DOC.as_bytes()
     );
     // And in dotenv, with the flattened key_groups.
-    let enc = sops::encrypt(DOTENV_DOC.as_bytes(), Format::Dotenv, &opts).unwrap();
+    let enc = sops::encrypt(DOTENV_DOC.as_bytes(), Format::Dotenv, &opts, &SystemClock).unwrap();
     assert_eq!(
         sops_decrypt(dir.path(), "groups.env", &enc, "both.agekey"),
         DOTENV_DOC.as_bytes()
@@ -226,18 +256,23 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
     let enc = sops::encrypt(
         MULTI_DOC_YAML.as_bytes(),
         Format::Yaml,
-        &EncryptOptions::for_recipients([R1]),
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
     )
     .unwrap();
-    let before =
-        sops::open_file(&enc, Format::Yaml, &sops_identities("key1.agekey"), false).unwrap();
+    let before = sops::open_file(
+        &enc,
+        Format::Yaml,
+        &sops_identities("key1.agekey"),
+        MacCheck::Verify,
+    )
+    .unwrap();
 
     let moved = sops::update_keys(
         &enc,
         Format::Yaml,
         &sops_identities("key1.agekey"),
-        &[vec![R2.to_string()]],
-        0,
+        &key_groups(&[&[R2]], 0),
     )
     .unwrap();
     assert_eq!(
@@ -246,8 +281,13 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
     );
     let code = run_sops(dir.path(), Some("key1.agekey"), &["decrypt", "moved.yaml"]).code();
     assert_ne!(code, 0, "the old recipient must be gone");
-    let after =
-        sops::open_file(&moved, Format::Yaml, &sops_identities("key2.agekey"), false).unwrap();
+    let after = sops::open_file(
+        &moved,
+        Format::Yaml,
+        &sops_identities("key2.agekey"),
+        MacCheck::Verify,
+    )
+    .unwrap();
     assert!(
         before.data_key().ct_eq(after.data_key()),
         "updatekeys keeps the data key"
@@ -262,7 +302,13 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
     };
     assert_eq!(body(&enc), body(&moved));
 
-    let rotated = sops::rotate(&moved, Format::Yaml, &sops_identities("key2.agekey")).unwrap();
+    let rotated = sops::rotate(
+        &moved,
+        Format::Yaml,
+        &sops_identities("key2.agekey"),
+        &SystemClock,
+    )
+    .unwrap();
     assert_eq!(
         sops_decrypt(dir.path(), "rotated.yaml", &rotated, "key2.agekey"),
         MULTI_DOC_YAML.as_bytes()
@@ -271,7 +317,7 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
         &rotated,
         Format::Yaml,
         &sops_identities("key2.agekey"),
-        false,
+        MacCheck::Verify,
     )
     .unwrap();
     assert!(
@@ -284,16 +330,20 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
         &rotated,
         Format::Yaml,
         &sops_identities("key2.agekey"),
-        &[vec![R1.to_string()], vec![R2.to_string()]],
-        2,
+        &key_groups(&[&[R1], &[R2]], 2),
     )
     .unwrap();
     assert_eq!(
         sops_decrypt(dir.path(), "split.yaml", &split, "both.agekey"),
         MULTI_DOC_YAML.as_bytes()
     );
-    let rotated_split =
-        sops::rotate(&split, Format::Yaml, &sops_identities("both.agekey")).unwrap();
+    let rotated_split = sops::rotate(
+        &split,
+        Format::Yaml,
+        &sops_identities("both.agekey"),
+        &SystemClock,
+    )
+    .unwrap();
     assert_eq!(
         sops_decrypt(dir.path(), "rsplit.yaml", &rotated_split, "both.agekey"),
         MULTI_DOC_YAML.as_bytes()
@@ -306,7 +356,8 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
     let enc = sops::encrypt(
         K8S_SECRET.as_bytes(),
         Format::Yaml,
-        &EncryptOptions::for_recipients([R1]),
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
     )
     .unwrap();
     // A pgp entry we cannot use (the metadata is outside the MAC, so adding
@@ -319,8 +370,7 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
         with_pgp.as_bytes(),
         Format::Yaml,
         &sops_identities("key1.agekey"),
-        &[vec![R1.to_string(), R2.to_string()]],
-        0,
+        &key_groups(&[&[R1, R2]], 0),
     )
     .unwrap();
     let updated_text = String::from_utf8(updated.clone()).unwrap();
@@ -330,7 +380,13 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
         K8S_SECRET.as_bytes()
     );
     // Rotating would leave the pgp entry behind on the old key: refused.
-    let err = sops::rotate(&updated, Format::Yaml, &sops_identities("key1.agekey")).unwrap_err();
+    let err = sops::rotate(
+        &updated,
+        Format::Yaml,
+        &sops_identities("key1.agekey"),
+        &SystemClock,
+    )
+    .unwrap_err();
     assert!(
         matches!(err, sops::Error::OpaqueKeysNeedRewrap { count: 1 }),
         "{err:?}"
@@ -350,8 +406,8 @@ fn files_sops_encrypts_now_open_with_ours() {
             &[]
         };
         let theirs = sops_encrypt(dir.path(), name, &plain, extra);
-        let ours =
-            sops::decrypt(&theirs, format, &key1, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ours = sops::decrypt(&theirs, format, &key1, MacCheck::Verify)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(ours.expose_secret(), plain.as_slice(), "{name}");
     }
 }
@@ -361,9 +417,9 @@ fn mac_only_encrypted_interoperates() {
     let dir = tempfile::tempdir().unwrap();
     let opts = EncryptOptions {
         mac_only_encrypted: true,
-        ..EncryptOptions::for_recipients([R1])
+        ..EncryptOptions::for_recipients([R1]).unwrap()
     };
-    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &opts).unwrap();
+    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &opts, &SystemClock).unwrap();
     assert!(
         String::from_utf8_lossy(&enc)
             .contains("    mac_only_encrypted: true\n    version: 3.11.0\n")
@@ -491,14 +547,15 @@ fn normal_form_matches_sops(input: &str) {
     let ours_enc = sops::encrypt(
         input.as_bytes(),
         Format::Yaml,
-        &EncryptOptions::for_recipients([R1]),
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
     )
     .unwrap();
     let ours = sops::decrypt(
         &ours_enc,
         Format::Yaml,
         &sops_identities("key1.agekey"),
-        false,
+        MacCheck::Verify,
     )
     .unwrap();
     assert_eq!(
@@ -566,15 +623,15 @@ fn every_crypt_rule_matches_sops() {
         );
         let opts = EncryptOptions {
             rule: Some(CryptRule::from_field(field, value).unwrap()),
-            ..EncryptOptions::for_recipients([R1])
+            ..EncryptOptions::for_recipients([R1]).unwrap()
         };
-        let ours = sops::encrypt(RULES_YAML.as_bytes(), Format::Yaml, &opts).unwrap();
+        let ours = sops::encrypt(RULES_YAML.as_bytes(), Format::Yaml, &opts, &SystemClock).unwrap();
         assert_eq!(normalise(&ours), normalise(&theirs), "{field}");
         let from_sops = sops::decrypt(
             &theirs,
             Format::Yaml,
             &sops_identities("key1.agekey"),
-            false,
+            MacCheck::Verify,
         )
         .unwrap_or_else(|e| panic!("{field}: {e}"));
         let from_ours = sops_decrypt(dir.path(), "ours.yaml", &ours, "key1.agekey");
@@ -596,14 +653,15 @@ fn json_normal_form_matches_sops() {
     let ours_enc = sops::encrypt(
         TRICKY_JSON.as_bytes(),
         Format::Json,
-        &EncryptOptions::for_recipients([R1]),
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
     )
     .unwrap();
     let ours = sops::decrypt(
         &ours_enc,
         Format::Json,
         &sops_identities("key1.agekey"),
-        false,
+        MacCheck::Verify,
     )
     .unwrap();
     assert_eq!(
@@ -624,14 +682,15 @@ fn dotenv_normal_form_matches_sops() {
     let ours_enc = sops::encrypt(
         TRICKY_ENV.as_bytes(),
         Format::Dotenv,
-        &EncryptOptions::for_recipients([R1]),
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
     )
     .unwrap();
     let ours = sops::decrypt(
         &ours_enc,
         Format::Dotenv,
         &sops_identities("key1.agekey"),
-        false,
+        MacCheck::Verify,
     )
     .unwrap();
     assert_eq!(
@@ -651,14 +710,15 @@ fn ini_normal_form_matches_sops() {
     let ours_enc = sops::encrypt(
         TRICKY_INI.as_bytes(),
         Format::Ini,
-        &EncryptOptions::for_recipients([R1]),
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
     )
     .unwrap();
     let ours = sops::decrypt(
         &ours_enc,
         Format::Ini,
         &sops_identities("key1.agekey"),
-        false,
+        MacCheck::Verify,
     )
     .unwrap();
     assert_eq!(
@@ -674,7 +734,7 @@ fn ini_normal_form_matches_sops() {
         &theirs_enc,
         Format::Ini,
         &sops_identities("key1.agekey"),
-        false,
+        MacCheck::Verify,
     )
     .unwrap();
     assert_eq!(back.expose_secret(), theirs.as_slice());
@@ -686,26 +746,32 @@ fn three_groups_threshold_two_opens_with_any_two() {
     // Groups 0 and 2 hold key1, group 1 holds key2: key1 alone opens two of
     // three groups (shares x = 1 and x = 3), key2 alone only one.
     let opts = EncryptOptions {
-        key_groups: vec![
-            vec![R1.to_string()],
-            vec![R2.to_string()],
-            vec![R1.to_string()],
-        ],
-        shamir_threshold: 2,
+        key_groups: key_groups(&[&[R1], &[R2], &[R1]], 2),
         rule: None,
         mac_only_encrypted: false,
     };
-    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &opts).unwrap();
+    let enc = sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &opts, &SystemClock).unwrap();
     assert_eq!(
         sops_decrypt(dir.path(), "three.yaml", &enc, "key1.agekey"),
         K8S_SECRET.as_bytes()
     );
     let code = run_sops(dir.path(), Some("key2.agekey"), &["decrypt", "three.yaml"]).code();
     assert_eq!(code, 128);
-    let ours = sops::decrypt(&enc, Format::Yaml, &sops_identities("key1.agekey"), false).unwrap();
+    let ours = sops::decrypt(
+        &enc,
+        Format::Yaml,
+        &sops_identities("key1.agekey"),
+        MacCheck::Verify,
+    )
+    .unwrap();
     assert_eq!(ours.expose_secret(), K8S_SECRET.as_bytes());
-    let err =
-        sops::decrypt(&enc, Format::Yaml, &sops_identities("key2.agekey"), false).unwrap_err();
+    let err = sops::decrypt(
+        &enc,
+        Format::Yaml,
+        &sops_identities("key2.agekey"),
+        MacCheck::Verify,
+    )
+    .unwrap_err();
     assert!(
         matches!(err, sops::Error::NotEnoughKeyGroups { recovered: 1, threshold: 2, ref failed_groups } if failed_groups == &[0, 2]),
         "{err:?}"

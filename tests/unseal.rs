@@ -20,6 +20,7 @@ fn split_three(s: &Scratch) {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "custodians.toml",
@@ -237,6 +238,7 @@ fn share_of_another_set_is_refused() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "custodians.toml",
@@ -449,6 +451,7 @@ fn reshare_keeps_the_secret_and_check_value_with_a_new_set() {
     s.ceremony(&[
         "unseal",
         "reshare",
+        "--yes",
         "--allow-online",
         "--shareset",
         "set/shareset.json",
@@ -516,6 +519,7 @@ fn fresh_unseal_key_is_32_random_bytes() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "custodians.toml",
@@ -557,6 +561,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
         let mut all = vec![
             "unseal",
             "share",
+            "--yes",
             "--allow-online",
             "--custodians",
             "custodians.toml",
@@ -566,8 +571,9 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
         all.extend_from_slice(args);
         s.ceremony(&all)
     };
-    share(&["--threshold", "1", "--out", "x1"]).fails_with(3, "threshold 1 of 3 is not allowed");
-    share(&["--threshold", "4", "--out", "x2"]).fails_with(3, "threshold 4 of 3 is not allowed");
+    // A bad flag value is a usage error (docs/exit-codes.md).
+    share(&["--threshold", "1", "--out", "x1"]).fails_with(2, "threshold 1 of 3 is not allowed");
+    share(&["--threshold", "4", "--out", "x2"]).fails_with(2, "threshold 4 of 3 is not allowed");
     assert!(!s.path("x1").exists() && !s.path("x2").exists());
 
     // Existing, non-empty output directory: refused, untouched.
@@ -579,6 +585,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "bad.toml",
@@ -592,6 +599,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "dup.toml",
@@ -607,6 +615,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "missing.toml",
@@ -620,6 +629,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "custodians.toml",
@@ -634,6 +644,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "custodians.toml",
@@ -647,6 +658,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "custodians.toml",
@@ -657,7 +669,10 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
         "--secret-file",
         "big.bin",
     ])
-    .fails_with(3, "big.bin: more than 65536 bytes");
+    .fails_with(
+        3,
+        "big.bin: larger than 65536 bytes, the most accepted for a secret",
+    );
     assert!(!s.path("x9").exists());
     for dir in ["x3", "x4", "x5", "x6", "x7"] {
         assert!(!s.path(dir).exists(), "{dir} must not exist");
@@ -672,6 +687,7 @@ fn bad_inputs_get_clear_errors_and_write_nothing() {
     let run = s.ceremony(&[
         "unseal",
         "share",
+        "--yes",
         "--allow-online",
         "--custodians",
         "pp.toml",
@@ -740,6 +756,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--yes",
             "--allow-online",
             "--custodians",
             "custodians.toml",
@@ -818,6 +835,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--yes",
             "--allow-online",
             "--custodians",
             "custodians.toml",
@@ -828,13 +846,17 @@ fn wrap_takes_vault_operator_init_output() {
         ],
         &init.output.stdout,
     )
-    .fails_with(3, "unseal_threshold is 2 but --threshold is 3");
+    .fails_with(
+        3,
+        "--threshold is 3, but any 2 of these 3 shares rebuild the key",
+    );
     let mut pgp = init_json.clone();
     pgp["unseal_keys_b64"][0] = serde_json::Value::String("wcBMA".repeat(40));
     s.ceremony_with_stdin(
         &[
             "unseal",
             "wrap",
+            "--yes",
             "--allow-online",
             "--custodians",
             "custodians.toml",
@@ -856,6 +878,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--yes",
             "--allow-online",
             "--custodians",
             "custodians.toml",
@@ -871,6 +894,7 @@ fn wrap_takes_vault_operator_init_output() {
         &[
             "unseal",
             "wrap",
+            "--yes",
             "--allow-online",
             "--custodians",
             "custodians.toml",

@@ -99,7 +99,8 @@ impl Error {
             Error::Fs(e) => e.class(),
             Error::Walk(e) => e.class(),
             Error::Identity(e) => e.class(),
-            Error::NoRecipients { .. } | Error::NotCovered { .. } => Class::Usage,
+            Error::NoRecipients { .. } => Class::Usage,
+            Error::NotCovered { .. } => Class::Input,
             Error::Batch { class, .. } => *class,
         }
     }

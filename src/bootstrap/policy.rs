@@ -108,7 +108,10 @@ pub fn check_file(path: &Path, policy: &RootPolicy, configs: &mut Configs) -> Re
                 "config",
                 file.clone(),
                 false,
-                format!("its .sops.yaml cannot be used: {}", full_message(&e)),
+                format!(
+                    "its .sops.yaml cannot be used: {}",
+                    crate::error::chain_text(&e)
+                ),
             );
             return report;
         }
@@ -173,17 +176,6 @@ impl Checks<'_> {
         };
         self.report.record(check, subject, false, detail);
     }
-}
-
-fn full_message(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The key path of a Secret value, as reports name it: `data:password`, or

@@ -127,7 +127,7 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
     }
     let mut errors = Vec::new();
     for (t, err) in &summary.failed {
-        let message = error_chain(err);
+        let message = ceremony::error::chain_text(err);
         note!(
             "error           {}: {}",
             shown(&t.path),
@@ -164,18 +164,6 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
         output::json(&serde_json::Value::Object(out))?;
     }
     Ok(summary.result()?)
-}
-
-/// An error and its causes on one line, as the batch report shows it.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// The plan of every target, decided before any file is touched, so that
@@ -393,7 +381,12 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
     };
     let mut configs = Configs::new(args.config.as_deref())?;
     let verified = bootstrap::policy::verify_paths(&args.paths, &policy, &mut configs)?;
-    output::report(&verified.report, "bootstrap verify", args.json)?;
+    let show = if args.all {
+        output::Show::All
+    } else {
+        output::Show::Problems
+    };
+    output::report_showing(&verified.report, "bootstrap verify", args.json, show)?;
     let skipped = verified.report.count(ceremony::report::Status::NotChecked);
     let skipped_text = if skipped == 0 {
         String::new()
@@ -415,7 +408,7 @@ fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
         Ok(())
     } else {
         Err(CliError::NotVerified(format!(
-            "{} problem(s) in {} of {files} file(s) checked{skipped_text}",
+            "{} offender(s) in {} of {files} file(s) checked{skipped_text}",
             verified.report.failures().count(),
             verified.files_failed
         ))

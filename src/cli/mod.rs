@@ -34,6 +34,10 @@ pub enum CliError {
     /// A value clap cannot check.
     #[error("{0}")]
     Usage(String),
+    /// An input the command line reads itself (a secret to split, stdin)
+    /// that cannot be used.
+    #[error("{0}")]
+    Input(String),
     /// The operator answered no.
     #[error("cancelled; nothing was written")]
     Cancelled,
@@ -67,6 +71,7 @@ impl CliError {
             CliError::Usage(_) | CliError::Cancelled | CliError::PrivateKeyArgument { .. } => {
                 Class::Usage
             }
+            CliError::Input(_) => Class::Input,
             CliError::NoConsent | CliError::SecretToTerminal => Class::Refused,
             CliError::Output { .. } => Class::Io,
             CliError::NotVerified(_) => Class::Verification,

@@ -134,9 +134,28 @@ pub fn printable(text: &str) -> String {
 /// The version of the report JSON (`docs/formats/report.md`).
 pub const REPORT_FORMAT: &str = "ceremony.report.v1";
 
+/// Which checks a report shows on a terminal (the JSON has every check).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Show {
+    /// Every check.
+    All,
+    /// Everything but the checks that passed (a report over many files).
+    Problems,
+}
+
 /// Renders a report: one line per check (`✓ check subject   detail`), or
 /// the report JSON. `command` names the command in the JSON.
 pub fn report(report: &Report, command: &str, as_json: bool) -> Result<(), CliError> {
+    report_showing(report, command, as_json, Show::All)
+}
+
+/// [`report`], choosing which checks a terminal shows.
+pub fn report_showing(
+    report: &Report,
+    command: &str,
+    as_json: bool,
+    show: Show,
+) -> Result<(), CliError> {
     if as_json {
         return json(&serde_json::json!({
             "format": REPORT_FORMAT,
@@ -146,10 +165,30 @@ pub fn report(report: &Report, command: &str, as_json: bool) -> Result<(), CliEr
         }));
     }
     let mut out = Listing::new();
-    for line in report_lines(report, "") {
+    let shown = Report {
+        checks: report
+            .checks
+            .iter()
+            .filter(|c| show == Show::All || c.status != ceremony::report::Status::Pass)
+            .cloned()
+            .collect(),
+    };
+    for line in report_lines(&shown, "") {
         out.line(&line)?;
     }
     out.finish()
+}
+
+/// The error of a report that did not pass: what was checked, how many
+/// checks failed, and the first failure's detail.
+pub fn not_verified(report: &Report, what: &str) -> CliError {
+    let failed = report.failures().count();
+    let first = report
+        .failures()
+        .next()
+        .map(|c| format!(": {}", c.detail))
+        .unwrap_or_default();
+    CliError::NotVerified(format!("{what}: {failed} check(s) failed{first}"))
 }
 
 /// The lines of a report as [`report`] prints them, each prefixed.

@@ -178,13 +178,8 @@ fn show(args: &RootShowArgs) -> Result<()> {
 fn verify(args: &RootVerifyArgs) -> Result<()> {
     let (_, report) = root::verify_dir(&args.root);
     output::report(&report, "root verify", args.json)?;
-    let failed = report.failures().count();
-    if failed > 0 {
-        return Err(CliError::NotVerified(format!(
-            "{failed} check(s) failed for {}",
-            args.root.display()
-        ))
-        .into());
+    if !report.passed() {
+        return Err(output::not_verified(&report, &args.root.display().to_string()).into());
     }
     Ok(())
 }

@@ -34,11 +34,7 @@ fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
     let (_, report) = transcript::check(&text, signer);
     output::report(&report, "transcript verify", args.json)?;
     if !report.passed() {
-        return Err(CliError::NotVerified(format!(
-            "{}: the transcript does not verify",
-            args.file.display()
-        ))
-        .into());
+        return Err(output::not_verified(&report, &args.file.display().to_string()).into());
     }
     Ok(())
 }

@@ -148,7 +148,7 @@ fn read_secret(path: &Path) -> Result<SecretBytes> {
         Zeroizing::new(fsio::read_input(path, Cap::Secret)?)
     };
     if bytes.is_empty() {
-        return Err(CliError::Usage(format!(
+        return Err(CliError::Input(format!(
             "{}: the secret is empty; there is nothing to split",
             path.display()
         ))
@@ -162,7 +162,7 @@ fn read_secret(path: &Path) -> Result<SecretBytes> {
 fn read_stdin_secret() -> Result<Zeroizing<Vec<u8>>> {
     use std::io::{IsTerminal, Read};
     if std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(
+        return Err(CliError::Input(
             "refusing to read a secret typed at a terminal (it would be echoed): pipe it in or pass a file".into(),
         )
         .into());

@@ -363,7 +363,7 @@ pub fn open_bundles(
             }
             Err(e) if e.class() == Class::Decryption => openings.push(shares::Opening::Skipped {
                 file: file.clone(),
-                reason: e.to_string(),
+                reason: crate::error::chain_text(&e),
             }),
             Err(e) => return Err(e),
         }

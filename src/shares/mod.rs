@@ -173,6 +173,9 @@ pub enum Error {
         /// Its threshold.
         threshold: usize,
     },
+    /// Reading an input failed.
+    #[error(transparent)]
+    Fs(#[from] crate::fsio::FsError),
     /// A static-seal Secret asked of a set that holds no static-seal key.
     #[error("set {set_id} {reason}")]
     NotAStaticSealKey {
@@ -210,6 +213,7 @@ impl Error {
             Error::NotEnoughShares { .. } => Class::NotEnoughShares,
             Error::MissingPassphrase { .. } => Class::Input,
             Error::VaultThreshold { .. } | Error::NotAStaticSealKey { .. } => Class::Refused,
+            Error::Fs(e) => e.class(),
         }
     }
 }
@@ -397,15 +401,14 @@ pub fn distribute(
 
 /// Reads and parses a custodians file.
 pub fn load_custodians(path: &std::path::Path) -> Result<Custodians, Error> {
-    let custodians_error = |message: &str| Error::Custodians {
+    let bytes = crate::fsio::read(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Custodians {
         file: path.display().to_string(),
         source: CustodiansError {
             line: 1,
-            message: message.to_owned(),
+            message: "not UTF-8 text".to_owned(),
         },
-    };
-    let bytes = crate::fsio::read(path).map_err(|e| custodians_error(&e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|_| custodians_error("not UTF-8 text"))?;
+    })?;
     Custodians::parse(&text).map_err(|source| Error::Custodians {
         file: path.display().to_string(),
         source,
@@ -414,15 +417,11 @@ pub fn load_custodians(path: &std::path::Path) -> Result<Custodians, Error> {
 
 /// Reads and parses a `shareset.json`.
 pub fn load_shareset(path: &std::path::Path) -> Result<ShareSet, Error> {
-    let file = path.display().to_string();
-    let bytes = crate::fsio::read(path).map_err(|e| Error::ShareSet {
-        file: file.clone(),
-        source: ShareSetError {
-            place: "file".into(),
-            message: e.to_string(),
-        },
-    })?;
-    ShareSet::from_json(&bytes).map_err(|source| Error::ShareSet { file, source })
+    let bytes = crate::fsio::read(path)?;
+    ShareSet::from_json(&bytes).map_err(|source| Error::ShareSet {
+        file: path.display().to_string(),
+        source,
+    })
 }
 
 /// What happened to one file a custodian brought to a quorum.
@@ -481,7 +480,7 @@ pub fn open_shares(
             }
             Err(e) if e.class() == Class::Decryption => openings.push(Opening::Skipped {
                 file: file.clone(),
-                reason: e.to_string(),
+                reason: crate::error::chain_text(&e),
             }),
             Err(e) => return Err(e),
         }

@@ -107,10 +107,27 @@ impl InitShares {
                     .into(),
             )
         })?;
+        // A threshold stated below the real one means a share disagrees with
+        // the others at that threshold: damaged, or the wrong init output.
+        let disagreement = |k: usize, what: &str| {
+            let x = match shamir::combine_checked(&shares, k) {
+                Err(shamir::ShamirError::Inconsistent { x }) => format!(" (x = {x})"),
+                _ => String::new(),
+            };
+            bad(format!(
+                "with {what} {k}, the share{x} does not agree with the other shares: one is damaged or altered, or the threshold is {real}"
+            ))
+        };
         if let Some(declared) = wire.unseal_threshold.filter(|&k| k != real) {
+            if declared < real {
+                return Err(disagreement(declared, "unseal_threshold"));
+            }
             return Err(bad(format!(
-                "unseal_threshold says {declared}, but the shares have threshold {real}"
+                "unseal_threshold says {declared}, but any {real} of these {n} shares rebuild the key"
             )));
+        }
+        if stated < real {
+            return Err(disagreement(stated, "--threshold"));
         }
         if stated != real {
             return Err(bad(format!(
@@ -186,6 +203,13 @@ mod tests {
         let json = init_json(3, 5, Some(4));
         let err = InitShares::parse("init.json", json.as_bytes(), 4).unwrap_err();
         assert!(err.to_string().contains("unseal_threshold says 4"), "{err}");
+        let json = init_json(3, 5, Some(2));
+        let err = InitShares::parse("init.json", json.as_bytes(), 2).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("does not agree with the other shares"),
+            "{err}"
+        );
         let json = init_json(5, 5, Some(5));
         assert!(InitShares::parse("init.json", json.as_bytes(), 5).is_ok());
     }

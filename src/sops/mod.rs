@@ -137,6 +137,25 @@ impl EncryptOptions {
             mac_only_encrypted: false,
         }
     }
+
+    /// One key group of these recipients (each parsed), default rule.
+    pub fn for_recipients<I, S>(recipients: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let parsed = recipients
+            .into_iter()
+            .enumerate()
+            .map(|(index, r)| {
+                Recipient::parse(r.as_ref())
+                    .map_err(|_| Error::InvalidRecipient { group: 0, index })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::new(
+            KeyGroups::single(parsed).map_err(|_| Error::NoKeys)?,
+        ))
+    }
 }
 
 /// Whether opening a file checks its MAC.

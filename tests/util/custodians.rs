@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ceremony::root::RootKey;
 use ceremony::root::{self, RootManifest, RootSecret};
 use ceremony::secret::SecretBytes;
 
@@ -51,6 +52,7 @@ pub fn root_init(s: &Scratch, out: &str, system: &Path, extra: &[&str]) -> Run {
     let mut args = vec![
         "root",
         "init",
+        "--yes",
         "--custodians",
         "custodians.toml",
         "--threshold",
@@ -97,9 +99,39 @@ pub fn rebuild_secret(
     for (name, key) in quorum {
         let file = format!("{dir}/shares/{name}.age");
         let ids =
-            ceremony::identity::load_identity_file(key, &s.read(key), age::NoCallbacks).unwrap();
+            ceremony::identity::parse_identity_file(key, &s.read(key), age::NoCallbacks).unwrap();
         let bundle = root::open_bundle(&file, &s.read(&file), &ids, &|_| None).unwrap();
         bundles.push((file, bundle));
     }
-    root::rebuild(&manifest.body, which, &bundles).unwrap()
+    // Rebuilding needs the preflight gate; the override is what a test
+    // machine (online) needs, exactly as `--allow-online` gives it.
+    let gate = ceremony::preflight::run(&ceremony::preflight::Options {
+        allow_online: true,
+        harden_process: false,
+        ..Default::default()
+    })
+    .gate()
+    .unwrap();
+    fn bytes<K: RootKey>(
+        body: &root::RootBody,
+        bundles: &[(String, root::Bundle)],
+        gate: &ceremony::preflight::AirGapped,
+    ) -> SecretBytes {
+        root::rebuild::<K>(body, bundles, gate)
+            .unwrap()
+            .as_array()
+            .to_secret_bytes()
+    }
+    match which {
+        RootSecret::Bootstrap => bytes::<root::BootstrapKey>(&manifest.body, &bundles, &gate),
+        RootSecret::Unseal => bytes::<root::UnsealKey>(&manifest.body, &bundles, &gate),
+        RootSecret::Signing => bytes::<root::SigningSeed>(&manifest.body, &bundles, &gate),
+    }
+}
+
+/// The bootstrap age identity of rebuilt bootstrap key bytes.
+pub fn bootstrap_key(bytes: &SecretBytes) -> root::BootstrapKey {
+    root::BootstrapKey::from_array(
+        ceremony::secret::SecretArray::from_slice(bytes.expose_secret()).unwrap(),
+    )
 }

@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use ceremony::clock::SystemClock;
 use ceremony::handover::{Envelope, Statement, sign};
 use ceremony::secret::SecretBytes;
 use ceremony::sops::{self, CryptRule, EncryptOptions, Format};
@@ -76,9 +77,9 @@ pub struct Handover {
 /// Seals a plaintext manifest to `recipient` the way `bootstrap seal` does:
 /// only `data` and `stringData` values are encrypted.
 pub fn seal(recipient: &str, plain: &str) -> Vec<u8> {
-    let mut opts = EncryptOptions::for_recipients([recipient]);
+    let mut opts = EncryptOptions::for_recipients([recipient]).unwrap();
     opts.rule = Some(CryptRule::from_field("encrypted_regex", "^(data|stringData)$").unwrap());
-    sops::encrypt(plain.as_bytes(), Format::Yaml, &opts).unwrap()
+    sops::encrypt(plain.as_bytes(), Format::Yaml, &opts, &SystemClock).unwrap()
 }
 
 impl Handover {
@@ -86,7 +87,7 @@ impl Handover {
     /// the two manifests, and challenge.json for `openbao-prod`.
     pub fn new() -> Self {
         let s = Scratch::new();
-        let system = offline_root(&s, &["--yes"]).to_str().unwrap().to_owned();
+        let system = offline_root(&s, &[]).to_str().unwrap().to_owned();
         let h = Self { s, system };
         for dir in [
             "values/apps",

@@ -42,7 +42,21 @@ pub fn sops_expected() -> serde_json::Value {
 
 /// The identities of one of the vectors' key files (`key1.agekey`, …).
 pub fn sops_identities(key_file: &str) -> Vec<Identity> {
-    sops::parse_identities(&String::from_utf8(read_sops_vector(key_file)).unwrap()).unwrap()
+    ceremony::identity::parse_identity_file(key_file, &read_sops_vector(key_file), age::NoCallbacks)
+        .unwrap()
+}
+
+/// Key groups of recipients (`shamir_threshold` as sops records it).
+pub fn key_groups(groups: &[&[&str]], shamir_threshold: usize) -> sops::KeyGroups {
+    let parsed = groups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .map(|r| sops::Recipient::parse(r).unwrap())
+                .collect()
+        })
+        .collect();
+    sops::KeyGroups::new(parsed, shamir_threshold).unwrap()
 }
 
 /// Runs the real sops in `dir`, away from any key store of the machine:

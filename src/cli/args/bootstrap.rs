@@ -83,9 +83,12 @@ pub struct BootstrapVerifyArgs {
     /// Use this .sops.yaml instead of the first one found above each file.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Print the report as JSON on stdout.
+    /// Print the report as JSON on stdout (docs/formats/report.md).
     #[arg(long)]
     pub json: bool,
+    /// List the files that passed too (by default only problems and skipped paths are listed).
+    #[arg(long)]
+    pub all: bool,
     /// Files and directories to check.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,

@@ -126,9 +126,8 @@ fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Cu
         allow_online: true,
         ..preflight::Options::default()
     });
-    for line in report_lines(preflight.report(), "  ") {
-        say!(demo.out, "{line}");
-    }
+    // On stderr, as the gate of every real command prints it.
+    super::preflight::print(&preflight);
     say!(
         demo.out,
         "  The demo runs with --allow-online so that it works anywhere; a real root init on an"
