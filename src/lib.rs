@@ -33,6 +33,7 @@ pub mod error;
 pub mod fsio;
 pub mod handover;
 pub mod identity;
+pub mod json;
 pub mod kube;
 pub mod preflight;
 pub mod report;

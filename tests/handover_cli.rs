@@ -238,7 +238,9 @@ fn sshsig_from_ssh_keygen_attached_and_verified() {
     let public = h.s.ssh_key("runtime");
     h.s.write(
         "trust.txt",
-        format!("sshsig runtime@openbao namespaces=\"{NAMESPACE}\" {public}\n"),
+        format!(
+            "authorities=openbao-prod sshsig runtime@openbao namespaces=\"{NAMESPACE}\" {public}\n"
+        ),
     );
     h.receipt("receipt.json", &["--unsigned"]).success();
     // Unsigned receipts never verify.
@@ -285,7 +287,10 @@ fn minisign_from_the_minisign_cli_attached_and_verified() {
     minisign_keygen(h.s.dir.path(), "m");
     let public = String::from_utf8(h.s.read("m.pub")).unwrap();
     let b64 = public.lines().nth(1).unwrap();
-    h.s.write("trust.txt", format!("minisign {b64} ops team\n"));
+    h.s.write(
+        "trust.txt",
+        format!("authorities=openbao-prod minisign {b64} ops team\n"),
+    );
     h.receipt("receipt.json", &["--unsigned"]).success();
     h.s.tool(
         "minisign",
@@ -325,7 +330,10 @@ fn transit_signature_from_python_attached_and_verified() {
     let seed: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(7));
     let (sig, public) = python_transit_sign(h.s.dir.path(), seed, 3, &h.s.read("receipt.json.pae"));
     h.s.write("transit.sig", &sig);
-    h.s.write("trust.txt", format!("transit receipts v3 {public}\n"));
+    h.s.write(
+        "trust.txt",
+        format!("authorities=openbao-prod transit receipts v3 {public}\n"),
+    );
     h.s.ceremony(&[
         "handover",
         "attach-signature",
@@ -355,7 +363,10 @@ fn raw_ed25519_signature_from_python_attached_and_verified() {
         python_transit_sign(h.s.dir.path(), seed, 1, &h.s.read("receipt.json.pae"));
     let raw_b64 = transit.rsplit(':').next().unwrap();
     h.s.write("ed25519.sig", format!("{raw_b64}\n"));
-    h.s.write("trust.txt", format!("ed25519 {public} runtime job\n"));
+    h.s.write(
+        "trust.txt",
+        format!("authorities=openbao-prod ed25519 {public} runtime job\n"),
+    );
     h.s.ceremony(&[
         "handover",
         "attach-signature",
@@ -504,7 +515,9 @@ fn untrusted_key_is_rejected() {
     let trusted = h.s.ssh_key("runtime");
     h.s.write(
         "trust.txt",
-        format!("sshsig runtime@openbao namespaces=\"{NAMESPACE}\" {trusted}\n"),
+        format!(
+            "authorities=openbao-prod sshsig runtime@openbao namespaces=\"{NAMESPACE}\" {trusted}\n"
+        ),
     );
     h.receipt("receipt.json", &["--unsigned"]).success();
     h.s.tool(
@@ -558,7 +571,7 @@ fn good_signature_by_another_key_is_rejected() {
     h.s.write("transit.sig", &sig);
     h.s.write(
         "trust.txt",
-        format!("transit receipts v3 {trusted_public}\n"),
+        format!("authorities=openbao-prod transit receipts v3 {trusted_public}\n"),
     );
     h.s.ceremony(&[
         "handover",
@@ -585,7 +598,10 @@ fn good_signature_by_another_key_is_rejected() {
 fn wrong_sshsig_namespace_is_rejected() {
     let h = Handover::new();
     let public = h.s.ssh_key("runtime");
-    h.s.write("trust.txt", format!("sshsig runtime@openbao {public}\n"));
+    h.s.write(
+        "trust.txt",
+        format!("authorities=openbao-prod sshsig runtime@openbao {public}\n"),
+    );
     h.receipt("receipt.json", &["--unsigned"]).success();
     h.s.tool(
         "ssh-keygen",
@@ -808,7 +824,7 @@ fn unknown_challenge_format_is_refused() {
     h.s.write("challenge.json", text);
     h.s.write(
         "trust.txt",
-        "ed25519 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\n",
+        "authorities=openbao-prod ed25519 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg=\n",
     );
     h.s.write("receipt.json", "{}");
     h.verify("receipt.json", "trust.txt", &[]).fails_with(

@@ -299,8 +299,11 @@ fn ed25519_signature_from_openssh_key_verifies_here_and_in_python() {
     );
     assert_eq!(key.fingerprint(), fp);
     assert_eq!(
-        key.ed25519_trust_line("x"),
-        format!("ed25519 {} x", alice.raw_public_b64())
+        key.ed25519_trust_line("openbao-prod", "x"),
+        format!(
+            "authorities=openbao-prod ed25519 {} x",
+            alice.raw_public_b64()
+        )
     );
 
     assert!(python_ed25519_verifies(

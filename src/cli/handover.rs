@@ -163,7 +163,7 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
         Some(key) => note!(
             "  signed (ed25519) by {}; trust it with: {}",
             key.fingerprint(),
-            key.ed25519_trust_line("")
+            key.ed25519_trust_line(&args.authority, "")
         ),
         None => {
             fsio::write_new(&pae_path, &envelope.pae(), fsio::PUBLIC_MODE)?;

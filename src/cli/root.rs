@@ -54,7 +54,10 @@ fn usage(e: ceremony::kube::NameError) -> CliError {
 
 fn init(args: &RootInitArgs) -> Result<()> {
     let clock = SystemClock;
-    let custodians = shares::load_custodians(&args.custodians)?;
+    let custodians = shares::load_custodians(
+        &args.custodians,
+        super::unseal::shared_keys(args.allow_shared_custodian_key),
+    )?;
     let thresholds = Thresholds::resolve(&custodians, args.threshold)?;
     let unseal_key_id = args
         .unseal_key_id

@@ -36,6 +36,18 @@ pub fn run(command: UnsealCommand) -> Result<()> {
     }
 }
 
+/// `--allow-shared-custodian-key`, said out loud when given.
+pub fn shared_keys(allow: bool) -> shares::SharedKeys {
+    if allow {
+        note!(
+            "WARNING: --allow-shared-custodian-key: a key may hold the shares of several custodians, so fewer people than the threshold may rebuild the secret; this is recorded"
+        );
+        shares::SharedKeys::Allow
+    } else {
+        shares::SharedKeys::Refuse
+    }
+}
+
 /// A threshold given on the command line, checked against the custodians.
 fn threshold_flag(k: usize, custodians: &Custodians) -> Result<Threshold> {
     Threshold::new(k, custodians.len())
@@ -104,7 +116,10 @@ fn confirm_plan(
 
 fn share(args: &ShareArgs) -> Result<()> {
     let clock = SystemClock;
-    let custodians = shares::load_custodians(&args.custodians)?;
+    let custodians = shares::load_custodians(
+        &args.custodians,
+        shared_keys(args.allow_shared_custodian_key),
+    )?;
     // Refuse a bad threshold or output directory before anyone types a passphrase.
     let threshold = threshold_flag(args.threshold, &custodians)?;
     let key_id = args.key_id.as_deref().map(KeyId::parse).transpose()?;
@@ -273,7 +288,10 @@ fn verify(args: &VerifyArgs) -> Result<()> {
 fn reshare(args: &ReshareArgs) -> Result<()> {
     let clock = SystemClock;
     let old = shares::load_shareset(&args.shareset)?;
-    let custodians = shares::load_custodians(&args.custodians)?;
+    let custodians = shares::load_custodians(
+        &args.custodians,
+        shared_keys(args.allow_shared_custodian_key),
+    )?;
     let threshold = threshold_flag(args.threshold, &custodians)?;
     drop(StagedDir::new(&args.out)?);
     shares::check_reshare(&old, threshold.k())?;
@@ -304,7 +322,10 @@ fn reshare(args: &ReshareArgs) -> Result<()> {
 
 fn wrap(args: &WrapArgs) -> Result<()> {
     let clock = SystemClock;
-    let custodians = shares::load_custodians(&args.custodians)?;
+    let custodians = shares::load_custodians(
+        &args.custodians,
+        shared_keys(args.allow_shared_custodian_key),
+    )?;
     drop(StagedDir::new(&args.out)?);
     let (source, bytes) = match &args.init_file {
         Some(path) => (

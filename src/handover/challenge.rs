@@ -389,6 +389,9 @@ impl Challenge {
 
     /// Parses and validates `challenge.json`.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ChallengeError> {
+        crate::json::reject_duplicate_keys(bytes).map_err(|e| ChallengeError::Json {
+            reason: e.to_string(),
+        })?;
         // Check the format first, so a future version gets "unknown format"
         // rather than a complaint about a field it added.
         #[derive(Deserialize)]

@@ -139,6 +139,9 @@ impl Envelope {
 
     /// Parses the JSON form. Strict: see the module documentation.
     pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        crate::json::reject_duplicate_keys(bytes).map_err(|e| EnvelopeError::Json {
+            reason: e.to_string(),
+        })?;
         let wire: wire::Envelope =
             serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json {
                 reason: e.to_string(),

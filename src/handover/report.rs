@@ -195,7 +195,11 @@ fn authenticated_content(
             return Err("the receipt could not be read".into());
         }
     };
-    match verify::verify(&envelope, req.trust) {
+    let policy = verify::VerifyPolicy {
+        authority: Some(req.challenge.authority.clone()),
+        ..verify::VerifyPolicy::default()
+    };
+    match verify::verify_with_policy(&envelope, req.trust, &policy) {
         Ok(by) => {
             let comment = by
                 .trusted_comment
@@ -632,8 +636,11 @@ mod tests {
         let key = Ed25519SigningKey::generate("test");
         let mut envelope = statement.to_envelope().unwrap();
         sign_ed25519(&mut envelope, &key).unwrap();
-        let trust =
-            TrustFile::parse("trust.txt", key.ed25519_trust_line("runtime").as_bytes()).unwrap();
+        let trust = TrustFile::parse(
+            "trust.txt",
+            key.ed25519_trust_line("openbao-prod", "runtime").as_bytes(),
+        )
+        .unwrap();
         (envelope.to_json().unwrap().into_bytes(), trust, values)
     }
 
@@ -646,6 +653,43 @@ mod tests {
             deep,
             now: time::macros::datetime!(2026-01-01 13:00 UTC),
         })
+    }
+
+    /// A key trusted for one authority cannot sign for another, and a key
+    /// whose line names no authority signs for none.
+    #[test]
+    fn a_trusted_key_signs_only_for_the_authorities_its_line_names() {
+        let (receipt, trust, _) = signed_receipt(vec![]);
+        assert!(run(&receipt, &trust, None).passed());
+        let crate::handover::trust::KeyMaterial::Ed25519(key) = &trust.keys()[0].key else {
+            panic!("an ed25519 line");
+        };
+        let b64 = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(key.as_bytes())
+        };
+        let text = |prefix: &str| format!("{prefix}ed25519 {b64} runtime\n");
+        for prefix in ["authorities=someone-else ", ""] {
+            let other = TrustFile::parse("t", text(prefix).as_bytes()).unwrap();
+            let report = run(&receipt, &other, None);
+            assert!(!report.passed(), "{prefix:?}");
+            let signature = report
+                .checks
+                .iter()
+                .find(|c| c.check == "signature")
+                .unwrap();
+            assert_eq!(signature.status, Status::Fail);
+            assert!(
+                signature
+                    .detail
+                    .contains("not trusted to sign for authority \"openbao-prod\""),
+                "{}",
+                signature.detail
+            );
+        }
+        let both =
+            TrustFile::parse("t", text("authorities=openbao-dr,openbao-prod ").as_bytes()).unwrap();
+        assert!(run(&receipt, &both, None).passed());
     }
 
     /// Freezes the order of the checks and the JSON shape of the report.
@@ -694,7 +738,11 @@ mod tests {
     fn a_failed_signature_skips_every_content_check() {
         let (receipt, _, _) = signed_receipt(vec![]);
         let other = Ed25519SigningKey::generate("other");
-        let trust = TrustFile::parse("t", other.ed25519_trust_line("x").as_bytes()).unwrap();
+        let trust = TrustFile::parse(
+            "t",
+            other.ed25519_trust_line("openbao-prod", "x").as_bytes(),
+        )
+        .unwrap();
         let report = run(&receipt, &trust, None);
         assert!(!report.passed());
         let statuses: Vec<_> = report
@@ -720,7 +768,11 @@ mod tests {
     fn a_failed_signature_with_deep_skips_the_commitments() {
         let (receipt, _, values) = signed_receipt(vec![]);
         let other = Ed25519SigningKey::generate("other");
-        let trust = TrustFile::parse("t", other.ed25519_trust_line("x").as_bytes()).unwrap();
+        let trust = TrustFile::parse(
+            "t",
+            other.ed25519_trust_line("openbao-prod", "x").as_bytes(),
+        )
+        .unwrap();
         let report = run(&receipt, &trust, Some(&values));
         let commitment = report
             .checks

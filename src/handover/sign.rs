@@ -154,14 +154,16 @@ impl Ed25519SigningKey {
         scheme::ed25519_fingerprint(&self.public)
     }
 
-    /// The TRUSTFILE line that trusts this key's plain-ed25519 signatures.
-    pub fn ed25519_trust_line(&self, name: &str) -> String {
+    /// The TRUSTFILE line that trusts this key's plain-ed25519 signatures
+    /// for receipts of `authority`.
+    pub fn ed25519_trust_line(&self, authority: &str, name: &str) -> String {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD.encode(self.public);
+        let line = format!("authorities={authority} ed25519 {b64}");
         if name.is_empty() {
-            format!("ed25519 {b64}")
+            line
         } else {
-            format!("ed25519 {b64} {name}")
+            format!("{line} {name}")
         }
     }
 

@@ -160,6 +160,11 @@ impl Statement {
 
     /// Parses and validates payload bytes.
     pub fn from_payload(bytes: &[u8]) -> Result<Self, StatementError> {
+        // Two readers must never see two different statements in one
+        // signed payload.
+        crate::json::reject_duplicate_keys(bytes).map_err(|e| StatementError::Json {
+            reason: e.to_string(),
+        })?;
         let wire: wire::Statement =
             serde_json::from_slice(bytes).map_err(|e| StatementError::Json {
                 reason: e.to_string(),
@@ -283,6 +288,15 @@ mod tests {
         let text = String::from_utf8(env.payload.clone()).unwrap();
         assert!(text.starts_with(r#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"#));
         assert_eq!(Statement::from_envelope(&env).unwrap(), s);
+    }
+
+    #[test]
+    fn a_statement_with_a_repeated_key_is_refused() {
+        let text = String::from_utf8(sample().to_payload().unwrap()).unwrap();
+        let forged = text.replace(r#""k":"v""#, r#""k":"evil","k":"v""#);
+        assert_ne!(forged, text);
+        let err = Statement::from_payload(forged.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,20 @@
 //! TRUSTFILE: the public keys whose signatures on a receipt are accepted.
 //!
 //! One key per line; blank lines and lines starting with `#` are ignored.
-//! Fields are separated by spaces or tabs. Each line starts with a scheme:
+//! Fields are separated by spaces or tabs. A line starts with the runtime
+//! authorities the key may sign receipts for, then its scheme:
 //!
 //! ```text
+//! authorities=openbao-prod[,openbao-dr] <scheme> …
 //! ed25519  <base64 of the 32-byte public key> [name]
 //! sshsig   <allowed_signers line: principals [options] ssh-ed25519 <key> [comment]>
 //! minisign <base64 public key: the second line of minisign.pub> [name]
 //! transit  <transit key name> v<N> <base64 of the 32-byte public key>
 //! ```
+//!
+//! A key whose line names no authority verifies signatures but vouches for
+//! no handover: `handover verify` requires the challenge's authority to be
+//! named, so a key trusted for one authority cannot sign for another.
 //!
 //! `sshsig` lines follow `ssh-keygen(1)` ALLOWED SIGNERS; the options
 //! ceremony understands are `namespaces="a,b"` (exact names, no wildcards),
@@ -45,6 +51,10 @@ pub struct TrustedKey {
     /// A human name: the given name, the SSH principals, the transit key
     /// name and version, or else the key's fingerprint or id.
     pub name: String,
+    /// The runtime authorities this key may sign receipts for
+    /// (`authorities=a,b` in front of the line); none if the line names
+    /// none, and then it signs for no handover.
+    pub authorities: Vec<String>,
     pub(crate) key: KeyMaterial,
 }
 
@@ -105,6 +115,7 @@ impl fmt::Debug for TrustedKey {
             .field("line", &self.line)
             .field("scheme", &self.scheme())
             .field("name", &self.name)
+            .field("authorities", &self.authorities)
             .field("key", &self.key_label())
             .finish()
     }
@@ -142,6 +153,12 @@ pub enum TrustFileError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LineProblem {
+    /// The `authorities=` list is not a list of authority names.
+    #[error("authorities=: {problem}")]
+    Authorities {
+        /// What is wrong.
+        problem: String,
+    },
     /// The first field is not a scheme.
     #[error("unknown scheme {found:?}; start the line with ed25519, sshsig, minisign or transit")]
     UnknownScheme {
@@ -288,6 +305,34 @@ fn next_field(text: &str) -> Option<(&str, &str)> {
 }
 
 fn parse_line(line: usize, text: &str) -> Result<TrustedKey, LineProblem> {
+    let (authorities, text) = match next_field(text) {
+        Some((first, rest)) if first.starts_with(AUTHORITIES) => {
+            (parse_authorities(&first[AUTHORITIES.len()..])?, rest)
+        }
+        _ => (Vec::new(), text),
+    };
+    let mut key = parse_key(line, text)?;
+    key.authorities = authorities;
+    Ok(key)
+}
+
+/// The field that names the authorities a key may sign for.
+const AUTHORITIES: &str = "authorities=";
+
+fn parse_authorities(list: &str) -> Result<Vec<String>, LineProblem> {
+    let mut out = Vec::new();
+    for name in list.split(',') {
+        super::challenge::check_authority(name).map_err(|e| LineProblem::Authorities {
+            problem: e.to_string(),
+        })?;
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn parse_key(line: usize, text: &str) -> Result<TrustedKey, LineProblem> {
     let (scheme, rest) = next_field(text).ok_or(LineProblem::UnknownScheme {
         found: String::new(),
     })?;
@@ -300,7 +345,12 @@ fn parse_line(line: usize, text: &str) -> Result<TrustedKey, LineProblem> {
         Scheme::Minisign => parse_minisign(rest)?,
         Scheme::Transit => parse_transit(rest)?,
     };
-    Ok(TrustedKey { line, name, key })
+    Ok(TrustedKey {
+        line,
+        name,
+        authorities: Vec::new(),
+        key,
+    })
 }
 
 fn decode_ed25519_key(

@@ -51,6 +51,10 @@ pub struct VerifyPolicy {
     /// the message itself rather than its BLAKE2b-512 hash. minisign-verify
     /// refuses them unless asked, and so do we.
     pub allow_legacy_minisign: bool,
+    /// The runtime authority the envelope speaks for: only a key whose
+    /// TRUSTFILE line names it (`authorities=…`) may sign for it. `None`
+    /// checks signatures alone (no handover is judged then).
+    pub authority: Option<String>,
 }
 
 impl Default for VerifyPolicy {
@@ -58,6 +62,7 @@ impl Default for VerifyPolicy {
         Self {
             sshsig_namespace: RECEIPT_NAMESPACE.to_owned(),
             allow_legacy_minisign: false,
+            authority: None,
         }
     }
 }
@@ -77,6 +82,8 @@ pub struct VerifiedBy {
     pub signature_index: usize,
     /// For minisign: the trusted comment, which the signature covers.
     pub trusted_comment: Option<String>,
+    /// The authorities the TRUSTFILE trusts the key for.
+    pub authorities: Vec<String>,
 }
 
 /// Why an envelope's signatures were not accepted.
@@ -196,6 +203,24 @@ pub enum VerifyError {
         /// The keyid of the key that verified.
         actual: String,
     },
+    /// A genuine signature by a trusted key, but the TRUSTFILE does not
+    /// trust that key for this authority.
+    #[error(
+        "signature {index} by {key_name} ({file_line}): this key is not trusted to sign for authority {authority:?}; {}",
+        allowed_text(allowed)
+    )]
+    NotForAuthority {
+        /// Position in `signatures`, from 0.
+        index: usize,
+        /// The trusted key's name.
+        key_name: String,
+        /// `line N` of the TRUSTFILE.
+        file_line: String,
+        /// The authority the receipt speaks for.
+        authority: String,
+        /// The authorities its line names.
+        allowed: Vec<String>,
+    },
     /// Several signatures, none verified; each one's reason.
     #[error("no signature verified by a trusted key: {}", list(.failures))]
     NoneVerified {
@@ -209,6 +234,14 @@ fn untrusted(scheme: Scheme, signer: Option<&str>) -> String {
         // The name comes from the unverified signature or keyid: say so.
         Some(signer) => format!("it names {signer}, which is not in the TRUSTFILE"),
         None => format!("no trusted {scheme} key verifies it"),
+    }
+}
+
+fn allowed_text(allowed: &[String]) -> String {
+    if allowed.is_empty() {
+        "its TRUSTFILE line names no authority: add authorities=NAME in front of it".to_owned()
+    } else {
+        format!("its TRUSTFILE line allows only {}", allowed.join(", "))
     }
 }
 
@@ -255,7 +288,18 @@ pub fn verify_with_policy(
             policy,
         };
         match check.run(claim.as_deref(), sig) {
-            Ok(by) => return Ok(by),
+            Ok(by) => match &policy.authority {
+                Some(authority) if !by.authorities.contains(authority) => {
+                    failures.push(VerifyError::NotForAuthority {
+                        index,
+                        key_name: by.key_name,
+                        file_line: format!("line {}", by.trust_line),
+                        authority: authority.clone(),
+                        allowed: by.authorities,
+                    })
+                }
+                _ => return Ok(by),
+            },
             Err(e) => failures.push(e),
         }
     }
@@ -314,6 +358,7 @@ impl Check<'_> {
             trust_line: key.line,
             signature_index: self.index,
             trusted_comment,
+            authorities: key.authorities.clone(),
         }
     }
 

@@ -201,9 +201,26 @@ struct RawCustodian {
     passphrase: Option<toml::Spanned<bool>>,
 }
 
+/// Whether one key may hold the shares of several custodians.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharedKeys {
+    /// No (the normal case): one person would hold several shares, and the
+    /// threshold would mean less than it says.
+    Refuse,
+    /// Yes, because the operator said so out loud
+    /// (`--allow-shared-custodian-key`, recorded in the transcript).
+    Allow,
+}
+
 impl Custodians {
-    /// Parses the text of a custodians file.
+    /// Parses the text of a custodians file; one key for two custodians is
+    /// refused.
     pub fn parse(text: &str) -> Result<Self, CustodiansError> {
+        Self::parse_with(text, SharedKeys::Refuse)
+    }
+
+    /// Parses the text of a custodians file.
+    pub fn parse_with(text: &str, shared: SharedKeys) -> Result<Self, CustodiansError> {
         let at = |span: Range<usize>| line_of(text, span.start);
         let raw: RawFile = toml::from_str(text).map_err(|e| CustodiansError {
             line: e.span().map_or(1, |s| line_of(text, s.start)),
@@ -287,6 +304,10 @@ impl Custodians {
             });
         }
 
+        if shared == SharedKeys::Refuse {
+            check_distinct_keys(&custodians)?;
+        }
+
         let mut thresholds = BTreeMap::new();
         for (secret, value) in raw.threshold {
             let line = at(value.span());
@@ -345,6 +366,45 @@ impl Custodians {
             thresholds: BTreeMap::new(),
         }
     }
+}
+
+/// The same public key for two custodians means one person holds both
+/// shares. Keys are compared as keys: an ssh key's comment does not count.
+fn check_distinct_keys(custodians: &[Custodian]) -> Result<(), CustodiansError> {
+    let identity = |key: &CustodianKey| -> Option<String> {
+        match key {
+            CustodianKey::Age(r) => Some(r.to_string()),
+            CustodianKey::SshEd25519(r) => {
+                let text = r.to_string();
+                let mut words = text.split_whitespace();
+                Some(format!(
+                    "{} {}",
+                    words.next().unwrap_or_default(),
+                    words.next().unwrap_or_default()
+                ))
+            }
+            CustodianKey::Passphrase => None,
+        }
+    };
+    let mut seen: Vec<(String, &Custodian)> = Vec::new();
+    for custodian in custodians {
+        let Some(key) = identity(&custodian.key) else {
+            continue;
+        };
+        if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+            return Err(CustodiansError {
+                line: custodian.line,
+                message: format!(
+                    "custodians {:?} (line {}) and {:?} have the same key: one person would hold two shares. Give each custodian their own key, or pass --allow-shared-custodian-key if this is intended (recorded)",
+                    first.name.as_str(),
+                    first.line,
+                    custodian.name.as_str()
+                ),
+            });
+        }
+        seen.push((key, custodian));
+    }
+    Ok(())
 }
 
 /// A private key pasted where a public key belongs: say so and quote
@@ -415,6 +475,24 @@ mod tests {
     const AGE: &str = "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q";
     const SSH: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJCTXvRSkwKmhymOp+vAyVSkp2WgYNjf1ZdPFew1pVcN bob@host";
+
+    #[test]
+    fn one_key_for_two_custodians_is_refused_unless_allowed() {
+        let twice = format!(
+            "[[custodian]]\nname = \"alice\"\nage = \"{AGE}\"\n\n[[custodian]]\nname = \"bob\"\nage = \"{AGE}\"\n"
+        );
+        let e = err(&twice);
+        assert_eq!(e.line, 5);
+        assert!(e.message.contains("\"alice\" (line 1) and \"bob\""), "{e}");
+        assert!(Custodians::parse_with(&twice, SharedKeys::Allow).is_ok());
+        let other_comment = SSH.replace("bob@host", "laptop");
+        let ssh_twice = format!(
+            "[[custodian]]\nname = \"a\"\nssh = \"{SSH}\"\n[[custodian]]\nname = \"b\"\nssh = \"{other_comment}\"\n"
+        );
+        assert!(err(&ssh_twice).message.contains("same key"));
+        let passphrases = "[[custodian]]\nname = \"a\"\npassphrase = true\n[[custodian]]\nname = \"b\"\npassphrase = true\n";
+        assert!(Custodians::parse(passphrases).is_ok());
+    }
 
     fn err(text: &str) -> CustodiansError {
         Custodians::parse(text).unwrap_err()

@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 
 use rand::rngs::OsRng;
 
-pub use custodians::{Custodian, CustodianKey, CustodianName, Custodians, CustodiansError};
+pub use custodians::{
+    Custodian, CustodianKey, CustodianName, Custodians, CustodiansError, SharedKeys,
+};
 pub use document::{ShareDocument, key_check_value};
 pub use keyid::{KeyId, KeyIdError};
 pub use shamir::{ShamirError, ShamirShare, Threshold};
@@ -400,7 +402,7 @@ pub fn distribute(
 }
 
 /// Reads and parses a custodians file.
-pub fn load_custodians(path: &std::path::Path) -> Result<Custodians, Error> {
+pub fn load_custodians(path: &std::path::Path, shared: SharedKeys) -> Result<Custodians, Error> {
     let bytes = crate::fsio::read(path)?;
     let text = String::from_utf8(bytes).map_err(|_| Error::Custodians {
         file: path.display().to_string(),
@@ -409,7 +411,7 @@ pub fn load_custodians(path: &std::path::Path) -> Result<Custodians, Error> {
             message: "not UTF-8 text".to_owned(),
         },
     })?;
-    Custodians::parse(&text).map_err(|source| Error::Custodians {
+    Custodians::parse_with(&text, shared).map_err(|source| Error::Custodians {
         file: path.display().to_string(),
         source,
     })

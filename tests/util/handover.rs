@@ -68,6 +68,9 @@ pub const ITEMS: [&str; 4] = [
     "flux-system/git-credentials/identity",
 ];
 
+/// The runtime authority every test challenge names.
+pub const AUTHORITY: &str = "openbao-prod";
+
 /// A test set-up: root, sealed files, plaintext values, challenge.
 pub struct Handover {
     pub s: Scratch,
@@ -214,7 +217,7 @@ impl Handover {
     /// TRUSTFILE line.
     pub fn ed25519_key(&self, name: &str) -> String {
         self.s.ssh_key(name);
-        self.signing_key(name).ed25519_trust_line(name)
+        self.signing_key(name).ed25519_trust_line(AUTHORITY, name)
     }
 
     pub fn signing_key(&self, name: &str) -> sign::Ed25519SigningKey {

@@ -26,6 +26,9 @@ pub struct RootInitArgs {
     /// The custodians file; its [threshold] table may set bootstrap/unseal/signing thresholds.
     #[arg(long, value_name = "FILE")]
     pub custodians: PathBuf,
+    /// Accept one key for several custodians (one person would hold several shares; recorded).
+    #[arg(long)]
+    pub allow_shared_custodian_key: bool,
     /// Threshold for every secret the custodians file does not set.
     #[arg(long, value_name = "K")]
     pub threshold: Option<usize>,

@@ -29,6 +29,9 @@ pub struct ShareArgs {
     /// The custodians file (TOML, one [[custodian]] each).
     #[arg(long, value_name = "FILE")]
     pub custodians: PathBuf,
+    /// Accept one key for several custodians (one person would hold several shares; recorded).
+    #[arg(long)]
+    pub allow_shared_custodian_key: bool,
     /// Shares needed to rebuild the secret (2..=number of custodians).
     #[arg(long, value_name = "K")]
     pub threshold: usize,
@@ -119,6 +122,9 @@ pub struct ReshareArgs {
     /// The new custodians file.
     #[arg(long, value_name = "NEW")]
     pub custodians: PathBuf,
+    /// Accept one key for several custodians (one person would hold several shares; recorded).
+    #[arg(long)]
+    pub allow_shared_custodian_key: bool,
     /// The new threshold.
     #[arg(long, value_name = "K")]
     pub threshold: usize,
@@ -138,6 +144,9 @@ pub struct WrapArgs {
     /// The custodians file; one custodian per unseal share, in order.
     #[arg(long, value_name = "FILE")]
     pub custodians: PathBuf,
+    /// Accept one key for several custodians (one person would hold several shares; recorded).
+    #[arg(long)]
+    pub allow_shared_custodian_key: bool,
     /// The unseal threshold given to `operator init`.
     #[arg(long, value_name = "K")]
     pub threshold: usize,

@@ -103,7 +103,7 @@ pub(super) fn unseal_steps(
         .collect();
     let new_file = demo.dir.join("new-custodians.toml");
     fsio::write_new(&new_file, new_toml.as_bytes(), fsio::PUBLIC_MODE)?;
-    let new_parsed = shares::load_custodians(&new_file)?;
+    let new_parsed = shares::load_custodians(&new_file, shares::SharedKeys::Refuse)?;
     let resplit = shares::reshare(
         &set,
         &rebuilt,

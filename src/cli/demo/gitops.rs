@@ -215,7 +215,7 @@ pub(super) fn handover_steps(
         envelope.to_json().map_err(ho::Error::from)?.as_bytes(),
         fsio::PUBLIC_MODE,
     )?;
-    let trust_line = authority_key.ed25519_trust_line("openbao-demo");
+    let trust_line = authority_key.ed25519_trust_line("openbao-demo", "openbao-demo receipts");
     let trust_path = demo.dir.join("trust.txt");
     fsio::write_new(
         &trust_path,

@@ -119,7 +119,7 @@ fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Cu
     }
     let custodians_file = demo.dir.join("custodians.toml");
     fsio::write_new(&custodians_file, toml.as_bytes(), fsio::PUBLIC_MODE)?;
-    let parsed = shares::load_custodians(&custodians_file)?;
+    let parsed = shares::load_custodians(&custodians_file, shares::SharedKeys::Refuse)?;
 
     demo.step("preflight: is this machine air-gapped? (ceremony preflight)")?;
     let preflight = preflight::run(&preflight::Options {
