@@ -128,8 +128,9 @@ impl FsError {
 /// its cap is refused before it is read (`docs/threat-model.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cap {
-    /// A manifest or SOPS file (Kubernetes stores at most 1.5 MiB per
-    /// object; a bootstrap manifest is far smaller): 16 MiB.
+    /// A manifest or SOPS file: 64 MiB. Kubernetes stores at most 1.5 MiB
+    /// per object, but sealing multiplies a file's size by up to seven, and
+    /// a multi-document file holds many objects.
     Manifest,
     /// A small structured file: share, bundle, shareset.json, root.json,
     /// custodians, identity, challenge, receipt, TRUSTFILE, signature,
@@ -145,7 +146,7 @@ impl Cap {
     /// The cap in bytes.
     pub fn bytes(self) -> u64 {
         match self {
-            Cap::Manifest => 16 << 20,
+            Cap::Manifest => 64 << 20,
             Cap::Document => 1 << 20,
             Cap::Transcript => 64 << 20,
             Cap::Secret => 64 << 10,

@@ -18,6 +18,7 @@ mod handover_cli;
 mod handover_demo;
 mod handover_e2e;
 mod handover_signatures;
+mod hardening;
 mod passphrase_tty;
 mod root;
 mod shamir_interop;

@@ -182,11 +182,13 @@ fn attach(args: &HandoverAttachArgs) -> Result<()> {
         .scheme
         .parse()
         .map_err(|e: ho::scheme::UnknownScheme| CliError::Usage(e.to_string()))?;
+    // Both inputs are read (and checked to be small regular files) before
+    // either is parsed.
+    let signature = fsio::read(&args.signature)?;
     let (bytes, stamp) = fsio::read_stamped(&args.receipt, Cap::Document)?;
     let mut envelope = Envelope::from_json(&bytes)
         .map_err(lib)
         .with_context(|| format!("reading the receipt {}", args.receipt.display()))?;
-    let signature = fsio::read(&args.signature)?;
     sign::attach_signature(&mut envelope, scheme, &signature)
         .map_err(lib)
         .with_context(|| format!("attaching {}", args.signature.display()))?;

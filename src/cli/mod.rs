@@ -97,6 +97,12 @@ impl CliError {
 /// Parses the command line, runs it, prints any error with its hint, records
 /// it in the transcript, and returns the exit code.
 pub fn main() -> ExitCode {
+    // Before anything else runs: from here on this process cannot open an
+    // internet socket. Where the filter cannot be installed, the preflight
+    // gate reports it (and refuses unless --allow-online).
+    if let Err(e) = ceremony::preflight::forbid_inet_sockets() {
+        note!("warning: the no-network filter could not be installed: {e}");
+    }
     let argv: Vec<OsString> = std::env::args_os().collect();
     if let Some(position) = private_key_argument(&argv) {
         let err = anyhow::Error::new(CliError::PrivateKeyArgument { position });

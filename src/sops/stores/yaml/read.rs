@@ -223,7 +223,9 @@ impl<'a> Reader<'a> {
         let mut branch = Branch::new();
         let mut col: Option<usize> = None;
         let foot_col = self.item_foot_col.take();
-        let mut seen: Vec<String> = Vec::new();
+        // A set, not a list: a mapping of 160,000 keys must not take
+        // 160,000² comparisons.
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             let (ev, span) = self.next()?;
             if matches!(ev, Event::MappingEnd) {
@@ -246,10 +248,9 @@ impl<'a> Reader<'a> {
                     .map_err(|_| parse_error(Some(line), "key is not UTF-8"))?,
                 _ => return Err(Error::NonStringKey { line }),
             };
-            if seen.contains(&key) {
+            if !seen.insert(key.clone()) {
                 return Err(Error::DuplicateKey { key, line });
             }
-            seen.push(key.clone());
             let (vev, vspan) = self.next()?;
             if let Event::Scalar(..) = vev {
                 for c in self.comments.inline_on(vspan.start.line()) {

@@ -11,8 +11,13 @@
 //! The machine is read through a root path (`/` normally), so the checks are
 //! tested against fake `/sys` and `/proc` trees.
 
+mod netlink;
+mod seccomp;
+
 use std::fs;
 use std::path::{Path, PathBuf};
+
+pub use seccomp::{forbid_inet_sockets, inet_sockets_refused};
 
 use crate::class::Class;
 pub use crate::report::{Check, Report, Status};
@@ -159,12 +164,19 @@ pub fn run(options: &Options) -> Preflight {
             check
         }
     };
+    let interfaces = if root == Path::new("/") {
+        // This process's own network namespace, from the kernel.
+        check_kernel_interfaces()
+    } else {
+        check_interfaces(root)
+    };
     let mut checks = vec![
-        online(check_interfaces(root)),
+        online(interfaces),
         online(check_default_route(root)),
         check_swap(root),
     ];
     if options.harden_process {
+        checks.push(online(check_inet_sockets()));
         checks.extend(harden());
     }
     Preflight {
@@ -178,7 +190,75 @@ fn read(root: &Path, rel: &str) -> Option<String> {
     fs::read_to_string(root.join(rel)).ok()
 }
 
-/// Non-loopback interfaces that are up (administratively or operationally).
+/// The interfaces of this process's network namespace, as the kernel
+/// reports them over netlink: any non-loopback interface up fails.
+pub fn check_kernel_interfaces() -> Check {
+    let name = "network-interfaces";
+    let links = match netlink::links() {
+        Ok(links) => links,
+        Err(e) => {
+            return check(
+                name,
+                Status::Fail,
+                format!("cannot list this process's interfaces over netlink: {e}"),
+            );
+        }
+    };
+    let up: Vec<String> = links
+        .iter()
+        .filter(|l| l.flags & IFF_LOOPBACK == 0)
+        .filter(|l| l.flags & IFF_UP != 0 || l.operstate == Some(netlink::IF_OPER_UP))
+        .map(|l| {
+            let state = if l.operstate == Some(netlink::IF_OPER_UP) {
+                "up"
+            } else {
+                "administratively up"
+            };
+            format!("{} ({state})", l.name)
+        })
+        .collect();
+    interfaces_outcome(name, &up)
+}
+
+fn interfaces_outcome(name: &str, up: &[String]) -> Check {
+    if up.is_empty() {
+        check(
+            name,
+            Status::Pass,
+            "no network interface up besides loopback",
+        )
+    } else {
+        check(
+            name,
+            Status::Fail,
+            format!(
+                "interface(s) up: {}; take them down (ip link set DEV down) or unplug",
+                up.join(", ")
+            ),
+        )
+    }
+}
+
+/// Whether this process can open an internet socket: it must not (the
+/// no-network filter the command line installs at start).
+pub fn check_inet_sockets() -> Check {
+    match seccomp::inet_sockets_refused() {
+        Ok(()) => check(
+            "inet-sockets",
+            Status::Pass,
+            "this process cannot open IPv4 or IPv6 sockets (seccomp filter)",
+        ),
+        Err(why) => check(
+            "inet-sockets",
+            Status::Fail,
+            format!("{why}: the no-network filter is not in place"),
+        ),
+    }
+}
+
+/// Non-loopback interfaces that are up (administratively or operationally),
+/// read from a `/sys/class/net` tree under `root` (the fake trees of the
+/// tests; the real machine is asked over netlink).
 pub fn check_interfaces(root: &Path) -> Check {
     let name = "network-interfaces".to_owned();
     let dir = root.join("sys/class/net");
@@ -232,22 +312,7 @@ pub fn check_interfaces(root: &Path) -> Check {
             ),
         );
     }
-    if up.is_empty() {
-        check(
-            &name,
-            Status::Pass,
-            "no network interface up besides loopback",
-        )
-    } else {
-        check(
-            &name,
-            Status::Fail,
-            format!(
-                "interface(s) up: {}; take them down (ip link set DEV down) or unplug",
-                up.join(", ")
-            ),
-        )
-    }
+    interfaces_outcome(&name, &up)
 }
 
 /// A default route, IPv4 or IPv6 (reject routes do not count).
