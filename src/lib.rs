@@ -23,8 +23,20 @@
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
+#![deny(unused_must_use)]
+// Input reaches almost every module (files, manifests, signatures, the
+// kernel's answers): no panic on an index out of range anywhere.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![deny(clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 pub mod bootstrap;
 pub mod class;

@@ -336,11 +336,12 @@ fn decode_minisign(sig: &[u8]) -> Result<Decoded, Malformed> {
     key_id.copy_from_slice(sig_bin.get(2..10).ok_or(Malformed::Minisign {
         reason: "second line too short",
     })?);
-    let signature = ed25519_dalek::Signature::from_slice(&sig_bin[10..74]).map_err(|_| {
-        Malformed::Minisign {
+    let signature = sig_bin
+        .get(10..74)
+        .and_then(|bytes| ed25519_dalek::Signature::from_slice(bytes).ok())
+        .ok_or(Malformed::Minisign {
             reason: "second line too short",
-        }
-    })?;
+        })?;
     let parsed = minisign_verify::Signature::decode(text).map_err(|_| Malformed::Minisign {
         reason: "rejected by minisign-verify",
     })?;

@@ -341,10 +341,11 @@ pub fn check_default_route(root: &Path) -> Check {
     if let Some(table) = read(root, "proc/net/route") {
         for line in table.lines().skip(1) {
             let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() >= 8 && f[1] == "00000000" && f[7] == "00000000" {
-                let flags = u32::from_str_radix(f[3], 16).unwrap_or(0);
+            // Iface Destination Gateway Flags RefCnt Use Metric Mask …
+            if let [iface, "00000000", _, flags, _, _, _, "00000000", ..] = f.as_slice() {
+                let flags = u32::from_str_radix(flags, 16).unwrap_or(0);
                 if flags & RTF_UP != 0 && flags & RTF_REJECT == 0 {
-                    found.push(format!("IPv4 via {}", f[0]));
+                    found.push(format!("IPv4 via {iface}"));
                 }
             }
         }
@@ -352,10 +353,13 @@ pub fn check_default_route(root: &Path) -> Check {
     if let Some(table) = read(root, "proc/net/ipv6_route") {
         for line in table.lines() {
             let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() >= 10 && f[0].chars().all(|c| c == '0') && f[1] == "00" {
-                let flags = u32::from_str_radix(f[8], 16).unwrap_or(0);
-                if flags & RTF_UP != 0 && flags & RTF_REJECT == 0 && f[9] != "lo" {
-                    found.push(format!("IPv6 via {}", f[9]));
+            // destination prefix-length source prefix-length next-hop
+            // metric refcount use flags device
+            if let [destination, "00", _, _, _, _, _, _, flags, device, ..] = f.as_slice() {
+                let flags = u32::from_str_radix(flags, 16).unwrap_or(0);
+                let default = destination.chars().all(|c| c == '0');
+                if default && flags & RTF_UP != 0 && flags & RTF_REJECT == 0 && *device != "lo" {
+                    found.push(format!("IPv6 via {device}"));
                 }
             }
         }

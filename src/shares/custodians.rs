@@ -460,9 +460,9 @@ fn abbreviate(text: &str) -> String {
 
 /// The 1-based line that contains byte `offset` of `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
+    text.as_bytes()
         .iter()
+        .take(offset)
         .filter(|&&b| b == b'\n')
         .count()
         + 1

@@ -236,9 +236,11 @@ pub fn split_at<R: RngCore + CryptoRng>(
         .iter()
         .zip(random.expose_secret().chunks_exact(degree))
     {
-        let coefficients = poly.expose_secret_mut();
-        coefficients[0] = byte;
-        coefficients[1..].copy_from_slice(fresh);
+        // The constant term is the secret byte; the others are fresh.
+        if let Some((constant, rest)) = poly.expose_secret_mut().split_first_mut() {
+            *constant = byte;
+            rest.copy_from_slice(fresh);
+        }
         for (x, y) in xs.iter().zip(ys.iter_mut()) {
             y.push(evaluate(poly.expose_secret(), *x));
         }
@@ -285,7 +287,7 @@ fn validate_set(shares: &[ShamirShare], need: usize) -> Result<(), ShamirError> 
         });
     }
     check_distinct_non_zero(shares.iter().map(|s| s.x))?;
-    let expected = shares[0].y.len();
+    let expected = shares.first().map_or(0, |s| s.y.len());
     for share in shares {
         if share.y.len() != expected {
             return Err(ShamirError::LengthMismatch {

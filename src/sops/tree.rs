@@ -299,11 +299,10 @@ fn shortest_digits(v: f64) -> (bool, String, i32) {
 fn fmt_fixed(neg: bool, digits: &str, dp: i32, frac_digits: i32) -> String {
     let d = digits.as_bytes();
     let digit = |i: i32| -> char {
-        if i >= 0 && (i as usize) < d.len() {
-            d[i as usize] as char
-        } else {
-            '0'
-        }
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| d.get(i))
+            .map_or('0', |&b| b as char)
     };
     let mut out = String::new();
     if neg {

@@ -25,17 +25,20 @@ pub(super) fn parse(input: &[u8]) -> Result<Branch, Error> {
                 .push(Item::Comment(SecretBytes::from_slice(text)));
             continue;
         }
-        let pos = line.iter().position(|&b| b == b'=').ok_or(Error::Parse {
-            format: Format::Dotenv,
-            line: Some(n + 1),
-            reason: "line has no '='".into(),
-        })?;
-        let key = String::from_utf8(line[..pos].to_vec()).map_err(|_| Error::Parse {
+        let mut parts = line.splitn(2, |&b| b == b'=');
+        let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
+            return Err(Error::Parse {
+                format: Format::Dotenv,
+                line: Some(n + 1),
+                reason: "line has no '='".into(),
+            });
+        };
+        let key = String::from_utf8(key.to_vec()).map_err(|_| Error::Parse {
             format: Format::Dotenv,
             line: Some(n + 1),
             reason: "key is not UTF-8".into(),
         })?;
-        let value = unescape_newlines(&line[pos + 1..]);
+        let value = unescape_newlines(value);
         branch.push(key, super::super::tree::Value::Str(SecretBytes::new(value)));
     }
     Ok(branch)
@@ -43,14 +46,14 @@ pub(super) fn parse(input: &[u8]) -> Result<Branch, Error> {
 
 fn unescape_newlines(v: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(v.len());
-    let mut i = 0;
-    while i < v.len() {
-        if v[i] == b'\\' && v.get(i + 1) == Some(&b'n') {
+    let mut rest = v;
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'\\' && tail.first() == Some(&b'n') {
             out.push(b'\n');
-            i += 2;
+            rest = tail.get(1..).unwrap_or_default();
         } else {
-            out.push(v[i]);
-            i += 1;
+            out.push(b);
+            rest = tail;
         }
     }
     out

@@ -189,8 +189,12 @@ pub(super) fn write_string(out: &mut WipingBuf, bytes: &[u8]) {
             '<' | '>' | '&' | '\u{0}'..='\u{1f}' => {
                 let b = c as u32 as u8;
                 out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
+                // Both nibbles are below 16, the length of HEX.
+                for nibble in [b >> 4, b & 0xf] {
+                    if let Some(&digit) = HEX.get(usize::from(nibble)) {
+                        out.push(digit);
+                    }
+                }
             }
             '\u{2028}' => out.extend_from_slice(b"\\u2028"),
             '\u{2029}' => out.extend_from_slice(b"\\u2029"),

@@ -96,10 +96,8 @@ pub(crate) fn load_encrypted(
         field: "sops".into(),
         reason: e.to_string(),
     })?;
-    if format == Format::Binary && branches.len() == 1 {
-        branches[0]
-            .items
-            .retain(|i| matches!(i, Item::Entry { .. }));
+    if let (Format::Binary, [only]) = (format, branches.as_mut_slice()) {
+        only.items.retain(|i| matches!(i, Item::Entry { .. }));
     }
     Ok((branches, wire))
 }

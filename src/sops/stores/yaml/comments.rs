@@ -41,8 +41,7 @@ fn find_comments(chars: &[char], scalar_spans: &[(usize, usize)]) -> Vec<Comment
     let (mut line, mut col) = (1usize, 0usize);
     let mut own_line = true;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(&c) = chars.get(i) {
         if c == '\n' {
             line += 1;
             col = 0;
@@ -50,19 +49,20 @@ fn find_comments(chars: &[char], scalar_spans: &[(usize, usize)]) -> Vec<Comment
             i += 1;
             continue;
         }
-        let after_space = i == 0 || matches!(chars[i - 1], ' ' | '\t' | '\n' | '\r');
-        if c == '#' && after_space && !in_scalar[i] {
+        let after_space =
+            i == 0 || matches!(chars.get(i.wrapping_sub(1)), Some(' ' | '\t' | '\n' | '\r'));
+        if c == '#' && after_space && !in_scalar.get(i).copied().unwrap_or(false) {
             let start = i;
-            let mut end = i + 1;
-            while end < chars.len() && chars[end] != '\n' {
-                end += 1;
-            }
+            let end = chars
+                .iter()
+                .skip(i + 1)
+                .position(|&c| c == '\n')
+                .map_or(chars.len(), |p| i + 1 + p);
             // The text without trailing CRs, built once at its final size.
-            let mut text_end = end;
-            while text_end > start + 1 && chars[text_end - 1] == '\r' {
-                text_end -= 1;
+            let mut body = chars.get(start + 1..end).unwrap_or_default();
+            while let Some(rest) = body.strip_suffix(&['\r']) {
+                body = rest;
             }
-            let body = &chars[start + 1..text_end];
             let mut text = Zeroizing::new(String::with_capacity(
                 body.iter().map(|c| c.len_utf8()).sum(),
             ));
@@ -119,7 +119,7 @@ impl Comments {
             if c.index >= index {
                 break;
             }
-            if self.taken[self.next] {
+            if self.taken.get(self.next).copied().unwrap_or(true) {
                 self.next += 1;
                 continue;
             }
@@ -127,7 +127,9 @@ impl Comments {
                 break;
             }
             out.push(SecretBytes::from_slice(c.text.as_bytes()));
-            self.taken[self.next] = true;
+            if let Some(taken) = self.taken.get_mut(self.next) {
+                *taken = true;
+            }
             self.next += 1;
         }
         out
@@ -136,13 +138,13 @@ impl Comments {
     /// Inline comments on `line` (taken out of order, before their item).
     pub(super) fn inline_on(&mut self, line: usize) -> Vec<SecretBytes> {
         let mut out = Vec::new();
-        for (i, c) in self.found.iter().enumerate().skip(self.next) {
+        for (c, taken) in self.found.iter().zip(self.taken.iter_mut()).skip(self.next) {
             if c.line > line {
                 break;
             }
-            if c.line == line && !c.own_line && !self.taken[i] {
+            if c.line == line && !c.own_line && !*taken {
                 out.push(SecretBytes::from_slice(c.text.as_bytes()));
-                self.taken[i] = true;
+                *taken = true;
             }
         }
         out

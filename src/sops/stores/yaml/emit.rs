@@ -167,13 +167,14 @@ impl Writer {
                                 .iter()
                                 .take_while(|i| matches!(i, Item::Comment(_)))
                                 .count();
-                            for i in &b.items[..lead] {
+                            let (head, rest) = b.items.split_at(lead.min(b.items.len()));
+                            for i in head {
                                 if let Item::Comment(c) = i {
                                     self.comment(col, c);
                                 }
                             }
                             Some(Branch {
-                                items: b.items[lead..].to_vec(),
+                                items: rest.to_vec(),
                             })
                         }
                         _ => None,
