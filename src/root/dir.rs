@@ -81,6 +81,17 @@ impl Target {
     /// is refused either way.
     pub fn check(path: &Path, replace: Replace, clock: &dyn Clock) -> Result<Self, Error> {
         let has_root = path.join(MANIFEST_FILE).symlink_metadata().is_ok();
+        // A replacement killed between moving the old root aside and
+        // moving the new one in leaves `ROOT.replaced-*` and no ROOT: a new
+        // root made now would silently take the old one's place.
+        if !has_root {
+            if let Some(aside) = replaced_siblings(path).into_iter().next() {
+                return Err(Error::InterruptedReplace {
+                    path: path.to_owned(),
+                    aside,
+                });
+            }
+        }
         match (has_root, replace) {
             (false, _) => {
                 // Refuses a non-empty directory and a missing parent now,
@@ -165,6 +176,30 @@ impl Target {
     }
 }
 
+/// `ROOT.replaced-*` entries beside `path` that hold a root.
+fn replaced_siblings(path: &Path) -> Vec<PathBuf> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Vec::new();
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = format!("{}.replaced-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .filter(|p| p.join(MANIFEST_FILE).is_file())
+        .collect();
+    found.sort();
+    found
+}
+
 fn stage_root(path: &Path, output: &InitOutput, replacing: bool) -> Result<StagedDir, Error> {
     let staged = if replacing {
         StagedDir::beside(path)?
@@ -181,4 +216,27 @@ fn stage_root(path: &Path, output: &InitOutput, replacing: bool) -> Result<Stage
 fn write_root(path: &Path, output: &InitOutput) -> Result<(), Error> {
     stage_root(path, output, false)?.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    #[test]
+    fn an_interrupted_replacement_is_never_taken_for_an_empty_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        assert!(matches!(
+            Target::check(&root, Replace::Never, &SystemClock),
+            Ok(Target::New { .. })
+        ));
+        let aside = dir.path().join("root.replaced-1700000000");
+        std::fs::create_dir(&aside).unwrap();
+        std::fs::write(aside.join(MANIFEST_FILE), "{}").unwrap();
+        for replace in [Replace::Never, Replace::BreakingTrust] {
+            let err = Target::check(&root, replace, &SystemClock).unwrap_err();
+            assert!(matches!(err, Error::InterruptedReplace { .. }), "{err}");
+        }
+    }
 }

@@ -107,6 +107,17 @@ pub enum Error {
         /// The root directory.
         path: std::path::PathBuf,
     },
+    /// A replacement was interrupted: the old root is aside, no root is in
+    /// place.
+    #[error(
+        "{path} holds no root, but {aside} does: a replacement of the root was interrupted; nothing was changed"
+    )]
+    InterruptedReplace {
+        /// The root directory.
+        path: std::path::PathBuf,
+        /// Where the old root is.
+        aside: std::path::PathBuf,
+    },
     /// Writing the new root failed after the old one was moved aside.
     #[error("writing the new root failed; {whereabouts}")]
     Replace {
@@ -134,7 +145,7 @@ impl Error {
             Error::WrongRoot { .. } | Error::Mismatch { .. } => Class::Verification,
             Error::MissingShare { .. } | Error::Incomplete(_) => Class::Input,
             Error::NoThreshold { .. } => Class::Usage,
-            Error::RootExists { .. } => Class::Refused,
+            Error::RootExists { .. } | Error::InterruptedReplace { .. } => Class::Refused,
             Error::Replace { source, .. } => source.class(),
             Error::Encoding(_) => Class::Internal,
         }
@@ -147,6 +158,9 @@ impl Error {
             Error::Fs(e) => e.hint(),
             Error::RootExists { .. } => Some(
                 "to replace it anyway, pass --replace-existing-root-and-break-trust (recorded in the new root.json)",
+            ),
+            Error::InterruptedReplace { .. } => Some(
+                "move the old root back into place (mv ROOT.replaced-… ROOT) and run the replacement again, or remove it if it is really to be abandoned",
             ),
             Error::NoThreshold { .. } => {
                 Some("pass --threshold K or set it in the custodians file's [threshold] table")
