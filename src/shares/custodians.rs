@@ -38,7 +38,7 @@ impl CustodianName {
 
     /// Validates a name: 1–64 characters of `A-Z a-z 0-9 . _ -`, starting with
     /// a letter or digit (so it can never be `.`, `..` or a hidden file).
-    pub fn new(name: &str) -> Result<Self, String> {
+    pub fn new(name: &str) -> Result<Self, CustodianNameError> {
         let first_ok = name
             .chars()
             .next()
@@ -47,10 +47,9 @@ impl CustodianName {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if name.is_empty() || name.len() > Self::MAX_LEN || !first_ok || !rest_ok {
-            return Err(format!(
-                "custodian name {name:?} is not allowed: use 1-{} characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
-                Self::MAX_LEN
-            ));
+            return Err(CustodianNameError {
+                shown: name.chars().take(80).collect(),
+            });
         }
         Ok(Self(name.to_owned()))
     }
@@ -59,6 +58,16 @@ impl CustodianName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A custodian name that is not allowed (it becomes a file name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "custodian name {shown:?} is not allowed: use 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit"
+)]
+pub struct CustodianNameError {
+    /// The name, cut to 80 characters.
+    pub shown: String,
 }
 
 impl std::fmt::Display for CustodianName {
@@ -140,16 +149,6 @@ impl RecipientDescription {
             Self::Age { .. } => "age",
             Self::SshEd25519 { .. } => "ssh-ed25519",
             Self::Passphrase => "passphrase",
-        }
-    }
-
-    /// Rebuilds the key this description names (used by `reshare` and `wrap`
-    /// when custodians are carried over, and by tests).
-    pub fn to_key(&self) -> Result<CustodianKey, String> {
-        match self {
-            Self::Age { recipient } => parse_age(recipient),
-            Self::SshEd25519 { public_key } => parse_ssh(public_key),
-            Self::Passphrase => Ok(CustodianKey::Passphrase),
         }
     }
 }
@@ -242,7 +241,7 @@ impl Custodians {
             let name =
                 CustodianName::new(raw.name.get_ref()).map_err(|message| CustodiansError {
                     line: name_line,
-                    message,
+                    message: message.to_string(),
                 })?;
             // Names become file names; compare case-insensitively so two
             // custodians cannot collide on a case-insensitive file system.

@@ -217,7 +217,8 @@ impl ShareSet {
         let mut xs = BTreeSet::new();
         for (i, c) in self.custodians.iter().enumerate() {
             let place = |field: &str| format!("custodians[{i}].{field}");
-            let name = CustodianName::new(&c.name).map_err(|m| problem(&place("name"), m))?;
+            let name =
+                CustodianName::new(&c.name).map_err(|m| problem(&place("name"), m.to_string()))?;
             if !names.insert(c.name.to_ascii_lowercase()) {
                 return Err(problem(
                     &place("name"),
