@@ -7,14 +7,15 @@ use ceremony::clock::{Clock, SystemClock};
 use ceremony::fsio::{self, Cap, StagedDir};
 use ceremony::preflight::AirGapped;
 use ceremony::secret::{SecretArray, SecretBytes};
+use ceremony::shares::vault::{InitOutput, Keys, Which};
 use ceremony::shares::{
-    self, Custodians, KeyId, Origin, ShareSet, SplitOutput, SplitPlan, Threshold, vault::InitShares,
+    self, Custodians, KeyId, Origin, ShareSet, SplitOutput, SplitPlan, Threshold,
 };
 use zeroize::Zeroizing;
 
 use super::args::{
     CombineArgs, OpenArgs, ReshareArgs, SecretForm, ShareArgs, ShareForm, UnsealCommand,
-    VerifyArgs, WrapArgs,
+    VerifyArgs, WrapArgs, WrapKeys,
 };
 use super::output::{self, SecretStdout, note, printable};
 use super::root::{identities, print_openings, read_files};
@@ -56,15 +57,27 @@ fn threshold_flag(k: usize, custodians: &Custodians) -> Result<Threshold> {
 
 /// Writes a split to `out` whole, or not at all.
 pub fn write_split(out: &Path, split: &SplitOutput) -> Result<()> {
+    write_splits(out, &[(None, split)])
+}
+
+/// Writes several splits into `out` (each in its subdirectory, or at the
+/// top), all of them or none.
+fn write_splits(out: &Path, splits: &[(Option<&str>, &SplitOutput)]) -> Result<()> {
     let staged = StagedDir::new(out)?;
-    for (name, bytes) in &split.files {
-        staged.add(name, bytes, fsio::SECRET_MODE)?;
+    for (dir, split) in splits {
+        let at = |name: &str| match dir {
+            Some(dir) => format!("{dir}/{name}"),
+            None => name.to_owned(),
+        };
+        for (name, bytes) in &split.files {
+            staged.add(&at(name), bytes, fsio::SECRET_MODE)?;
+        }
+        staged.add(
+            &at("shareset.json"),
+            &split.shareset.to_json(),
+            fsio::PUBLIC_MODE,
+        )?;
     }
-    staged.add(
-        "shareset.json",
-        &split.shareset.to_json(),
-        fsio::PUBLIC_MODE,
-    )?;
     staged.commit()?;
     Ok(())
 }
@@ -258,6 +271,12 @@ fn combine(args: &CombineArgs) -> Result<()> {
             ceremony::root::emit::openbao_static_seal(&key, &key_id, &fields)
         }
         (SecretForm::Base64, _) => Zeroizing::new(format!("{}\n", secret.to_base64().as_str())),
+        (SecretForm::Text, _) => {
+            let text = std::str::from_utf8(secret.expose_secret()).map_err(|_| {
+                CliError::Usage("the secret is not UTF-8 text: use --emit hex or base64".into())
+            })?;
+            Zeroizing::new(format!("{text}\n"))
+        }
         _ => Zeroizing::new(format!("{}\n", secret.to_hex().as_str())),
     };
     stdout.write(text.as_bytes())?;
@@ -334,14 +353,41 @@ fn wrap(args: &WrapArgs) -> Result<()> {
         ),
         None => ("stdin".to_owned(), read_stdin_secret()?),
     };
-    let init = InitShares::parse(&source, &bytes, args.threshold)?;
+    let which = match args.keys {
+        WrapKeys::Auto => Which::Auto,
+        WrapKeys::Unseal => Which::Unseal,
+        WrapKeys::Recovery => Which::Recovery,
+    };
+    let output = InitOutput::parse(&source, &bytes, which, args.threshold)?;
     drop(bytes);
-    if init.shares().len() != custodians.len() {
+    let root_token = match (&output.root_token, args.protect_root_token) {
+        (Some(token), true) => Some(SecretBytes::from_slice(token.expose_secret().as_bytes())),
+        (None, true) => {
+            return Err(CliError::Usage(format!(
+                "{source} holds no root token (only an init output does): drop --protect-root-token"
+            ))
+            .into());
+        }
+        (_, false) => None,
+    };
+    let label = args.label.clone().unwrap_or_else(|| {
+        match output.origin {
+            Origin::VaultRecoveryKeys => "vault-recovery-key",
+            _ => "vault-unseal-key",
+        }
+        .to_owned()
+    });
+    let (count, k) = match &output.keys {
+        Keys::Shares {
+            shares, threshold, ..
+        } => (shares.len(), threshold.k()),
+        Keys::Single { .. } => (1, threshold_flag(args.threshold, &custodians)?.k()),
+    };
+    if count > 1 && count != custodians.len() {
         return Err(shares::Error::VaultInit {
             file: source,
             reason: format!(
-                "{} unseal shares but {} custodians in {}: list one custodian per share, in order",
-                init.shares().len(),
+                "{count} shares but {} custodians in {}: list one custodian per share, in order",
                 custodians.len(),
                 args.custodians.display()
             ),
@@ -349,40 +395,88 @@ fn wrap(args: &WrapArgs) -> Result<()> {
         .into());
     }
     preflight::gate(&args.preflight)?;
-    let passphrases = confirm_plan(
-        &format!(
-            "Wrapping {} unseal shares ({})",
-            init.shares().len(),
-            args.label
-        ),
-        &custodians,
-        init.threshold().k(),
-        args.yes,
-    )?;
-    let (points, threshold, secret) = init.into_shares();
+    let intro = match output.keys {
+        Keys::Shares { .. } => format!("Wrapping {count} {label} shares"),
+        Keys::Single { .. } => format!("Splitting the single {label}"),
+    };
+    let passphrases = confirm_plan(&intro, &custodians, k, args.yes)?;
     let plan = SplitPlan {
-        label: args.label.clone(),
-        threshold: threshold.k(),
+        label,
+        threshold: k,
         key_id: None,
         previous_set_id: None,
     };
-    let split = shares::distribute(
-        &secret,
-        points,
-        threshold,
-        &custodians,
-        &plan,
-        Origin::VaultOperatorInit,
-        &passphrases,
-        &clock,
+    let split = match output.keys {
+        Keys::Shares {
+            shares: points,
+            threshold,
+            secret,
+        } => shares::distribute(
+            &secret,
+            points,
+            threshold,
+            &custodians,
+            &plan,
+            output.origin,
+            &passphrases,
+            &clock,
+        )?,
+        Keys::Single { key } => {
+            let threshold = Threshold::new(k, custodians.len())?;
+            let points = shares::shamir::split(&key, threshold, &mut rand::rngs::OsRng)
+                .map_err(shares::Error::from)?;
+            shares::distribute(
+                &key,
+                points,
+                threshold,
+                &custodians,
+                &plan,
+                output.origin,
+                &passphrases,
+                &clock,
+            )?
+        }
+    };
+    let token_split = match &root_token {
+        Some(token) => Some(shares::split_among(
+            token,
+            &custodians,
+            &SplitPlan {
+                label: "root-token".into(),
+                threshold: k,
+                key_id: None,
+                previous_set_id: None,
+            },
+            &passphrases,
+            &clock,
+        )?),
+        None => None,
+    };
+    write_splits(
+        &args.out,
+        &[(None, &split)]
+            .into_iter()
+            .chain(token_split.as_ref().map(|t| (Some(ROOT_TOKEN_DIR), t)))
+            .collect::<Vec<_>>(),
     )?;
-    write_split(&args.out, &split)?;
     report_split(&args.out, &split);
-    note!(
-        "The init output also holds the root token, which these share files do not replace: use it to configure authentication, then revoke it (`bao token revoke -self`); a new one can be made later with a quorum (`bao operator generate-root`)."
-    );
+    match &token_split {
+        Some(t) => {
+            report_split(&args.out.join(ROOT_TOKEN_DIR), t);
+            note!(
+                "The root token is split too: use it to configure authentication, then revoke it (`bao token revoke -self`). Until then a quorum rebuilds it with `ceremony unseal combine --shareset {}/{ROOT_TOKEN_DIR}/shareset.json … --emit text`.",
+                args.out.display()
+            );
+        }
+        None => note!(
+            "The init output also holds the root token, which these share files do not replace: use it to configure authentication, then revoke it (`bao token revoke -self`); a new one can be made later with a quorum (`bao operator generate-root`, see docs/runbooks/openbao-generate-root.md). To keep it split among the custodians instead, run wrap again with --protect-root-token."
+        ),
+    }
     Ok(())
 }
+
+/// Where `unseal wrap --protect-root-token` puts the root token's share set.
+const ROOT_TOKEN_DIR: &str = "root-token";
 
 fn open(args: &OpenArgs) -> Result<()> {
     // Showing it on screen is the point of `open`, but it stays a choice the

@@ -493,7 +493,7 @@ pub fn open_shares(
 /// Whether `old` may be reshared with `threshold` (see [`reshare`]); asked
 /// before anyone opens a share.
 pub fn check_reshare(old: &ShareSet, threshold: usize) -> Result<(), Error> {
-    if old.origin == Origin::VaultOperatorInit && threshold != old.threshold {
+    if old.origin.server_combines() && threshold != old.threshold {
         return Err(Error::VaultThreshold {
             set_id: old.set_id.to_string(),
             threshold: old.threshold,
@@ -556,7 +556,7 @@ impl ShareSet {
             set_id: self.set_id.to_string(),
             reason,
         };
-        if self.origin == Origin::VaultOperatorInit {
+        if self.origin.from_vault() {
             return Err(refuse(
                 "holds Vault/OpenBao Shamir unseal shares, which are not a static-seal key: give the shares to `operator unseal` (`unseal open --emit vault`)",
             ));

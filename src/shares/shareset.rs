@@ -75,8 +75,31 @@ impl<'de> Deserialize<'de> for SetId {
 pub enum Origin {
     /// Split by `ceremony unseal share` or `root init`.
     Ceremony,
-    /// Shares printed by `vault|bao operator init`, wrapped by `unseal wrap`.
+    /// Unseal shares printed by `vault|bao operator init` (or a rekey),
+    /// wrapped by `unseal wrap`: the server combines them itself.
     VaultOperatorInit,
+    /// Recovery key shares of an auto-unseal (static seal) server, from
+    /// `operator init -recovery-shares` (or a recovery rekey): they do not
+    /// unseal, they authorise `generate-root` and rekeys.
+    VaultRecoveryKeys,
+    /// The single unseal key of a server initialised with one share
+    /// (`-key-shares=1`), split by ceremony: a quorum rebuilds it and gives
+    /// it whole to `operator unseal`.
+    VaultSingleKey,
+}
+
+impl Origin {
+    /// Whether the server combines these shares itself, with the threshold
+    /// it chose: their threshold cannot change without a rekey.
+    pub fn server_combines(self) -> bool {
+        matches!(self, Origin::VaultOperatorInit | Origin::VaultRecoveryKeys)
+    }
+
+    /// Whether the secret came from Vault/OpenBao (and is not a static-seal
+    /// key of ceremony's).
+    pub fn from_vault(self) -> bool {
+        !matches!(self, Origin::Ceremony)
+    }
 }
 
 /// One custodian's public entry.

@@ -63,6 +63,8 @@ pub enum SecretForm {
     Base64,
     /// A Kubernetes Secret manifest for OpenBao's `seal "static"` (32-byte keys only).
     OpenbaoStaticSeal,
+    /// The bytes as they are, which must be UTF-8 text (a root token).
+    Text,
 }
 
 /// `unseal combine`
@@ -147,23 +149,42 @@ pub struct WrapArgs {
     /// Accept one key for several custodians (one person would hold several shares; recorded).
     #[arg(long)]
     pub allow_shared_custodian_key: bool,
-    /// The unseal threshold given to `operator init`.
+    /// The threshold given to `operator init` (or the rekey). For a single
+    /// unseal key (-key-shares=1): the threshold of ceremony's own split of it.
     #[arg(long, value_name = "K")]
     pub threshold: usize,
     /// New directory for shareset.json and the share files.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Read the init JSON from this file instead of stdin.
+    /// Read the init (or rekey) JSON from this file instead of stdin.
     #[arg(long, value_name = "PATH")]
     pub init_file: Option<PathBuf>,
-    /// Label recorded in the manifest.
-    #[arg(long, default_value = "vault-unseal-key")]
-    pub label: String,
+    /// Which keys to wrap: unseal keys, recovery keys (auto-unseal servers), or auto (unseal keys if any).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub keys: WrapKeys,
+    /// Also split the initial root token among the same custodians, with the same threshold,
+    /// into OUT/root-token/ (rebuild it with `unseal combine --emit text`).
+    #[arg(long)]
+    pub protect_root_token: bool,
+    /// Label recorded in the manifest (default: by the keys wrapped).
+    #[arg(long)]
+    pub label: Option<String>,
     /// Do not ask for confirmation before writing.
     #[arg(long)]
     pub yes: bool,
     #[command(flatten)]
     pub preflight: PreflightArgs,
+}
+
+/// Which keys of an init or rekey output `unseal wrap` takes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WrapKeys {
+    /// The unseal keys if there are any, else the recovery keys.
+    Auto,
+    /// The unseal keys (unseal_keys_b64, or a rekey's keys_base64).
+    Unseal,
+    /// The recovery keys (recovery_keys_b64, or a recovery rekey's keys_base64).
+    Recovery,
 }
 
 /// How `unseal open` shows a share.

