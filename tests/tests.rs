@@ -13,6 +13,7 @@
 mod util;
 
 mod bootstrap;
+mod cli_cases;
 mod demo;
 mod handover_cli;
 mod handover_demo;
