@@ -561,3 +561,31 @@ fn report_json_of_root_verify() {
         ".checks[].detail" => quoting(names),
     });
 }
+
+// ---------------------------------------------------------------------------
+// The Phase 2 emitters' Kubernetes Secrets (printed, then applied)
+
+/// The fixed test keys of the emitters: 32 bytes of 0x11 and of 0x22,
+/// which protect nothing. Their output is exact: no redaction.
+fn fixed_key(byte: u8) -> ceremony::secret::SecretArray<32> {
+    ceremony::secret::SecretArray::from_slice(&[byte; 32]).expect("32 bytes")
+}
+
+#[test]
+fn emitted_flux_age_secret() {
+    use ceremony::root::RootKey;
+    let key = root::BootstrapKey::from_array(fixed_key(0x11));
+    let fields =
+        root::emit::FluxFields::new("sops-age", "flux-system", "age.agekey").expect("fields");
+    let text = root::emit::flux_age_secret(&key, &fields).expect("emit");
+    insta::assert_snapshot!("emitted_flux_age_secret", text.as_str());
+}
+
+#[test]
+fn emitted_openbao_static_seal() {
+    let key = fixed_key(0x22);
+    let key_id = KeyId::parse("20261201-static").expect("key id");
+    let fields = root::emit::SecretFields::new("openbao-static-seal", "openbao").expect("fields");
+    let text = root::emit::openbao_static_seal(&key, &key_id, &fields);
+    insta::assert_snapshot!("emitted_openbao_static_seal", text.as_str());
+}
