@@ -79,7 +79,8 @@ use crate::util::{Scratch, ceremony_bin};
 /// Where the cases are.
 const CMD: &str = "tests/cmd";
 
-/// The directories of cases; `fixture/` holds inputs, not cases.
+/// The directories of cases, globbed one by one: `tests/cmd/**/*.toml` would
+/// also take the custodians files under `fixture/` and `<case>.in/` for cases.
 const GROUPS: &[&str] = &[
     "top",
     "root",
