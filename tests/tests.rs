@@ -13,7 +13,9 @@
 mod util;
 
 mod bootstrap;
+mod cli_cases;
 mod demo;
+mod formats;
 mod handover_cli;
 mod handover_demo;
 mod handover_e2e;
