@@ -67,10 +67,9 @@
 //! `passphrase_tty`; what it cannot see (files left behind or not written,
 //! modes) is tested in Rust at the end of this module.
 //!
-//! Cases that pin the documented behaviour where the tool does otherwise
-//! are listed in [`KNOWN_BUGS`]: [`cli_cases`] skips them, and an ignored
-//! test each runs them (`cargo test --test tests cli_cases -- --ignored`).
-//! Fixing the bug makes it pass; then remove it from the list.
+//! A case that pins the documented behaviour where the tool does otherwise
+//! goes in [`KNOWN_BUGS`], so that [`cli_cases`] skips it until the bug is
+//! fixed; then it comes off the list.
 
 use std::path::{Path, PathBuf};
 
@@ -91,38 +90,9 @@ const GROUPS: &[&str] = &[
     "preflight",
 ];
 
-/// `root init --threshold 0|1|4` exits 3 (input) where `unseal share`
-/// exits 2 (usage) for the same flag: `Thresholds::resolve` reports a bad
-/// `--threshold` as a custodians-file error.
-const ROOT_INIT_THRESHOLD_FLAG: &[&str] = &[
-    "tests/cmd/root/init-threshold-0.toml",
-    "tests/cmd/root/init-threshold-1.toml",
-    "tests/cmd/root/init-threshold-too-many.toml",
-];
-
-/// `transcript verify` on a file that is not UTF-8 exits 2 (usage) where
-/// every other not-UTF-8 input exits 3 (input): `cli/transcript.rs` wraps it
-/// in `CliError::Usage`.
-const TRANSCRIPT_NOT_UTF8: &[&str] = &["tests/cmd/transcript/verify-not-utf8.toml"];
-
-/// A custodians file that is not UTF-8 is reported at line 1 whatever line
-/// holds the bad byte: `shares::load_custodians` hard-codes `line: 1`, and
-/// the hint says "fix the named line".
-const CUSTODIANS_NOT_UTF8_LINE: &[&str] = &["tests/cmd/unseal/share-custodians-not-utf8.toml"];
-
-/// A `/proc/swaps` that cannot be read is reported as "no active swap":
-/// `preflight::check_swap` reads it with `unwrap_or_default()`, so the
-/// report states a fact it did not check (every other unreadable source
-/// fails closed).
-const PREFLIGHT_SWAP_UNREADABLE: &[&str] = &["tests/cmd/preflight/swap-unreadable.toml"];
-
-/// Every case that shows a bug, skipped by [`cli_cases`].
-const KNOWN_BUGS: &[&[&str]] = &[
-    ROOT_INIT_THRESHOLD_FLAG,
-    TRANSCRIPT_NOT_UTF8,
-    CUSTODIANS_NOT_UTF8_LINE,
-    PREFLIGHT_SWAP_UNREADABLE,
-];
+/// Cases that show a known bug, skipped by [`cli_cases`] until it is fixed
+/// (each with a comment saying which bug). None today.
+const KNOWN_BUGS: &[&str] = &[];
 
 /// The cases' runner: the binary under test and a hermetic environment.
 fn runner() -> trycmd::TestCases {
@@ -148,42 +118,10 @@ fn cli_cases() {
     for group in GROUPS {
         cases.case(format!("{CMD}/{group}/*.toml"));
     }
-    for case in KNOWN_BUGS.iter().copied().flatten() {
+    for case in KNOWN_BUGS {
         cases.skip(case);
     }
     cases.run();
-}
-
-fn run_only(paths: &[&str]) {
-    let cases = runner();
-    for case in paths {
-        cases.case(case);
-    }
-    cases.run();
-}
-
-#[test]
-#[ignore = "bug: root init --threshold 0|1|4 exits 3 (input), not 2 (usage) as unseal share does"]
-fn known_bug_root_init_threshold_flag_is_a_usage_error() {
-    run_only(ROOT_INIT_THRESHOLD_FLAG);
-}
-
-#[test]
-#[ignore = "bug: transcript verify on a file that is not UTF-8 exits 2 (usage), not 3 (input)"]
-fn known_bug_transcript_not_utf8_is_an_input_error() {
-    run_only(TRANSCRIPT_NOT_UTF8);
-}
-
-#[test]
-#[ignore = "bug: a custodians file that is not UTF-8 is reported at line 1, not at the line with the bad byte"]
-fn known_bug_custodians_not_utf8_names_the_line() {
-    run_only(CUSTODIANS_NOT_UTF8_LINE);
-}
-
-#[test]
-#[ignore = "bug: preflight reports \"no active swap\" when /proc/swaps cannot be read"]
-fn known_bug_preflight_swap_unreadable_is_not_no_swap() {
-    run_only(PREFLIGHT_SWAP_UNREADABLE);
 }
 
 // ---------------------------------------------------------------------------
@@ -308,7 +246,7 @@ fn every_case_pins_its_outcome() {
             }
         }
     }
-    for bug in KNOWN_BUGS.iter().copied().flatten() {
+    for bug in KNOWN_BUGS {
         if !Path::new(bug).is_file() {
             problems.push(format!("KNOWN_BUGS names {bug}, which does not exist"));
         }

@@ -425,8 +425,12 @@ fn receipt() -> (Vec<u8>, Challenge, Statement, String, Ed25519SigningKey) {
     let mut envelope = statement.to_envelope().expect("envelope");
     let key = Ed25519SigningKey::generate("openbao-prod receipt key");
     sign_ed25519(&mut envelope, &key).expect("sign");
-    let trust = TrustFile::parse("trust", key.ed25519_trust_line("openbao-prod").as_bytes())
-        .expect("trustfile");
+    let trust = TrustFile::parse(
+        "trust",
+        key.ed25519_trust_line("openbao-prod", "openbao-prod")
+            .as_bytes(),
+    )
+    .expect("trustfile");
     verify::verify(&envelope, &trust).expect("the receipt verifies");
     let json = envelope.to_json().expect("envelope json");
     (sealed, challenge, statement, json, key)

@@ -21,7 +21,7 @@ pub fn run(command: TranscriptCommand) -> Result<()> {
 
 fn read(path: &std::path::Path) -> Result<String> {
     String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
-        .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", path.display())).into())
+        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())).into())
 }
 
 fn verify(args: &TranscriptVerifyArgs) -> Result<()> {

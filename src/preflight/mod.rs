@@ -378,8 +378,18 @@ pub fn check_default_route(root: &Path) -> Check {
 /// Active swap: a page holding a secret could be written to disk.
 pub fn check_swap(root: &Path) -> Check {
     let name = "swap".to_owned();
-    let swaps: Vec<String> = read(root, "proc/swaps")
-        .unwrap_or_default()
+    // Unread is not the same as none: say what was not checked.
+    let Some(table) = read(root, "proc/swaps") else {
+        return check(
+            &name,
+            Status::Warn,
+            format!(
+                "cannot read {}: swap was not checked (secrets could be paged to disk)",
+                root.join("proc/swaps").display()
+            ),
+        );
+    };
+    let swaps: Vec<String> = table
         .lines()
         .skip(1)
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))

@@ -91,6 +91,13 @@ pub enum Error {
     /// The manifest lacks something every root has.
     #[error("root.json: {0}")]
     Incomplete(String),
+    /// The `--threshold` given does not fit the custodians.
+    #[error("--threshold")]
+    ThresholdFlag {
+        /// Why.
+        #[source]
+        source: shares::ShamirError,
+    },
     /// No threshold for one of the secrets.
     #[error("no threshold for the {label}")]
     NoThreshold {
@@ -144,7 +151,7 @@ impl Error {
             },
             Error::WrongRoot { .. } | Error::Mismatch { .. } => Class::Verification,
             Error::MissingShare { .. } | Error::Incomplete(_) => Class::Input,
-            Error::NoThreshold { .. } => Class::Usage,
+            Error::NoThreshold { .. } | Error::ThresholdFlag { .. } => Class::Usage,
             Error::RootExists { .. } | Error::InterruptedReplace { .. } => Class::Refused,
             Error::Replace { source, .. } => source.class(),
             Error::Encoding(_) => Class::Internal,
@@ -206,7 +213,9 @@ impl Thresholds {
                     label: which.label(),
                     name: which.threshold_name(),
                 })?;
-            Threshold::new(k, custodians.len()).map_err(|e| Error::Shares(shares::Error::from(e)))
+            // A bad `--threshold` is a usage error; a bad `[threshold]`
+            // value of the file was already refused with its line.
+            Threshold::new(k, custodians.len()).map_err(|source| Error::ThresholdFlag { source })
         };
         Ok(Self {
             bootstrap: one(RootSecret::Bootstrap)?,

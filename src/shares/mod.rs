@@ -404,12 +404,21 @@ pub fn distribute(
 /// Reads and parses a custodians file.
 pub fn load_custodians(path: &std::path::Path, shared: SharedKeys) -> Result<Custodians, Error> {
     let bytes = crate::fsio::read(path)?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Custodians {
-        file: path.display().to_string(),
-        source: CustodiansError {
-            line: 1,
-            message: "not UTF-8 text".to_owned(),
-        },
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = 1 + e
+            .as_bytes()
+            .iter()
+            .take(valid)
+            .filter(|&&b| b == b'\n')
+            .count();
+        Error::Custodians {
+            file: path.display().to_string(),
+            source: CustodiansError {
+                line,
+                message: "not UTF-8 text".to_owned(),
+            },
+        }
     })?;
     Custodians::parse_with(&text, shared).map_err(|source| Error::Custodians {
         file: path.display().to_string(),
