@@ -21,6 +21,7 @@
 
 pub mod custodians;
 pub mod handover;
+pub mod openbao;
 pub mod sops;
 pub mod tmux;
 

@@ -96,7 +96,11 @@ impl Bao {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!("bao server exited with {status}:\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "bao server did not come up:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "bao server did not come up:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -169,10 +173,13 @@ impl Bao {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// `bao ARGS -format=json`, parsed.
+    /// `bao WORD WORD -format=json ARGS…`, parsed: `args` starts with the
+    /// two words of the command (`operator init`, `kv get`, `token lookup`),
+    /// and the flag goes right after them (the CLI reads flags only before
+    /// positional arguments).
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
-        all.push("-format=json");
+        all.insert(args.len().min(2), "-format=json");
         serde_json::from_str(&self.ok(&all)).expect("bao JSON")
     }
 
