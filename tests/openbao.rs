@@ -148,7 +148,13 @@ fn a_single_unseal_key_is_split_and_rebuilt_for_operator_unseal() {
         .success()
         .stdout_text();
     assert!(bao.sealed());
-    bao.ok(&["operator", "unseal", key.trim()]);
+    // As docs/runtime-openbao.md pipes it: the key never in argv.
+    let out = bao.bao_with_stdin(&["write", "sys/unseal", "key=-"], key.trim().as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!bao.sealed());
     // It is not a static-seal key, and says so.
     s.ceremony(&[
@@ -362,12 +368,23 @@ fn generate_root(bao: &Bao, s: &Scratch, set: &str, quorum: &[String]) -> String
     let mut last = serde_json::Value::Null;
     for name in quorum {
         let share = opened_share(s, set, name);
-        last = bao.json(&[
-            "write",
-            "sys/generate-root/update",
-            &format!("key={share}"),
-            &format!("nonce={nonce}"),
-        ]);
+        // As the runbook has it: the share through stdin (`key=-`).
+        let out = bao.bao_with_stdin(
+            &[
+                "write",
+                "-format=json",
+                "sys/generate-root/update",
+                &format!("nonce={nonce}"),
+                "key=-",
+            ],
+            share.as_bytes(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        last = serde_json::from_slice(&out.stdout).expect("update answers JSON");
     }
     assert_eq!(last["data"]["complete"], true, "{last}");
     let encoded = last["data"]["encoded_token"]
