@@ -14,6 +14,7 @@ mod util;
 
 mod bootstrap;
 mod demo;
+mod faults;
 mod handover_cli;
 mod handover_demo;
 mod handover_e2e;
