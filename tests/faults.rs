@@ -53,16 +53,22 @@ struct Fixture {
     next: Cell<usize>,
 }
 
-/// The manifests of a bootstrap tree, in the form the SOPS emitter writes
-/// them, so that an opened file equals its plaintext byte for byte.
+/// The manifests of a bootstrap tree (two files, two directories), in the
+/// form the SOPS emitter writes them, so that an opened file equals its
+/// plaintext byte for byte.
 fn manifests() -> Vec<(String, String)> {
     let reindent = |text: &str| text.replace("\n  ", "\n    ");
-    let mut files = vec![
+    vec![
         ("apps/db.yaml".to_owned(), reindent(DB_YAML)),
         ("flux/git.yaml".to_owned(), reindent(GIT_YAML)),
-    ];
-    // More files in more directories, so that an in-place seal of the tree
-    // takes long enough for a kill to land in it.
+    ]
+}
+
+/// [`manifests`] and ten more in three more directories, so that an
+/// in-place seal of the tree takes long enough for many kills to land in
+/// it.
+fn many_manifests() -> Vec<(String, String)> {
+    let mut files = manifests();
     for i in 0..10 {
         files.push((
             format!("team-{}/app-{i}.yaml", i % 3),
@@ -383,12 +389,12 @@ impl Fixture {
         );
     }
 
-    /// Every manifest under `TREE/` is its plaintext, or sealed to R1 and
-    /// opening to exactly that plaintext.
-    fn assert_tree_whole(&self, tree: &Path) {
+    /// Every manifest of `files` under `TREE/` is its plaintext, or sealed
+    /// to R1 and opening to exactly that plaintext.
+    fn assert_tree_whole(&self, tree: &Path, files: &[(String, String)]) {
         let identities = sops_identities("key1.agekey");
-        for (rel, plain) in manifests() {
-            let path = tree.join(&rel);
+        for (rel, plain) in files {
+            let path = tree.join(rel);
             let bytes = std::fs::read(&path)
                 .unwrap_or_else(|e| panic!("{}: {e} (a file went missing)", path.display()));
             if bytes == plain.as_bytes() {
@@ -1142,7 +1148,7 @@ fn a_killed_in_place_seal_leaves_each_file_clear_or_sealed() {
         30,
         |_| {
             // Back to clear text: every run seals the whole tree again.
-            for (rel, plain) in manifests() {
+            for (rel, plain) in many_manifests() {
                 let path = tree.join(rel);
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(path, plain).unwrap();
@@ -1159,7 +1165,7 @@ fn a_killed_in_place_seal_leaves_each_file_clear_or_sealed() {
             ])
         },
         |_| {
-            fx.assert_tree_whole(&tree);
+            fx.assert_tree_whole(&tree, &many_manifests());
             transcript_records(&fx.path("seal.jsonl"));
         },
     );
@@ -1444,20 +1450,60 @@ struct DiskFull<'a> {
     transcript: PathBuf,
 }
 
+/// What a writing command leaves, checked after every run.
+struct Written<'a> {
+    /// Checks that what the command writes is whole and valid, or absent
+    /// or as it was (never partial), and says whether the command's work
+    /// is complete; `None` where that cannot be told and running the
+    /// command again is harmless either way.
+    complete: Box<dyn Fn() -> Option<bool> + 'a>,
+    /// Puts things back as they were before the command, for the next
+    /// try, after a run whose work was complete but could not be recorded.
+    undo: Box<dyn Fn() + 'a>,
+}
+
+impl<'a> Written<'a> {
+    /// A new file or directory at `rel`, checked by `valid` when present.
+    fn new_at(fx: &'a Fixture, rel: &str, valid: impl Fn() + 'a) -> Self {
+        let path = fx.path(rel);
+        let undo_path = path.clone();
+        Written {
+            complete: Box::new(move || {
+                path.exists().then(|| {
+                    valid();
+                    true
+                })
+            }),
+            undo: Box::new(move || {
+                if undo_path.is_dir() {
+                    std::fs::remove_dir_all(&undo_path).unwrap();
+                } else {
+                    std::fs::remove_file(&undo_path).unwrap();
+                }
+            }),
+        }
+    }
+
+    /// Something `check` looks at, done or not by `check`'s answer, that a
+    /// rerun completes whatever state it is in.
+    fn rerunnable(check: impl Fn() -> Option<bool> + 'a) -> Self {
+        Written {
+            complete: Box::new(check),
+            undo: Box::new(|| {}),
+        }
+    }
+}
+
 impl DiskFull<'_> {
     /// Runs `command` (with `--transcript` on the tmpfs when `record`) with
     /// 0, 1, 2, … pages free until it succeeds. Every failure before must
-    /// be exit 8 naming the full disk, leave no `.ceremony-*` entry and the
-    /// transcript exactly as it was or with one more record (of that exit
-    /// 8), and pass `after_failure`; then the success must be recorded and
-    /// pass `after_success`.
-    fn until_it_fits(
-        &self,
-        command: &[String],
-        record: bool,
-        after_failure: impl Fn(),
-        after_success: impl FnOnce(),
-    ) {
+    /// be exit 8 naming the full disk and leave no `.ceremony-*` entry and
+    /// the output whole or absent. Either the work was not done, and the
+    /// transcript is exactly as it was or has one more record (of that exit
+    /// 8); or the work was done and only recording it failed, which must be
+    /// said, and the transcript is exactly as it was. Then the success must
+    /// be recorded and its work complete.
+    fn until_it_fits(&self, command: &[String], record: bool, output: Written<'_>) {
         let mut all = Vec::new();
         if record {
             all.extend(args(&["--transcript", self.transcript.to_str().unwrap()]));
@@ -1473,14 +1519,15 @@ impl DiskFull<'_> {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let context = format!("ceremony {all:?} with {free} page(s) free\nstderr:\n{stderr}");
             let records = transcript_records(&self.transcript);
+            assert_no_leftovers(&self.tmpfs.dir, &context);
+            let complete = (output.complete)();
             if out.status.success() {
                 assert!(free > 0, "{context}\nsucceeded on a full disk");
+                assert_ne!(complete, Some(false), "{context}\nsucceeded, work not done");
                 if record {
                     assert_eq!(records.len(), count + 1, "{context}");
                     assert_eq!(exit_code_of(records.last().unwrap()), 0, "{context}");
                 }
-                assert_no_leftovers(&self.tmpfs.dir, &context);
-                after_success();
                 self.tmpfs.unfill();
                 return;
             }
@@ -1489,7 +1536,13 @@ impl DiskFull<'_> {
                 stderr.contains("No space left on device"),
                 "{context}\nthe full disk is not named"
             );
-            assert_no_leftovers(&self.tmpfs.dir, &context);
+            if complete == Some(true) {
+                assert!(record, "{context}\nfailed, work done");
+                assert!(
+                    stderr.contains("error: transcript"),
+                    "{context}\nthe work is done: only recording it may have failed"
+                );
+            }
             if records.len() == count {
                 assert_eq!(
                     std::fs::read(&self.transcript).unwrap(),
@@ -1498,10 +1551,17 @@ impl DiskFull<'_> {
                 );
             } else {
                 assert!(record, "{context}\nthe transcript changed");
+                assert_ne!(
+                    complete,
+                    Some(true),
+                    "{context}\nrecorded a failure, work done"
+                );
                 assert_eq!(records.len(), count + 1, "{context}");
                 assert_eq!(exit_code_of(records.last().unwrap()), 8, "{context}");
             }
-            after_failure();
+            if complete == Some(true) {
+                (output.undo)();
+            }
         }
         panic!("ceremony {all:?} still fails with 256 pages free");
     }
@@ -1526,18 +1586,13 @@ fn a_full_disk_fails_root_init_and_unseal_writes_cleanly() {
         tmpfs: &tmpfs,
         transcript: fx.path("mnt/t.jsonl"),
     };
-    let absent = |rel: &'static str| {
-        let path = fx.path(rel);
-        move || assert!(!path.exists(), "{} was written in part", path.display())
-    };
     disk.until_it_fits(
         &fx.root_init_args("mnt/root"),
         true,
-        absent("mnt/root"),
-        || {
+        Written::new_at(&fx, "mnt/root", || {
             let (_, report) = ceremony::root::verify_dir(&fx.path("mnt/root"));
             assert!(report.passed(), "{report:?}");
-        },
+        }),
     );
     for (out, make) in [
         (
@@ -1547,9 +1602,11 @@ fn a_full_disk_fails_root_init_and_unseal_writes_cleanly() {
         ("mnt/reshared", Fixture::reshare_args),
         ("mnt/wrapped", Fixture::wrap_args),
     ] {
-        disk.until_it_fits(&make(&fx, out), true, absent(out), || {
-            fx.assert_set_opens(out)
-        });
+        disk.until_it_fits(
+            &make(&fx, out),
+            true,
+            Written::new_at(&fx, out, || fx.assert_set_opens(out)),
+        );
     }
 }
 
@@ -1563,18 +1620,14 @@ fn a_full_disk_fails_bootstrap_writes_cleanly() {
         tmpfs: &tmpfs,
         transcript: fx.path("mnt/t.jsonl"),
     };
-    let whole = |rel: &'static str| {
-        let fx = &fx;
-        move || fx.assert_tree_whole(&fx.path(rel))
-    };
-    let all_sealed = |rel: &'static str| {
+    // Each file in clear or sealed and opening; done when all are sealed.
+    let sealed = |rel: &'static str| {
         let fx = &fx;
         move || {
-            fx.assert_tree_whole(&fx.path(rel));
-            for (file, plain) in manifests() {
-                let bytes = std::fs::read(fx.path(&format!("{rel}/{file}"))).unwrap();
-                assert_ne!(bytes, plain.as_bytes(), "{rel}/{file} is still in clear");
-            }
+            fx.assert_tree_whole(&fx.path(rel), &manifests());
+            Some(manifests().iter().all(|(file, plain)| {
+                std::fs::read(fx.path(&format!("{rel}/{file}"))).unwrap() != plain.as_bytes()
+            }))
         }
     };
     copy_dir(&fx.path("plain"), &fx.path("mnt/tree"));
@@ -1588,9 +1641,17 @@ fn a_full_disk_fails_bootstrap_writes_cleanly() {
             "mnt/tree",
         ]),
         true,
-        whole("mnt/tree"),
-        all_sealed("mnt/tree"),
+        Written::rerunnable(sealed("mnt/tree")),
     );
+    // Sealed before and after: whether a file was rewritten is not told,
+    // and running again is harmless.
+    let opens = |rel: &'static str| {
+        let sealed = sealed(rel);
+        move || {
+            assert_eq!(sealed(), Some(true));
+            None
+        }
+    };
     copy_dir(&fx.path("sealed-r1"), &fx.path("mnt/updated"));
     disk.until_it_fits(
         &args(&[
@@ -1603,17 +1664,14 @@ fn a_full_disk_fails_bootstrap_writes_cleanly() {
             "mnt/updated",
         ]),
         true,
-        all_sealed("mnt/updated"),
-        all_sealed("mnt/updated"),
+        Written::rerunnable(opens("mnt/updated")),
     );
     copy_dir(&fx.path("sealed-r1"), &fx.path("mnt/rotated"));
     disk.until_it_fits(
         &args(&["bootstrap", "rotate", "-i", &fx.key1, "mnt/rotated"]),
         true,
-        all_sealed("mnt/rotated"),
-        all_sealed("mnt/rotated"),
+        Written::rerunnable(opens("mnt/rotated")),
     );
-    let opened = fx.path("mnt/opened");
     disk.until_it_fits(
         &args(&[
             "bootstrap",
@@ -1625,16 +1683,15 @@ fn a_full_disk_fails_bootstrap_writes_cleanly() {
             "sealed-r1",
         ]),
         true,
-        || assert!(!opened.exists(), "opened files were written in part"),
-        || {
+        Written::new_at(&fx, "mnt/opened", || {
             for (file, plain) in manifests() {
                 assert_eq!(
-                    std::fs::read(opened.join(&file)).unwrap(),
+                    std::fs::read(fx.path(&format!("mnt/opened/{file}"))).unwrap(),
                     plain.as_bytes(),
                     "{file}"
                 );
             }
-        },
+        }),
     );
 }
 
@@ -1649,16 +1706,11 @@ fn a_full_disk_fails_handover_and_transcript_writes_cleanly() {
         tmpfs: &tmpfs,
         transcript: transcript.clone(),
     };
-    let absent = |rel: &'static str| {
-        let path = fx.path(rel);
-        move || assert!(!path.exists(), "{} was written in part", path.display())
-    };
     // Only the transcript is written.
     disk.until_it_fits(
         &args(&["preflight", "--system-root", &fx.sys]),
         true,
-        || {},
-        || {},
+        Written::rerunnable(|| None),
     );
     disk.until_it_fits(
         &args(&[
@@ -1674,17 +1726,15 @@ fn a_full_disk_fails_handover_and_transcript_writes_cleanly() {
             "mnt/challenge.json",
         ]),
         true,
-        absent("mnt/challenge.json"),
-        || {
+        Written::new_at(&fx, "mnt/challenge.json", || {
             ceremony::handover::challenge::Challenge::from_json(&fx.s.read("mnt/challenge.json"))
                 .unwrap();
-        },
+        }),
     );
     disk.until_it_fits(
         &fx.receipt_args("mnt/receipt.json", &["--key", "signer"]),
         true,
-        absent("mnt/receipt.json"),
-        || {
+        Written::new_at(&fx, "mnt/receipt.json", || {
             fx.ok(&args(&[
                 "handover",
                 "verify",
@@ -1695,39 +1745,40 @@ fn a_full_disk_fails_handover_and_transcript_writes_cleanly() {
                 "--trust",
                 "trust",
             ]));
-        },
+        }),
     );
-    std::fs::copy(fx.path("unsigned.json"), fx.path("mnt/unsigned.json")).unwrap();
     let unsigned = fx.s.read("unsigned.json");
+    fx.s.write("mnt/unsigned.json", &unsigned);
     disk.until_it_fits(
         &fx.attach_args("mnt/unsigned.json"),
         true,
-        || {
-            assert_eq!(
-                fx.s.read("mnt/unsigned.json"),
-                unsigned,
-                "the receipt changed"
-            )
-        },
-        || {
-            let envelope =
-                ceremony::handover::Envelope::from_json(&fx.s.read("mnt/unsigned.json")).unwrap();
-            assert_eq!(envelope.signatures.len(), 1);
+        Written {
+            complete: Box::new(|| {
+                let now = fx.s.read("mnt/unsigned.json");
+                if now == unsigned {
+                    return Some(false);
+                }
+                let envelope = ceremony::handover::Envelope::from_json(&now).unwrap();
+                assert_eq!(envelope.signatures.len(), 1);
+                Some(true)
+            }),
+            undo: Box::new(|| {
+                fx.s.write("mnt/unsigned.json", &unsigned);
+            }),
         },
     );
-    // The signature is the product, appended to the transcript itself
-    // (which a failure must leave as it was: checked for every run).
+    // The signature is the product, appended to the transcript itself:
+    // a failure leaves it exactly as it was.
+    let signatures = || {
+        transcript_records(&transcript)
+            .iter()
+            .filter(|r| matches!(r.entry, Entry::Signature { .. }))
+            .count()
+    };
     disk.until_it_fits(
         &fx.sign_args("mnt/t.jsonl"),
         false,
-        || {},
-        || {
-            let records = transcript_records(&transcript);
-            assert!(matches!(
-                records.last().unwrap().entry,
-                Entry::Signature { .. }
-            ));
-        },
+        Written::rerunnable(|| Some(signatures() == 1)),
     );
     // Signed by the root, and nothing after the signature.
     fx.ok(&args(&[
@@ -1755,8 +1806,16 @@ fn a_full_disk_fails_an_unsigned_receipt_cleanly() {
     disk.until_it_fits(
         &fx.receipt_args("mnt/receipt.json", &["--unsigned"]),
         true,
-        || assert!(!receipt.exists() && !pae.exists(), "written in part"),
-        || assert!(receipt.exists() && pae.exists()),
+        Written {
+            complete: Box::new(|| {
+                assert_eq!(receipt.exists(), pae.exists(), "one of two files written");
+                Some(receipt.exists())
+            }),
+            undo: Box::new(|| {
+                std::fs::remove_file(&receipt).unwrap();
+                std::fs::remove_file(&pae).unwrap();
+            }),
+        },
     );
 }
 
@@ -1771,14 +1830,12 @@ fn a_full_disk_fails_the_demo_cleanly() {
         tmpfs: &tmpfs,
         transcript: fx.path("mnt/t.jsonl"),
     };
-    let kept = fx.path("mnt/demo");
     disk.until_it_fits(
         &args(&["demo", "--keep", "mnt/demo"]),
         true,
-        || assert!(!kept.exists(), "written in part"),
-        || {
+        Written::new_at(&fx, "mnt/demo", || {
             fx.ok(&args(&["root", "verify", "mnt/demo/root"]));
-        },
+        }),
     );
 }
 
