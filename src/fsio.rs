@@ -14,11 +14,65 @@
 //! Output directories (a share set, a root) are staged whole in a hidden
 //! temporary directory beside the target and renamed into place at the end, so
 //! a failure half-way leaves no partial set of shares behind.
+//!
+//! The transcript is the one file appended to ([`LockedAppend`]): under an
+//! exclusive lock, read through its cap, and cut back to its previous length
+//! if the append or its flush fails (a full disk), so a failed append never
+//! leaves a torn last line that would stop every later append.
+//!
+//! # Leftovers of a killed write
+//!
+//! A write that fails cleans up after itself; a process that is killed
+//! (`kill -9`, a power cut) cannot, and leaves its temporary file
+//! (`.ceremony-….tmp`) or staging directory (`.ceremony-staging-…`) beside
+//! the target. They hold what was being written: sealed files, encrypted
+//! shares, public manifests, and for `bootstrap open --out-dir` decrypted
+//! files (mode 0600, in a 0700 directory). None is ever read back or used:
+//! the target only ever appears by rename. Still, a half-written sealed file
+//! or a staged plaintext is not something to leave lying around, so:
+//!
+//! * Each leftover is named after its writer:
+//!   `.ceremony-[staging-]PID-START-HOST-RANDOM[.tmp]`, where `START` is the
+//!   process's start time (clock ticks since boot, `/proc/PID/stat`) and
+//!   `HOST` eight hex digits of SHA-256 over the boot id and the pid
+//!   namespace. A pid alone would not do: pids are reused.
+//! * The next write into the same directory (every [`write_new`],
+//!   [`replace`], [`replace_if_unchanged`] and [`StagedDir`]) removes a
+//!   leftover only when it is provably ours and stale: its name parses, it
+//!   was made on this boot in this pid namespace, it is owned by our
+//!   effective user, it is of the kind its name says (a regular file or a
+//!   directory, never a symbolic link), and its writer is gone (no process
+//!   with that pid, one with another start time, or a zombie). A leftover
+//!   of a writer that is still running, of another boot or machine (a
+//!   shared directory), of another user, or with a name we did not make is
+//!   left alone and listed as kept.
+//! * Nothing is overwritten before it is unlinked: on journaling and
+//!   copy-on-write file systems an overwrite does not reach the old blocks
+//!   either (the threat model's "known residue").
+//! * The library prints nothing: what was removed and what was kept is
+//!   returned ([`Written::leftovers`], [`StagedDir::leftovers`]) for the
+//!   command line to say on stderr.
+//!
+//! Where the process's start time cannot be read (no `/proc`), leftovers
+//! are named without a writer and are never removed automatically; they are
+//! still listed as kept.
+//!
+//! # Hard links
+//!
+//! Replacing a file replaces one name. If the file had other names (hard
+//! links), they keep the old content: for an in-place seal, the cleartext.
+//! [`replace_if_unchanged`] does not refuse, because this module cannot
+//! know whether the old content matters (a receipt gaining a signature, a
+//! sealed file moving to new recipients); it returns how many other names
+//! keep it ([`Written::old_content_links`]), and the count is known from
+//! the [`Stamp`] before any work is done ([`Stamp::hard_links`]), so a
+//! caller that must not leave a copy behind refuses up front.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::class::Class;
 
@@ -78,6 +132,30 @@ pub enum FsError {
         /// The file.
         path: PathBuf,
     },
+    /// An append failed (a full disk); the file was cut back to exactly
+    /// what it held before, so nothing of the failed append is left.
+    #[error("{path}: appending failed; the file was left as it was")]
+    AppendUndone {
+        /// The file.
+        path: PathBuf,
+        /// Why the append failed.
+        source: std::io::Error,
+    },
+    /// An append failed, and so did cutting the file back to its previous
+    /// length: its last line may be incomplete.
+    #[error(
+        "{path}: appending failed ({failure}), and cutting the file back to its previous {len} bytes failed too: its last line may be incomplete; truncate it to {len} bytes by hand"
+    )]
+    AppendTorn {
+        /// The file.
+        path: PathBuf,
+        /// Its length before the append.
+        len: u64,
+        /// Why the append failed.
+        failure: std::io::Error,
+        /// Why cutting it back failed.
+        source: std::io::Error,
+    },
     /// An operating-system error.
     #[error("{path}: {action} failed")]
     Io {
@@ -100,7 +178,9 @@ impl FsError {
             FsError::MissingParent { .. }
             | FsError::NotRegular { .. }
             | FsError::TooLarge { .. } => Class::Input,
-            FsError::Io { .. } => Class::Io,
+            FsError::Io { .. } | FsError::AppendUndone { .. } | FsError::AppendTorn { .. } => {
+                Class::Io
+            }
         }
     }
 
@@ -111,6 +191,9 @@ impl FsError {
                 Some("run the command again once nobody else is writing the file")
             }
             FsError::TooLarge { .. } => Some("check that this is the right file"),
+            FsError::AppendUndone { .. } => Some(
+                "free space on the file system (or fix the error named) and run the command again",
+            ),
             _ => None,
         }
     }
@@ -118,7 +201,8 @@ impl FsError {
     /// The operating-system error behind this one, if any.
     pub fn io_error(&self) -> Option<&std::io::Error> {
         match self {
-            FsError::Io { source, .. } => Some(source),
+            FsError::Io { source, .. } | FsError::AppendUndone { source, .. } => Some(source),
+            FsError::AppendTorn { failure, .. } => Some(failure),
             _ => None,
         }
     }
@@ -297,15 +381,46 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
     read_input(path, Cap::Document)
 }
 
+/// What a write did besides writing its target.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Leftovers of killed earlier writes found in the target's directory
+    /// (see the module doc).
+    pub leftovers: Leftovers,
+    /// How many other names (hard links) the replaced file had: each still
+    /// holds the old content, which this write did not replace. Always 0
+    /// for a new file.
+    pub old_content_links: u64,
+}
+
+/// Leftovers of killed writes found in a directory before writing into it
+/// (see the module doc).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Removed: ours, and their writer is gone.
+    pub removed: Vec<PathBuf>,
+    /// Left alone: their writer may still be running, or they are of
+    /// another boot, machine or user, or were named by another version of
+    /// this tool, or could not be removed. For the operator to look at.
+    pub kept: Vec<PathBuf>,
+}
+
+impl Leftovers {
+    /// Nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.kept.is_empty()
+    }
+}
+
 /// Writes `bytes` to a new file at `path` atomically with `mode`. Fails if
 /// `path` exists (checked again by the kernel at rename time, not just before).
-pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<Written, FsError> {
     write_atomic(path, bytes, mode, false)
 }
 
 /// Writes `bytes` to `path` atomically with `mode`, replacing an existing file
 /// (used by in-place sealing, where the caller asked for it).
-pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<Written, FsError> {
     write_atomic(path, bytes, mode, true)
 }
 
@@ -314,7 +429,11 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
 /// overwritten. The new content is written and flushed first, and the
 /// check is made right before the rename, so the window left (no rename
 /// compares) is the rename itself.
-pub fn replace_if_unchanged(path: &Path, bytes: &[u8], read: Stamp) -> Result<(), FsError> {
+///
+/// Only this name is replaced: [`Written::old_content_links`] says how many
+/// other names still hold the old content (`read.hard_links() - 1`; the
+/// check before the rename makes sure no name was added since).
+pub fn replace_if_unchanged(path: &Path, bytes: &[u8], read: Stamp) -> Result<Written, FsError> {
     let unchanged = || match fs::symlink_metadata(path) {
         Ok(meta) if Stamp::of(&meta) == read => Ok(()),
         Ok(_) => Err(FsError::ChangedSinceRead {
@@ -330,7 +449,7 @@ pub fn replace_if_unchanged(path: &Path, bytes: &[u8], read: Stamp) -> Result<()
     write_with_check(path, bytes, read.permissions(), true, &unchanged)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result<(), FsError> {
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result<Written, FsError> {
     write_with_check(path, bytes, mode, overwrite, &|| Ok(()))
 }
 
@@ -340,16 +459,18 @@ fn write_with_check(
     mode: u32,
     overwrite: bool,
     before_rename: &dyn Fn() -> Result<(), FsError>,
-) -> Result<(), FsError> {
+) -> Result<Written, FsError> {
     let parent = parent_of(path)?;
     if !overwrite && path.symlink_metadata().is_ok() {
         return Err(FsError::Exists {
             path: path.to_owned(),
         });
     }
+    let leftovers = sweep_leftovers(&parent);
     let mut temp = tempfile::Builder::new()
-        .prefix(".ceremony-")
-        .suffix(".tmp")
+        .prefix(&leftover_prefix(TEMP_PREFIX))
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(RANDOM_CHARS)
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(&parent)
         .map_err(io(path, "creating a temporary file"))?;
@@ -361,7 +482,15 @@ fn write_with_check(
     temp.write_all(bytes).map_err(io(path, "writing"))?;
     temp.as_file().sync_all().map_err(io(path, "flushing"))?;
     before_rename()?;
+    let mut old_content_links = 0;
     if overwrite {
+        // Right before the rename, as the check above: what the rename
+        // unlinks from this name.
+        if let Ok(meta) = path.symlink_metadata() {
+            if meta.file_type().is_file() {
+                old_content_links = meta.nlink().saturating_sub(1);
+            }
+        }
         temp.persist(path).map_err(|e| FsError::Io {
             path: path.to_owned(),
             action: "renaming into place",
@@ -382,7 +511,246 @@ fn write_with_check(
             }
         })?;
     }
-    sync_dir(&parent)
+    sync_dir(&parent)?;
+    Ok(Written {
+        leftovers,
+        old_content_links,
+    })
+}
+
+/// Temporary files: `.ceremony-TAG-RANDOM.tmp`.
+const TEMP_PREFIX: &str = ".ceremony-";
+const TEMP_SUFFIX: &str = ".tmp";
+/// Staging directories: `.ceremony-staging-TAG-RANDOM`.
+const STAGING_PREFIX: &str = ".ceremony-staging-";
+/// Random characters at the end of a leftover's name (alphanumeric).
+const RANDOM_CHARS: usize = 8;
+
+/// The process that writes: enough to tell later, from a leftover's name
+/// alone, whether the process that made it is still running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Writer {
+    pid: u32,
+    /// Start time in clock ticks since boot (`/proc/PID/stat`, field 22).
+    start: u64,
+    /// Eight hex digits of SHA-256 over the boot id and the pid namespace.
+    host: String,
+}
+
+impl Writer {
+    /// This process, or `None` where `/proc` does not tell (then leftovers
+    /// are named without a writer and never removed automatically).
+    fn current() -> Option<&'static Writer> {
+        static CURRENT: OnceLock<Option<Writer>> = OnceLock::new();
+        CURRENT.get_or_init(Writer::read_current).as_ref()
+    }
+
+    fn read_current() -> Option<Writer> {
+        // The pid as the mounted /proc numbers it, which is the numbering
+        // liveness is later checked in; refuse to tag if it disagrees with
+        // our own (a /proc of another pid namespace).
+        let pid: u32 = fs::read_link("/proc/self").ok()?.to_str()?.parse().ok()?;
+        if pid != std::process::id() {
+            return None;
+        }
+        let (_, start) = parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+        Some(Writer {
+            pid,
+            start,
+            host: host_token()?,
+        })
+    }
+
+    fn tag(&self) -> String {
+        format!("{}-{}-{}", self.pid, self.start, self.host)
+    }
+
+    /// `PID-START-HOST-RANDOM`, exactly as [`Writer::tag`] and
+    /// [`RANDOM_CHARS`] make it.
+    fn parse(rest: &str) -> Option<Writer> {
+        let mut parts = rest.split('-');
+        let (pid, start, host, random) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let decimal = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let ok = parts.next().is_none()
+            && decimal(pid)
+            && !pid.starts_with('0')
+            && decimal(start)
+            && host.len() == 8
+            && host.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && random.len() == RANDOM_CHARS
+            && random.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !ok {
+            return None;
+        }
+        Some(Writer {
+            // A pid the kernel can name: 1..=i32::MAX.
+            pid: pid.parse().ok().filter(|&p| i32::try_from(p).is_ok())?,
+            start: start.parse().ok()?,
+            host: host.to_owned(),
+        })
+    }
+
+    /// Whether the process this names is gone: no such pid, another
+    /// process under it (another start time), or a zombie (it has exited;
+    /// only its exit status is left). Anything unclear is "not gone".
+    ///
+    /// Whether the pid exists is asked of the kernel (signal 0), not of
+    /// `/proc` alone: with `hidepid`, `/proc` hides processes it will not
+    /// let us trace, and a ceremony is not traceable (the preflight marks
+    /// it not dumpable), so a missing `/proc/PID` proves nothing.
+    fn is_gone(&self) -> bool {
+        match process_exists(self.pid) {
+            Some(false) => return true,
+            Some(true) => {}
+            None => return false,
+        }
+        match fs::read_to_string(format!("/proc/{}/stat", self.pid)) {
+            // It exists, but /proc does not show it.
+            Err(_) => false,
+            Ok(stat) => match parse_stat(&stat) {
+                Some((_, start)) if start != self.start => true,
+                Some((state, _)) => matches!(state, 'Z' | 'X' | 'x'),
+                None => false,
+            },
+        }
+    }
+}
+
+/// Whether a process with this pid exists (`kill(pid, 0)`: `ESRCH` means
+/// none, `EPERM` one we may not signal); `None` if the kernel says
+/// something else.
+#[allow(unsafe_code)]
+fn process_exists(pid: u32) -> Option<bool> {
+    // 0 and negative pids name process groups, not a process.
+    let pid = libc::pid_t::try_from(pid).ok().filter(|&p| p > 0)?;
+    // SAFETY: kill with signal 0 sends nothing; it only checks that the
+    // pid exists and may be signalled. No memory is passed.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return Some(true);
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::ESRCH) => Some(false),
+        Some(libc::EPERM) => Some(true),
+        _ => None,
+    }
+}
+
+/// The state and start time of a `/proc/PID/stat` line. The command name
+/// (field 2) is in parentheses and may hold spaces and parentheses itself,
+/// so the fields are counted from the last `)`.
+fn parse_stat(stat: &str) -> Option<(char, u64)> {
+    let after = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    // Field 3 is the state; field 22 the start time.
+    let start = fields.nth(22 - 4)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// Eight hex digits naming this boot and pid namespace: a pid and start
+/// time mean something only within both.
+fn host_token() -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let namespace = fs::read_link("/proc/self/ns/pid").ok()?;
+    let mut hash = Sha256::new();
+    hash.update(boot.trim().as_bytes());
+    hash.update(b"\n");
+    hash.update(namespace.as_os_str().as_encoded_bytes());
+    Some(hex::encode(&hash.finalize()[..4]))
+}
+
+/// The name prefix of a new leftover-to-be: `PREFIX` and this process's
+/// tag, or `PREFIX` alone when it has none.
+fn leftover_prefix(prefix: &str) -> String {
+    match Writer::current() {
+        Some(me) => format!("{prefix}{}-", me.tag()),
+        None => prefix.to_owned(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LeftoverKind {
+    TempFile,
+    StagingDir,
+}
+
+/// Whether `name` is one of our leftovers' names, and the writer it names
+/// (`None`: named without a writer, or by another version).
+fn leftover_name(name: &str) -> Option<(LeftoverKind, Option<Writer>)> {
+    if let Some(rest) = name.strip_prefix(STAGING_PREFIX) {
+        return Some((LeftoverKind::StagingDir, Writer::parse(rest)));
+    }
+    let rest = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    Some((LeftoverKind::TempFile, Writer::parse(rest)))
+}
+
+/// Removes the leftovers in `dir` that are provably ours and stale, and
+/// lists the others (see the module doc). Never fails: a leftover that
+/// cannot be removed is listed as kept, and a directory that cannot be
+/// listed fails the write that follows, with its own error.
+fn sweep_leftovers(dir: &Path) -> Leftovers {
+    let mut found = Leftovers::default();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    let me = Writer::current();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((kind, writer)) = name.to_str().and_then(leftover_name) else {
+            continue;
+        };
+        let path = entry.path();
+        let stale = match (me, writer) {
+            // Our own, in progress (another thread of this process).
+            (Some(me), Some(w)) if w == *me => continue,
+            (Some(me), Some(w)) => w.host == me.host && w.is_gone(),
+            _ => false,
+        };
+        if stale && is_removable(&path, kind) {
+            let removed = match kind {
+                LeftoverKind::TempFile => fs::remove_file(&path),
+                LeftoverKind::StagingDir => fs::remove_dir_all(&path),
+            };
+            match removed {
+                Ok(()) => found.removed.push(path),
+                // Another writer removed it first.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => found.kept.push(path),
+            }
+        } else {
+            found.kept.push(path);
+        }
+    }
+    if !found.removed.is_empty() {
+        // The removals are not what this write promises; a failed flush
+        // only means they may come back after a power cut.
+        let _ = sync_dir(dir);
+    }
+    found.removed.sort();
+    found.kept.sort();
+    found
+}
+
+/// Of the kind its name says (never a symbolic link) and owned by our
+/// effective user.
+fn is_removable(path: &Path, kind: LeftoverKind) -> bool {
+    let Ok(meta) = path.symlink_metadata() else {
+        return false;
+    };
+    let kind_matches = match kind {
+        LeftoverKind::TempFile => meta.file_type().is_file(),
+        LeftoverKind::StagingDir => meta.file_type().is_dir(),
+    };
+    kind_matches && meta.uid() == effective_uid()
+}
+
+#[allow(unsafe_code)]
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes no arguments, touches no memory of ours and
+    // cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), FsError> {
@@ -396,22 +764,14 @@ fn sync_dir(dir: &Path) -> Result<(), FsError> {
 pub struct StagedDir {
     target: PathBuf,
     staging: Option<tempfile::TempDir>,
+    leftovers: Leftovers,
 }
 
 impl StagedDir {
     /// Starts staging `target`, which must not exist or be an empty directory.
     pub fn new(target: &Path) -> Result<Self, FsError> {
         check_target_dir(target)?;
-        let parent = parent_of(target)?;
-        let staging = tempfile::Builder::new()
-            .prefix(".ceremony-staging-")
-            .permissions(fs::Permissions::from_mode(0o700))
-            .tempdir_in(&parent)
-            .map_err(io(target, "creating a staging directory"))?;
-        Ok(Self {
-            target: target.to_owned(),
-            staging: Some(staging),
-        })
+        Self::beside(target)
     }
 
     /// Starts staging a directory that will take the place of `target` once
@@ -420,15 +780,24 @@ impl StagedDir {
     /// [`StagedDir::commit`].
     pub fn beside(target: &Path) -> Result<Self, FsError> {
         let parent = parent_of(target)?;
+        let leftovers = sweep_leftovers(&parent);
         let staging = tempfile::Builder::new()
-            .prefix(".ceremony-staging-")
+            .prefix(&leftover_prefix(STAGING_PREFIX))
+            .rand_bytes(RANDOM_CHARS)
             .permissions(fs::Permissions::from_mode(0o700))
             .tempdir_in(&parent)
             .map_err(io(target, "creating a staging directory"))?;
         Ok(Self {
             target: target.to_owned(),
             staging: Some(staging),
+            leftovers,
         })
+    }
+
+    /// Leftovers of killed earlier writes found beside the target when
+    /// staging started (see the module doc).
+    pub fn leftovers(&self) -> &Leftovers {
+        &self.leftovers
     }
 
     fn dir(&self) -> Result<&Path, FsError> {
@@ -443,27 +812,53 @@ impl StagedDir {
     }
 
     /// Adds a file (a relative path, parents created) with `mode`.
+    /// `relative` must stay inside the directory: no root, no `..`.
+    /// Errors name the file as it will be once committed
+    /// (`TARGET/RELATIVE`), not the hidden staging directory.
     pub fn add(&self, relative: &str, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+        use std::path::Component;
+        let shown = self.target.join(relative);
+        let inside = !relative.is_empty()
+            && Path::new(relative)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        if !inside {
+            return Err(FsError::Io {
+                path: shown,
+                action: "staging",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a relative path inside the directory",
+                ),
+            });
+        }
         let path = self.dir()?.join(relative);
         if let Some(parent) = path.parent() {
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(parent)
-                .map_err(io(&path, "creating a directory"))?;
+                .map_err(io(&shown, "creating a directory"))?;
         }
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
             .open(&path)
-            .map_err(io(&path, "creating"))?;
+            .map_err(io(&shown, "creating"))?;
         file.set_permissions(fs::Permissions::from_mode(mode))
-            .map_err(io(&path, "setting permissions"))?;
-        file.write_all(bytes).map_err(io(&path, "writing"))?;
-        file.sync_all().map_err(io(&path, "flushing"))?;
+            .map_err(io(&shown, "setting permissions"))?;
+        file.write_all(bytes).map_err(io(&shown, "writing"))?;
+        file.sync_all().map_err(io(&shown, "flushing"))?;
         if let Some(parent) = path.parent() {
-            sync_dir(parent)?;
+            sync_dir(parent).map_err(|e| match e {
+                FsError::Io { action, source, .. } => FsError::Io {
+                    path: shown.clone(),
+                    action,
+                    source,
+                },
+                other => other,
+            })?;
         }
         Ok(())
     }
@@ -512,33 +907,86 @@ pub struct LockedAppend {
     path: PathBuf,
     file: File,
     contents: String,
+    cap: Cap,
 }
 
 impl LockedAppend {
     /// Opens (creating with `mode` if absent) without following a symlink,
-    /// takes an exclusive lock and reads the contents as UTF-8.
-    pub fn open(path: &Path, mode: u32) -> Result<Self, FsError> {
+    /// takes an exclusive lock and reads the contents as UTF-8, at most
+    /// `cap`. Anything but a regular file is refused, checked before it is
+    /// opened (opening a device can do something: a tape rewinds) and again
+    /// on the open file; the open does not wait (`O_NONBLOCK`), so a FIFO
+    /// cannot hang the command.
+    pub fn open(path: &Path, mode: u32, cap: Cap) -> Result<Self, FsError> {
         use std::io::Read;
-        let created = path.symlink_metadata().is_err();
-        let mut file = OpenOptions::new()
+        let not_regular = |file_type: &fs::FileType| FsError::NotRegular {
+            path: path.to_owned(),
+            kind: if file_type.is_symlink() {
+                "symbolic link"
+            } else {
+                kind_of(file_type)
+            },
+        };
+        let created = match path.symlink_metadata() {
+            Ok(meta) if meta.file_type().is_file() => false,
+            Ok(meta) => return Err(not_regular(&meta.file_type())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(source) => {
+                return Err(FsError::Io {
+                    path: path.to_owned(),
+                    action: "opening",
+                    source,
+                });
+            }
+        };
+        let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(path)
             .map_err(io(path, "opening"))?;
-        if created {
+        // Replaced between the check and the open.
+        let meta = file.metadata().map_err(io(path, "opening"))?;
+        if !meta.file_type().is_file() {
+            return Err(not_regular(&meta.file_type()));
+        }
+        // A new file's name must survive a power cut too. (Also when it
+        // is empty: it may have been made between the check and the open.)
+        if created || meta.len() == 0 {
             sync_dir(&parent_of(path)?)?;
         }
         lock_exclusive(&file).map_err(io(path, "locking"))?;
-        let mut contents = String::new();
-        file.read_to_string(&mut contents)
+        // The length under the lock: nobody appends while we hold it.
+        let len = file.metadata().map_err(io(path, "reading"))?.len();
+        let limit = cap.bytes();
+        let too_large = || FsError::TooLarge {
+            path: path.to_owned(),
+            limit,
+            what: cap.what(),
+        };
+        if len > limit {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+        (&file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
             .map_err(io(path, "reading"))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large());
+        }
+        let contents = String::from_utf8(bytes).map_err(|_| FsError::Io {
+            path: path.to_owned(),
+            action: "reading",
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+        })?;
         Ok(Self {
             path: path.to_owned(),
             file,
             contents,
+            cap,
         })
     }
 
@@ -548,12 +996,78 @@ impl LockedAppend {
     }
 
     /// Appends `line` (which must end in a newline) with one write, then
-    /// flushes it to disk. The lock is released when `self` is dropped.
+    /// flushes it to disk. If either fails (a full disk), the file is cut
+    /// back to what it held and flushed again, so a failed append leaves
+    /// nothing behind ([`FsError::AppendUndone`]). An append that would take
+    /// the file over its cap is refused: the file could no longer be read.
+    /// The lock is released when `self` is dropped.
     pub fn append(mut self, line: &str) -> Result<(), FsError> {
-        self.file
-            .write_all(line.as_bytes())
-            .map_err(io(&self.path, "appending"))?;
-        self.file.sync_all().map_err(io(&self.path, "flushing"))
+        let len = self.contents.len() as u64;
+        let limit = self.cap.bytes();
+        if len.saturating_add(line.len() as u64) > limit {
+            return Err(FsError::TooLarge {
+                path: self.path,
+                limit,
+                what: self.cap.what(),
+            });
+        }
+        append_or_restore(&mut self.file, len, line.as_bytes()).map_err(|e| match e {
+            AppendFailure::Undone(source) => FsError::AppendUndone {
+                path: self.path.clone(),
+                source,
+            },
+            AppendFailure::Torn { failure, restore } => FsError::AppendTorn {
+                path: self.path.clone(),
+                len,
+                failure,
+                source: restore,
+            },
+        })
+    }
+}
+
+/// What [`append_or_restore`] needs of a file: a seam for the tests, which
+/// make each step fail in turn.
+trait AppendTarget: Write {
+    fn flush_to_disk(&self) -> std::io::Result<()>;
+    fn cut_to(&self, len: u64) -> std::io::Result<()>;
+}
+
+impl AppendTarget for File {
+    fn flush_to_disk(&self) -> std::io::Result<()> {
+        self.sync_all()
+    }
+
+    fn cut_to(&self, len: u64) -> std::io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+#[derive(Debug)]
+enum AppendFailure {
+    /// The append failed; the file is back to its previous length.
+    Undone(std::io::Error),
+    /// The append failed and so did cutting the file back.
+    Torn {
+        failure: std::io::Error,
+        restore: std::io::Error,
+    },
+}
+
+/// Writes and flushes `bytes` at the end of `file` (`len` bytes long); on
+/// any failure, cuts it back to `len` and flushes that.
+fn append_or_restore(
+    file: &mut impl AppendTarget,
+    len: u64,
+    bytes: &[u8],
+) -> Result<(), AppendFailure> {
+    let failure = match file.write_all(bytes).and_then(|()| file.flush_to_disk()) {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    match file.cut_to(len).and_then(|()| file.flush_to_disk()) {
+        Ok(()) => Err(AppendFailure::Undone(failure)),
+        Err(restore) => Err(AppendFailure::Torn { failure, restore }),
     }
 }
 
@@ -657,11 +1171,375 @@ mod tests {
         assert!(!other.exists());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
 
+        // A path that would leave the staging directory is refused.
+        let escaping = StagedDir::new(&dir.path().join("third")).unwrap();
+        for bad in ["", "/etc/passwd", "../x", "a/../../x"] {
+            assert!(escaping.add(bad, b"x", SECRET_MODE).is_err(), "{bad:?}");
+        }
+        drop(escaping);
+        assert!(!dir.path().join("x").exists());
+
         // A non-empty target is refused up front.
         assert!(matches!(
             StagedDir::new(&target),
             Err(FsError::DirectoryNotEmpty { .. })
         ));
+    }
+
+    /// A leftover name as `writer` would make it.
+    fn leftover(prefix: &str, writer: &Writer, suffix: &str) -> String {
+        format!("{prefix}{}-AbCd1234{suffix}", writer.tag())
+    }
+
+    /// This process under another start time: a pid that was reused.
+    fn dead_writer() -> Writer {
+        let me = Writer::current().expect("this test needs /proc");
+        Writer {
+            start: me.start + 1,
+            ..me.clone()
+        }
+    }
+
+    #[test]
+    fn leftover_names_carry_the_writer_and_parse_back() {
+        let me = Writer::current().expect("this test needs /proc");
+        assert_eq!(me.pid, std::process::id());
+        let name = leftover(TEMP_PREFIX, me, TEMP_SUFFIX);
+        assert_eq!(
+            leftover_name(&name),
+            Some((LeftoverKind::TempFile, Some(me.clone())))
+        );
+        let name = leftover(STAGING_PREFIX, me, "");
+        assert_eq!(
+            leftover_name(&name),
+            Some((LeftoverKind::StagingDir, Some(me.clone())))
+        );
+        // Names of another version (random only) are recognised, without a
+        // writer; anything else is not ours at all.
+        assert_eq!(
+            leftover_name(".ceremony-x7Yz01.tmp"),
+            Some((LeftoverKind::TempFile, None))
+        );
+        assert_eq!(
+            leftover_name(".ceremony-staging-x7Yz01"),
+            Some((LeftoverKind::StagingDir, None))
+        );
+        for other in [
+            "ceremony-1-2-deadbeef-AbCd1234.tmp",
+            ".ceremony-1-2-deadbeef-AbCd1234",
+            "root.json",
+        ] {
+            assert_eq!(leftover_name(other), None, "{other}");
+        }
+        for bad in [
+            "1-2-deadbeef-AbCd123",
+            "1-2-DEADBEEF-AbCd1234",
+            "+1-2-deadbeef-AbCd1234",
+            "1-2-deadbeef-AbCd1234-5",
+            "99999999999-2-deadbeef-AbCd1234",
+            "2147483648-2-deadbeef-AbCd1234",
+            "0-2-deadbeef-AbCd1234",
+            "01-2-deadbeef-AbCd1234",
+        ] {
+            assert_eq!(Writer::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn proc_stat_is_read_from_the_last_parenthesis() {
+        let fields: Vec<String> = (3..=52).map(|n| n.to_string()).collect();
+        let line = format!("42 (a) (b c) {} {}\n", "S", fields[1..].join(" "));
+        assert_eq!(parse_stat(&line), Some(('S', 22)));
+        assert_eq!(parse_stat("42 (x) Z 1 2"), None);
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_write_removes_stale_leftovers_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = Writer::current().expect("this test needs /proc");
+        let dead = dead_writer();
+        // Stale and ours: removed, a staging directory with its contents.
+        let stale_tmp = dir.path().join(leftover(TEMP_PREFIX, &dead, TEMP_SUFFIX));
+        fs::write(&stale_tmp, b"half a sealed file").unwrap();
+        let stale_dir = dir.path().join(leftover(STAGING_PREFIX, &dead, ""));
+        fs::create_dir_all(stale_dir.join("shares")).unwrap();
+        fs::write(stale_dir.join("shares/a.age"), b"x").unwrap();
+        // pid 1 is running: kept.
+        let init_start = parse_stat(&fs::read_to_string("/proc/1/stat").unwrap())
+            .unwrap()
+            .1;
+        let running = Writer {
+            pid: 1,
+            start: init_start,
+            host: me.host.clone(),
+        };
+        let live = dir
+            .path()
+            .join(leftover(TEMP_PREFIX, &running, TEMP_SUFFIX));
+        fs::write(&live, b"").unwrap();
+        // Another boot or pid namespace: kept.
+        let elsewhere = Writer {
+            host: "00000000".into(),
+            ..dead.clone()
+        };
+        let other_host = dir.path().join(leftover(STAGING_PREFIX, &elsewhere, ""));
+        fs::create_dir(&other_host).unwrap();
+        // Of another version, not a regular file, or a symlink: kept, and
+        // the symlink not followed.
+        let untagged = dir.path().join(".ceremony-x7Yz01.tmp");
+        fs::write(&untagged, b"").unwrap();
+        let wrong_kind = dir.path().join(leftover(
+            TEMP_PREFIX,
+            &Writer {
+                start: dead.start + 1,
+                ..dead.clone()
+            },
+            TEMP_SUFFIX,
+        ));
+        fs::create_dir(&wrong_kind).unwrap();
+        let precious = dir.path().join("precious");
+        fs::create_dir(&precious).unwrap();
+        fs::write(precious.join("keep"), b"k").unwrap();
+        let link = dir.path().join(leftover(
+            STAGING_PREFIX,
+            &Writer {
+                start: dead.start + 2,
+                ..dead.clone()
+            },
+            "",
+        ));
+        std::os::unix::fs::symlink(&precious, &link).unwrap();
+
+        let written = write_new(&dir.path().join("out"), b"new", PUBLIC_MODE).unwrap();
+        let mut removed = vec![stale_tmp.clone(), stale_dir.clone()];
+        removed.sort();
+        assert_eq!(written.leftovers.removed, removed);
+        let mut kept = vec![
+            live.clone(),
+            other_host.clone(),
+            untagged.clone(),
+            wrong_kind.clone(),
+            link.clone(),
+        ];
+        kept.sort();
+        assert_eq!(written.leftovers.kept, kept);
+        assert_eq!(written.old_content_links, 0);
+        assert!(!stale_tmp.exists() && !stale_dir.exists());
+        for path in &kept {
+            assert!(path.symlink_metadata().is_ok(), "{}", path.display());
+        }
+        assert_eq!(fs::read(precious.join("keep")).unwrap(), b"k");
+
+        // A staged directory sweeps too, and reports what it found.
+        fs::write(&stale_tmp, b"again").unwrap();
+        let staged = StagedDir::new(&dir.path().join("set")).unwrap();
+        assert_eq!(staged.leftovers().removed, vec![stale_tmp.clone()]);
+        assert_eq!(staged.leftovers().kept, kept);
+        // Its own staging directory is named after this process, so a
+        // concurrent write of this process leaves it alone.
+        let staging: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                leftover_name(&e.file_name().to_string_lossy())
+                    == Some((LeftoverKind::StagingDir, Some(me.clone())))
+            })
+            .collect();
+        assert_eq!(staging.len(), 1);
+        let again = write_new(&dir.path().join("out2"), b"x", PUBLIC_MODE).unwrap();
+        assert!(again.leftovers.removed.is_empty());
+        assert_eq!(again.leftovers.kept, kept);
+        staged.commit().unwrap();
+    }
+
+    #[test]
+    fn replacing_a_hard_linked_file_says_the_other_name_keeps_the_old_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.yaml");
+        fs::write(&path, b"cleartext").unwrap();
+        let (_, stamp) = read_stamped(&path, Cap::Manifest).unwrap();
+        assert_eq!(stamp.hard_links(), 1);
+        let written = replace_if_unchanged(&path, b"sealed", stamp).unwrap();
+        assert_eq!(written.old_content_links, 0);
+
+        let other = dir.path().join("backup.yaml");
+        fs::hard_link(&path, &other).unwrap();
+        let (_, stamp) = read_stamped(&path, Cap::Manifest).unwrap();
+        assert_eq!(stamp.hard_links(), 2);
+        let written = replace_if_unchanged(&path, b"sealed again", stamp).unwrap();
+        assert_eq!(written.old_content_links, 1);
+        assert_eq!(
+            fs::read(&other).unwrap(),
+            b"sealed",
+            "the other name is not replaced"
+        );
+        let written = replace(&other, b"x", SECRET_MODE).unwrap();
+        assert_eq!(written.old_content_links, 0);
+    }
+
+    /// A file whose writes, flushes and truncation fail on demand.
+    #[derive(Default)]
+    struct Flaky {
+        bytes: std::cell::RefCell<Vec<u8>>,
+        /// Accept this many bytes, then fail every write.
+        room: Option<usize>,
+        /// Fail this many flushes.
+        fail_flush: std::cell::Cell<u32>,
+        fail_cut: bool,
+    }
+
+    impl Write for Flaky {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = match self.room {
+                Some(0) => return Err(std::io::Error::from_raw_os_error(libc::ENOSPC)),
+                Some(room) => room.min(buf.len()),
+                None => buf.len(),
+            };
+            self.room = self.room.map(|r| r - n);
+            self.bytes.borrow_mut().extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl AppendTarget for Flaky {
+        fn flush_to_disk(&self) -> std::io::Result<()> {
+            let left = self.fail_flush.get();
+            if left == 0 {
+                return Ok(());
+            }
+            self.fail_flush.set(left - 1);
+            Err(std::io::Error::from_raw_os_error(libc::EIO))
+        }
+        fn cut_to(&self, len: u64) -> std::io::Result<()> {
+            if self.fail_cut {
+                return Err(std::io::Error::from_raw_os_error(libc::EIO));
+            }
+            self.bytes.borrow_mut().truncate(len as usize);
+            Ok(())
+        }
+    }
+
+    impl Flaky {
+        /// Appends `line` to a file holding one line; returns what the
+        /// file holds afterwards.
+        fn run(mut self, line: &[u8]) -> (Vec<u8>, Result<(), AppendFailure>) {
+            let before = b"line 1\n";
+            *self.bytes.borrow_mut() = before.to_vec();
+            let result = append_or_restore(&mut self, before.len() as u64, line);
+            (self.bytes.into_inner(), result)
+        }
+    }
+
+    #[test]
+    fn a_failed_append_or_flush_is_cut_back() {
+        let line = b"line 2\n";
+        let (bytes, result) = Flaky::default().run(line);
+        assert!(result.is_ok());
+        assert_eq!(bytes, b"line 1\nline 2\n");
+        // A short write, then a full disk.
+        let (bytes, result) = Flaky {
+            room: Some(3),
+            ..Flaky::default()
+        }
+        .run(line);
+        assert!(
+            matches!(result, Err(AppendFailure::Undone(ref e)) if e.raw_os_error() == Some(libc::ENOSPC))
+        );
+        assert_eq!(bytes, b"line 1\n");
+        // The write went through but the flush failed: cut back too, since
+        // what reached the disk is unknown.
+        let (bytes, result) = Flaky {
+            fail_flush: std::cell::Cell::new(1),
+            ..Flaky::default()
+        }
+        .run(line);
+        assert!(
+            matches!(result, Err(AppendFailure::Undone(ref e)) if e.raw_os_error() == Some(libc::EIO))
+        );
+        assert_eq!(bytes, b"line 1\n");
+        // Cutting back fails, or its flush does: said, not hidden.
+        for flaky in [
+            Flaky {
+                room: Some(3),
+                fail_cut: true,
+                ..Flaky::default()
+            },
+            Flaky {
+                fail_flush: std::cell::Cell::new(2),
+                ..Flaky::default()
+            },
+        ] {
+            let (_, result) = flaky.run(line);
+            assert!(
+                matches!(result, Err(AppendFailure::Torn { .. })),
+                "{result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn locked_append_refuses_what_is_not_a_regular_file_and_reads_through_its_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Refused, and without waiting for a writer.
+        assert!(matches!(
+            LockedAppend::open(&fifo, PUBLIC_MODE, Cap::Transcript),
+            Err(FsError::NotRegular { kind: "FIFO", .. })
+        ));
+        assert!(matches!(
+            LockedAppend::open(Path::new("/dev/null"), PUBLIC_MODE, Cap::Transcript),
+            Err(FsError::NotRegular {
+                kind: "character device",
+                ..
+            })
+        ));
+        assert!(matches!(
+            LockedAppend::open(dir.path(), PUBLIC_MODE, Cap::Transcript),
+            Err(FsError::NotRegular {
+                kind: "directory",
+                ..
+            })
+        ));
+        let file = dir.path().join("t.jsonl");
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(matches!(
+            LockedAppend::open(&link, PUBLIC_MODE, Cap::Transcript),
+            Err(FsError::NotRegular {
+                kind: "symbolic link",
+                ..
+            })
+        ));
+        assert!(!file.exists(), "the symlink was not followed");
+
+        // Read and appended up to the cap, never past it.
+        let limit = Cap::Secret.bytes() as usize;
+        fs::write(&file, "a".repeat(limit - 2) + "\n").unwrap();
+        let locked = LockedAppend::open(&file, PUBLIC_MODE, Cap::Secret).unwrap();
+        assert_eq!(locked.contents().len(), limit - 1);
+        assert!(matches!(
+            locked.append("bc\n"),
+            Err(FsError::TooLarge { .. })
+        ));
+        let locked = LockedAppend::open(&file, PUBLIC_MODE, Cap::Secret).unwrap();
+        locked.append("\n").unwrap();
+        assert_eq!(fs::metadata(&file).unwrap().len(), limit as u64);
+        fs::write(&file, "a".repeat(limit + 1)).unwrap();
+        assert!(matches!(
+            LockedAppend::open(&file, PUBLIC_MODE, Cap::Secret),
+            Err(FsError::TooLarge { .. })
+        ));
+        fs::write(&file, b"\xff\n").unwrap();
+        assert!(LockedAppend::open(&file, PUBLIC_MODE, Cap::Secret).is_err());
     }
 
     #[test]

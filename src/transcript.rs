@@ -370,7 +370,11 @@ fn signed_bytes(head: &str) -> Vec<u8> {
 /// Appends one record to the transcript at `path` (created 0644 if absent),
 /// after verifying what is already there: a broken transcript is never
 /// extended. The file is locked for the whole read-verify-append, so two
-/// ceremonies writing at once cannot fork the chain.
+/// ceremonies writing at once cannot fork the chain. It must be a regular
+/// file of at most [`crate::fsio::Cap::Transcript`] (a FIFO is refused, not
+/// waited on), and an append that fails (a full disk) leaves the file
+/// exactly as it was, so the transcript still verifies and the next append,
+/// once there is room, goes through.
 pub fn append(path: &Path, entry: Entry, clock: &dyn Clock) -> Result<Record, TranscriptError> {
     append_checked(path, entry, None, clock)
 }
@@ -392,8 +396,11 @@ fn append_checked(
     expected_head: Option<&str>,
     clock: &dyn Clock,
 ) -> Result<Record, TranscriptError> {
-    let io = |e: crate::fsio::FsError| TranscriptError::Io(e.to_string());
-    let locked = crate::fsio::LockedAppend::open(path, 0o644).map_err(io)?;
+    // The whole chain (`…: appending failed: No space left on device`):
+    // the OS error is what the operator acts on.
+    let io = |e: crate::fsio::FsError| TranscriptError::Io(crate::error::chain_text(&e));
+    let locked =
+        crate::fsio::LockedAppend::open(path, 0o644, crate::fsio::Cap::Transcript).map_err(io)?;
     let existing = locked.contents();
     if !existing.is_empty() && !existing.ends_with('\n') {
         return Err(TranscriptError::Malformed {
@@ -526,6 +533,27 @@ mod tests {
         let link = dir.path().join("link.jsonl");
         std::os::unix::fs::symlink(&path, &link).unwrap();
         assert!(append(&link, command(&["d"]), &SystemClock).is_err());
+    }
+
+    #[test]
+    fn a_transcript_that_is_not_a_regular_file_is_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("t.jsonl");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // Refused at once: nothing waits for a writer on the other end.
+        let err = append(&fifo, command(&["a"]), &SystemClock).unwrap_err();
+        assert!(err.to_string().contains("is a FIFO"), "{err}");
+        // The operating system's reason is part of the message.
+        let missing = dir.path().join("no/such/dir/t.jsonl");
+        let err = append(&missing, command(&["a"]), &SystemClock).unwrap_err();
+        assert!(
+            err.to_string().contains("No such file or directory"),
+            "{err}"
+        );
     }
 
     #[test]

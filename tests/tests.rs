@@ -15,6 +15,7 @@ mod util;
 mod bootstrap;
 mod cli_cases;
 mod demo;
+mod faults;
 mod formats;
 mod handover_cli;
 mod handover_demo;
