@@ -142,7 +142,10 @@ impl Fixture {
             &ceremony::secret::SecretBytes::new(fx.s.read("signer")),
         )
         .unwrap();
-        fx.s.write("trust", format!("{}\n", key.ed25519_trust_line("signer")));
+        fx.s.write(
+            "trust",
+            format!("{}\n", key.ed25519_trust_line("openbao-prod", "signer")),
+        );
         // A TRUSTFILE that trusts someone else.
         fx.s.ssh_key("stranger");
         let stranger = ceremony::handover::sign::Ed25519SigningKey::from_openssh(
@@ -151,7 +154,10 @@ impl Fixture {
         .unwrap();
         fx.s.write(
             "stranger-trust",
-            format!("{}\n", stranger.ed25519_trust_line("stranger")),
+            format!(
+                "{}\n",
+                stranger.ed25519_trust_line("openbao-prod", "stranger")
+            ),
         );
         fx.ok(&fx.receipt_args("signed.json", &["--key", "signer"]));
         fx.ok(&fx.receipt_args("unsigned.json", &["--unsigned"]));
