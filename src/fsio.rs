@@ -658,7 +658,7 @@ fn host_token() -> Option<String> {
     hash.update(boot.trim().as_bytes());
     hash.update(b"\n");
     hash.update(namespace.as_os_str().as_encoded_bytes());
-    Some(hex::encode(&hash.finalize()[..4]))
+    hash.finalize().get(..4).map(hex::encode)
 }
 
 /// The name prefix of a new leftover-to-be: `PREFIX` and this process's
@@ -898,6 +898,82 @@ impl StagedDir {
         sync_dir(&parent_of(&self.target)?)?;
         Ok(self.target.clone())
     }
+}
+
+impl StagedDir {
+    /// Puts the finished directory in the place of the existing `target`
+    /// in one step: the two are swapped atomically (`renameat2` with
+    /// `RENAME_EXCHANGE`), so at every moment `target` is either the old
+    /// directory whole or the new one whole, kill -9 included. `unchanged`
+    /// runs right before the swap and can refuse it (the old directory
+    /// changed since it was read). The old directory is then removed; if
+    /// that fails, its path is returned (a leftover the next write beside
+    /// it removes). A file system that cannot swap is refused, not worked
+    /// around with two renames that would leave a moment without `target`.
+    pub fn swap_into_place(
+        mut self,
+        unchanged: &dyn Fn() -> Result<(), FsError>,
+    ) -> Result<Option<PathBuf>, FsError> {
+        let staging = self.staging.take().ok_or_else(|| FsError::Io {
+            path: self.target.clone(),
+            action: "staging",
+            source: std::io::Error::other("staging directory already committed"),
+        })?;
+        sync_dir(staging.path())?;
+        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o700))
+            .map_err(io(staging.path(), "setting permissions"))?;
+        unchanged()?;
+        exchange(staging.path(), &self.target)?;
+        // From here on the staging path holds the old directory.
+        let old = staging.keep();
+        sync_dir(&parent_of(&self.target)?)?;
+        match fs::remove_dir_all(&old) {
+            Ok(()) => Ok(None),
+            Err(_) => Ok(Some(old)),
+        }
+    }
+}
+
+/// Swaps two paths atomically.
+#[allow(unsafe_code)]
+fn exchange(a: &Path, b: &Path) -> Result<(), FsError> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes()).map_err(|_| FsError::Io {
+            path: p.to_owned(),
+            action: "swapping directories",
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in the path"),
+        })
+    };
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let source = std::io::Error::last_os_error();
+    let unsupported = matches!(
+        source.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    );
+    Err(FsError::Io {
+        path: b.to_owned(),
+        action: if unsupported {
+            "swapping in the new directory (this file system cannot swap two directories atomically; use ext4, xfs, btrfs or tmpfs)"
+        } else {
+            "swapping in the new directory"
+        },
+        source,
+    })
 }
 
 /// An append-only file held under an exclusive lock: its current contents

@@ -213,13 +213,16 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
     })
 }
 
-/// The root whose signing key every signature record must be by.
+/// The root whose signing keys every signature record must be by.
 #[derive(Clone, Copy, Debug)]
 pub struct ExpectedSigner<'a> {
     /// Its root id.
     pub root_id: &'a str,
-    /// Base64 of its ed25519 public key (root.json `signing_public_key`).
-    pub public_key: &'a str,
+    /// Every signing key in the root's history: base64 of the ed25519
+    /// public key (root.json `signing_public_key`) and which versions it
+    /// belongs to, in words. A transcript signed before a rotation of the
+    /// signing key still verifies, and says with which key.
+    pub keys: &'a [(String, String)],
 }
 
 /// `transcript verify`: the chain, then each record, as a report. With
@@ -257,27 +260,32 @@ pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified
             } => {
                 signatures += 1;
                 unsigned_after = 0;
-                match signer {
-                    Some(expected)
-                        if public_key != expected.public_key || root_id != expected.root_id =>
-                    {
+                let known = signer.and_then(|expected| {
+                    expected
+                        .keys
+                        .iter()
+                        .find(|(key, _)| key == public_key)
+                        .filter(|_| root_id == expected.root_id)
+                });
+                match (signer, known) {
+                    (Some(expected), None) => {
                         report.record(
                             "signature",
                             subject,
                             false,
                             format!(
-                                "signed by a key that is not the signing key of root {}",
+                                "signed by a key that is not a signing key of root {}",
                                 expected.root_id
                             ),
                         );
                     }
-                    Some(_) => report.record(
+                    (Some(_), Some((_, versions))) => report.record(
                         "signature",
                         subject,
                         true,
-                        format!("signed by the signing key of root {root_id}"),
+                        format!("signed by the signing key of root {root_id} ({versions})"),
                     ),
-                    None => report.push(
+                    (None, _) => report.push(
                         "signature",
                         subject,
                         Status::Warn,

@@ -717,6 +717,22 @@ fn root_and_unseal_cases() -> Vec<Case> {
             all
         })
     };
+    // Each run changes a fresh copy of the root.
+    let change = |command: &'static str, extra: &'static [&'static str]| {
+        case(command, Out::Notes, 0, move |fx| {
+            let root = fx.copy_of("root");
+            let mut all: Vec<String> = command.split(' ').map(str::to_owned).collect();
+            all.extend(args(&["--yes", "--root", &root]));
+            all.extend(args(extra));
+            for name in ["alice", "bob"] {
+                all.push(format!("{root}/shares/{name}.age"));
+                all.push("-i".into());
+                all.push(format!("{name}.key"));
+            }
+            all.extend(args(&["--system-root", &fx.sys]));
+            all
+        })
+    };
     vec![
         case("root init", Out::Notes, 0, |fx| {
             fx.root_init_args(&fx.fresh("root"))
@@ -744,6 +760,13 @@ fn root_and_unseal_cases() -> Vec<Case> {
         ),
         emit("flux-age-secret", "root emit flux-age-secret"),
         emit("openbao-static-seal", "root emit openbao-static-seal"),
+        change("root rotate", &["--key", "unseal-key"]),
+        change("root reshare", &["--threshold", "3"]),
+        // Nothing is retiring in a fresh root: refused before the gate.
+        Case {
+            code: 6,
+            ..change("root retire", &["--key", "unseal-key"])
+        },
         case("unseal share", Out::Notes, 0, |fx| {
             fx.share_args(&fx.fresh("set"))
         }),
@@ -1104,7 +1127,7 @@ fn a_killed_root_init_leaves_no_root_or_a_whole_one() {
         |label| {
             let root = fx.path(&format!("roots/root-{label}"));
             if root.exists() {
-                let (_, report) = ceremony::root::verify_dir(&root);
+                let (_, report) = ceremony::root::verify_dir(&root, Default::default());
                 assert!(report.passed(), "{}: {report:?}", root.display());
             }
             transcript_records(&fx.path("roots/t.jsonl"));
@@ -1596,7 +1619,7 @@ fn a_full_disk_fails_root_init_and_unseal_writes_cleanly() {
         &fx.root_init_args("mnt/root"),
         true,
         Written::new_at(&fx, "mnt/root", || {
-            let (_, report) = ceremony::root::verify_dir(&fx.path("mnt/root"));
+            let (_, report) = ceremony::root::verify_dir(&fx.path("mnt/root"), Default::default());
             assert!(report.passed(), "{report:?}");
         }),
     );
@@ -1811,7 +1834,7 @@ fn a_command_that_succeeded_but_was_not_recorded_says_so() {
     let out = fx.run(&all);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(8), "{stderr}");
-    let (_, report) = ceremony::root::verify_dir(&fx.path("new-root"));
+    let (_, report) = ceremony::root::verify_dir(&fx.path("new-root"), Default::default());
     assert!(report.passed(), "the root is whole");
     assert!(
         stderr.contains("not recorded") && stderr.contains("new-root"),

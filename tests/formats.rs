@@ -516,12 +516,15 @@ fn transcript_records() {
         "[1].prev" => computed("sha256 of record 0's line", transcript::line_hash(first_line)),
         "[1].signature" => random("ed25519 signature over the head by the fixed test key, base64", BASE64_64_BYTES),
     });
-    let public_key = B64.encode(key.verifying_key().to_bytes());
+    let keys = [(
+        B64.encode(key.verifying_key().to_bytes()),
+        "version 1 on, current".to_owned(),
+    )];
     let (_, report) = transcript::check(
         &text,
         Some(transcript::ExpectedSigner {
             root_id: ROOT_ID,
-            public_key: &public_key,
+            keys: &keys,
         }),
     );
     assert!(
@@ -581,7 +584,7 @@ fn emitted_flux_age_secret() {
     let key = root::BootstrapKey::from_array(fixed_key(0x11));
     let fields =
         root::emit::FluxFields::new("sops-age", "flux-system", "age.agekey").expect("fields");
-    let text = root::emit::flux_age_secret(&key, &fields).expect("emit");
+    let text = root::emit::flux_age_secret(&key, None, &fields).expect("emit");
     insta::assert_snapshot!("emitted_flux_age_secret", text.as_str());
 }
 
@@ -590,6 +593,13 @@ fn emitted_openbao_static_seal() {
     let key = fixed_key(0x22);
     let key_id = KeyId::parse("20261201-static").expect("key id");
     let fields = root::emit::SecretFields::new("openbao-static-seal", "openbao").expect("fields");
-    let text = root::emit::openbao_static_seal(&key, &key_id, &fields);
+    let text = root::emit::openbao_static_seal(
+        root::emit::SealKey {
+            key: &key,
+            key_id: &key_id,
+        },
+        None,
+        &fields,
+    );
     insta::assert_snapshot!("emitted_openbao_static_seal", text.as_str());
 }

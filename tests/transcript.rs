@@ -120,7 +120,7 @@ fn a_ceremony_leaves_a_signed_tamper_evident_transcript() {
     // Another root's key is not this root's.
     root_init(&s, "other", Path::new(&sys), &[]).success();
     s.ceremony(&["transcript", "verify", "t.jsonl", "--root", "other"])
-        .fails_with(4, "not the signing key of root");
+        .fails_with(4, "not a signing key of root");
 
     // Any edit of an earlier record breaks the chain.
     let signed = String::from_utf8(s.read("t.jsonl")).unwrap();

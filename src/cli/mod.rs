@@ -16,6 +16,7 @@ mod output;
 mod preflight;
 mod prompt;
 mod root;
+mod rotate;
 mod transcript;
 mod unseal;
 

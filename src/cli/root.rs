@@ -7,8 +7,8 @@ use ceremony::clock::SystemClock;
 use ceremony::identity::{self, Identity};
 use ceremony::preflight::AirGapped;
 use ceremony::root::{
-    self, BootstrapKey, InitPlan, RootDir, RootKey, RootSecret, SigningSeed, Thresholds, UnsealKey,
-    dir,
+    self, BootstrapKey, Bundle, InitPlan, Retirable, RootDir, RootKey, RootSecret, SigningSeed,
+    Thresholds, UnsealKey, dir,
 };
 use ceremony::shares::{self, KeyId};
 
@@ -30,8 +30,10 @@ pub fn run(command: RootCommand) -> Result<()> {
             let fields = root::emit::FluxFields::new(&args.name, &args.namespace, &args.key)
                 .map_err(usage)?;
             let stdout = SecretStdout::check(args.common.allow_terminal)?;
-            let (_, key) = rebuild::<BootstrapKey>(&args.common)?;
-            let text = root::emit::flux_age_secret(&key, &fields)?;
+            let (root, bundles, gate) = open_quorum(&args.common)?;
+            let key = rebuild_one::<BootstrapKey>(&root, &bundles, &gate)?;
+            let retiring = rebuild_retiring::<BootstrapKey>(&root, &bundles, &gate)?;
+            let text = root::emit::flux_age_secret(&key, retiring.as_ref(), &fields)?;
             stdout.write(text.as_bytes())?;
             Ok(())
         }
@@ -39,12 +41,37 @@ pub fn run(command: RootCommand) -> Result<()> {
             let fields =
                 root::emit::SecretFields::new(&args.name, &args.namespace).map_err(usage)?;
             let stdout = SecretStdout::check(args.common.allow_terminal)?;
-            let (root, key) = rebuild::<UnsealKey>(&args.common)?;
-            let key_id = KeyId::parse(&root.manifest().body.unseal.key_id)?;
-            let text = root::emit::openbao_static_seal(key.as_array(), &key_id, &fields);
+            let (root, bundles, gate) = open_quorum(&args.common)?;
+            let key = rebuild_one::<UnsealKey>(&root, &bundles, &gate)?;
+            let retiring = rebuild_retiring::<UnsealKey>(&root, &bundles, &gate)?;
+            let body = &root.manifest().body;
+            let key_id = KeyId::parse(&body.unseal.key_id)?;
+            let previous_id = body
+                .retiring()
+                .unseal
+                .map(|info| KeyId::parse(&info.key_id))
+                .transpose()?;
+            let previous = match (&retiring, &previous_id) {
+                (Some(key), Some(key_id)) => Some(root::emit::SealKey {
+                    key: key.as_array(),
+                    key_id,
+                }),
+                _ => None,
+            };
+            let text = root::emit::openbao_static_seal(
+                root::emit::SealKey {
+                    key: key.as_array(),
+                    key_id: &key_id,
+                },
+                previous,
+                &fields,
+            );
             stdout.write(text.as_bytes())?;
             Ok(())
         }
+        RootCommand::Rotate(args) => super::rotate::rotate(&args),
+        RootCommand::Reshare(args) => super::rotate::reshare(&args),
+        RootCommand::Retire(args) => super::rotate::retire(&args),
     }
 }
 
@@ -131,7 +158,7 @@ fn show(args: &RootShowArgs) -> Result<()> {
     }
     let body = &manifest.body;
     let mut out = Listing::new();
-    out.line(&format!("root {}", body.root_id))?;
+    out.line(&format!("root {} version {}", body.root_id, body.version()))?;
     out.line(&format!(
         "  created             {} by {}",
         body.created_at, body.tool_version
@@ -145,6 +172,13 @@ fn show(args: &RootShowArgs) -> Result<()> {
         body.bootstrap_recipient
     ))?;
     out.line(&format!("  unseal key id       {}", body.unseal.key_id))?;
+    let retiring = body.retiring();
+    if let Some(recipient) = &retiring.bootstrap_recipient {
+        out.line(&format!("  retiring bootstrap  {recipient}"))?;
+    }
+    if let Some(unseal) = &retiring.unseal {
+        out.line(&format!("  retiring unseal id  {}", unseal.key_id))?;
+    }
     for set in &body.share_sets {
         out.line(&format!(
             "  {:<19} {} of {} (set {})",
@@ -174,12 +208,46 @@ fn show(args: &RootShowArgs) -> Result<()> {
             r.root_id, r.moved_to
         ))?;
     }
+    out.line("  history:")?;
+    for version in root.lineage().versions() {
+        let body = &version.manifest.body;
+        let what = match &body.lineage {
+            None => "created".to_owned(),
+            Some(link) => {
+                let changes: Vec<&str> = link.changes.iter().map(|c| c.as_str()).collect();
+                match &link.note {
+                    Some(note) => format!("{} ({})", changes.join(", "), output::printable(note)),
+                    None => changes.join(", "),
+                }
+            }
+        };
+        out.line(&format!(
+            "    version {:<3} {}  {}  sha256 {}",
+            version.number(),
+            body.created_at,
+            what,
+            version.sha256
+        ))?;
+    }
     out.finish()?;
     Ok(())
 }
 
 fn verify(args: &RootVerifyArgs) -> Result<()> {
-    let (_, report) = root::verify_dir(&args.root);
+    let anchor = args
+        .anchor
+        .as_ref()
+        .map(|p| -> Result<(String, Vec<u8>)> {
+            Ok((
+                p.display().to_string(),
+                ceremony::fsio::read_input(p, ceremony::fsio::Cap::Manifest)?,
+            ))
+        })
+        .transpose()?;
+    let options = root::VerifyOptions {
+        anchor: anchor.as_ref().map(|(f, b)| (f.as_str(), b.as_slice())),
+    };
+    let (_, report) = root::verify_dir(&args.root, options);
     output::report(&report, "root verify", args.json)?;
     if !report.passed() {
         return Err(output::not_verified(&report, &args.root.display().to_string()).into());
@@ -196,11 +264,40 @@ pub fn identities(paths: &[PathBuf]) -> Result<Vec<Identity>> {
 /// Loads the root, passes the gate, opens the bundles and rebuilds one
 /// secret, checked against root.json. Prints nothing secret.
 pub fn rebuild<K: RootKey>(common: &EmitCommon) -> Result<(RootDir, K)> {
+    let (root, bundles, gate) = open_quorum(common)?;
+    let key = rebuild_one::<K>(&root, &bundles, &gate)?;
+    Ok((root, key))
+}
+
+/// A loaded root, the bundles opened for it, and the gate passed.
+type OpenedQuorum = (RootDir, Vec<(String, Bundle)>, AirGapped);
+
+/// Loads the root (every version checked), passes the gate and opens the
+/// bundles given, printing which opened.
+fn open_quorum(common: &EmitCommon) -> Result<OpenedQuorum> {
     let root = RootDir::load(&common.root)?;
     let gate = preflight::gate(&common.preflight)?;
     let identities = identities(&common.identities.identities)?;
-    let key = open_and_rebuild::<K>(&root, &common.shares, &identities, &gate)?;
-    Ok((root, key))
+    let bundles = open_bundles(&root, &common.shares, &identities)?;
+    Ok((root, bundles, gate))
+}
+
+/// Opens custodians' bundles of `root`, printing which opened.
+pub fn open_bundles(
+    root: &RootDir,
+    shares: &[PathBuf],
+    identities: &[Identity],
+) -> Result<Vec<(String, Bundle)>> {
+    let body = &root.manifest().body;
+    note!(
+        "Opening bundles of root {} version {}:",
+        body.root_id,
+        body.version()
+    );
+    let files = read_files(shares)?;
+    let quorum = root::open_bundles(&files, identities, &prompt::ask_passphrase)?;
+    print_openings(&quorum.openings);
+    Ok(quorum.opened)
 }
 
 /// Opens custodians' bundles and rebuilds one root secret, printing which
@@ -211,22 +308,34 @@ pub fn open_and_rebuild<K: RootKey>(
     identities: &[Identity],
     gate: &AirGapped,
 ) -> Result<K> {
-    let body = &root.manifest().body;
-    let which = K::SECRET;
-    if let Some(set) = body.share_set(which) {
+    let bundles = open_bundles(root, shares, identities)?;
+    rebuild_one::<K>(root, &bundles, gate)
+}
+
+/// Rebuilds one root secret from opened bundles, saying so.
+pub fn rebuild_one<K: RootKey>(
+    root: &RootDir,
+    bundles: &[(String, Bundle)],
+    gate: &AirGapped,
+) -> Result<K> {
+    let key = root::rebuild::<K>(&root.manifest().body, bundles, gate)?;
+    note!("  ✓ rebuilt {} matches root.json", K::SECRET.label());
+    Ok(key)
+}
+
+/// Rebuilds the retiring version of a root secret, if one is retiring.
+pub fn rebuild_retiring<K: Retirable>(
+    root: &RootDir,
+    bundles: &[(String, Bundle)],
+    gate: &AirGapped,
+) -> Result<Option<K>> {
+    let key = root::rebuild_retiring::<K>(&root.manifest().body, bundles, gate)?;
+    if key.is_some() {
         note!(
-            "Opening shares of root {} for the {} ({} of {}):",
-            body.root_id,
-            which.label(),
-            set.threshold,
-            set.shares
+            "  ✓ rebuilt the retiring {} (root.json keeps it until `root retire`)",
+            K::SECRET.label()
         );
     }
-    let files = read_files(shares)?;
-    let quorum = root::open_bundles(&files, identities, &prompt::ask_passphrase)?;
-    print_openings(&quorum.openings);
-    let key = root::rebuild::<K>(body, &quorum.opened, gate)?;
-    note!("  ✓ rebuilt {} matches root.json", which.label());
     Ok(key)
 }
 

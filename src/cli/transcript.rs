@@ -27,9 +27,13 @@ fn read(path: &std::path::Path) -> Result<String> {
 fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
     let text = read(&args.file)?;
     let root = args.root.as_deref().map(RootDir::load).transpose()?;
+    let keys = root
+        .as_ref()
+        .map(|r| r.lineage().signing_keys())
+        .unwrap_or_default();
     let signer = root.as_ref().map(|r| ExpectedSigner {
         root_id: r.root_id(),
-        public_key: &r.manifest().body.signing_public_key,
+        keys: &keys,
     });
     let (_, report) = transcript::check(&text, signer);
     output::report(&report, "transcript verify", args.json)?;

@@ -268,7 +268,14 @@ fn combine(args: &CombineArgs) -> Result<()> {
                         secret.len()
                     ))
                 })?;
-            ceremony::root::emit::openbao_static_seal(&key, &key_id, &fields)
+            ceremony::root::emit::openbao_static_seal(
+                ceremony::root::emit::SealKey {
+                    key: &key,
+                    key_id: &key_id,
+                },
+                None,
+                &fields,
+            )
         }
         (SecretForm::Base64, _) => Zeroizing::new(format!("{}\n", secret.to_base64().as_str())),
         (SecretForm::Text, _) => {

@@ -2,8 +2,9 @@
 //! `shares/<name>.age`, which the stock `age -d` opens.
 //!
 //! The plaintext is JSON: `{"format": "ceremony.root-shares.v1", "root_id",
-//! "custodian", "shares": [<share document>, …]}`, each share document as in
-//! `docs/formats/share.md`.
+//! ["root_version",] "custodian", "shares": [<share document>, …]}`, each
+//! share document as in `docs/formats/share.md`; `root_version` is absent
+//! for version 1.
 
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -19,6 +20,10 @@ pub const BUNDLE_FORMAT_V1: &str = "ceremony.root-shares.v1";
 struct BundleWire {
     format: String,
     root_id: String,
+    /// Absent in the bundles of version 1, which `root init` wrote before
+    /// roots had versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    root_version: Option<u64>,
     custodian: String,
     shares: Vec<Wire>,
 }
@@ -28,6 +33,8 @@ struct BundleWire {
 pub struct Bundle {
     /// The root they belong to.
     pub root_id: String,
+    /// The version of the root they were made for.
+    pub root_version: u64,
     /// The custodian.
     pub custodian: String,
     /// One share document per root secret.
@@ -40,6 +47,8 @@ impl Bundle {
         let wire = BundleWire {
             format: BUNDLE_FORMAT_V1.into(),
             root_id: self.root_id.clone(),
+            // Version 1 bundles stay exactly as `root init` always wrote them.
+            root_version: (self.root_version != 1).then_some(self.root_version),
             custodian: self.custodian.clone(),
             shares: self.shares.iter().map(ShareDocument::to_wire).collect(),
         };
@@ -71,8 +80,14 @@ impl Bundle {
             .iter()
             .map(ShareDocument::from_wire)
             .collect::<Result<Vec<_>, _>>()?;
+        if wire.root_version.is_some_and(|v| v < 2) {
+            return Err(DocumentError::Malformed(
+                "root_version is 2 or more when present".into(),
+            ));
+        }
         Ok(Self {
             root_id: wire.root_id.clone(),
+            root_version: wire.root_version.unwrap_or(1),
             custodian: wire.custodian.clone(),
             shares,
         })

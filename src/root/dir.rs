@@ -7,29 +7,36 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Error, InitOutput, MANIFEST_FILE, Replaced, RootManifest};
+use super::lineage::{Lineage, LineageError, history_file};
+use super::{Error, InitOutput, MANIFEST_FILE, NextVersion, Replaced, RootManifest};
 use crate::clock::Clock;
 use crate::fsio::{self, StagedDir};
 
-/// A root directory whose `root.json` was read and verified.
+/// A root directory whose versions were read and verified: each one
+/// canonical and signed, each following the one before.
 #[derive(Clone, Debug)]
 pub struct RootDir {
     path: PathBuf,
-    manifest: RootManifest,
+    lineage: Lineage,
 }
 
 impl RootDir {
-    /// Reads and checks `DIR/root.json` (canonical form and signature).
+    /// Reads and checks `DIR/root.json` and every earlier version in
+    /// `DIR/history/`.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let file = path.join(MANIFEST_FILE);
-        let bytes = fsio::read(&file)?;
-        let manifest = RootManifest::from_json(&bytes).map_err(|source| Error::Manifest {
-            file: file.display().to_string(),
-            source,
+        let lineage = Lineage::read(path).map_err(|e| match e {
+            // A root.json that is not a manifest keeps its own error, with
+            // the path as given.
+            LineageError::Manifest { file, source } if file == MANIFEST_FILE => Error::Manifest {
+                file: path.join(MANIFEST_FILE).display().to_string(),
+                source,
+            },
+            LineageError::Read { source } => Error::Fs(source),
+            other => Error::Lineage(other),
         })?;
         Ok(Self {
             path: path.to_owned(),
-            manifest,
+            lineage,
         })
     }
 
@@ -38,14 +45,65 @@ impl RootDir {
         &self.path
     }
 
-    /// The verified manifest.
+    /// The current, verified manifest.
     pub fn manifest(&self) -> &RootManifest {
-        &self.manifest
+        &self.lineage.current().manifest
+    }
+
+    /// Every version.
+    pub fn lineage(&self) -> &Lineage {
+        &self.lineage
     }
 
     /// The root's id.
     pub fn root_id(&self) -> &str {
-        &self.manifest.body.root_id
+        &self.manifest().body.root_id
+    }
+
+    /// Writes a new version in place of the current one: the current
+    /// root.json joins the history, the new one and the new bundles take
+    /// their places, and the old bundles go. The whole directory is staged
+    /// beside and swapped in at once, after checking the current root.json
+    /// is still the one the new version follows; on any failure the root
+    /// stays as it was. Returns the new root and, if the old directory
+    /// could not be removed after the swap, where it is.
+    pub fn advance(&self, next: &NextVersion) -> Result<(RootDir, Option<PathBuf>), Error> {
+        let current = self.lineage.current();
+        if next.previous.sha256 != current.sha256 {
+            return Err(Error::Fs(fsio::FsError::ChangedSinceRead {
+                path: self.path.join(MANIFEST_FILE),
+            }));
+        }
+        let staged = StagedDir::beside(&self.path)?;
+        for version in self.lineage.history() {
+            let bytes = fsio::read_input(&self.path.join(&version.file), fsio::Cap::Manifest)?;
+            staged.add(&version.file, &bytes, fsio::PUBLIC_MODE)?;
+        }
+        let current_bytes = fsio::read_input(&self.path.join(MANIFEST_FILE), fsio::Cap::Manifest)?;
+        staged.add(
+            &history_file(current.number()),
+            &current_bytes,
+            fsio::PUBLIC_MODE,
+        )?;
+        for (file, bytes) in &next.bundles {
+            staged.add(file, bytes, fsio::SECRET_MODE)?;
+        }
+        staged.add(MANIFEST_FILE, &next.manifest.to_json(), fsio::PUBLIC_MODE)?;
+        // What is staged must read back as the next version of this root.
+        let manifest_path = self.path.join(MANIFEST_FILE);
+        let expected = current.sha256.clone();
+        let unchanged = || -> Result<(), fsio::FsError> {
+            let bytes = fsio::read_input(&manifest_path, fsio::Cap::Manifest)?;
+            if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) == expected {
+                Ok(())
+            } else {
+                Err(fsio::FsError::ChangedSinceRead {
+                    path: manifest_path.clone(),
+                })
+            }
+        };
+        let leftover = staged.swap_into_place(&unchanged)?;
+        Ok((RootDir::load(&self.path)?, leftover))
     }
 }
 

@@ -53,57 +53,116 @@ impl FluxFields {
 }
 
 /// The Secret that Flux's kustomize-controller reads age identities from:
-/// `spec.decryption.secretRef.name` names it, and entries ending in
-/// `.agekey` hold identity files.
+/// `spec.decryption.secretRef.name` names it, and every entry ending in
+/// `.agekey` holds an identity file. During a rotation of the bootstrap
+/// identity the retiring one is a second entry, so Flux decrypts files
+/// sealed to either while Git is moved to the new one.
 pub fn flux_age_secret(
     key: &BootstrapKey,
+    retiring: Option<&BootstrapKey>,
     fields: &FluxFields,
 ) -> Result<Zeroizing<String>, EncodingError> {
-    let identity = key.identity_text()?;
-    let file = Zeroizing::new(format!("{}\n", identity.expose_secret()));
-    let encoded = SecretBytes::from_slice(file.as_bytes()).to_base64();
     let (name, namespace, data_key) = (&fields.secret.name, &fields.secret.namespace, &fields.key);
-    let mut out = Zeroizing::new(String::with_capacity(512));
+    let mut out = Zeroizing::new(String::with_capacity(1024));
     out.push_str(&format!(
         "# Flux SOPS decryption key. Reference it from a Kustomization:\n\
-         #   spec.decryption: {{provider: sops, secretRef: {{name: {name}}}}}\n\
-         apiVersion: v1\n\
+         #   spec.decryption: {{provider: sops, secretRef: {{name: {name}}}}}\n"
+    ));
+    if retiring.is_some() {
+        out.push_str(&format!(
+            "# It also holds the retiring identity ({}), until every file in Git is sealed to the new one.\n",
+            fields.retiring_key()
+        ));
+    }
+    out.push_str(&format!(
+        "apiVersion: v1\n\
          kind: Secret\n\
          metadata:\n  name: {name}\n  namespace: {namespace}\n\
          type: Opaque\n\
-         data:\n  {data_key}: "
+         data:\n"
     ));
-    out.push_str(&encoded);
-    out.push('\n');
+    for (entry, key) in
+        std::iter::once((data_key.clone(), key)).chain(retiring.map(|k| (fields.retiring_key(), k)))
+    {
+        let identity = key.identity_text()?;
+        let file = Zeroizing::new(format!("{}\n", identity.expose_secret()));
+        out.push_str(&format!("  {entry}: "));
+        out.push_str(&SecretBytes::from_slice(file.as_bytes()).to_base64());
+        out.push('\n');
+    }
     Ok(out)
 }
 
+impl FluxFields {
+    /// The entry of the retiring identity: `age.agekey` gives
+    /// `age.previous.agekey`, which Flux reads too (it ends in `.agekey`).
+    fn retiring_key(&self) -> String {
+        let stem = self.key.strip_suffix(".agekey").unwrap_or(&self.key);
+        format!("{stem}.previous.agekey")
+    }
+}
+
+/// One static-seal key and its id.
+pub struct SealKey<'a> {
+    /// The 32 bytes.
+    pub key: &'a SecretArray<ROOT_KEY_LEN>,
+    /// Its key id.
+    pub key_id: &'a KeyId,
+}
+
 /// The Secret holding OpenBao's static seal key, with the `seal "static"`
-/// stanza that reads it as a comment.
+/// stanza that reads it as a comment. During a rotation the retiring key
+/// is there too, as `previous_key`: OpenBao unseals with it once and
+/// rewraps what it stored under the current key (docs/runtime-openbao.md).
 pub fn openbao_static_seal(
-    key: &SecretArray<ROOT_KEY_LEN>,
-    key_id: &KeyId,
+    current: SealKey<'_>,
+    previous: Option<SealKey<'_>>,
     fields: &SecretFields,
 ) -> Zeroizing<String> {
     let (name, namespace) = (&fields.name, &fields.namespace);
-    let file = "unseal.key";
+    let (file, previous_file) = ("unseal.key", "previous-unseal.key");
+    let key_id = current.key_id.as_str();
     let mut out = Zeroizing::new(String::with_capacity(1024));
     out.push_str(&format!(
         "# OpenBao static seal key {key_id:?}. Mount this Secret at /openbao/static-seal and configure:\n\
          #   seal \"static\" {{\n\
          #     current_key_id = \"{key_id}\"\n\
-         #     current_key    = \"file:///openbao/static-seal/{file}\"\n\
-         #   }}\n\
-         apiVersion: v1\n\
+         #     current_key    = \"file:///openbao/static-seal/{file}\"\n"
+    ));
+    if let Some(previous) = &previous {
+        out.push_str(&format!(
+            "#     previous_key_id = \"{}\"\n\
+             #     previous_key    = \"file:///openbao/static-seal/{previous_file}\"\n",
+            previous.key_id.as_str()
+        ));
+    }
+    out.push_str("#   }\n");
+    if previous.is_some() {
+        out.push_str(
+            "# Restart OpenBao with both keys; once it is active (its log says \"upgrading stored keys\"), the previous key can be retired.\n",
+        );
+    }
+    out.push_str(&format!(
+        "apiVersion: v1\n\
          kind: Secret\n\
          metadata:\n  name: {name}\n  namespace: {namespace}\n\
          type: Opaque\n\
-         stringData:\n  key-id: \"{key_id}\"\n\
-         data:\n  {file}: ",
-        key_id = key_id.as_str()
+         stringData:\n  key-id: \"{key_id}\"\n"
     ));
-    out.push_str(&key.to_base64());
+    if let Some(previous) = &previous {
+        out.push_str(&format!(
+            "  previous-key-id: \"{}\"\n",
+            previous.key_id.as_str()
+        ));
+    }
+    out.push_str(&format!("data:\n  {file}: "));
+    out.push_str(&current.key.to_base64());
     out.push('\n');
+    if let Some(previous) = &previous {
+        out.push_str(&format!("  {previous_file}: "));
+        out.push_str(&previous.key.to_base64());
+        out.push('\n');
+    }
     out
 }
 
@@ -124,8 +183,34 @@ mod tests {
     fn the_static_seal_secret_names_its_key_id() {
         let fields = SecretFields::new("openbao-static-seal", "openbao").unwrap();
         let id = KeyId::parse("20260101-ab").unwrap();
-        let text = openbao_static_seal(&SecretArray::random(), &id, &fields);
+        let key = SecretArray::random();
+        let text = openbao_static_seal(
+            SealKey {
+                key: &key,
+                key_id: &id,
+            },
+            None,
+            &fields,
+        );
         assert!(text.contains("current_key_id = \"20260101-ab\""));
         assert!(text.contains("key-id: \"20260101-ab\""));
+        assert!(!text.contains("previous"));
+        let old_id = KeyId::parse("20250101-cd").unwrap();
+        let old = SecretArray::random();
+        let both = openbao_static_seal(
+            SealKey {
+                key: &key,
+                key_id: &id,
+            },
+            Some(SealKey {
+                key: &old,
+                key_id: &old_id,
+            }),
+            &fields,
+        );
+        assert!(both.contains("previous_key_id = \"20250101-cd\""));
+        assert!(both.contains("previous-key-id: \"20250101-cd\""));
+        assert!(both.contains(&format!("previous-unseal.key: {}", &*old.to_base64())));
+        assert!(both.contains(&format!("  unseal.key: {}", &*key.to_base64())));
     }
 }

@@ -9,6 +9,13 @@
 //! The file is kept in one canonical form (pretty JSON as written), so that
 //! any edited byte is caught: either the content changed and the signature
 //! fails, or only the layout changed and the canonical check fails.
+//!
+//! A root has versions. Version 1 is the `ceremony.root.v1` manifest `root
+//! init` wrote; every later version (`ceremony.root.v2`) names the version
+//! before it by number and SHA-256, says what changed, and is signed by the
+//! previous version's signing key too when that key changed. Whether one
+//! version really follows another is [`super::lineage`]'s to check; this
+//! module only reads, writes and self-verifies one manifest.
 //! Format: `docs/formats/root.md`.
 
 use base64::Engine;
@@ -20,11 +27,99 @@ use super::secrets::RootSecret;
 use crate::preflight::{Preflight, Status};
 use crate::shares::ShareSet;
 
-/// The format tag of version 1 root manifests.
+/// The format tag of a root's first version.
 pub const ROOT_FORMAT_V1: &str = "ceremony.root.v1";
 
-/// Domain separation of the manifest signature.
-const SIGNING_CONTEXT: &[u8] = b"ceremony.root.v1 signature\n";
+/// The format tag of every later version.
+pub const ROOT_FORMAT_V2: &str = "ceremony.root.v2";
+
+/// Domain separation of the manifest signatures, one per format: a
+/// signature over one format never verifies as the other.
+const SIGNING_CONTEXT_V1: &[u8] = b"ceremony.root.v1 signature\n";
+const SIGNING_CONTEXT_V2: &[u8] = b"ceremony.root.v2 signature\n";
+
+/// The longest operator note a version may carry.
+pub const MAX_NOTE_LEN: usize = 200;
+
+/// What a new version changed. Serialised in kebab case
+/// (`rotate-unseal-key`, …); a version lists its changes in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// A new bootstrap age identity; the old one is kept as retiring.
+    RotateBootstrapKey,
+    /// A new unseal key; the old one is kept as retiring.
+    RotateUnsealKey,
+    /// A new root signing key, endorsed by the old one.
+    RotateSigningKey,
+    /// The same secrets shared anew: new custodians, keys or thresholds.
+    Reshare,
+    /// The retiring bootstrap identity is dropped.
+    RetirePreviousBootstrapKey,
+    /// The retiring unseal key is dropped.
+    RetirePreviousUnsealKey,
+}
+
+impl Change {
+    /// The kebab-case name, as in root.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::RotateBootstrapKey => "rotate-bootstrap-key",
+            Change::RotateUnsealKey => "rotate-unseal-key",
+            Change::RotateSigningKey => "rotate-signing-key",
+            Change::Reshare => "reshare",
+            Change::RetirePreviousBootstrapKey => "retire-previous-bootstrap-key",
+            Change::RetirePreviousUnsealKey => "retire-previous-unseal-key",
+        }
+    }
+}
+
+/// Where a version stands in its root's history (absent in version 1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    /// This version's number, 2 or more.
+    pub version: u64,
+    /// The version before it.
+    pub previous: PreviousVersion,
+    /// What changed, in [`Change`] order, at least one.
+    pub changes: Vec<Change>,
+    /// Why, in the operator's words (at most [`MAX_NOTE_LEN`] characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The version a new one follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousVersion {
+    /// Its number.
+    pub version: u64,
+    /// SHA-256 of its root.json bytes, hex.
+    pub sha256: String,
+}
+
+/// Keys being replaced that the runtime still needs for a while: OpenBao
+/// opens what it stored under the previous unseal key until it has
+/// rewrapped it, and Flux decrypts files sealed to the previous bootstrap
+/// identity until the Git tree is moved to the new one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retiring {
+    /// The previous bootstrap identity's recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_recipient: Option<String>,
+    /// The previous unseal key (`previous_key_id` of the static seal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unseal: Option<UnsealInfo>,
+}
+
+impl Retiring {
+    /// Whether nothing is retiring.
+    pub fn is_empty(&self) -> bool {
+        self.bootstrap_recipient.is_none() && self.unseal.is_none()
+    }
+}
 
 /// The unseal key's public facts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,14 +226,17 @@ impl PreflightRecord {
     }
 }
 
-/// Everything in root.json except the signature.
+/// Everything in root.json except the signatures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RootBody {
-    /// Always [`ROOT_FORMAT_V1`].
+    /// [`ROOT_FORMAT_V1`] for version 1, [`ROOT_FORMAT_V2`] after.
     pub format: String,
-    /// Random 128-bit id, hex.
+    /// Random 128-bit id, hex; the same in every version of a root.
     pub root_id: String,
+    /// Version 2 on: its number, the version before, what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Link>,
     /// RFC 3339 UTC.
     pub created_at: String,
     /// `ceremony <version>` that made it.
@@ -149,7 +247,11 @@ pub struct RootBody {
     pub unseal: UnsealInfo,
     /// The root signing key, base64 of the 32-byte ed25519 public key.
     pub signing_public_key: String,
-    /// One share set per secret: bootstrap-key, unseal-key, signing-key.
+    /// Keys being replaced that the runtime still needs (version 2 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring: Option<Retiring>,
+    /// One share set per secret: bootstrap-key, unseal-key, signing-key,
+    /// then previous-bootstrap-key and previous-unseal-key while retiring.
     pub share_sets: Vec<ShareSet>,
     /// One bundle per custodian.
     pub custodian_files: Vec<CustodianFile>,
@@ -175,8 +277,11 @@ pub struct RootSignature {
 pub struct RootManifest {
     /// The signed content.
     pub body: RootBody,
-    /// The signature over it.
+    /// The signature by this version's own signing key.
     pub signature: RootSignature,
+    /// When this version rotated the signing key: the signature by the
+    /// previous version's key over the same bytes, which hands trust on.
+    pub previous_key_signature: Option<RootSignature>,
 }
 
 #[derive(Serialize)]
@@ -184,6 +289,8 @@ struct FileView<'a> {
     #[serde(flatten)]
     body: &'a RootBody,
     signature: &'a RootSignature,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_key_signature: Option<&'a RootSignature>,
 }
 
 /// Why a manifest is not acceptable.
@@ -213,42 +320,195 @@ pub enum ManifestError {
 
 impl RootBody {
     fn signed_bytes(&self) -> Vec<u8> {
-        let mut bytes = SIGNING_CONTEXT.to_vec();
+        let context = if self.format == ROOT_FORMAT_V1 {
+            SIGNING_CONTEXT_V1
+        } else {
+            SIGNING_CONTEXT_V2
+        };
+        let mut bytes = context.to_vec();
         // Serialising plain data to a Vec cannot fail.
         bytes.extend(serde_json::to_vec(self).unwrap_or_default());
         bytes
     }
 
+    /// This version's number: 1 for the manifest `root init` wrote.
+    pub fn version(&self) -> u64 {
+        self.lineage.as_ref().map_or(1, |l| l.version)
+    }
+
+    /// What is retiring (nothing in version 1).
+    pub fn retiring(&self) -> Retiring {
+        self.retiring.clone().unwrap_or_default()
+    }
+
     /// The share set of one secret.
     pub fn share_set(&self, which: RootSecret) -> Option<&ShareSet> {
-        self.share_sets.iter().find(|s| s.label == which.label())
+        self.share_set_labelled(which.label())
+    }
+
+    /// The share set of a retiring secret.
+    pub fn previous_share_set(&self, which: RootSecret) -> Option<&ShareSet> {
+        which
+            .previous_label()
+            .and_then(|label| self.share_set_labelled(label))
+    }
+
+    fn share_set_labelled(&self, label: &str) -> Option<&ShareSet> {
+        self.share_sets.iter().find(|s| s.label == label)
     }
 
     /// The signing public key.
     pub fn verifying_key(&self) -> Result<ed25519_dalek::VerifyingKey, ManifestError> {
-        let bad = || ManifestError::Malformed {
-            place: "signing_public_key".into(),
-            message: "not base64 of a 32-byte ed25519 public key".into(),
-        };
-        let bytes: [u8; 32] = B64
-            .decode(&self.signing_public_key)
-            .map_err(|_| bad())?
-            .try_into()
-            .map_err(|_| bad())?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
+        verifying_key(&self.signing_public_key)
     }
 
-    /// Signs the body.
-    pub fn sign(self, key: &ed25519_dalek::SigningKey) -> RootManifest {
-        let signature = key.sign(&self.signed_bytes());
+    /// Signs the body with its own signing key, and with the previous
+    /// version's when the signing key changed.
+    pub fn sign(
+        self,
+        key: &ed25519_dalek::SigningKey,
+        previous_key: Option<&ed25519_dalek::SigningKey>,
+    ) -> RootManifest {
+        let bytes = self.signed_bytes();
+        let signature_by = |key: &ed25519_dalek::SigningKey| RootSignature {
+            algorithm: "ed25519".into(),
+            value: B64.encode(key.sign(&bytes).to_bytes()),
+        };
         RootManifest {
+            signature: signature_by(key),
+            previous_key_signature: previous_key.map(signature_by),
             body: self,
-            signature: RootSignature {
-                algorithm: "ed25519".into(),
-                value: B64.encode(signature.to_bytes()),
-            },
         }
     }
+}
+
+impl RootBody {
+    /// The fields each format must and must not have: version 1 has no
+    /// lineage, nothing retiring and one signature; version 2 on has a
+    /// lineage with a version of 2 or more and at least one change.
+    fn check_format_fields(
+        &self,
+        format: &str,
+        has_previous_key_signature: bool,
+    ) -> Result<(), ManifestError> {
+        let malformed = |place: &str, message: &str| {
+            Err(ManifestError::Malformed {
+                place: place.into(),
+                message: message.into(),
+            })
+        };
+        if format == ROOT_FORMAT_V1 {
+            if self.lineage.is_some() {
+                return malformed("lineage", "a ceremony.root.v1 manifest has no lineage");
+            }
+            if self.retiring.is_some() {
+                return malformed(
+                    "retiring",
+                    "a ceremony.root.v1 manifest has nothing retiring",
+                );
+            }
+            if has_previous_key_signature {
+                return malformed(
+                    "previous_key_signature",
+                    "a ceremony.root.v1 manifest has no previous key",
+                );
+            }
+            return Ok(());
+        }
+        let Some(link) = &self.lineage else {
+            return malformed(
+                "lineage",
+                "missing: every ceremony.root.v2 manifest has one",
+            );
+        };
+        if link.version < 2 || link.previous.version.checked_add(1) != Some(link.version) {
+            return malformed(
+                "lineage.version",
+                "a later version is numbered 2 or more and follows the version before it",
+            );
+        }
+        if link.previous.sha256.len() != 64
+            || !link
+                .previous
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return malformed("lineage.previous.sha256", "not 64 lower-case hex digits");
+        }
+        if link.changes.is_empty()
+            || !link
+                .changes
+                .windows(2)
+                .all(|w| matches!(w, [a, b] if a < b))
+        {
+            return malformed(
+                "lineage.changes",
+                "at least one change, each once, in the documented order",
+            );
+        }
+        if let Some(note) = &link.note {
+            if note.chars().count() > MAX_NOTE_LEN || note.chars().any(char::is_control) {
+                return malformed(
+                    "lineage.note",
+                    "at most 200 characters, no control characters",
+                );
+            }
+        }
+        if self.retiring.as_ref().is_some_and(Retiring::is_empty) {
+            return malformed("retiring", "present but empty: leave it out");
+        }
+        let rotated_signing = link.changes.contains(&Change::RotateSigningKey);
+        if rotated_signing != has_previous_key_signature {
+            return malformed(
+                "previous_key_signature",
+                "present exactly when the version rotates the signing key",
+            );
+        }
+        if self.replaces.is_some() {
+            return malformed("replaces", "only a version 1 records a replaced root");
+        }
+        Ok(())
+    }
+}
+
+/// Parses a base64 ed25519 public key as root.json records it.
+pub fn verifying_key(base64: &str) -> Result<ed25519_dalek::VerifyingKey, ManifestError> {
+    let bad = || ManifestError::Malformed {
+        place: "signing_public_key".into(),
+        message: "not base64 of a 32-byte ed25519 public key".into(),
+    };
+    let bytes: [u8; 32] = B64
+        .decode(base64)
+        .map_err(|_| bad())?
+        .try_into()
+        .map_err(|_| bad())?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| bad())
+}
+
+/// Checks one signature block over `bytes` with `key`.
+fn check_signature(
+    signature: &RootSignature,
+    key: &ed25519_dalek::VerifyingKey,
+    bytes: &[u8],
+    place: &str,
+) -> Result<(), ManifestError> {
+    if signature.algorithm != "ed25519" {
+        return Err(ManifestError::Malformed {
+            place: format!("{place}.algorithm"),
+            message: format!(
+                "{:?} is not supported (expected \"ed25519\")",
+                signature.algorithm
+            ),
+        });
+    }
+    let raw: [u8; 64] = B64
+        .decode(&signature.value)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(ManifestError::BadSignature)?;
+    key.verify_strict(bytes, &ed25519_dalek::Signature::from_bytes(&raw))
+        .map_err(|_| ManifestError::BadSignature)
 }
 
 impl RootManifest {
@@ -257,6 +517,7 @@ impl RootManifest {
         let view = FileView {
             body: &self.body,
             signature: &self.signature,
+            previous_key_signature: self.previous_key_signature.as_ref(),
         };
         let mut out = serde_json::to_vec_pretty(&view).unwrap_or_default();
         out.push(b'\n');
@@ -277,25 +538,37 @@ impl RootManifest {
         let object = value
             .as_object_mut()
             .ok_or_else(|| malformed("root".into(), "not a JSON object".into()))?;
-        match object.get("format").and_then(|f| f.as_str()) {
-            Some(ROOT_FORMAT_V1) => {}
+        let format = match object.get("format").and_then(|f| f.as_str()) {
+            Some(f @ (ROOT_FORMAT_V1 | ROOT_FORMAT_V2)) => f.to_owned(),
             other => {
                 return Err(malformed(
                     "format".into(),
                     format!(
-                        "{other:?} is not a supported root format (expected {ROOT_FORMAT_V1:?})"
+                        "{other:?} is not a supported root format (expected {ROOT_FORMAT_V1:?} or {ROOT_FORMAT_V2:?})"
                     ),
                 ));
             }
-        }
+        };
         let signature = object
             .remove("signature")
             .ok_or_else(|| malformed("signature".into(), "missing".into()))?;
         let signature: RootSignature = serde_json::from_value(signature)
             .map_err(|e| malformed("signature".into(), e.to_string()))?;
+        let previous_key_signature = object
+            .remove("previous_key_signature")
+            .map(|v| {
+                serde_json::from_value::<RootSignature>(v)
+                    .map_err(|e| malformed("previous_key_signature".into(), e.to_string()))
+            })
+            .transpose()?;
         let body: RootBody = serde_json::from_value(value)
             .map_err(|e| malformed("manifest".into(), e.to_string()))?;
-        let manifest = RootManifest { body, signature };
+        body.check_format_fields(&format, previous_key_signature.is_some())?;
+        let manifest = RootManifest {
+            body,
+            signature,
+            previous_key_signature,
+        };
         let canonical = manifest.to_json();
         if canonical != bytes {
             let offset = canonical
@@ -309,26 +582,36 @@ impl RootManifest {
         Ok(manifest)
     }
 
-    /// Checks the signature with the manifest's signing key.
+    /// Checks the signature with the manifest's own signing key. (The
+    /// previous key's signature is checked against the previous version,
+    /// by [`super::lineage`].)
     pub fn verify_signature(&self) -> Result<(), ManifestError> {
-        if self.signature.algorithm != "ed25519" {
-            return Err(ManifestError::Malformed {
-                place: "signature.algorithm".into(),
-                message: format!(
-                    "{:?} is not supported (expected \"ed25519\")",
-                    self.signature.algorithm
-                ),
-            });
-        }
         let key = self.body.verifying_key()?;
-        let bytes: [u8; 64] = B64
-            .decode(&self.signature.value)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or(ManifestError::BadSignature)?;
-        let signature = ed25519_dalek::Signature::from_bytes(&bytes);
-        key.verify_strict(&self.body.signed_bytes(), &signature)
-            .map_err(|_| ManifestError::BadSignature)
+        check_signature(
+            &self.signature,
+            &key,
+            &self.body.signed_bytes(),
+            "signature",
+        )
+    }
+
+    /// Checks the signature that hands trust from the previous version's
+    /// signing key to this one: the previous key's signature when this
+    /// version rotated the key, else this version's own (the same key).
+    pub fn verify_endorsement(
+        &self,
+        previous_key: &ed25519_dalek::VerifyingKey,
+    ) -> Result<(), ManifestError> {
+        let signature = self
+            .previous_key_signature
+            .as_ref()
+            .unwrap_or(&self.signature);
+        check_signature(
+            signature,
+            previous_key,
+            &self.body.signed_bytes(),
+            "previous_key_signature",
+        )
     }
 
     /// SHA-256 fingerprint of the signing public key, for pinning.

@@ -14,7 +14,9 @@
 pub mod bundle;
 pub mod dir;
 pub mod emit;
+pub mod lineage;
 pub mod manifest;
+pub mod rotate;
 pub mod secrets;
 
 use rand::rngs::OsRng;
@@ -22,8 +24,12 @@ use sha2::{Digest, Sha256};
 
 pub use bundle::Bundle;
 pub use dir::{RootDir, Target};
-pub use manifest::{ManifestError, PreflightRecord, Replaced, RootBody, RootManifest};
-pub use secrets::{BootstrapKey, RootKey, RootSecret, RootSecrets, SigningSeed, UnsealKey};
+pub use lineage::{Lineage, LineageError, Version};
+pub use manifest::{Change, ManifestError, PreflightRecord, Replaced, RootBody, RootManifest};
+pub use rotate::{ChangePlan, NextVersion};
+pub use secrets::{
+    BootstrapKey, Retirable, RootKey, RootSecret, RootSecrets, SigningSeed, UnsealKey,
+};
 
 use crate::class::Class;
 use crate::clock::Clock;
@@ -72,6 +78,24 @@ pub enum Error {
         /// The manifest's root.
         expected: String,
     },
+    /// A bundle made for another version of the root.
+    #[error(
+        "{file}: this bundle was made for version {found} of the root, which is now at version {current}"
+    )]
+    StaleBundle {
+        /// The bundle file.
+        file: String,
+        /// Its version.
+        found: u64,
+        /// The root's current version.
+        current: u64,
+    },
+    /// The root's history does not hold together.
+    #[error(transparent)]
+    Lineage(#[from] LineageError),
+    /// A change that cannot be made.
+    #[error(transparent)]
+    Plan(#[from] rotate::PlanError),
     /// A bundle without a share of the wanted secret.
     #[error("{file}: holds no share of the {label}")]
     MissingShare {
@@ -149,7 +173,16 @@ impl Error {
                 ManifestError::Malformed { .. } => Class::Input,
                 _ => Class::Verification,
             },
-            Error::WrongRoot { .. } | Error::Mismatch { .. } => Class::Verification,
+            Error::WrongRoot { .. } | Error::Mismatch { .. } | Error::StaleBundle { .. } => {
+                Class::Verification
+            }
+            Error::Lineage(e) => e.class(),
+            Error::Plan(e) => match e {
+                rotate::PlanError::NothingRetiring { .. }
+                | rotate::PlanError::StillRetiring { .. }
+                | rotate::PlanError::KeyIdReused(_) => Class::Refused,
+                _ => Class::Usage,
+            },
             Error::MissingShare { .. } | Error::Incomplete(_) => Class::Input,
             Error::NoThreshold { .. } | Error::ThresholdFlag { .. } => Class::Usage,
             Error::RootExists { .. } | Error::InterruptedReplace { .. } => Class::Refused,
@@ -173,6 +206,12 @@ impl Error {
                 Some("pass --threshold K or set it in the custodians file's [threshold] table")
             }
             Error::WrongRoot { .. } => Some("bring the bundles of this root"),
+            Error::StaleBundle { .. } => Some(
+                "bring the bundles of the current version (ROOT/shares/<name>.age as written by the last rotation); an older bundle no longer counts",
+            ),
+            Error::Lineage(_) => Some(
+                "compare the root directory's history/ with the copies the witnesses kept; never edit or reorder its files",
+            ),
             Error::Mismatch { .. } => Some(
                 "a share or root.json was altered: stop and compare root.json with the copy the witnesses recorded",
             ),
@@ -292,6 +331,7 @@ pub fn init(
     for (i, custodian) in custodians.iter().enumerate() {
         let bundle = Bundle {
             root_id: root_id.clone(),
+            root_version: 1,
             custodian: custodian.name.to_string(),
             shares: documents_by_secret
                 .iter()
@@ -323,6 +363,7 @@ pub fn init(
     let body = RootBody {
         format: manifest::ROOT_FORMAT_V1.to_owned(),
         root_id,
+        lineage: None,
         created_at: clock.now_rfc3339(),
         tool_version: format!("ceremony {}", env!("CARGO_PKG_VERSION")),
         bootstrap_recipient: secrets.bootstrap.recipient()?,
@@ -334,12 +375,13 @@ pub fn init(
             use base64::Engine;
             base64::engine::general_purpose::STANDARD.encode(signing.verifying_key().to_bytes())
         },
+        retiring: None,
         share_sets,
         custodian_files,
         preflight: PreflightRecord::of(gate.preflight()),
         replaces: plan.replaces.clone(),
     };
-    let manifest = body.sign(&signing);
+    let manifest = body.sign(&signing, None);
     // Read back before reporting success: the bytes we are about to write
     // must parse, be canonical and verify.
     RootManifest::from_json(&manifest.to_json()).map_err(|source| Error::Manifest {
@@ -409,6 +451,44 @@ pub fn rebuild<K: RootKey>(
     let set = body
         .share_set(which)
         .ok_or_else(|| Error::Incomplete(format!("no share set for the {}", which.label())))?;
+    let key: K = rebuild_from(body, set, bundles, gate)?;
+    key.check_against(body).map_err(|source| Error::Mismatch {
+        label: which.label(),
+        source,
+    })?;
+    Ok(key)
+}
+
+/// Rebuilds the retiring version of a root secret (the key the runtime
+/// still needs during a rotation), checked against what root.json records
+/// of it. `None` when nothing of that kind is retiring.
+pub fn rebuild_retiring<K: Retirable>(
+    body: &RootBody,
+    bundles: &[(String, Bundle)],
+    gate: &AirGapped,
+) -> Result<Option<K>, Error> {
+    let Some(set) = body.previous_share_set(K::SECRET) else {
+        return Ok(None);
+    };
+    let key: K = rebuild_from(body, set, bundles, gate)?;
+    key.check_retiring(&body.retiring())
+        .map_err(|source| Error::Mismatch {
+            label: set_label(K::SECRET),
+            source,
+        })?;
+    Ok(Some(key))
+}
+
+fn set_label(which: RootSecret) -> &'static str {
+    which.previous_label().unwrap_or(which.label())
+}
+
+fn rebuild_from<K: RootKey>(
+    body: &RootBody,
+    set: &shares::ShareSet,
+    bundles: &[(String, Bundle)],
+    gate: &AirGapped,
+) -> Result<K, Error> {
     let mut opened = Vec::new();
     for (file, bundle) in bundles {
         if bundle.root_id != body.root_id {
@@ -418,13 +498,20 @@ pub fn rebuild<K: RootKey>(
                 expected: body.root_id.clone(),
             });
         }
+        if bundle.root_version != body.version() {
+            return Err(Error::StaleBundle {
+                file: file.clone(),
+                found: bundle.root_version,
+                current: body.version(),
+            });
+        }
         let document = bundle
             .shares
             .iter()
-            .find(|d| d.label == which.label())
+            .find(|d| d.label == set.label)
             .ok_or_else(|| Error::MissingShare {
                 file: file.clone(),
-                label: which.label().to_owned(),
+                label: set.label.clone(),
             })?;
         opened.push(OpenedShare {
             file: file.clone(),
@@ -432,90 +519,202 @@ pub fn rebuild<K: RootKey>(
         });
     }
     let secret = shares::rebuild(set, &opened, gate)?;
-    let mismatch = |source| Error::Mismatch {
-        label: which.label(),
-        source,
-    };
-    let bytes = SecretArray::from_slice(secret.expose_secret()).ok_or_else(|| {
-        mismatch(secrets::Mismatch {
+    let bytes = SecretArray::from_slice(secret.expose_secret()).ok_or(Error::Mismatch {
+        label: K::SECRET.label(),
+        source: secrets::Mismatch {
             what: "length is not 32 bytes",
-        })
+        },
     })?;
-    let key = K::from_array(bytes);
-    key.check_against(body).map_err(mismatch)?;
-    Ok(key)
+    Ok(K::from_array(bytes))
 }
 
-/// Checks a root directory without any secret: the manifest's form and
-/// signature, its structure, and the custodian files against their hashes.
-/// A custodian file that is absent (taken home by its custodian) is
-/// reported as not checked; any other problem fails the report.
-pub fn verify_dir(root: &std::path::Path) -> (Option<RootManifest>, Report) {
+/// What `root verify` is given besides the directory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VerifyOptions<'a> {
+    /// A copy of the root's first root.json kept out of band: `(its name,
+    /// its bytes)`. The first version must be byte for byte this.
+    pub anchor: Option<(&'a str, &'a [u8])>,
+}
+
+/// Checks a root directory without any secret: every version's form and
+/// signature, that each version follows the one before, the current
+/// version's structure, and the custodian files against their hashes. A
+/// custodian file that is absent (taken home by its custodian) is reported
+/// as not checked; any other problem fails the report.
+pub fn verify_dir(root: &std::path::Path, options: VerifyOptions<'_>) -> (Option<Lineage>, Report) {
     let mut report = Report::new();
-    let path = root.join(MANIFEST_FILE);
-    let shown = path.display().to_string();
-    let bytes = match crate::fsio::read(&path) {
-        Ok(b) => b,
+    let lineage = match Lineage::read(root) {
+        Ok(lineage) => lineage,
         Err(e) => {
-            report.record("manifest", shown, false, e.to_string());
+            let (check, place) = match &e {
+                LineageError::Manifest {
+                    file,
+                    source: ManifestError::BadSignature,
+                } => ("signature", file.clone()),
+                LineageError::Manifest { file, .. } => ("manifest", file.clone()),
+                LineageError::Read { .. } => ("manifest", MANIFEST_FILE.to_owned()),
+                _ => ("lineage", String::new()),
+            };
+            let place = if place.is_empty() {
+                String::new()
+            } else {
+                root.join(place).display().to_string()
+            };
+            report.record(check, place, false, crate::error::chain_text(&e));
             return (None, report);
         }
     };
-    let manifest = match RootManifest::from_json(&bytes) {
-        Ok(m) => {
-            report.record(
-                "manifest",
-                shown,
-                true,
-                format!("canonical, format {}", manifest::ROOT_FORMAT_V1),
-            );
-            report.record(
-                "signature",
-                "",
+    let current = lineage.current();
+    report.record(
+        "manifest",
+        root.join(MANIFEST_FILE).display().to_string(),
+        true,
+        format!(
+            "canonical, format {}, version {}",
+            current.manifest.body.format,
+            current.number()
+        ),
+    );
+    report.record(
+        "signature",
+        "",
+        true,
+        format!(
+            "ed25519 by the root signing key {}",
+            current.manifest.signing_key_fingerprint()
+        ),
+    );
+    for version in lineage.versions().skip(1) {
+        let link = version.manifest.body.lineage.as_ref();
+        let changes: Vec<&str> = link
+            .map(|l| l.changes.iter().map(|c| c.as_str()).collect())
+            .unwrap_or_default();
+        report.record(
+            "lineage",
+            version.file.clone(),
+            true,
+            format!(
+                "version {} ({}) follows version {}: names its SHA-256, signed by its key{}",
+                version.number(),
+                changes.join(", "),
+                version.number().saturating_sub(1),
+                if version.manifest.previous_key_signature.is_some() {
+                    " and the new one"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    if let Some((file, bytes)) = options.anchor {
+        match lineage.check_anchor(file, bytes) {
+            Ok(()) => report.record(
+                "anchor",
+                file,
                 true,
                 format!(
-                    "ed25519 by the root signing key {}",
-                    m.signing_key_fingerprint()
+                    "the first version is this file (sha256 {})",
+                    lineage.first().sha256
                 ),
+            ),
+            Err(e) => report.record("anchor", file, false, e.to_string()),
+        }
+    }
+    for version in lineage.history() {
+        let mut old = Report::new();
+        check_structure(&version.manifest.body, &mut old);
+        for check in old.checks.into_iter().filter(|c| c.status == Status::Fail) {
+            report.push(
+                check.check,
+                format!("{} {}", version.file, check.subject),
+                Status::Fail,
+                check.detail,
             );
-            m
         }
-        Err(e) => {
-            let check = match e {
-                ManifestError::BadSignature => "signature",
-                _ => "manifest",
-            };
-            report.record(check, shown, false, e.to_string());
-            return (None, report);
-        }
-    };
-    let body = &manifest.body;
+    }
+    check_structure(&current.manifest.body, &mut report);
+    check_custodian_files(root, &current.manifest.body, &mut report);
+    (Some(lineage), report)
+}
 
-    // Structure: one share set per secret, consistent with each other.
+/// The share sets a version must have: the three secrets, and the retiring
+/// ones while they are retiring.
+fn expected_share_sets(body: &RootBody) -> Vec<(&'static str, RootSecret)> {
+    let retiring = body.retiring();
+    let mut labels: Vec<(&'static str, RootSecret)> =
+        RootSecret::ALL.iter().map(|w| (w.label(), *w)).collect();
+    if retiring.bootstrap_recipient.is_some() {
+        labels.push(("previous-bootstrap-key", RootSecret::Bootstrap));
+    }
+    if retiring.unseal.is_some() {
+        labels.push(("previous-unseal-key", RootSecret::Unseal));
+    }
+    labels
+}
+
+/// One version's structure: one share set per secret, consistent with each
+/// other and with the manifest's public values.
+fn check_structure(body: &RootBody, report: &mut Report) {
     let names: Vec<&str> = body
         .custodian_files
         .iter()
         .map(|c| c.name.as_str())
         .collect();
-    for which in RootSecret::ALL {
-        let label = which.label();
-        let Some(set) = body.share_set(which) else {
+    let expected = expected_share_sets(body);
+    let labels: Vec<&str> = body.share_sets.iter().map(|s| s.label.as_str()).collect();
+    let wanted: Vec<&str> = expected.iter().map(|(l, _)| *l).collect();
+    if labels != wanted {
+        report.record(
+            "share set",
+            "",
+            false,
+            format!(
+                "the share sets are [{}], expected [{}]",
+                labels.join(", "),
+                wanted.join(", ")
+            ),
+        );
+    }
+    let retiring = body.retiring();
+    for (label, which) in expected {
+        let Some(set) = body.share_sets.iter().find(|s| s.label == label) else {
             report.record("share set", label, false, "missing");
             continue;
         };
+        let is_previous = label != which.label();
         let problem = match set.validate_with(&bundle_file_for) {
             Err(e) => Some(e.to_string()),
             Ok(()) => {
                 let set_names: Vec<&str> = set.custodians.iter().map(|c| c.name.as_str()).collect();
+                let unseal = match (which, is_previous) {
+                    (RootSecret::Unseal, false) => Some(&body.unseal),
+                    (RootSecret::Unseal, true) => retiring.unseal.as_ref(),
+                    _ => None,
+                };
+                let threshold_of_current = body.share_set(which).map(|s| s.threshold);
                 if set_names != names {
                     Some("its custodians differ from custodian_files".to_owned())
-                } else if which == RootSecret::Unseal
-                    && (set.key_check_value != body.unseal.key_check_value
-                        || set.key_id.as_deref() != Some(body.unseal.key_id.as_str()))
-                {
-                    Some("its key check value or key id differs from unseal".to_owned())
+                } else if unseal.is_some_and(|info| {
+                    set.key_check_value != info.key_check_value
+                        || set.key_id.as_deref() != Some(info.key_id.as_str())
+                }) {
+                    Some(format!(
+                        "its key check value or key id differs from {}",
+                        if is_previous {
+                            "retiring.unseal"
+                        } else {
+                            "unseal"
+                        }
+                    ))
+                } else if is_previous && threshold_of_current != Some(set.threshold) {
+                    Some(format!(
+                        "its threshold differs from the {}'s",
+                        which.label()
+                    ))
                 } else if set.secret_length != secrets::ROOT_KEY_LEN {
                     Some(format!("secret_length {} is not 32", set.secret_length))
+                } else if set.origin != Origin::Ceremony {
+                    Some("its origin is not ceremony".to_owned())
                 } else {
                     None
                 }
@@ -534,16 +733,23 @@ pub fn verify_dir(root: &std::path::Path) -> (Option<RootManifest>, Report) {
             Some(p) => report.record("share set", label, false, p),
         }
     }
-    let recipient_ok = std::str::FromStr::from_str(&body.bootstrap_recipient)
-        .map(|_: age::x25519::Recipient| ())
-        .is_ok();
-    report.record(
-        "bootstrap recipient",
-        "",
-        recipient_ok,
-        body.bootstrap_recipient.clone(),
-    );
+    for (check, recipient) in [
+        ("bootstrap recipient", Some(&body.bootstrap_recipient)),
+        (
+            "retiring bootstrap recipient",
+            retiring.bootstrap_recipient.as_ref(),
+        ),
+    ] {
+        let Some(recipient) = recipient else { continue };
+        let ok = std::str::FromStr::from_str(recipient)
+            .map(|_: age::x25519::Recipient| ())
+            .is_ok();
+        report.record(check, "", ok, recipient.clone());
+    }
+}
 
+/// The current version's custodian files, where they are still present.
+fn check_custodian_files(root: &std::path::Path, body: &RootBody, report: &mut Report) {
     for file in &body.custodian_files {
         let expected_path = CustodianName::new(&file.name)
             .map(|n| bundle_file_for(&n))
@@ -591,5 +797,4 @@ pub fn verify_dir(root: &std::path::Path) -> (Option<RootManifest>, Report) {
             Err(e) => report.record("custodian file", file.file.clone(), false, e.to_string()),
         }
     }
-    (Some(manifest), report)
 }

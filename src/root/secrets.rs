@@ -12,7 +12,7 @@ use std::str::FromStr;
 use bech32::{ToBase32, Variant};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::manifest::RootBody;
+use super::manifest::{Retiring, RootBody};
 use crate::secret::{SecretArray, SecretBytes, SecretText};
 
 /// Length of every root secret.
@@ -55,6 +55,16 @@ impl RootSecret {
         }
     }
 
+    /// The share-set label of this secret while it is retiring (the
+    /// signing key never retires: the new one is endorsed by the old).
+    pub fn previous_label(self) -> Option<&'static str> {
+        match self {
+            RootSecret::Bootstrap => Some("previous-bootstrap-key"),
+            RootSecret::Unseal => Some("previous-unseal-key"),
+            RootSecret::Signing => None,
+        }
+    }
+
     /// Parses a label back.
     pub fn from_label(label: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.label() == label)
@@ -82,6 +92,14 @@ pub trait RootKey: Sized {
 
     /// Checks the key against the public value root.json records for it.
     fn check_against(&self, body: &RootBody) -> Result<(), Mismatch>;
+}
+
+/// A root key the runtime keeps using for a while after it is replaced:
+/// the bootstrap identity (Flux, until Git is moved) and the unseal key
+/// (OpenBao, until it has rewrapped). The signing key is not one.
+pub trait Retirable: RootKey {
+    /// Checks the key against what root.json records of it as retiring.
+    fn check_retiring(&self, retiring: &Retiring) -> Result<(), Mismatch>;
 }
 
 /// The age prefix of secret keys (bech32 human-readable part).
@@ -114,6 +132,17 @@ impl BootstrapKey {
     /// The public recipient (`age1…`) bootstrap manifests are sealed to.
     pub fn recipient(&self) -> Result<String, EncodingError> {
         Ok(self.identity()?.to_public().to_string())
+    }
+}
+
+impl Retirable for BootstrapKey {
+    fn check_retiring(&self, retiring: &Retiring) -> Result<(), Mismatch> {
+        match (&retiring.bootstrap_recipient, self.recipient()) {
+            (Some(expected), Ok(found)) if *expected == found => Ok(()),
+            _ => Err(Mismatch {
+                what: "recipient differs from retiring.bootstrap_recipient",
+            }),
+        }
     }
 }
 
@@ -179,6 +208,24 @@ impl RootKey for UnsealKey {
             Err(Mismatch {
                 what: "key check value differs from unseal.key_check_value",
             })
+        }
+    }
+}
+
+impl Retirable for UnsealKey {
+    fn check_retiring(&self, retiring: &Retiring) -> Result<(), Mismatch> {
+        match &retiring.unseal {
+            Some(info)
+                if crate::shares::document::same_check(
+                    &self.key_check_value(),
+                    &info.key_check_value,
+                ) =>
+            {
+                Ok(())
+            }
+            _ => Err(Mismatch {
+                what: "key check value differs from retiring.unseal.key_check_value",
+            }),
         }
     }
 }

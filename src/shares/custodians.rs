@@ -358,6 +358,40 @@ impl Custodians {
         self.thresholds.get(secret).copied()
     }
 
+    /// The custodians a share set was made for, from their public entries:
+    /// a rotation that keeps the custodians encrypts to the same keys.
+    pub fn from_entries(
+        entries: &[crate::shares::shareset::CustodianEntry],
+    ) -> Result<Self, CustodiansError> {
+        let mut custodians = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let bad = |message: String| CustodiansError {
+                line: i + 1,
+                message: format!("custodian {:?} in the manifest: {message}", entry.name),
+            };
+            let name = CustodianName::new(&entry.name).map_err(|e| bad(e.to_string()))?;
+            let key = match &entry.recipient {
+                RecipientDescription::Age { recipient } => CustodianKey::Age(
+                    recipient
+                        .parse()
+                        .map_err(|_| bad("not an age recipient".into()))?,
+                ),
+                RecipientDescription::SshEd25519 { public_key } => CustodianKey::SshEd25519(
+                    public_key
+                        .parse()
+                        .map_err(|_| bad("not an ssh-ed25519 public key".into()))?,
+                ),
+                RecipientDescription::Passphrase => CustodianKey::Passphrase,
+            };
+            custodians.push(Custodian {
+                name,
+                key,
+                line: i + 1,
+            });
+        }
+        Ok(Self::from_list(custodians))
+    }
+
     /// Builds a list directly (for carrying custodians over from a manifest).
     pub fn from_list(custodians: Vec<Custodian>) -> Self {
         Self {

@@ -178,7 +178,7 @@ fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Cu
     }
 
     demo.step("check the root without any secret (root verify)")?;
-    let (_, report) = root::verify_dir(&root_dir);
+    let (_, report) = root::verify_dir(&root_dir, root::VerifyOptions::default());
     for line in report_lines(&report, "  ") {
         say!(demo.out, "{line}");
     }
@@ -208,7 +208,7 @@ fn emitters(
     let body = &root.manifest().body;
     let bootstrap = root::rebuild::<BootstrapKey>(body, &bundles, gate)?;
     let fields = root::emit::FluxFields::new("sops-age", "flux-system", "age.agekey")?;
-    let flux = root::emit::flux_age_secret(&bootstrap, &fields)?;
+    let flux = root::emit::flux_age_secret(&bootstrap, None, &fields)?;
     say!(
         demo.out,
         "  flux-age-secret (the key's value elided here; the command prints it to a pipe):"
@@ -221,8 +221,11 @@ fn emitters(
     );
     let unseal_key = root::rebuild::<UnsealKey>(body, &bundles, gate)?;
     let seal = root::emit::openbao_static_seal(
-        unseal_key.as_array(),
-        &KeyId::parse(&body.unseal.key_id)?,
+        root::emit::SealKey {
+            key: unseal_key.as_array(),
+            key_id: &KeyId::parse(&body.unseal.key_id)?,
+        },
+        None,
         &root::emit::SecretFields::new("openbao-static-seal", "openbao")?,
     );
     say!(demo.out, "  openbao-static-seal:");
