@@ -27,6 +27,12 @@ pub enum Error {
         /// What the parser objected to (structure, never a value).
         reason: String,
     },
+    /// A YAML file with no document at all: empty, or only comments (sops
+    /// refuses it: "File cannot be completely empty", or "EOF").
+    #[error(
+        "the YAML input has no document (it is empty or only comments); sops 3.11 refuses such a file too"
+    )]
+    NoDocument,
     /// A document is not a mapping (sequences and scalars are refused).
     #[error("document {document} is not a mapping; sops files must be mappings at the top level")]
     NotAMapping {
@@ -251,6 +257,7 @@ impl Error {
             Error::KeyWrap | Error::Encryption => Class::Internal,
             Error::Parse { .. }
             | Error::NotAMapping { .. }
+            | Error::NoDocument
             | Error::NonStringKey { .. }
             | Error::DuplicateKey { .. }
             | Error::UnsupportedValue { .. }

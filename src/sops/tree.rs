@@ -19,6 +19,11 @@ use crate::secret::SecretBytes;
 pub struct Branch {
     /// Items in file order.
     pub items: Vec<Item>,
+    /// Whether this mapping's `<<` entry is an ordinary key (it was quoted,
+    /// `"<<"`) rather than a YAML merge key. sops keeps both as the string
+    /// `<<` and writes both back as a merge (`!!merge <<:`), which turns a
+    /// key into a merge; the YAML store writes this one quoted instead.
+    pub(crate) literal_merge_key: bool,
 }
 
 impl Branch {
