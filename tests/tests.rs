@@ -24,6 +24,7 @@ mod hardening;
 mod passphrase_tty;
 mod root;
 mod shamir_interop;
+mod sops_corpus;
 mod sops_interop;
 mod sops_vectors;
 mod transcript;

@@ -11,6 +11,7 @@ use std::cell::{Cell, RefCell};
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use zeroize::Zeroizing;
 
+use super::super::tree::NumberText;
 use super::super::tree::{Branch, Item, ListElement, Value, json_format_float};
 use super::super::{Error, Format};
 use super::wiping::{WipingBuf, capacity_for};
@@ -44,7 +45,8 @@ pub(super) fn parse(input: &[u8]) -> Result<Branch, Error> {
 /// the data say so.
 fn reason(e: &serde_json::Error) -> String {
     let message = e.to_string();
-    if message.contains("surrogate") {
+    // serde_json reports a lone leading surrogate as an escape cut short.
+    if message.contains("surrogate") || message.starts_with("unexpected end of hex escape") {
         "a \\u escape is a lone UTF-16 surrogate, which is no character: sops 3.11 would replace \
          it with U+FFFD and so change the value; write a valid surrogate pair or the character"
             .into()
@@ -68,54 +70,6 @@ struct State {
     /// A refusal of ours (a rounded number), kept apart from serde_json's
     /// message, which would add its own position text.
     problem: RefCell<Option<String>>,
-}
-
-/// A number as written: sign, significant digits and power of ten, so that
-/// `1.0`, `1e0` and `10e-1` are the same.
-#[derive(PartialEq, Eq)]
-struct NumberText {
-    negative: bool,
-    digits: String,
-    exponent: i64,
-}
-
-impl NumberText {
-    fn parse(text: &str) -> Option<Self> {
-        let (negative, rest) = match text.strip_prefix('-') {
-            Some(r) => (true, r),
-            None => (false, text.strip_prefix('+').unwrap_or(text)),
-        };
-        let (mantissa, exp) = match rest.split_once(['e', 'E']) {
-            Some((m, e)) => (m, e.parse::<i64>().ok()?),
-            None => (rest, 0),
-        };
-        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-        let mut digits: String = int.chars().chain(frac.chars()).collect();
-        if !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let mut exponent = exp.checked_sub(i64::try_from(frac.len()).ok()?)?;
-        let trimmed = digits.trim_start_matches('0').len();
-        digits = digits.split_off(digits.len() - trimmed);
-        while digits.ends_with('0') {
-            digits.pop();
-            exponent += 1;
-        }
-        if digits.is_empty() {
-            exponent = 0;
-        }
-        Some(Self {
-            negative,
-            digits,
-            exponent,
-        })
-    }
-
-    /// The number Go writes back for `f` (the shortest digits that read
-    /// back as `f`, as `FormatFloat(f, 'f', -1, 64)` gives them).
-    fn of_float(f: f64) -> Option<Self> {
-        Self::parse(&super::super::tree::go_format_float_f(f))
-    }
 }
 
 /// The text of every number token, in order, outside strings. serde_json

@@ -23,7 +23,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::comments::Comments;
 use super::resolve::{Resolved, resolve};
 use crate::secret::SecretBytes;
-use crate::sops::tree::{Branch, Item, ListElement, Value};
+use crate::sops::tree::{Branch, Item, ListElement, Value, float_is_exact};
 use crate::sops::{Error, Format};
 
 /// Deepest nesting accepted, so a hostile file cannot exhaust the stack of
@@ -121,8 +121,16 @@ fn parse_error(line: Option<usize>, reason: impl Into<String>) -> Error {
 /// The core-schema suffix of a tag (`!!int`, `!<tag:yaml.org,2002:int>`),
 /// `None` for custom tags (`!Ref`), which go-yaml decodes as the plain text.
 fn core_tag(tag: Option<&saphyr_parser::Tag>) -> Option<&str> {
-    tag.filter(|t| t.is_yaml_core_schema() || t.handle == "!!")
-        .map(|t| t.suffix.as_str())
+    const CORE: &str = "tag:yaml.org,2002:";
+    let t = tag?;
+    if t.is_yaml_core_schema() || t.handle == "!!" {
+        Some(t.suffix.as_str())
+    } else if t.handle.is_empty() || t.handle == "!" {
+        // A verbatim tag, `!<tag:yaml.org,2002:int>`.
+        t.suffix.strip_prefix(CORE)
+    } else {
+        None
+    }
 }
 
 /// Whether a key event is a merge key: a plain `<<`, or one tagged
@@ -253,6 +261,14 @@ impl<'a> Reader<'a> {
         match resolve(text) {
             // A plain timestamp resolves only without a tag (go-yaml).
             Resolved::Time(_) if tag.is_some() => Ok(Value::str(text)),
+            Resolved::Float(f)
+                if self.mode == Mode::Seal && f.is_finite() && !float_is_exact(text, f) =>
+            {
+                Err(Error::UnsupportedValue {
+                    path: format!("line {line}"),
+                    reason: "a number that a 64-bit float cannot hold exactly: sops 3.11 would write back another number; quote it to keep it as text",
+                })
+            }
             r => resolved_value(r, text, line),
         }
     }
@@ -430,9 +446,18 @@ impl<'a> Reader<'a> {
                 }
                 return Ok((list, height));
             }
-            // The dash is where the sequence started for the first item; for
-            // later items the item's own column is a safe lower bound.
-            let item_col = *col.get_or_insert(start.start.col());
+            // The dash's column: where the sequence starts, or two columns
+            // before its first item on the same line (an indentless
+            // sequence, `key:` then `- item` at the key's column, starts
+            // elsewhere).
+            let flow = self.flow_starts.contains(&start.start.index());
+            let item_col = *col.get_or_insert_with(|| {
+                if flow {
+                    start.start.col()
+                } else {
+                    start.start.col().min(span.start.col().saturating_sub(2))
+                }
+            });
             for c in self.comments.own_line_before(span.start.index(), item_col) {
                 list.push(ListElement::Comment(c));
             }

@@ -105,8 +105,10 @@ pub(super) fn resolve(s: &str) -> Resolved {
     }
     let first = s.as_bytes().first().copied().unwrap_or(b' ');
     if first == b'.' {
+        // Go's ParseFloat refuses what overflows, and go-yaml keeps the
+        // text then; Rust's parse gives an infinity.
         return match s.parse::<f64>() {
-            Ok(f) if is_yaml_style_float(s) => Resolved::Float(f),
+            Ok(f) if is_yaml_style_float(s) && f.is_finite() => Resolved::Float(f),
             _ => Resolved::Str,
         };
     }
@@ -128,7 +130,9 @@ pub(super) fn resolve(s: &str) -> Resolved {
     }
     if is_yaml_style_float(&plain) {
         if let Ok(f) = plain.parse::<f64>() {
-            return Resolved::Float(f);
+            if f.is_finite() {
+                return Resolved::Float(f);
+            }
         }
     }
     Resolved::Str
