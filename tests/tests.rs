@@ -26,6 +26,7 @@ mod openbao;
 mod passphrase_tty;
 mod root;
 mod shamir_interop;
+mod sops_corpus;
 mod sops_interop;
 mod sops_vectors;
 mod transcript;

@@ -91,14 +91,18 @@ pub fn seal_to_bytes(path: &Path, plan: &Plan, clock: &dyn Clock) -> Result<Vec<
 
 /// Opens (decrypts) one file, MAC checked.
 pub fn open(path: &Path, identities: &[Identity]) -> Result<SecretBytes, Error> {
+    open_with(path, identities, MacCheck::Verify)
+}
+
+/// Opens one file, checking its MAC or not (`bootstrap open --ignore-mac`).
+pub fn open_with(
+    path: &Path,
+    identities: &[Identity],
+    mac_check: MacCheck,
+) -> Result<SecretBytes, Error> {
     let sealed = fsio::read_input(path, Cap::Manifest)?;
-    sops::decrypt(
-        &sealed,
-        Format::from_path(path),
-        identities,
-        MacCheck::Verify,
-    )
-    .map_err(|e| Error::sops(path, e))
+    sops::decrypt(&sealed, Format::from_path(path), identities, mac_check)
+        .map_err(|e| Error::sops(path, e))
 }
 
 /// Moves one sealed file to the plan's key groups (sops `updatekeys`),

@@ -262,6 +262,14 @@ fn seal_to_stdout(
 }
 
 fn open(args: &BootstrapOpenArgs) -> Result<()> {
+    let mac_check = if args.ignore_mac {
+        note!(
+            "warning: --ignore-mac: the file MAC is not checked; a removed, added or reordered value will go unnoticed"
+        );
+        ceremony::sops::MacCheck::Skip
+    } else {
+        ceremony::sops::MacCheck::Verify
+    };
     let Some(out_dir) = &args.out_dir else {
         // Unlike `sops -d`, a secret goes to a terminal only when asked
         // for; checked before any identity is read or anything decrypted.
@@ -274,7 +282,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
             .into());
         };
         let identities = sops_identities(&args.identities)?;
-        let plain = seal::open(path, &identities).context("not opened")?;
+        let plain = seal::open_with(path, &identities, mac_check).context("not opened")?;
         stdout.write(plain.expose_secret())?;
         return Ok(());
     };
@@ -289,7 +297,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
     let opened: Vec<Mutex<Option<SecretBytes>>> =
         found.targets.iter().map(|_| Mutex::new(None)).collect();
     let outcomes = run_batch(&found.targets, |i, target| {
-        match seal::open(&target.path, &identities) {
+        match seal::open_with(&target.path, &identities, mac_check) {
             Ok(plain) => {
                 if let Some(Ok(mut slot)) = opened.get(i).map(Mutex::lock) {
                     *slot = Some(plain);

@@ -12,6 +12,7 @@
 //!   absolute path with the configuration's directory and a `/` trimmed
 //!   from the front, so a file below the configuration is matched by its
 //!   relative path (`apps/db/secret.yaml`) and any other by its absolute path;
+//! * `stores:` sets the YAML and JSON indents ([`SopsConfig::stores`]);
 //! * `age` is a comma-separated string or a list; each entry may itself hold
 //!   several comma-separated recipients; `key_groups` hold `age` lists and
 //!   `merge`; duplicates in a group are dropped; `shamir_threshold`; the six
@@ -21,9 +22,11 @@
 //! Where we are stricter, on purpose:
 //! * where the search starts: sops starts in the **working directory**; we
 //!   start in the **file's directory** (see [`find_for_file`]);
-//! * a rule listing non-age keys (`pgp`, `kms`, …) is an error naming the
-//!   rule: ceremony seals only to age, and silently dropping a key group
-//!   would change who can decrypt;
+//! * a rule listing non-age keys (`pgp`, `kms`, …), or a key group with no
+//!   key, is an error naming the rule when that rule is the one that
+//!   matches (sops reads every rule but only uses the matching one, so
+//!   other rules are not in the way): ceremony seals only to age, and
+//!   silently dropping a key group would change who can decrypt;
 //! * an unknown field in a rule is an error (sops ignores it): a misspelt
 //!   `encrypted_regexp` would otherwise seal with the wrong rule;
 //! * a rule with both `age` and `key_groups` is an error (sops silently
@@ -39,7 +42,7 @@ use super::recipient::{KeyGroups, Recipient};
 use super::rules::CryptRule;
 use super::stores;
 use super::tree::{Branch, Item, Value};
-use super::{Error, Format};
+use super::{Error, Format, StoreOptions};
 
 /// The configuration file's name.
 pub const CONFIG_FILE_NAME: &str = ".sops.yaml";
@@ -117,6 +120,8 @@ pub struct SopsConfig {
     /// `None` when the file has no `creation_rules` (sops then behaves as if
     /// there were no configuration).
     rules: Option<Vec<CreationRule>>,
+    /// The `stores:` block.
+    stores: StoreOptions,
 }
 
 /// One entry of `creation_rules`, validated.
@@ -133,6 +138,20 @@ pub struct CreationRule {
     pub crypt_rule: Option<CryptRule>,
     /// `mac_only_encrypted`.
     pub mac_only_encrypted: bool,
+    /// Why this rule cannot be used to seal, if it cannot (it names keys of
+    /// another type, or a key group with no key). sops reads every rule but
+    /// uses only the one that matches, so this is an error only when this
+    /// rule is the one chosen.
+    unusable: Option<Unusable>,
+}
+
+/// Why a creation rule cannot seal (see [`CreationRule`]).
+#[derive(Clone, Debug)]
+enum Unusable {
+    /// It lists master keys of this type (`pgp`, `kms`, …).
+    KeyType(String),
+    /// This field holds no usable key.
+    Field { field: String, reason: String },
 }
 
 impl CreationRule {
@@ -167,7 +186,12 @@ impl SopsConfig {
             .parent()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let branches = stores::load_plain(Format::Yaml, bytes).map_err(|e| match e {
+        let branches = match stores::load_plain(Format::Yaml, bytes) {
+            // An empty file, or one of comments only, holds no rules.
+            Err(Error::NoDocument) => Ok(vec![Branch::new()]),
+            other => other,
+        };
+        let branches = branches.map_err(|e| match e {
             Error::NotAMapping { .. } => Error::ConfigSyntax {
                 file: name.clone(),
                 reason: "the top level must be a mapping with `creation_rules`".into(),
@@ -211,11 +235,22 @@ impl SopsConfig {
                 });
             }
         };
+        let stores = match branches.first().and_then(|b| b.get("stores")) {
+            None | Some(Value::Null) => StoreOptions::default(),
+            Some(v) => parse_stores(&name, v)?,
+        };
         Ok(Self {
             file: file.to_owned(),
             dir,
             rules,
+            stores,
         })
+    }
+
+    /// How the stores lay out what they write (`stores:`; sops's defaults
+    /// when there is none).
+    pub fn stores(&self) -> StoreOptions {
+        self.stores
     }
 
     /// The file this was read from.
@@ -251,15 +286,79 @@ impl SopsConfig {
             return Ok(None);
         };
         let path = self.match_path(file);
-        rules
+        let rule = rules
             .iter()
             .find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(&path)))
-            .map(Some)
             .ok_or_else(|| Error::NoMatchingRule {
                 file: self.file.display().to_string(),
                 path,
-            })
+            })?;
+        match &rule.unusable {
+            None => Ok(Some(rule)),
+            Some(Unusable::KeyType(key_type)) => Err(Error::ConfigKeyType {
+                file: self.file.display().to_string(),
+                rule: rule.index,
+                key_type: key_type.clone(),
+            }),
+            Some(Unusable::Field { field, reason }) => Err(field_error(
+                &self.file.display().to_string(),
+                rule.index,
+                field,
+                reason.clone(),
+            )),
+        }
     }
+}
+
+/// The `stores:` block (sops `StoresConfig`): `yaml.indent` (0 or absent
+/// for 4, negative refused), `json.indent` and `json_binary.indent` (-1 or
+/// absent for a tab, below -1 refused). Other stores and fields are ignored,
+/// as sops ignores them.
+fn parse_stores(file: &str, value: &Value) -> Result<StoreOptions, Error> {
+    let bad = |reason: &str| Error::ConfigSyntax {
+        file: file.to_owned(),
+        reason: format!("stores: {reason}"),
+    };
+    let Value::Branch(stores) = value else {
+        return Err(bad("expected a mapping"));
+    };
+    let indent = |store: &str| -> Result<Option<i64>, Error> {
+        match stores.get(store) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Branch(b)) => match b.get("indent") {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Int(i)) => Ok(Some(*i)),
+                Some(_) => Err(bad(&format!("{store}.indent: expected an integer"))),
+            },
+            Some(_) => Err(bad(&format!("{store}: expected a mapping"))),
+        }
+    };
+    let mut out = StoreOptions::default();
+    match indent("yaml")? {
+        Some(i) if i < 0 => {
+            return Err(bad(
+                "yaml.indent: a negative indent is not accepted (sops refuses it too)",
+            ));
+        }
+        Some(i) if i > 0 => {
+            out.yaml_indent = usize::try_from(i).map_err(|_| bad("yaml.indent: out of range"))?;
+        }
+        _ => {}
+    }
+    let json = |store: &str| -> Result<Option<usize>, Error> {
+        match indent(store)? {
+            None | Some(-1) => Ok(None),
+            Some(i) if i < -1 => Err(bad(&format!(
+                "{store}.indent: below -1 is not accepted (sops refuses it too)"
+            ))),
+            Some(i) => usize::try_from(i)
+                .map(Some)
+                .map_err(|_| bad(&format!("{store}.indent: out of range"))),
+        }
+    };
+    out.json_indent = json("json")?;
+    out.json_binary_indent = json("json_binary")?;
+    Ok(out)
 }
 
 fn field_error(file: &str, rule: usize, field: &str, reason: impl Into<String>) -> Error {
@@ -359,6 +458,7 @@ fn key_group(
     field: &str,
     value: &Value,
     out: &mut Vec<String>,
+    foreign: &mut Option<String>,
 ) -> Result<(), Error> {
     let Value::Branch(group) = value else {
         return Err(field_error(
@@ -389,7 +489,14 @@ fn key_group(
                 Value::List(items) => {
                     for (i, item) in items.iter().enumerate() {
                         if let super::tree::ListElement::Value(inner) = item {
-                            key_group(file, rule, &format!("{field}.merge[{i}]"), inner, out)?;
+                            key_group(
+                                file,
+                                rule,
+                                &format!("{field}.merge[{i}]"),
+                                inner,
+                                out,
+                                foreign,
+                            )?;
                         }
                     }
                 }
@@ -404,12 +511,8 @@ fn key_group(
                 }
             },
             k if FOREIGN_KEY_FIELDS.contains(&k) => {
-                if names_keys(v) {
-                    return Err(Error::ConfigKeyType {
-                        file: file.to_owned(),
-                        rule,
-                        key_type: k.to_owned(),
-                    });
+                if names_keys(v) && foreign.is_none() {
+                    *foreign = Some(k.to_owned());
                 }
             }
             other => {
@@ -432,6 +535,7 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
     let mut shamir_threshold = 0usize;
     let mut crypt: Vec<(String, CryptRule)> = Vec::new();
     let mut mac_only_encrypted = false;
+    let mut foreign: Option<String> = None;
     for (key, value) in entries(branch) {
         match key {
             "path_regex" => {
@@ -464,7 +568,14 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
                 for (i, item) in items.iter().enumerate() {
                     if let super::tree::ListElement::Value(v) = item {
                         let mut group = Vec::new();
-                        key_group(file, index, &format!("key_groups[{i}]"), v, &mut group)?;
+                        key_group(
+                            file,
+                            index,
+                            &format!("key_groups[{i}]"),
+                            v,
+                            &mut group,
+                            &mut foreign,
+                        )?;
                         out.push(group);
                     }
                 }
@@ -505,12 +616,8 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
                 }
             }
             k if FOREIGN_KEY_FIELDS.contains(&k) => {
-                if names_keys(value) {
-                    return Err(Error::ConfigKeyType {
-                        file: file.to_owned(),
-                        rule: index,
-                        key_type: k.to_owned(),
-                    });
+                if names_keys(value) && foreign.is_none() {
+                    foreign = Some(k.to_owned());
                 }
             }
             k if IGNORED_FIELDS.contains(&k) => {}
@@ -563,13 +670,22 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
             .collect::<Result<Vec<_>, _>>()?;
         parsed.push(recipients);
     }
+    let mut unusable = foreign.map(Unusable::KeyType);
     let key_groups = if parsed.is_empty() {
         None
     } else {
-        Some(
-            KeyGroups::new(parsed, shamir_threshold)
-                .map_err(|e| field_error(file, index, "key_groups", e.to_string()))?,
-        )
+        match KeyGroups::new(parsed, shamir_threshold) {
+            Ok(groups) => Some(groups),
+            // An empty key group (`key_groups: [{}]`): sops only fails when
+            // it seals with this rule, so do we.
+            Err(e) => {
+                unusable.get_or_insert(Unusable::Field {
+                    field: "key_groups".into(),
+                    reason: e.to_string(),
+                });
+                None
+            }
+        }
     };
     Ok(CreationRule {
         index,
@@ -577,6 +693,7 @@ fn parse_rule(file: &str, index: usize, branch: &Branch) -> Result<CreationRule,
         key_groups,
         crypt_rule,
         mac_only_encrypted,
+        unusable,
     })
 }
 
@@ -655,7 +772,11 @@ mod tests {
 
     #[test]
     fn foreign_key_types_are_refused_by_name() {
-        let e = parse("creation_rules:\n  - pgp: ABCDEF\n").unwrap_err();
+        let x = Path::new("/repo/x.yaml");
+        let e = parse("creation_rules:\n  - pgp: ABCDEF\n")
+            .unwrap()
+            .rule_for(x)
+            .unwrap_err();
         assert!(
             matches!(e, Error::ConfigKeyType { ref key_type, rule: 0, .. } if key_type == "pgp")
         );
@@ -663,8 +784,19 @@ mod tests {
         let e = parse(&format!(
             "creation_rules:\n  - key_groups:\n      - age: [{R1}]\n        kms:\n          - arn: x\n"
         ))
+        .unwrap()
+        .rule_for(x)
         .unwrap_err();
         assert!(matches!(e, Error::ConfigKeyType { ref key_type, .. } if key_type == "kms"));
+        // A rule that does not match the file is not in the way, whatever
+        // keys it lists (sops reads it and uses the rule that matches).
+        let c = parse(&format!(
+            "creation_rules:\n  - path_regex: \\.json$\n    pgp: ABCDEF\n  - path_regex: other\n    key_groups: [{{}}]\n  - age: {R1}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.rule_for(x).unwrap().unwrap().index, 2);
+        let e = c.rule_for(Path::new("/repo/other.yaml")).unwrap_err();
+        assert!(e.to_string().contains("creation_rules[1]"), "{e}");
         // An empty foreign field names no key and is harmless.
         parse(&format!("creation_rules:\n  - pgp: ''\n    age: {R1}\n")).unwrap();
     }
@@ -694,7 +826,11 @@ mod tests {
 
     #[test]
     fn no_creation_rules_is_no_configuration() {
-        let c = parse("stores:\n  yaml:\n    indent: 2\n").unwrap();
+        let c = parse("stores:\n  yaml:\n    indent: 2\n  json:\n    indent: 0\n").unwrap();
+        assert_eq!(c.stores().yaml_indent, 2);
+        assert_eq!(c.stores().json_indent, Some(0));
+        assert_eq!(c.stores().json_binary_indent, None);
+        assert!(!parse("# nothing\n").unwrap().has_rules());
         assert!(!c.has_rules());
         assert!(c.rule_for(Path::new("/repo/x.yaml")).unwrap().is_none());
     }

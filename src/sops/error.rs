@@ -27,6 +27,12 @@ pub enum Error {
         /// What the parser objected to (structure, never a value).
         reason: String,
     },
+    /// A YAML file with no document at all: empty, or only comments (sops
+    /// refuses it: "File cannot be completely empty", or "EOF").
+    #[error(
+        "the YAML input has no document (it is empty or only comments); sops 3.11 refuses such a file too"
+    )]
+    NoDocument,
     /// A document is not a mapping (sequences and scalars are refused).
     #[error("document {document} is not a mapping; sops files must be mappings at the top level")]
     NotAMapping {
@@ -178,6 +184,12 @@ pub enum Error {
     /// `lastmodified`; sops exit 51).
     #[error("cannot decrypt the file MAC (data key or lastmodified changed)")]
     MacUndecryptable,
+    /// The file has no MAC at all (an empty or missing `mac`; sops shows
+    /// "no MAC" and exits 51 unless told `--ignore-mac`).
+    #[error(
+        "the file has no MAC: nothing shows whether its values were changed, removed or reordered"
+    )]
+    MacMissing,
     /// The MAC does not match the content (sops exit 51).
     #[error("MAC mismatch: the file content was changed after it was encrypted")]
     MacMismatch,
@@ -239,7 +251,7 @@ impl Error {
     pub fn class(&self) -> Class {
         match self {
             Error::ValueDecryption { .. } => Class::ValueDecryption,
-            Error::MacMismatch | Error::MacUndecryptable => Class::MacMismatch,
+            Error::MacMismatch | Error::MacUndecryptable | Error::MacMissing => Class::MacMismatch,
             Error::NoIdentityOpened | Error::NotEnoughKeyGroups { .. } => Class::Decryption,
             // The metadata authenticates nothing by itself: a share that is
             // not a share, or a data key of the wrong size, means the file was
@@ -251,6 +263,7 @@ impl Error {
             Error::KeyWrap | Error::Encryption => Class::Internal,
             Error::Parse { .. }
             | Error::NotAMapping { .. }
+            | Error::NoDocument
             | Error::NonStringKey { .. }
             | Error::DuplicateKey { .. }
             | Error::UnsupportedValue { .. }
@@ -278,6 +291,9 @@ impl Error {
         Some(match self {
             Error::MacMismatch | Error::MacUndecryptable => {
                 "the sealed file was changed after it was sealed: restore it from version control and find out who changed it"
+            }
+            Error::MacMissing => {
+                "if you trust where the file came from, open it with --ignore-mac (each value is still checked against its own tag), then seal it again to give it a MAC"
             }
             Error::ValueDecryption { .. } => {
                 "that value was altered, moved to another key, or copied from another file: restore the file from version control"

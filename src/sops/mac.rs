@@ -78,6 +78,10 @@ pub fn verify_mac(
     lastmodified: &str,
     computed_hex: &str,
 ) -> Result<(), Error> {
+    // sops: `DecryptTree` reports an empty MAC as "no MAC".
+    if stored_mac.trim().is_empty() {
+        return Err(Error::MacMissing);
+    }
     let aad = GoTime::parse_rfc3339(lastmodified)
         .ok_or(Error::InvalidMetadata {
             field: "lastmodified".into(),

@@ -158,6 +158,32 @@ impl EncryptOptions {
     }
 }
 
+/// How the stores lay out the files they write: `.sops.yaml`'s `stores:`
+/// block (sops: `config/config.go` `StoresConfig`), read by
+/// [`config::SopsConfig::stores`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The YAML emitter's indent (`stores: yaml: indent:`; 4 by default, as
+    /// `0` is too).
+    pub yaml_indent: usize,
+    /// The JSON indent: `None` for one tab per level (sops's `-1`, the
+    /// default), `Some(n)` for `n` spaces (`stores: json: indent:`).
+    pub json_indent: Option<usize>,
+    /// The same for binary files, which are JSON when sealed
+    /// (`stores: json_binary: indent:`).
+    pub json_binary_indent: Option<usize>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            yaml_indent: stores::DEFAULT_YAML_INDENT,
+            json_indent: None,
+            json_binary_indent: None,
+        }
+    }
+}
+
 /// Whether opening a file checks its MAC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MacCheck {
@@ -175,8 +201,19 @@ pub fn encrypt(
     opts: &EncryptOptions,
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
+    encrypt_with(plain, format, opts, &StoreOptions::default(), clock)
+}
+
+/// [`encrypt`] with the layout a `.sops.yaml` asks for.
+pub fn encrypt_with(
+    plain: &[u8],
+    format: Format,
+    opts: &EncryptOptions,
+    layout: &StoreOptions,
+    clock: &dyn Clock,
+) -> Result<Vec<u8>, Error> {
     let mut branches = stores::load_plain(format, plain)?;
-    encrypt_tree(&mut branches, format, opts, clock)
+    encrypt_tree_with(&mut branches, format, opts, layout, clock)
 }
 
 /// Encrypts an already parsed plaintext tree (see [`parse_plain`]).
@@ -184,6 +221,17 @@ pub fn encrypt_tree(
     branches: &mut [tree::Branch],
     format: Format,
     opts: &EncryptOptions,
+    clock: &dyn Clock,
+) -> Result<Vec<u8>, Error> {
+    encrypt_tree_with(branches, format, opts, &StoreOptions::default(), clock)
+}
+
+/// [`encrypt_tree`] with the layout a `.sops.yaml` asks for.
+pub fn encrypt_tree_with(
+    branches: &mut [tree::Branch],
+    format: Format,
+    opts: &EncryptOptions,
+    layout: &StoreOptions,
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
     // sops records no rule for binary files (cmd/sops/main.go
@@ -205,7 +253,7 @@ pub fn encrypt_tree(
         version: SOPS_VERSION.to_string(),
     };
     seal_tree(branches, &data_key, &mut meta, clock)?;
-    stores::emit_encrypted(format, branches, &meta.to_wire())
+    stores::emit_encrypted(format, branches, &meta.to_wire(), layout)
 }
 
 /// Parses a plaintext file into its tree. Fails with
@@ -317,8 +365,30 @@ pub fn decrypt(
     identities: &[Identity],
     mac_check: MacCheck,
 ) -> Result<SecretBytes, Error> {
+    decrypt_with(
+        input,
+        format,
+        identities,
+        mac_check,
+        &StoreOptions::default(),
+    )
+}
+
+/// [`decrypt`] with the layout a `.sops.yaml` asks for (sops applies the
+/// `stores:` block to what it prints, too).
+pub fn decrypt_with(
+    input: &[u8],
+    format: Format,
+    identities: &[Identity],
+    mac_check: MacCheck,
+    layout: &StoreOptions,
+) -> Result<SecretBytes, Error> {
     let opened = open_file(input, format, identities, mac_check)?;
-    Ok(SecretBytes::new(stores::emit_plain(format, &opened.plain)?))
+    Ok(SecretBytes::new(stores::emit_plain(
+        format,
+        &opened.plain,
+        layout,
+    )?))
 }
 
 /// Re-encrypts the existing data key to a new set of key groups, leaving
@@ -350,7 +420,12 @@ pub fn update_keys(
     }
     meta.key_groups = groups;
     meta.shamir_threshold = threshold;
-    stores::emit_encrypted(format, &opened.encrypted, &meta.to_wire())
+    stores::emit_encrypted(
+        format,
+        &opened.encrypted,
+        &meta.to_wire(),
+        &StoreOptions::default(),
+    )
 }
 
 /// Generates a new data key, re-encrypts every value and the MAC under it,
@@ -388,7 +463,7 @@ pub fn rotate(
     meta.shamir_threshold = threshold;
     let mut branches = opened.plain;
     seal_tree(&mut branches, &data_key, &mut meta, clock)?;
-    stores::emit_encrypted(format, &branches, &meta.to_wire())
+    stores::emit_encrypted(format, &branches, &meta.to_wire(), &StoreOptions::default())
 }
 
 /// What a sops file says about itself, read without any key.

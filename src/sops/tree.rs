@@ -19,6 +19,11 @@ use crate::secret::SecretBytes;
 pub struct Branch {
     /// Items in file order.
     pub items: Vec<Item>,
+    /// Whether this mapping's `<<` entry is an ordinary key (it was quoted,
+    /// `"<<"`) rather than a YAML merge key. sops keeps both as the string
+    /// `<<` and writes both back as a merge (`!!merge <<:`), which turns a
+    /// key into a merge; the YAML store writes this one quoted instead.
+    pub(crate) literal_merge_key: bool,
 }
 
 impl Branch {
@@ -426,6 +431,66 @@ pub fn go_parse_float(s: &str) -> Option<f64> {
             }
             cleaned.parse().ok()
         }
+    }
+}
+
+/// A number as written: sign, significant digits and power of ten, so that
+/// `1.0`, `1e0` and `10e-1` are the same.
+#[derive(PartialEq, Eq)]
+pub(crate) struct NumberText {
+    negative: bool,
+    digits: String,
+    exponent: i64,
+}
+
+impl NumberText {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(r) => (true, r),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (mantissa, exp) = match rest.split_once(['e', 'E']) {
+            Some((m, e)) => (m, e.parse::<i64>().ok()?),
+            None => (rest, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let mut digits: String = int.chars().chain(frac.chars()).collect();
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let mut exponent = exp.checked_sub(i64::try_from(frac.len()).ok()?)?;
+        let trimmed = digits.trim_start_matches('0').len();
+        digits = digits.split_off(digits.len() - trimmed);
+        while digits.ends_with('0') {
+            digits.pop();
+            exponent += 1;
+        }
+        if digits.is_empty() {
+            exponent = 0;
+        }
+        Some(Self {
+            negative,
+            digits,
+            exponent,
+        })
+    }
+
+    /// The number Go writes back for `f` (the shortest digits that read
+    /// back as `f`, as `FormatFloat(f, 'f', -1, 64)` gives them).
+    pub(crate) fn of_float(f: f64) -> Option<Self> {
+        Self::parse(&go_format_float_f(f))
+    }
+}
+
+/// Whether `f`, read from `text`, is the number written there: sops reads
+/// such numbers as float64 and writes back the float, so where they differ
+/// (`12345678901234567890`, `0.10000000000000000000001`) sops would change
+/// the value.
+pub(crate) fn float_is_exact(text: &str, f: f64) -> bool {
+    let cleaned: String = text.chars().filter(|&c| c != '_').collect();
+    match (NumberText::parse(&cleaned), NumberText::of_float(f)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
     }
 }
 

@@ -69,6 +69,10 @@ pub struct BootstrapOpenArgs {
     /// Print the opened file even when stdout is a terminal (refused otherwise).
     #[arg(long)]
     pub allow_terminal: bool,
+    /// Do not check the file MAC (for a file that has none): a removed, added or
+    /// reordered value goes unnoticed; each value is still checked against its own tag.
+    #[arg(long)]
+    pub ignore_mac: bool,
     /// The sealed file (or, with --out-dir, files and directories).
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,

@@ -38,7 +38,7 @@ fn strip_comment_char(c: &str) -> &str {
 /// cut at the first `#` or `;` (an inline comment).
 fn read_value(raw: &str) -> (String, Option<String>) {
     let raw = raw.trim();
-    for q in ["\"\"\"", "`", "\""] {
+    for q in ["\"\"\"", "`", "\"", "'"] {
         if raw.len() >= 2 * q.len() && raw.starts_with(q) && raw.ends_with(q) {
             return (raw[q.len()..raw.len() - q.len()].to_string(), None);
         }
@@ -67,7 +67,8 @@ fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
         items: Vec::new(),
     }];
     let mut pending: Vec<String> = Vec::new();
-    for (n, line) in text.lines().enumerate() {
+    let mut lines = text.lines().enumerate();
+    while let Some((n, line)) = lines.next() {
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -100,7 +101,32 @@ fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
             reason: "line is neither a section, a comment nor key = value".into(),
         })?;
         let key = line[..pos].trim().trim_matches('`').to_string();
-        let (value, inline) = read_value(&line[pos + 1..]);
+        let raw = line[pos + 1..].trim_start();
+        let (value, inline) = match raw.strip_prefix("\"\"\"") {
+            // go-ini `readMultilines`: a `"""` value without its closing
+            // quotes on this line goes on, line breaks kept, to the line
+            // that has them.
+            Some(first) if !first.contains("\"\"\"") => {
+                let mut value = first.to_string();
+                loop {
+                    let Some((_, next)) = lines.next() else {
+                        return Err(Error::Parse {
+                            format: Format::Ini,
+                            line: Some(n + 1),
+                            reason: "a \"\"\" value has no closing \"\"\"".into(),
+                        });
+                    };
+                    value.push('\n');
+                    if let Some(end) = next.rfind("\"\"\"") {
+                        value.push_str(&next[..end]);
+                        break;
+                    }
+                    value.push_str(next);
+                }
+                (value, None)
+            }
+            _ => read_value(raw),
+        };
         let mut comment_lines = std::mem::take(&mut pending);
         comment_lines.extend(inline);
         let section = sections.last_mut().ok_or(Error::Parse {

@@ -17,8 +17,11 @@ mod yaml;
 use serde_json::Value as Json;
 
 use super::tree::{Branch, Item, ListElement, Value};
-use super::{Error, Format};
+use super::{Error, Format, StoreOptions};
 use wire::WireMetadata;
+
+/// The YAML indent sops uses unless configured.
+pub(crate) const DEFAULT_YAML_INDENT: usize = yaml::DEFAULT_INDENT;
 
 /// The key under which the metadata lives.
 pub(crate) const SOPS_KEY: &str = "sops";
@@ -26,7 +29,7 @@ pub(crate) const SOPS_KEY: &str = "sops";
 /// Parses a plaintext file.
 pub(crate) fn load_plain(format: Format, input: &[u8]) -> Result<Vec<Branch>, Error> {
     let branches = match format {
-        Format::Yaml => yaml::parse(input)?,
+        Format::Yaml => yaml::parse(input, yaml::Mode::Seal)?,
         Format::Json => vec![json::parse(input)?],
         Format::Dotenv => vec![dotenv::parse(input)?],
         Format::Ini => vec![ini::parse(input)?],
@@ -62,7 +65,7 @@ pub(crate) fn load_encrypted(
 ) -> Result<(Vec<Branch>, WireMetadata), Error> {
     let (mut branches, meta) = match format {
         Format::Yaml => {
-            let mut branches = yaml::parse(input)?;
+            let mut branches = yaml::parse(input, yaml::Mode::Open)?;
             // The metadata is read from the first document and removed from all.
             let meta = branches.first().and_then(|b| b.get(SOPS_KEY).cloned());
             for b in &mut branches {
@@ -103,10 +106,14 @@ pub(crate) fn load_encrypted(
 }
 
 /// Writes a plaintext file.
-pub(crate) fn emit_plain(format: Format, branches: &[Branch]) -> Result<Vec<u8>, Error> {
+pub(crate) fn emit_plain(
+    format: Format,
+    branches: &[Branch],
+    layout: &StoreOptions,
+) -> Result<Vec<u8>, Error> {
     match format {
-        Format::Yaml => yaml::emit(branches),
-        Format::Json => json::emit(single(branches)?),
+        Format::Yaml => yaml::emit(branches, layout.yaml_indent),
+        Format::Json => json::emit(single(branches)?, layout.json_indent),
         Format::Dotenv => dotenv::emit(single(branches)?, &[]),
         Format::Ini => ini::emit(single(branches)?, None),
         Format::Binary => {
@@ -127,6 +134,7 @@ pub(crate) fn emit_encrypted(
     format: Format,
     branches: &[Branch],
     meta: &WireMetadata,
+    layout: &StoreOptions,
 ) -> Result<Vec<u8>, Error> {
     let json = metadata_json(meta, format)?;
     match format {
@@ -140,12 +148,17 @@ pub(crate) fn emit_encrypted(
                     b
                 })
                 .collect();
-            yaml::emit(&with_meta)
+            yaml::emit(&with_meta, layout.yaml_indent)
         }
         Format::Json | Format::Binary => {
             let mut b = single(branches)?.clone();
             b.push(SOPS_KEY, json_to_value(&json));
-            json::emit(&b)
+            let indent = if format == Format::Json {
+                layout.json_indent
+            } else {
+                layout.json_binary_indent
+            };
+            json::emit(&b, indent)
         }
         Format::Dotenv => dotenv::emit(single(branches)?, &flatten::flatten(&json)),
         Format::Ini => ini::emit(single(branches)?, Some(&flatten::flatten(&json))),
@@ -293,7 +306,10 @@ mod tests {
     fn binary_store_round_trips_any_bytes() {
         let bytes: Vec<u8> = (0u8..=255).collect();
         let branches = load_plain(Format::Binary, &bytes).unwrap();
-        assert_eq!(emit_plain(Format::Binary, &branches).unwrap(), bytes);
+        assert_eq!(
+            emit_plain(Format::Binary, &branches, &StoreOptions::default()).unwrap(),
+            bytes
+        );
     }
 
     #[test]
@@ -326,7 +342,7 @@ mod tests {
                 continue;
             };
             let branches = load_plain(format, &input).unwrap();
-            let out = emit_plain(format, &branches).unwrap();
+            let out = emit_plain(format, &branches, &StoreOptions::default()).unwrap();
             assert_eq!(
                 out.capacity(),
                 wiping::capacity_for(&branches),

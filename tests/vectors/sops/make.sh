@@ -4,8 +4,11 @@
 # verify_fixtures.py re-derives every file without sops and writes
 # expected.json. The commands are the ones README.md lists.
 #
-# usage: tests/vectors/sops/make.sh [--new-keys] [OUT_DIR]
+# usage: tests/vectors/sops/make.sh [--new-keys] [--corpus-only] [OUT_DIR]
 #
+# --corpus-only makes only the answers of the corpus (corpus/*/sops.*, see
+# corpus/README.md) and leaves the fixtures above, whose lastmodified a test
+# names, as they are.
 # OUT_DIR is this directory unless given; the plaintext inputs and
 # verify_fixtures.py are copied there from here. The test keys key1.agekey
 # and key2.agekey are kept when OUT_DIR has them, and copied from here
@@ -23,11 +26,13 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 new_keys=0
+corpus_only=0
 out=""
 for arg in "$@"; do
   case "$arg" in
     --new-keys) new_keys=1 ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --corpus-only) corpus_only=1 ;;
+    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "make.sh: unknown option $arg" >&2; exit 2 ;;
     *) [ -z "$out" ] || { echo "make.sh: one OUT_DIR only" >&2; exit 2; }; out="$arg" ;;
   esac
@@ -83,6 +88,12 @@ plain=(k8s-secret.plain.yaml nested.plain.yaml basic.plain.json app.plain.env
   config.plain.ini)
 if [ "$out" != "$here" ]; then
   for f in "${plain[@]}" verify_fixtures.py; do cp "$here/$f" "$out/$f"; done
+  mkdir -p "$out/corpus"
+  for d in "$here"/corpus/*/; do
+    name="$(basename "$d")"
+    mkdir -p "$out/corpus/$name"
+    cp -a "$d". "$out/corpus/$name/"
+  done
 fi
 cd "$out"
 for k in key1 key2; do
@@ -110,6 +121,49 @@ creation_rules:
           - age:
                 - $R2
 EOF
+
+# ---- the corpus (corpus/README.md): every case sealed and opened by sops
+corpus_case() {
+  local dir="$1" input ext args=() keys=() verb=encrypt rc
+  input="$(cd "$dir" && ls input.* 2>/dev/null | head -n 1)"
+  [ -n "$input" ] || fail "$dir has no input.* file"
+  ext="${input#input.}"
+  rm -f "$dir"/sops.enc.* "$dir"/sops.dec.* "$dir"/sops.err "$dir"/sops.dec.err
+  [ ! -f "$dir/args" ] || mapfile -t args < "$dir/args"
+  # A case with its own .sops.yaml takes its recipients from there.
+  [ -f "$dir/.sops.yaml" ] || keys=(--age "$R1")
+  # --mac-only-encrypted and the comment-regex options are global flags
+  # in 3.11, which only the legacy `sops --encrypt` form takes.
+  for a in "${args[@]}"; do
+    case "$a" in --mac-only-encrypted | *comment-regex) verb=--encrypt ;; esac
+  done
+  set +e
+  (cd "$dir" && sops "$verb" "${keys[@]}" "${args[@]}" "$input") > "$dir/sops.enc.$ext" 2> "$dir/stderr"
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ]; then
+    rm -f "$dir/sops.enc.$ext"
+    printf 'exit %s\n%s\n' "$rc" "$(head -n 1 "$dir/stderr")" > "$dir/sops.err"
+    rm -f "$dir/stderr"
+    return
+  fi
+  set +e
+  (cd "$dir" && SOPS_AGE_KEY_FILE="$out/key1.agekey" sops decrypt "sops.enc.$ext") > "$dir/sops.dec.$ext" 2> "$dir/stderr"
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ]; then
+    rm -f "$dir/sops.dec.$ext"
+    printf 'exit %s\n%s\n' "$rc" "$(head -n 1 "$dir/stderr")" > "$dir/sops.dec.err"
+  fi
+  rm -f "$dir/stderr"
+}
+
+if [ "$corpus_only" = 1 ]; then
+  n=0
+  for d in "$out"/corpus/*/; do corpus_case "${d%/}"; n=$((n + 1)); done
+  echo "== made the answers of $n corpus cases"
+  exit 0
+fi
 
 # ---- seal (README.md, "How they were made")
 sops encrypt --age "$R1" --encrypted-regex '^(data|stringData)$' k8s-secret.plain.yaml > k8s-secret.enc.yaml
@@ -141,6 +195,10 @@ code=$?
 set -e
 [ "$code" = 128 ] || fail "shamir.enc.yaml with one key of two: sops exit $code, expected 128"
 echo "== sops decrypts every vector"
+
+n=0
+for d in "$out"/corpus/*/; do corpus_case "${d%/}"; n=$((n + 1)); done
+echo "== made the answers of $n corpus cases"
 
 # ---- the independent check, and the known answers
 python3 verify_fixtures.py --write-expected

@@ -13,8 +13,9 @@ use zeroize::Zeroizing;
 
 use crate::secret::SecretBytes;
 
-/// One comment as the scan found it.
-#[derive(Clone, Debug)]
+/// One comment as the scan found it. Comments are secret in sops (they are
+/// encrypted like values), so there is no `Debug` that could print one.
+#[derive(Clone)]
 struct Comment {
     /// Char index of its `#` in the source.
     index: usize,

@@ -9,24 +9,26 @@
 
 use zeroize::Zeroizing;
 
-use super::INDENT;
 use super::scalar_style::{Scalar, double_quoted, is_break, string_scalar, value_scalar};
 use crate::secret::SecretBytes;
 use crate::sops::Error;
 use crate::sops::stores::wiping::{WipingString, capacity_for};
 use crate::sops::tree::{Branch, Item, ListElement, Value};
 
-/// The column of a collection nested under a mapping key at `col`
-/// (go-yaml `yaml_emitter_increase_indent`: the next multiple of the indent).
-fn nested_col(col: usize) -> usize {
-    INDENT * ((col + INDENT) / INDENT)
-}
-
 struct Writer {
     out: WipingString,
+    /// The emitter's indent (`SetIndent`): 4 unless `.sops.yaml` says.
+    step: usize,
 }
 
 impl Writer {
+    /// The column of a collection nested under a mapping key at `col`
+    /// (go-yaml `yaml_emitter_increase_indent`: the next multiple of the
+    /// indent).
+    fn nested_col(&self, col: usize) -> usize {
+        self.step * ((col + self.step) / self.step)
+    }
+
     fn pad(&mut self, col: usize) {
         self.out.push_repeated(b' ', col);
     }
@@ -60,8 +62,14 @@ impl Writer {
                 let mut at_line_start = true;
                 self.out.push('\n');
                 for c in body.chars() {
-                    if is_break(c) {
+                    if c == '\n' {
                         self.out.push('\n');
+                        at_line_start = true;
+                    } else if is_break(c) {
+                        // go-yaml `write_break`: another break (U+2028,
+                        // U+2029) is copied as it is, and the next line is
+                        // then padded without a `\n` before it.
+                        self.out.push(c);
                         at_line_start = true;
                     } else {
                         if at_line_start {
@@ -103,10 +111,24 @@ impl Writer {
                     // explicit `? key` / `: value` form.
                     if key.len() > 128 || key.contains(is_break) {
                         self.out.push_str("? ");
-                        self.scalar(string_scalar(key.as_bytes(), false), nested_col(col));
+                        let child = self.nested_col(col);
+                        self.scalar(
+                            string_scalar(key.as_bytes(), false, child, self.step),
+                            child,
+                        );
                         self.pad(col);
+                    } else if key == "<<" {
+                        // sops writes the key `<<` as go-yaml re-encodes a
+                        // merge key; an ordinary key that happens to be
+                        // `<<` stays quoted, so that no YAML reader (sops
+                        // included) takes it for a merge.
+                        self.out.push_str(if b.literal_merge_key {
+                            "\"<<\""
+                        } else {
+                            "!!merge <<"
+                        });
                     } else {
-                        match string_scalar(key.as_bytes(), true) {
+                        match string_scalar(key.as_bytes(), true, col, self.step) {
                             Scalar::Text(k) => self.out.push_str(k),
                             Scalar::Owned(k) => self.out.push_str(&k),
                             Scalar::Block { body, .. } => self.out.push_str(&double_quoted(body)),
@@ -120,7 +142,7 @@ impl Writer {
     }
 
     fn entry_value(&mut self, value: &Value, col: usize) {
-        let child = nested_col(col);
+        let child = self.nested_col(col);
         match value {
             Value::Branch(b) if !Self::is_empty_collection(value) => {
                 self.out.push('\n');
@@ -132,7 +154,7 @@ impl Writer {
             }
             _ => {
                 self.out.push(' ');
-                self.scalar(value_scalar(value), child);
+                self.scalar(value_scalar(value, child, self.step), child);
             }
         }
     }
@@ -175,6 +197,7 @@ impl Writer {
                             }
                             Some(Branch {
                                 items: rest.to_vec(),
+                                literal_merge_key: b.literal_merge_key,
                             })
                         }
                         _ => None,
@@ -192,7 +215,9 @@ impl Writer {
                         {
                             self.sequence(l, inner, true)
                         }
-                        (None, ListElement::Value(v)) => self.scalar(value_scalar(v), inner),
+                        (None, ListElement::Value(v)) => {
+                            self.scalar(value_scalar(v, inner, self.step), inner)
+                        }
                         (None, ListElement::Comment(_)) => {}
                     }
                 }
@@ -201,10 +226,12 @@ impl Writer {
     }
 }
 
-/// Writes every branch as one document, separated by `---`.
-pub(in crate::sops::stores) fn emit(branches: &[Branch]) -> Result<Vec<u8>, Error> {
+/// Writes every branch as one document, separated by `---`, with the
+/// emitter's indent `step` (sops: `stores: yaml: indent:`, 4 by default).
+pub(in crate::sops::stores) fn emit(branches: &[Branch], step: usize) -> Result<Vec<u8>, Error> {
     let mut w = Writer {
         out: WipingString::with_capacity(capacity_for(branches)),
+        step: step.max(1),
     };
     for (i, b) in branches.iter().enumerate() {
         if i > 0 {

@@ -36,13 +36,21 @@ mod resolve;
 mod scalar_style;
 
 pub(super) use emit::emit;
-pub(super) use read::parse;
+pub(super) use read::{Mode, parse};
 
-/// go-yaml v3's indent as sops sets it (`SetIndent(4)`).
-const INDENT: usize = 4;
+/// go-yaml v3's indent as sops sets it by default (`SetIndent(4)`,
+/// `stores/yaml/store.go` `IndentDefault`).
+pub(in crate::sops) const DEFAULT_INDENT: usize = 4;
 
 /// Parses and emits again: the round trip the tests of each part check.
 #[cfg(test)]
 fn round(input: &str) -> String {
-    String::from_utf8(emit(&parse(input.as_bytes()).unwrap()).unwrap()).unwrap()
+    String::from_utf8(
+        emit(
+            &parse(input.as_bytes(), Mode::Seal).unwrap(),
+            DEFAULT_INDENT,
+        )
+        .unwrap(),
+    )
+    .unwrap()
 }

@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use super::INDENT;
 use super::resolve::{Resolved, resolve};
 use crate::sops::tree::{Value, yaml_format_float};
 
@@ -245,6 +244,10 @@ pub(super) fn double_quoted(s: &str) -> Zeroizing<String> {
     // this never reallocates.
     let mut out = Zeroizing::new(String::with_capacity(s.len() * 4 + 2));
     out.push('"');
+    // go-yaml's `is_bom` looks at the start of the value whatever the
+    // position asked (`yamlprivateh.go`), so behind a leading U+FEFF every
+    // character is escaped.
+    let escape_all = s.starts_with('\u{feff}');
     for c in s.chars() {
         match c {
             '\0' => out.push_str("\\0"),
@@ -262,7 +265,7 @@ pub(super) fn double_quoted(s: &str) -> Zeroizing<String> {
             '\u{a0}' => out.push_str("\\_"),
             '\u{2028}' => out.push_str("\\L"),
             '\u{2029}' => out.push_str("\\P"),
-            c if !is_printable(c) || c == '\u{feff}' => {
+            c if escape_all || !is_printable(c) || c == '\u{feff}' => {
                 let v = c as u32;
                 // Writing to a String cannot fail.
                 let _ = if v <= 0xff {
@@ -289,8 +292,16 @@ pub(super) enum Scalar<'a> {
 }
 
 /// A string as go-yaml writes it. A `simple_key` (a mapping key written
-/// as `key:`) is never a block scalar and never spans lines.
-pub(super) fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar<'_> {
+/// as `key:`) is never a block scalar and never spans lines. `indent` is
+/// the column of the node's indentation (where a line broken by U+2028 or
+/// U+2029 inside a single-quoted scalar goes on) and `step` the emitter's
+/// indent (the `|4` of a block scalar that starts with a space).
+pub(super) fn string_scalar(
+    bytes: &[u8],
+    simple_key: bool,
+    indent: usize,
+    step: usize,
+) -> Scalar<'_> {
     let Ok(s) = std::str::from_utf8(bytes) else {
         // go-yaml writes non-UTF-8 strings as !!binary.
         let prefix = "!!binary ";
@@ -304,9 +315,26 @@ pub(super) fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar<'_> {
     match choose_style(s, simple_key) {
         Style::Plain => Scalar::Text(s),
         Style::Single => {
-            let mut out = Zeroizing::new(String::with_capacity(s.len() * 2 + 2));
+            // A break other than `\n` (U+2028, U+2029; a single-quoted
+            // scalar has no `\n`) is written as it is, and go-yaml's
+            // `yaml_emitter_write_indent` then pads the next line to the
+            // node's indentation (`write_single_quoted_scalar`).
+            let breaks = s.chars().filter(|&c| is_break(c)).count();
+            let mut out = Zeroizing::new(String::with_capacity(
+                s.len() * 2 + 2 + breaks.saturating_mul(indent),
+            ));
             out.push('\'');
+            let mut after_break = false;
             for c in s.chars() {
+                if is_break(c) {
+                    out.push(c);
+                    after_break = true;
+                    continue;
+                }
+                if after_break {
+                    out.extend(std::iter::repeat_n(' ', indent));
+                    after_break = false;
+                }
                 if c == '\'' {
                     out.push('\'');
                 }
@@ -319,7 +347,7 @@ pub(super) fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar<'_> {
         Style::Literal => {
             let mut header = String::from("|");
             if s.starts_with(' ') || s.starts_with(is_break) {
-                header.push_str(&INDENT.to_string());
+                header.push_str(&step.to_string());
             }
             let trailing = s.chars().rev().take_while(|&c| is_break(c)).count();
             if trailing == 0 {
@@ -333,10 +361,10 @@ pub(super) fn string_scalar(bytes: &[u8], simple_key: bool) -> Scalar<'_> {
 }
 
 /// The text of a scalar value; a collection here is an empty one, written
-/// in flow style.
-pub(super) fn value_scalar(v: &Value) -> Scalar<'_> {
+/// in flow style. `indent` and `step` as for [`string_scalar`].
+pub(super) fn value_scalar(v: &Value, indent: usize, step: usize) -> Scalar<'_> {
     match v {
-        Value::Str(s) => string_scalar(s.expose_secret(), false),
+        Value::Str(s) => string_scalar(s.expose_secret(), false, indent, step),
         Value::Int(i) => Scalar::Owned(Zeroizing::new(i.to_string())),
         Value::Float(f) => Scalar::Owned(Zeroizing::new(yaml_format_float(*f))),
         Value::Bool(b) => Scalar::Text(if *b { "true" } else { "false" }),
@@ -353,7 +381,7 @@ mod tests {
 
     #[test]
     fn go_yaml_quoting() {
-        let b = |s: &str| match string_scalar(s.as_bytes(), false) {
+        let b = |s: &str| match string_scalar(s.as_bytes(), false, 4, 4) {
             Scalar::Text(t) => t.to_string(),
             Scalar::Owned(t) => t.to_string(),
             Scalar::Block { header, .. } => header,
