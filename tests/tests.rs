@@ -22,6 +22,7 @@ mod handover_demo;
 mod handover_e2e;
 mod handover_signatures;
 mod hardening;
+mod lineage;
 mod openbao;
 mod passphrase_tty;
 mod root;
