@@ -244,8 +244,17 @@ fn verify(args: &RootVerifyArgs) -> Result<()> {
             ))
         })
         .transpose()?;
+    if let Some(head) = &args.head {
+        if head.len() != 64 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(CliError::Usage(
+                "--head takes the 64 hex digits of a SHA-256 (as `root show` prints them)".into(),
+            )
+            .into());
+        }
+    }
     let options = root::VerifyOptions {
         anchor: anchor.as_ref().map(|(f, b)| (f.as_str(), b.as_slice())),
+        head: args.head.as_deref(),
     };
     let (_, report) = root::verify_dir(&args.root, options);
     output::report(&report, "root verify", args.json)?;

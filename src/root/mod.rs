@@ -534,6 +534,9 @@ pub struct VerifyOptions<'a> {
     /// A copy of the root's first root.json kept out of band: `(its name,
     /// its bytes)`. The first version must be byte for byte this.
     pub anchor: Option<(&'a str, &'a [u8])>,
+    /// The SHA-256 (hex) the current root.json must have: the head the
+    /// ceremony log recorded, which an older version would not match.
+    pub head: Option<&'a str>,
 }
 
 /// Checks a root directory without any secret: every version's form and
@@ -618,6 +621,27 @@ pub fn verify_dir(root: &std::path::Path, options: VerifyOptions<'_>) -> (Option
                 ),
             ),
             Err(e) => report.record("anchor", file, false, e.to_string()),
+        }
+    }
+    if let Some(head) = options.head {
+        let actual = &current.sha256;
+        if head.eq_ignore_ascii_case(actual) {
+            report.record(
+                "head",
+                "",
+                true,
+                format!("root.json has the recorded SHA-256 {actual}"),
+            );
+        } else {
+            report.record(
+                "head",
+                "",
+                false,
+                format!(
+                    "root.json has SHA-256 {actual}, not the recorded {}: this is not the version the log names",
+                    head
+                ),
+            );
         }
     }
     for version in lineage.history() {
