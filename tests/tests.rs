@@ -14,6 +14,7 @@ mod util;
 
 mod bootstrap;
 mod cli_cases;
+mod dayn_bootstrap;
 mod demo;
 mod faults;
 mod formats;

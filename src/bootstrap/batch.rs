@@ -19,6 +19,8 @@ use crate::walk::{Skipped, Target};
 pub enum Outcome {
     /// Changed (sealed, updated, rotated, opened).
     Done,
+    /// Changed, and given a new data key because it lost a recipient.
+    Rekeyed,
     /// Nothing to do.
     Unchanged,
     /// Not a file this command works on.
@@ -31,6 +33,7 @@ impl From<Result<Done, Error>> for Outcome {
     fn from(result: Result<Done, Error>) -> Self {
         match result {
             Ok(Done::Changed) => Outcome::Done,
+            Ok(Done::Rekeyed) => Outcome::Rekeyed,
             Ok(Done::Unchanged) => Outcome::Unchanged,
             Ok(Done::Skipped(reason)) => Outcome::Skipped(reason),
             Err(e) => Outcome::Failed(e),
@@ -89,6 +92,8 @@ fn worker_lost() -> Outcome {
 pub struct Summary {
     /// Files changed.
     pub done: Vec<Target>,
+    /// Of those, the files that lost a recipient and got a new data key.
+    pub rekeyed: Vec<Target>,
     /// Files with nothing to do.
     pub unchanged: Vec<Target>,
     /// Entries passed over, with the reason (from the walk and the work).
@@ -107,6 +112,10 @@ impl Summary {
         for (target, outcome) in targets.iter().zip(outcomes) {
             match outcome {
                 Outcome::Done => summary.done.push(target.clone()),
+                Outcome::Rekeyed => {
+                    summary.done.push(target.clone());
+                    summary.rekeyed.push(target.clone());
+                }
                 Outcome::Unchanged => summary.unchanged.push(target.clone()),
                 Outcome::Skipped(reason) => summary.skipped.push(Skipped {
                     path: target.path.clone(),

@@ -36,6 +36,24 @@ use crate::walk::{self, FileLinks, Found};
 pub struct RootPolicy {
     /// root.json's bootstrap recipient.
     pub root_recipient: Recipient,
+    /// The bootstrap recipient a rotation is replacing, while it retires:
+    /// a file still sealed to it is still open to the old key.
+    pub retiring_recipient: Option<Recipient>,
+}
+
+impl RootPolicy {
+    /// The policy of a root's current version.
+    pub fn of(body: &crate::root::RootBody) -> Result<Self, crate::sops::RecipientError> {
+        Ok(Self {
+            root_recipient: Recipient::parse(&body.bootstrap_recipient)?,
+            retiring_recipient: body
+                .retiring()
+                .bootstrap_recipient
+                .as_deref()
+                .map(Recipient::parse)
+                .transpose()?,
+        })
+    }
 }
 
 /// How `bootstrap verify` walks: through file links (it only reads),
@@ -276,7 +294,21 @@ fn check_recipients(
         );
     }
     let mut expected: Vec<&Recipient> = vec![&policy.root_recipient];
+    let retiring = policy.retiring_recipient.as_ref();
     for r in rule.map(CreationRule::recipients).unwrap_or_default() {
+        if Some(r) == retiring {
+            // The rule would seal new files to the key being replaced.
+            checks.fail(
+                "recipients",
+                "-",
+                format!(
+                    ".sops.yaml {} lists {r}, the bootstrap identity the root is retiring: replace it with root.json's bootstrap recipient {}",
+                    rule.map(CreationRule::describe).unwrap_or_default(),
+                    policy.root_recipient
+                ),
+            );
+            continue;
+        }
         if !expected.contains(&r) {
             expected.push(r);
         }
@@ -303,6 +335,16 @@ fn check_recipients(
         }
     }
     for have in actual {
+        if retiring.is_some_and(|r| r == have.as_str()) {
+            checks.fail(
+                "recipients",
+                metadata_path,
+                format!(
+                    "sealed to {have}, the bootstrap identity the root is retiring: the old key still opens this file; run `ceremony bootstrap updatekeys --root ROOTDIR` (it also gives the file a new data key)"
+                ),
+            );
+            continue;
+        }
         if !expected.iter().any(|want| *want == have.as_str()) {
             checks.fail(
                 "recipients",
@@ -401,6 +443,7 @@ mod tests {
         (
             RootPolicy {
                 root_recipient: r.clone(),
+                retiring_recipient: None,
             },
             r,
         )

@@ -24,6 +24,9 @@ use crate::walk::Target;
 pub enum Done {
     /// Changed (sealed, updated, rotated).
     Changed,
+    /// Moved to other recipients and, since it lost one, given a new data
+    /// key (updatekeys).
+    Rekeyed,
     /// Nothing to do: already sealed, recipients already current.
     Unchanged,
     /// Not a file this operation works on (a walked file that is not
@@ -106,11 +109,15 @@ pub fn open_with(
 }
 
 /// Moves one sealed file to the plan's key groups (sops `updatekeys`),
-/// unless it already has exactly them.
+/// unless it already has exactly them. A file that loses a recipient also
+/// gets a new data key (which sops `updatekeys` does not do): the removed
+/// recipient could open the old data key, and so every value under it,
+/// from any copy of the file it ever saw.
 pub fn update_in_place(
     target: &Target,
     plan: &Plan,
     identities: &[Identity],
+    clock: &dyn Clock,
 ) -> Result<Done, Error> {
     let path = &target.path;
     let (sealed, stamp) = read_stamped(path)?;
@@ -130,10 +137,24 @@ pub fn update_in_place(
     {
         return Ok(Done::Unchanged);
     }
-    let updated = sops::update_keys(&sealed, format, identities, &plan.key_groups)
-        .map_err(|e| Error::sops(path, e))?;
+    let kept = plan.key_groups.recipients();
+    let loses_one = inspection
+        .age_recipients
+        .iter()
+        .flatten()
+        .any(|had| !kept.iter().any(|k| *k == had.as_str()));
+    let updated = if loses_one && no_opaque {
+        sops::rotate_to(&sealed, format, identities, Some(&plan.key_groups), clock)
+    } else {
+        sops::update_keys(&sealed, format, identities, &plan.key_groups)
+    }
+    .map_err(|e| Error::sops(path, e))?;
     fsio::replace_if_unchanged(path, &updated, stamp)?;
-    Ok(Done::Changed)
+    Ok(if loses_one && no_opaque {
+        Done::Rekeyed
+    } else {
+        Done::Changed
+    })
 }
 
 /// Gives one sealed file a new data key (sops `rotate`).

@@ -13,7 +13,7 @@ use ceremony::bootstrap::{
 use ceremony::clock::SystemClock;
 use ceremony::fsio;
 use ceremony::identity::{self, Identity, ProcessEnvironment};
-use ceremony::root::RootDir;
+use ceremony::root::{BootstrapKey, RootDir};
 use ceremony::secret::SecretBytes;
 use ceremony::sops::Recipient;
 use ceremony::walk::{self, FileLinks, Target};
@@ -21,8 +21,9 @@ use serde_json::json;
 
 use super::CliError;
 use super::args::{
-    BootstrapCommand, BootstrapIdentityArgs, BootstrapOpenArgs, BootstrapRecipientArgs,
-    BootstrapRotateArgs, BootstrapSealArgs, BootstrapUpdateKeysArgs, BootstrapVerifyArgs,
+    BootstrapCommand, BootstrapIdentityArgs, BootstrapOpenArgs, BootstrapQuorumArgs,
+    BootstrapRecipientArgs, BootstrapRotateArgs, BootstrapSealArgs, BootstrapUpdateKeysArgs,
+    BootstrapVerifyArgs,
 };
 use super::output::{self, SecretStdout, note, printable};
 use super::prompt::TerminalCallbacks;
@@ -74,6 +75,33 @@ fn sops_identities(args: &BootstrapIdentityArgs) -> Result<Vec<Identity>> {
         &ProcessEnvironment,
         TerminalCallbacks,
     )?)
+}
+
+/// The root's bootstrap identities rebuilt from a quorum's bundles (opened
+/// with `identities`), as identities that open SOPS files: the current one
+/// and, while a rotation is under way, the retiring one. Nothing when no
+/// bundle is given.
+fn quorum_identities(
+    root: Option<&std::path::Path>,
+    quorum: &BootstrapQuorumArgs,
+    identities: &[Identity],
+) -> Result<Vec<Identity>> {
+    if quorum.bundles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let root = root.ok_or_else(|| {
+        CliError::Usage("--bundle needs the root it belongs to: --root ROOTDIR".into())
+    })?;
+    let root = RootDir::load(root)?;
+    let gate = super::preflight::gate(&quorum.preflight)?;
+    let bundles = super::root::open_bundles(&root, &quorum.bundles, identities)?;
+    let current = super::root::rebuild_one::<BootstrapKey>(&root, &bundles, &gate)?;
+    let retiring = super::root::rebuild_retiring::<BootstrapKey>(&root, &bundles, &gate)?;
+    let mut out: Vec<Identity> = vec![Box::new(current.identity()?)];
+    if let Some(key) = retiring {
+        out.push(Box::new(key.identity()?));
+    }
+    Ok(out)
 }
 
 /// A progress bar on stderr when it is a terminal, for trees of files.
@@ -147,6 +175,13 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
         summary.skipped.len(),
         summary.failed.len()
     );
+    if !summary.rekeyed.is_empty() {
+        note!(
+            "{} of the {} lost a recipient and got a new data key (what the removed recipient could open is gone from them)",
+            summary.rekeyed.len(),
+            labels.done_text
+        );
+    }
     if as_json {
         let paths = |ts: &[Target]| -> Vec<String> {
             ts.iter().map(|t| t.path.display().to_string()).collect()
@@ -158,6 +193,9 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
             .collect();
         let mut out = serde_json::Map::new();
         out.insert(labels.done.into(), json!(paths(&summary.done)));
+        if !summary.rekeyed.is_empty() {
+            out.insert("new_data_key".into(), json!(paths(&summary.rekeyed)));
+        }
         out.insert(labels.unchanged.into(), json!(paths(&summary.unchanged)));
         out.insert("skipped".into(), json!(skipped));
         out.insert("errors".into(), json!(errors));
@@ -342,12 +380,24 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
 fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
     let flags = flag_recipients(&args.recipients)?;
     let mut configs = Configs::new(args.recipients.config.as_deref())?;
-    let identities = sops_identities(&args.identities)?;
+    let mut identities = sops_identities(&args.identities)?;
+    let root = match args.recipients.roots.as_slice() {
+        [] => None,
+        [one] => Some(one.as_path()),
+        _ if args.quorum.bundles.is_empty() => None,
+        _ => {
+            return Err(CliError::Usage(
+                "--bundle rebuilds the bootstrap identity of one root: give one --root".into(),
+            )
+            .into());
+        }
+    };
+    identities.extend(quorum_identities(root, &args.quorum, &identities)?);
     let found = walk::collect(&args.paths, REWRITE_WALK)?;
     let planned = plans(&found.targets, &flags, &mut configs);
     let outcomes = run_batch(&found.targets, |i, target| {
         with_plan(&planned, i, |plan| {
-            seal::update_in_place(target, plan, &identities).into()
+            seal::update_in_place(target, plan, &identities, &SystemClock).into()
         })
     });
     let summary = Summary::new(&found.targets, outcomes, found.skipped);
@@ -364,7 +414,12 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
 }
 
 fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
-    let identities = sops_identities(&args.identities)?;
+    let mut identities = sops_identities(&args.identities)?;
+    identities.extend(quorum_identities(
+        args.root.as_deref(),
+        &args.quorum,
+        &identities,
+    )?);
     let found = walk::collect(&args.paths, REWRITE_WALK)?;
     let outcomes = run_batch(&found.targets, |_, target| {
         seal::rotate_in_place(target, &identities, &SystemClock).into()
@@ -384,9 +439,7 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
 
 fn verify(args: &BootstrapVerifyArgs) -> Result<()> {
     let root = RootDir::load(&args.root)?;
-    let policy = RootPolicy {
-        root_recipient: Recipient::parse(&root.manifest().body.bootstrap_recipient)?,
-    };
+    let policy = RootPolicy::of(&root.manifest().body)?;
     let mut configs = Configs::new(args.config.as_deref())?;
     let verified = bootstrap::policy::verify_paths(&args.paths, &policy, &mut configs)?;
     let show = if args.all {

@@ -87,9 +87,7 @@ pub fn read_values(dir: &Path) -> Result<Vec<(String, crate::secret::SecretBytes
 /// Checks every file against the `bootstrap verify` policy for `root`, with
 /// the `.sops.yaml` rules that govern it; refuses with the failures listed.
 pub fn check_policy(dir: &Path, sealed: &SealedDir, root: &RootDir) -> Result<(), Error> {
-    let root_recipient = crate::sops::Recipient::parse(&root.manifest().body.bootstrap_recipient)
-        .map_err(|_| Error::RootRecipient)?;
-    let policy = RootPolicy { root_recipient };
+    let policy = RootPolicy::of(&root.manifest().body).map_err(|_| Error::RootRecipient)?;
     let mut configs = Configs::new(None)?;
     let mut report = Report::new();
     for (relative, bytes) in &sealed.files {

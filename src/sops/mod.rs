@@ -438,27 +438,49 @@ pub fn rotate(
     identities: &[Identity],
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
+    rotate_to(input, format, identities, None, clock)
+}
+
+/// [`rotate`], sealing the new data key to `key_groups` instead of the
+/// file's own groups (when given): what moving a file away from a
+/// recipient needs, since the recipient being removed could open the old
+/// data key and everything under it.
+pub fn rotate_to(
+    input: &[u8],
+    format: Format,
+    identities: &[Identity],
+    key_groups: Option<&KeyGroups>,
+    clock: &dyn Clock,
+) -> Result<Vec<u8>, Error> {
     let opened = open_file(input, format, identities, MacCheck::Verify)?;
     let mut meta = opened.meta;
     let count: usize = meta.key_groups.iter().map(|g| g.opaque.len()).sum();
     if count > 0 {
         return Err(Error::OpaqueKeysNeedRewrap { count });
     }
-    let mut recipients = Vec::with_capacity(meta.key_groups.len());
-    for (group, g) in meta.key_groups.iter().enumerate() {
-        let parsed = g
-            .age
-            .iter()
-            .enumerate()
-            .map(|(index, a)| {
-                Recipient::parse(&a.recipient).map_err(|_| Error::InvalidRecipient { group, index })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        recipients.push(parsed);
-    }
-    let groups = KeyGroups::new(recipients, meta.shamir_threshold).map_err(|_| Error::NoKeys)?;
+    let own;
+    let groups = match key_groups {
+        Some(groups) => groups,
+        None => {
+            let mut recipients = Vec::with_capacity(meta.key_groups.len());
+            for (group, g) in meta.key_groups.iter().enumerate() {
+                let parsed = g
+                    .age
+                    .iter()
+                    .enumerate()
+                    .map(|(index, a)| {
+                        Recipient::parse(&a.recipient)
+                            .map_err(|_| Error::InvalidRecipient { group, index })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                recipients.push(parsed);
+            }
+            own = KeyGroups::new(recipients, meta.shamir_threshold).map_err(|_| Error::NoKeys)?;
+            &own
+        }
+    };
     let data_key = keygroups::generate_data_key();
-    let (groups, threshold) = keygroups::seal_data_key(&data_key, &groups)?;
+    let (groups, threshold) = keygroups::seal_data_key(&data_key, groups)?;
     meta.key_groups = groups;
     meta.shamir_threshold = threshold;
     let mut branches = opened.plain;

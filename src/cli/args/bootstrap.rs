@@ -41,6 +41,18 @@ pub struct BootstrapIdentityArgs {
     pub identities: Vec<PathBuf>,
 }
 
+/// A quorum's bundles, to open files sealed to the root itself: the root's
+/// bootstrap identity (and, during a rotation, the retiring one) is rebuilt
+/// in memory, behind the air-gap gate, and never written anywhere.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BootstrapQuorumArgs {
+    /// A custodian's bundle of the root (ROOTDIR/shares/<name>.age; repeatable, -i opens it).
+    #[arg(long = "bundle", value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    pub preflight: super::PreflightArgs,
+}
+
 /// `bootstrap seal`
 #[derive(Args, Debug)]
 pub struct BootstrapSealArgs {
@@ -105,6 +117,8 @@ pub struct BootstrapUpdateKeysArgs {
     pub recipients: BootstrapRecipientArgs,
     #[command(flatten)]
     pub identities: BootstrapIdentityArgs,
+    #[command(flatten)]
+    pub quorum: BootstrapQuorumArgs,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -118,6 +132,11 @@ pub struct BootstrapUpdateKeysArgs {
 pub struct BootstrapRotateArgs {
     #[command(flatten)]
     pub identities: BootstrapIdentityArgs,
+    /// The root whose bundles --bundle gives.
+    #[arg(long, value_name = "ROOTDIR", requires = "bundles")]
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub quorum: BootstrapQuorumArgs,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,

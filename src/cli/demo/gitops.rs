@@ -91,6 +91,7 @@ pub(super) fn bootstrap_steps(
     demo.step("check them with no key at all (bootstrap verify --root)")?;
     let policy = RootPolicy {
         root_recipient: recipient,
+        retiring_recipient: None,
     };
     let mut configs = Configs::new(None)?;
     let verified = policy::verify_paths(&sealed_paths, &policy, &mut configs)?;
