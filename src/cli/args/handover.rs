@@ -17,6 +17,36 @@ pub enum HandoverCommand {
     AttachSignature(HandoverAttachArgs),
     /// Offline: check a receipt against its challenge and a TRUSTFILE, printing every check.
     Verify(HandoverVerifyArgs),
+    /// Make TRUSTFILE lines (from-transit: from `bao read -format=json transit/keys/NAME`).
+    #[command(subcommand)]
+    Trust(HandoverTrustCommand),
+}
+
+/// `handover trust …`
+#[derive(Subcommand, Debug)]
+pub enum HandoverTrustCommand {
+    /// Print the TRUSTFILE line for a transit key version, from the JSON of `bao read -format=json transit/keys/NAME`.
+    FromTransit(HandoverFromTransitArgs),
+}
+
+/// `handover trust from-transit`
+#[derive(Args, Debug)]
+pub struct HandoverFromTransitArgs {
+    /// The saved output of `bao read -format=json transit/keys/NAME`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The runtime authority this key signs receipts for, e.g. openbao-prod.
+    #[arg(long, value_name = "NAME")]
+    pub authority: String,
+    /// The key version to trust [default: the key's latest_version].
+    #[arg(long = "key-version", value_name = "N")]
+    pub key_version: Option<u32>,
+    /// ECDSA keys: the marshaling_algorithm the runtime signs with, asn1 (transit's default) or jws.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub marshaling: Option<String>,
+    /// ECDSA keys: the hash_algorithm the runtime signs with, sha2-256 (transit's default), sha2-384 or sha2-512.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub hash: Option<String>,
 }
 
 /// `handover challenge`
