@@ -21,6 +21,7 @@ mod handover_demo;
 mod handover_e2e;
 mod handover_signatures;
 mod hardening;
+mod openbao_kv;
 mod openbao_transit;
 mod passphrase_tty;
 mod root;

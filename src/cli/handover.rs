@@ -93,6 +93,9 @@ fn challenge(args: &HandoverChallengeArgs) -> Result<()> {
 }
 
 fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
+    if args.kv_mount.is_some() && args.kv.is_none() {
+        return Err(CliError::Usage("--kv-mount applies to --kv DIR only".into()).into());
+    }
     let challenge = load_challenge(&args.challenge)?;
     let nonce = challenge.nonce_bytes().map_err(lib)?;
     let not_retired = args
@@ -127,9 +130,34 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
         }
         None => None,
     };
-    let files = sealed::read_values(&args.values)?;
-    let values = Values::from_manifests(&nonce, &files).map_err(lib)?;
-    drop(files);
+    // Files the walk passes over are named, never ignored silently.
+    let skipped = |skipped: &[ceremony::walk::Skipped]| {
+        for s in skipped {
+            note!(
+                "  - {}: skipped ({})",
+                printable(&s.path.display().to_string()),
+                printable(&s.reason)
+            );
+        }
+    };
+    let values = match (&args.values, &args.kv) {
+        (Some(dir), _) => {
+            let (files, passed) = sealed::read_values(dir)?;
+            skipped(&passed);
+            Values::from_manifests(&nonce, &files).map_err(lib)?
+        }
+        (None, Some(dir)) => {
+            let exports = ho::kv::read_dir(dir)?;
+            skipped(&exports.skipped);
+            let mount = args.kv_mount.as_deref().unwrap_or(ho::kv::DEFAULT_MOUNT);
+            Values::from_kv(&nonce, mount, &exports.files)
+                .map_err(lib)
+                .with_context(|| format!("reading the KV exports in {}", dir.display()))?
+        }
+        (None, None) => {
+            return Err(CliError::Usage("give --values DIR or --kv DIR".into()).into());
+        }
+    };
     for id in values.unasked(&challenge) {
         note!(
             "  - {}: in the values but not in the challenge; not acknowledged",

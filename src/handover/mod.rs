@@ -50,6 +50,7 @@
 pub mod challenge;
 pub mod dsse;
 pub mod items;
+pub mod kv;
 pub mod receipt;
 pub mod report;
 pub mod scheme;
