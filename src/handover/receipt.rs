@@ -9,8 +9,10 @@
 //! Specified in `docs/handover.md` §3. Unknown fields are refused.
 //!
 //! [`build_statement`] is what a simple runtime-side job (and the tests) use:
-//! it takes the decrypted manifests, commits to each value under the
-//! challenge nonce and drops the value at once.
+//! it takes the decrypted manifests ([`Values::from_manifests`]) or the
+//! OpenBao KV v2 exports ([`Values::from_kv`], [`super::kv`]; each value
+//! then carries its own KV path and version), commits to each value under
+//! the challenge nonce and drops the value at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
