@@ -257,17 +257,17 @@ fn from_transit(args: &HandoverFromTransitArgs) -> Result<()> {
     };
     let bytes = fsio::read(&args.file)?;
     let key = KeyVersion::from_key_json(&bytes, &choice)
-        .map_err(|e| anyhow::Error::new(ho::Error::from(e)))
+        .map_err(lib)
         .with_context(|| format!("reading the transit key {}", args.file.display()))?;
     let line = key.trust_line(&args.authority);
     // Read back before reporting success (STYLE §6): the line must parse
     // to the same key.
     let again = TrustFile::parse("the new line", line.as_bytes()).map_err(lib)?;
     if again.keys().len() != 1
-        || again
-            .keys()
-            .iter()
-            .any(|k| k.key_label() != format!("v{} {}", key.version, key.key.label()))
+        || again.keys().iter().any(|k| {
+            k.key_label() != format!("v{} {}", key.version, key.key.label())
+                || k.authorities != [args.authority.as_str()]
+        })
     {
         return Err(anyhow::anyhow!(
             "the TRUSTFILE line made for the transit key does not read back to the same key"
