@@ -25,6 +25,8 @@ mod handover_signatures;
 mod hardening;
 mod lineage;
 mod openbao;
+mod openbao_kv;
+mod openbao_transit;
 mod passphrase_tty;
 mod root;
 mod shamir_interop;

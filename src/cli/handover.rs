@@ -20,8 +20,8 @@ use ceremony::root::{BootstrapKey, RootDir};
 use ceremony::secret::SecretBytes;
 
 use super::args::{
-    HandoverAttachArgs, HandoverChallengeArgs, HandoverCommand, HandoverReceiptArgs,
-    HandoverVerifyArgs,
+    HandoverAttachArgs, HandoverChallengeArgs, HandoverCommand, HandoverFromTransitArgs,
+    HandoverReceiptArgs, HandoverTrustCommand, HandoverVerifyArgs,
 };
 use super::output::{self, note, printable};
 use super::{CliError, preflight, root};
@@ -33,6 +33,7 @@ pub fn run(command: HandoverCommand) -> Result<()> {
         HandoverCommand::Receipt(args) => receipt(&args),
         HandoverCommand::AttachSignature(args) => attach(&args),
         HandoverCommand::Verify(args) => verify(&args),
+        HandoverCommand::Trust(HandoverTrustCommand::FromTransit(args)) => from_transit(&args),
     }
 }
 
@@ -92,6 +93,9 @@ fn challenge(args: &HandoverChallengeArgs) -> Result<()> {
 }
 
 fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
+    if args.kv_mount.is_some() && args.kv.is_none() {
+        return Err(CliError::Usage("--kv-mount applies to --kv DIR only".into()).into());
+    }
     let challenge = load_challenge(&args.challenge)?;
     let nonce = challenge.nonce_bytes().map_err(lib)?;
     let not_retired = args
@@ -126,9 +130,34 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
         }
         None => None,
     };
-    let files = sealed::read_values(&args.values)?;
-    let values = Values::from_manifests(&nonce, &files).map_err(lib)?;
-    drop(files);
+    // Files the walk passes over are named, never ignored silently.
+    let skipped = |skipped: &[ceremony::walk::Skipped]| {
+        for s in skipped {
+            note!(
+                "  - {}: skipped ({})",
+                printable(&s.path.display().to_string()),
+                printable(&s.reason)
+            );
+        }
+    };
+    let values = match (&args.values, &args.kv) {
+        (Some(dir), _) => {
+            let (files, passed) = sealed::read_values(dir)?;
+            skipped(&passed);
+            Values::from_manifests(&nonce, &files).map_err(lib)?
+        }
+        (None, Some(dir)) => {
+            let exports = ho::kv::read_dir(dir)?;
+            skipped(&exports.skipped);
+            let mount = args.kv_mount.as_deref().unwrap_or(ho::kv::DEFAULT_MOUNT);
+            Values::from_kv(&nonce, mount, &exports.files)
+                .map_err(lib)
+                .with_context(|| format!("reading the KV exports in {}", dir.display()))?
+        }
+        (None, None) => {
+            return Err(CliError::Usage("give --values DIR or --kv DIR".into()).into());
+        }
+    };
     for id in values.unasked(&challenge) {
         note!(
             "  - {}: in the values but not in the challenge; not acknowledged",
@@ -200,6 +229,57 @@ fn attach(args: &HandoverAttachArgs) -> Result<()> {
         "Added a {scheme} signature to {} ({} signature(s)); it is checked by `handover verify`",
         args.receipt.display(),
         envelope.signatures.len()
+    );
+    Ok(())
+}
+
+/// Prints the TRUSTFILE line for a transit key version (stdout, a product:
+/// `>> TRUSTFILE`); what it trusts goes to stderr.
+fn from_transit(args: &HandoverFromTransitArgs) -> Result<()> {
+    use ceremony::handover::transit::{FromTransit, KeyVersion};
+    challenge::check_authority(&args.authority)
+        .map_err(|e| CliError::Usage(format!("--authority: {e}")))?;
+    let usage = |flag: &str, e: &dyn std::fmt::Display| CliError::Usage(format!("--{flag}: {e}"));
+    let choice = FromTransit {
+        version: args.key_version,
+        marshaling: args
+            .marshaling
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| usage("marshaling", &e))?,
+        hash: args
+            .hash
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| usage("hash", &e))?,
+    };
+    let bytes = fsio::read(&args.file)?;
+    let key = KeyVersion::from_key_json(&bytes, &choice)
+        .map_err(lib)
+        .with_context(|| format!("reading the transit key {}", args.file.display()))?;
+    let line = key.trust_line(&args.authority);
+    // Read back before reporting success (STYLE §6): the line must parse
+    // to the same key.
+    let again = TrustFile::parse("the new line", line.as_bytes()).map_err(lib)?;
+    if again.keys().len() != 1
+        || again.keys().iter().any(|k| {
+            k.key_label() != format!("v{} {}", key.version, key.key.label())
+                || k.authorities != [args.authority.as_str()]
+        })
+    {
+        return Err(anyhow::anyhow!(
+            "the TRUSTFILE line made for the transit key does not read back to the same key"
+        ));
+    }
+    output::product(format!("{line}\n").as_bytes())?;
+    note!(
+        "Transit key {} v{} ({}), trusted to sign receipts for {}; add the line above to the TRUSTFILE",
+        printable(&key.name),
+        key.version,
+        key.key.label(),
+        args.authority
     );
     Ok(())
 }

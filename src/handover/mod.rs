@@ -16,7 +16,8 @@
 //! A handover receipt is an in-toto Statement v1 ([`statement`]) inside a
 //! DSSE envelope ([`dsse`]), signed over the DSSE pre-authentication encoding
 //! by one of four schemes ([`scheme`]): plain Ed25519, OpenSSH SSHSIG,
-//! minisign, or Vault/OpenBao transit Ed25519. A TRUSTFILE ([`trust`]) lists
+//! minisign, or Vault/OpenBao transit (ed25519, ECDSA P-256 or P-384,
+//! [`transit`]). A TRUSTFILE ([`trust`]) lists
 //! the keys a verifier accepts; [`mod@verify`] checks an envelope against it;
 //! [`sign`] signs with a local OpenSSH Ed25519 key or attaches a signature
 //! made elsewhere.
@@ -49,12 +50,14 @@
 pub mod challenge;
 pub mod dsse;
 pub mod items;
+pub mod kv;
 pub mod receipt;
 pub mod report;
 pub mod scheme;
 pub mod sealed;
 pub mod sign;
 pub mod statement;
+pub mod transit;
 pub mod trust;
 pub mod verify;
 
@@ -97,6 +100,9 @@ pub enum Error {
     /// Building a receipt or reading its predicate.
     #[error(transparent)]
     Receipt(#[from] receipt::ReceiptError),
+    /// Reading a transit key for a TRUSTFILE line.
+    #[error(transparent)]
+    FromTransit(#[from] transit::FromTransitError),
     /// Opening the sealed files for `--deep`.
     #[error(transparent)]
     Deep(#[from] report::DeepError),

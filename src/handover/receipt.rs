@@ -9,8 +9,10 @@
 //! Specified in `docs/handover.md` §3. Unknown fields are refused.
 //!
 //! [`build_statement`] is what a simple runtime-side job (and the tests) use:
-//! it takes the decrypted manifests, commits to each value under the
-//! challenge nonce and drops the value at once.
+//! it takes the decrypted manifests ([`Values::from_manifests`]) or the
+//! OpenBao KV v2 exports ([`Values::from_kv`], [`super::kv`]; each value
+//! then carries its own KV path and version), commits to each value under
+//! the challenge nonce and drops the value at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -160,6 +162,20 @@ pub enum ReceiptError {
         /// What is wrong.
         problem: &'static str,
     },
+    /// A KV export file could not be read.
+    #[error("{file}: {source}")]
+    KvFile {
+        /// The file, relative to the KV directory.
+        file: String,
+        /// Why.
+        source: super::kv::KvError,
+    },
+    /// `--kv-mount` is not a mount path.
+    #[error("--kv-mount: {problem}")]
+    KvMount {
+        /// What is wrong.
+        problem: String,
+    },
     /// Building the statement failed.
     #[error(transparent)]
     Statement(#[from] super::statement::StatementError),
@@ -216,12 +232,34 @@ impl ReceiptPredicate {
     }
 }
 
-/// Commitments to the values found in decrypted manifests, by item id. The
-/// values themselves are dropped (and wiped) as soon as they are committed.
+/// Commitments to the values found in decrypted manifests or KV exports,
+/// by item id. The values themselves are dropped (and wiped) as soon as
+/// they are committed.
 #[derive(Debug, Default)]
 pub struct Values {
-    found: BTreeMap<String, (items::Field, Commitment, String)>,
+    found: BTreeMap<String, Found>,
     secrets: BTreeSet<SecretName>,
+}
+
+#[derive(Debug)]
+struct Found {
+    /// The manifest field; `None` for a KV value, which has none.
+    field: Option<items::Field>,
+    commitment: Commitment,
+    file: String,
+    /// Where the authority holds it, for a value read from the authority
+    /// itself (KV): its path and version.
+    stored: Option<Stored>,
+}
+
+/// Where and as which version the authority stores a value, when the
+/// value was read from the authority (a KV v2 export).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    /// The KV v2 API path, `<mount>/data/<path>`.
+    pub authority_path: String,
+    /// The KV secret's `metadata.version`.
+    pub version: u64,
 }
 
 impl Values {
@@ -242,6 +280,62 @@ impl Values {
             values.add_branches(nonce, file, &branches)?;
         }
         Ok(values)
+    }
+
+    /// Reads KV v2 exports (`bao kv get -format=json`, [`super::kv`]) of
+    /// the secrets under `mount` and commits to every value under `nonce`.
+    /// Each value keeps its KV path and version for the receipt.
+    pub fn from_kv(
+        nonce: &[u8; 32],
+        mount: &str,
+        files: &[super::kv::KvFile],
+    ) -> Result<Self, ReceiptError> {
+        super::kv::check_mount(mount).map_err(|problem| ReceiptError::KvMount { problem })?;
+        let mut values = Self::default();
+        for file in files {
+            let secret =
+                super::kv::parse_kv_get(&file.bytes).map_err(|source| ReceiptError::KvFile {
+                    file: file.file.clone(),
+                    source,
+                })?;
+            if !values.secrets.insert(file.secret.clone()) {
+                return Err(ReceiptError::ValuesItem {
+                    file: file.file.clone(),
+                    source: ItemError::DuplicateSecret {
+                        secret: file.secret.to_string(),
+                    },
+                });
+            }
+            let stored = Stored {
+                authority_path: format!("{mount}/data/{}", file.kv_path),
+                version: secret.version,
+            };
+            for (key, bytes) in &secret.data {
+                let id = items::item_id(&file.secret.namespace, &file.secret.name, key);
+                values.insert(
+                    id,
+                    Found {
+                        field: None,
+                        commitment: items::commit(nonce, bytes),
+                        file: file.file.clone(),
+                        stored: Some(stored.clone()),
+                    },
+                )?;
+            }
+        }
+        Ok(values)
+    }
+
+    fn insert(&mut self, id: String, found: Found) -> Result<(), ReceiptError> {
+        if let Some(first) = self.found.get(&id) {
+            return Err(ReceiptError::DuplicateValue {
+                id,
+                first: first.file.clone(),
+                second: found.file,
+            });
+        }
+        self.found.insert(id, found);
+        Ok(())
     }
 
     /// Commits to every Secret value in decrypted branches (e.g. a sealed
@@ -265,25 +359,30 @@ impl Values {
             }
             for (item, value) in doc.entries {
                 let bytes = items::value_bytes(&item, value).map_err(item_error)?;
-                let commitment = items::commit(nonce, &bytes);
-                let id = item.id();
-                if let Some((_, _, first)) = self.found.get(&id) {
-                    return Err(ReceiptError::DuplicateValue {
-                        id,
-                        first: first.clone(),
-                        second: file.to_owned(),
-                    });
-                }
-                self.found
-                    .insert(id, (item.field, commitment, file.to_owned()));
+                self.insert(
+                    item.id(),
+                    Found {
+                        field: Some(item.field),
+                        commitment: items::commit(nonce, &bytes),
+                        file: file.to_owned(),
+                        stored: None,
+                    },
+                )?;
             }
         }
         Ok(())
     }
 
-    /// The commitment to one item's value and the field it was under.
-    pub fn get(&self, id: &str) -> Option<(items::Field, Commitment)> {
-        self.found.get(id).map(|(f, c, _)| (*f, *c))
+    /// The commitment to one item's value and the manifest field it was
+    /// under (`None` for a value read from KV, which has no field).
+    pub fn get(&self, id: &str) -> Option<(Option<items::Field>, Commitment)> {
+        self.found.get(id).map(|f| (f.field, f.commitment))
+    }
+
+    /// Where the authority stores one item, if the value was read from the
+    /// authority itself (KV).
+    pub fn stored(&self, id: &str) -> Option<&Stored> {
+        self.found.get(id).and_then(|f| f.stored.as_ref())
     }
 
     /// Ids of values that no challenge item asked for.
@@ -301,9 +400,11 @@ impl Values {
 pub struct ReceiptPlan {
     /// The authority's name; must equal the challenge's.
     pub authority: String,
-    /// Authority path per item, with `{namespace}`, `{name}`, `{key}`.
+    /// Authority path per item, with `{namespace}`, `{name}`, `{key}`;
+    /// for values from manifests (a KV value carries its own).
     pub path_template: String,
-    /// The version every item was stored as.
+    /// The version every item from manifests was stored as (a KV value
+    /// carries its own, from OpenBao's metadata).
     pub version: u64,
     /// Secrets the authority did *not* delete (left out of `retired`).
     pub not_retired: Vec<SecretName>,
@@ -383,17 +484,22 @@ pub fn build_statement(
                 .ok_or_else(|| ReceiptError::MissingValue {
                     id: item.id.clone(),
                 })?;
-        if field != item.field {
+        // A KV value has no field; its bytes are the stored string's.
+        if let Some(field) = field.filter(|f| *f != item.field) {
             return Err(ReceiptError::FieldMismatch {
                 id: item.id.clone(),
                 expected: item.field.as_str(),
                 found: field.as_str(),
             });
         }
+        let (authority_path, version) = match values.stored(&item.id) {
+            Some(stored) => (stored.authority_path.clone(), stored.version),
+            None => (expand(&plan.path_template, item)?, plan.version),
+        };
         items.push(ReceivedItem {
             id: item.id.clone(),
-            authority_path: expand(&plan.path_template, item)?,
-            version: plan.version,
+            authority_path,
+            version,
             commitment: commitment.to_hex(),
         });
     }
@@ -565,6 +671,81 @@ mod tests {
                 source: ItemError::DuplicateSecret { .. },
                 ..
             }
+        ));
+    }
+
+    fn kv_file(path: &str, json: &str) -> crate::handover::kv::KvFile {
+        let (kv_path, secret) = crate::handover::kv::kv_path_of(path).unwrap();
+        crate::handover::kv::KvFile {
+            file: path.into(),
+            kv_path,
+            secret,
+            bytes: SecretBytes::from_slice(json.as_bytes()),
+        }
+    }
+
+    fn kv_json(version: u64, data: serde_json::Value) -> String {
+        serde_json::json!({
+            "data": {"data": data, "metadata": {"version": version, "deletion_time": "", "destroyed": false}}
+        })
+        .to_string()
+    }
+
+    /// Values from KV carry their own path and version; their bytes are the
+    /// stored string's, so a `data` item stored decoded commits like the
+    /// manifest's.
+    #[test]
+    fn kv_values_carry_their_path_and_version() {
+        let files = [kv_file(
+            "prod/apps/db.json",
+            &kv_json(
+                2,
+                serde_json::json!({"password": "hunter2", "user": "admin", "extra": "x"}),
+            ),
+        )];
+        let kv = Values::from_kv(&[7u8; 32], "kv", &files).unwrap();
+        let from_manifest = values(VALUES);
+        for id in ["apps/db/password", "apps/db/user"] {
+            assert_eq!(kv.get(id).unwrap().1, from_manifest.get(id).unwrap().1);
+        }
+        assert_eq!(
+            kv.unasked(&challenge()).collect::<Vec<_>>(),
+            ["apps/db/extra"]
+        );
+        let s = build_statement(&challenge(), &kv, &plan()).unwrap();
+        let p = ReceiptPredicate::from_value(&s.predicate).unwrap();
+        for item in &p.items {
+            assert_eq!(
+                (item.authority_path.as_str(), item.version),
+                ("kv/data/prod/apps/db", 2)
+            );
+        }
+        // Two exports of one Secret, and a bad mount, are refused.
+        let twice = [
+            kv_file(
+                "a/apps/db.json",
+                &kv_json(1, serde_json::json!({"password": "x"})),
+            ),
+            kv_file(
+                "b/apps/db.json",
+                &kv_json(1, serde_json::json!({"user": "y"})),
+            ),
+        ];
+        assert!(matches!(
+            Values::from_kv(&[7u8; 32], "secret", &twice),
+            Err(ReceiptError::ValuesItem {
+                source: ItemError::DuplicateSecret { .. },
+                ..
+            })
+        ));
+        assert!(matches!(
+            Values::from_kv(&[7u8; 32], "/secret", &files),
+            Err(ReceiptError::KvMount { .. })
+        ));
+        let bad = [kv_file("apps/db.json", r#"{"data": {"password": "x"}}"#)];
+        assert!(matches!(
+            Values::from_kv(&[7u8; 32], "secret", &bad),
+            Err(ReceiptError::KvFile { ref file, .. }) if file == "apps/db.json"
         ));
     }
 

@@ -734,6 +734,62 @@ mod tests {
         assert!(report.passed());
     }
 
+    /// A receipt built from KV carries each item's own path and version;
+    /// the item line reports it, and the commitment still matches the
+    /// sealed value (the check order and JSON shape are the frozen ones).
+    #[test]
+    fn item_lines_report_each_items_own_version() {
+        let (_, _, sealed) = signed_receipt(vec![]);
+        let (kv_path, secret) = crate::handover::kv::kv_path_of("apps/db.json").unwrap();
+        let kv = Values::from_kv(
+            &[7u8; 32],
+            "secret",
+            &[crate::handover::kv::KvFile {
+                file: "apps/db.json".into(),
+                kv_path,
+                secret,
+                bytes: SecretBytes::from_slice(
+                    br#"{"data": {"data": {"password": "pw"}, "metadata": {"version": 3}}}"#,
+                ),
+            }],
+        )
+        .unwrap();
+        let plan = ReceiptPlan {
+            authority: "openbao-prod".into(),
+            path_template: DEFAULT_PATH_TEMPLATE.into(),
+            version: 1,
+            not_retired: vec![],
+            completed_at: time::macros::datetime!(2026-01-01 12:00 UTC),
+        };
+        let statement = build_statement(&challenge(), &kv, &plan).unwrap();
+        let key = Ed25519SigningKey::generate("test");
+        let mut envelope = statement.to_envelope().unwrap();
+        sign_ed25519(&mut envelope, &key).unwrap();
+        let trust = TrustFile::parse(
+            "trust.txt",
+            key.ed25519_trust_line("openbao-prod", "runtime").as_bytes(),
+        )
+        .unwrap();
+        let report = run(
+            envelope.to_json().unwrap().as_bytes(),
+            &trust,
+            Some(&sealed),
+        );
+        assert!(report.passed(), "{report:?}");
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["checks"][10],
+            serde_json::json!({
+                "check": "item",
+                "subject": "apps/db/password",
+                "status": "pass",
+                "detail": "stored at secret/data/apps/db version 3",
+            })
+        );
+        assert_eq!(json["checks"][11]["check"], "commitment");
+        assert_eq!(json["checks"][11]["status"], "pass");
+    }
+
     #[test]
     fn a_failed_signature_skips_every_content_check() {
         let (receipt, _, _) = signed_receipt(vec![]);

@@ -11,7 +11,7 @@
 //! | `ed25519`  | the 64 raw signature bytes                                     | `ed25519` or `ed25519:SHA256:…` |
 //! | `sshsig`   | the binary SSHSIG blob (the armor's base64, decoded)           | `sshsig:SHA256:…`             |
 //! | `minisign` | the 4-line signature file, untrusted comment normalised        | `minisign:<KEYID hex>`        |
-//! | `transit`  | the ASCII text `vault:v<N>:<base64>`                           | `transit:v<N>`                |
+//! | `transit`  | the ASCII text `vault:v<N>:<base64>` (ed25519 or ECDSA)        | `transit:v<N>`                |
 //!
 //! Each encoding is canonical: the decoder accepts exactly one byte form per
 //! signature, so no byte of a signed envelope can change without the
@@ -27,7 +27,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use ssh_key::public::KeyData;
 use ssh_key::{HashAlg, SshSig};
 
@@ -47,7 +47,8 @@ pub enum Scheme {
     Sshsig,
     /// minisign over the PAE bytes.
     Minisign,
-    /// Vault/OpenBao transit Ed25519 over the PAE bytes.
+    /// Vault/OpenBao transit (ed25519, ECDSA P-256 or P-384) over the PAE
+    /// bytes.
     Transit,
 }
 
@@ -129,8 +130,8 @@ pub enum Malformed {
     /// The minisign algorithm bytes are neither `Ed` nor `ED`.
     #[error("minisign signature algorithm is not Ed (legacy) or ED (prehashed)")]
     MinisignAlgorithm,
-    /// The transit signature text is not `vault:v<N>:<base64 of 64 bytes>`.
-    #[error("not a transit signature `vault:v<N>:<base64 of 64 bytes>`: {reason}")]
+    /// The transit signature text is not `vault:v<N>:<base64>`.
+    #[error("not a transit signature `vault:v<N>:<base64>`: {reason}")]
     Transit {
         /// Which part is wrong.
         reason: &'static str,
@@ -164,7 +165,9 @@ pub(crate) enum Decoded {
     Minisign(Box<MinisignSig>),
     Transit {
         version: u32,
-        signature: ed25519_dalek::Signature,
+        /// The base64 after `vault:v<N>:`; how it is decoded depends on
+        /// the trusted key's type and marshaling.
+        signature: String,
     },
 }
 
@@ -367,17 +370,33 @@ fn decode_transit(sig: &[u8]) -> Result<Decoded, Malformed> {
     let version = parse_version(version).ok_or(Malformed::Transit {
         reason: "version must be a decimal number from 1, without leading zeros",
     })?;
-    let bytes: [u8; 64] = STANDARD
-        .decode(b64)
-        .ok()
-        .and_then(|b| <[u8; 64]>::try_from(b.as_slice()).ok())
-        .ok_or(Malformed::Transit {
-            reason: "signature must be canonical base64 of 64 bytes",
-        })?;
+    // The text does not say which key type or marshaling made it; the
+    // trusted key decides how it is read (`transit.rs`). Here it only has
+    // to be one of the shapes transit writes.
+    if !transit_shape(b64) {
+        return Err(Malformed::Transit {
+            reason: "the signature must be canonical standard base64 of a 64-byte Ed25519 signature or an ASN.1 DER ECDSA signature, or URL-safe unpadded base64 of a 64- or 96-byte r‖s (JWS) ECDSA signature",
+        });
+    }
     Ok(Decoded::Transit {
         version,
-        signature: ed25519_dalek::Signature::from_bytes(&bytes),
+        signature: b64.to_owned(),
     })
+}
+
+/// Whether `b64` is a signature as transit writes one (OpenBao
+/// `keysutil/policy.go` `SignWithOptions`): standard base64 of 64 bytes
+/// (ed25519) or of a DER `SEQUENCE` (ECDSA, `marshaling_algorithm=asn1`;
+/// 8 to 104 bytes up to P-384), or URL-safe unpadded base64 of `r ‖ s` for
+/// P-256 or P-384 (`jws`).
+fn transit_shape(b64: &str) -> bool {
+    let standard = STANDARD
+        .decode(b64)
+        .is_ok_and(|b| b.len() == 64 || (b.first() == Some(&0x30) && (8..=104).contains(&b.len())));
+    standard
+        || URL_SAFE_NO_PAD
+            .decode(b64)
+            .is_ok_and(|b| b.len() == 64 || b.len() == 96)
 }
 
 /// A key version as Vault writes it: decimal, at least 1, no leading zeros
@@ -494,13 +513,25 @@ mod tests {
     #[test]
     fn transit_text_is_strict() {
         let b64 = STANDARD.encode([7u8; 64]);
-        assert!(decode(Scheme::Transit, format!("vault:v3:{b64}").as_bytes()).is_ok());
+        let der = STANDARD.encode([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]);
+        let jws = URL_SAFE_NO_PAD.encode([0xfb; 96]);
+        for good in [
+            format!("vault:v3:{b64}"),
+            format!("vault:v3:{der}"),
+            format!("vault:v3:{jws}"),
+            format!("vault:v3:{}", URL_SAFE_NO_PAD.encode([0xfb; 64])),
+        ] {
+            assert!(decode(Scheme::Transit, good.as_bytes()).is_ok(), "{good:?}");
+        }
         for bad in [
             format!("vault:v3:{b64}\n"),
             format!("vault:v03:{b64}"),
             format!("vault:3:{b64}"),
             format!("vault:v3:{}", STANDARD.encode([7u8; 63])),
-            format!("vault:v3:{}", b64.trim_end_matches('=')),
+            format!("vault:v3:{}", STANDARD.encode([0x31; 70])),
+            format!("vault:v3:{}", URL_SAFE_NO_PAD.encode([0xfb; 95])),
+            format!("vault:v3:{}", b64.replace('B', "-")),
+            "vault:v3:".to_owned(),
         ] {
             assert!(
                 matches!(

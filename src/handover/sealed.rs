@@ -68,9 +68,13 @@ pub fn read_dir(dir: &Path) -> Result<SealedDir, Error> {
     })
 }
 
+/// Decrypted manifests read into wiping buffers: `(relative path, bytes)`.
+pub type ValueFiles = Vec<(String, crate::secret::SecretBytes)>;
+
 /// Reads every decrypted manifest under `dir` (the runtime side's values,
-/// for a receipt), straight into wiping buffers.
-pub fn read_values(dir: &Path) -> Result<Vec<(String, crate::secret::SecretBytes)>, Error> {
+/// for a receipt), straight into wiping buffers; also what the walk passed
+/// over, for the caller to name.
+pub fn read_values(dir: &Path) -> Result<(ValueFiles, Vec<Skipped>), Error> {
     let found = walk::collect(&[dir.to_owned()], WALK)?;
     let mut files = Vec::with_capacity(found.targets.len());
     for target in &found.targets {
@@ -81,7 +85,7 @@ pub fn read_values(dir: &Path) -> Result<Vec<(String, crate::secret::SecretBytes
         files.push((relative, bytes));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(files)
+    Ok((files, found.skipped))
 }
 
 /// Checks every file against the `bootstrap verify` policy for `root`, with

@@ -9,7 +9,9 @@
 //! ed25519  <base64 of the 32-byte public key> [name]
 //! sshsig   <allowed_signers line: principals [options] ssh-ed25519 <key> [comment]>
 //! minisign <base64 public key: the second line of minisign.pub> [name]
-//! transit  <transit key name> v<N> <base64 of the 32-byte public key>
+//! transit  <transit key name> v<N> [ed25519] <base64 of the 32-byte public key>
+//! transit  <transit key name> v<N> ecdsa-p256|ecdsa-p384 <base64 DER SubjectPublicKeyInfo>
+//!          [marshaling=asn1|jws] [hash=sha2-256|sha2-384|sha2-512]
 //! ```
 //!
 //! A key whose line names no authority verifies signatures but vouches for
@@ -21,7 +23,11 @@
 //! and it refuses `cert-authority`, `valid-after` and `valid-before` rather
 //! than ignore a restriction it does not enforce. `transit` trust pins the key
 //! name, version and public key, as `GET transit/keys/:name` reports them
-//! (`keys["<N>"].public_key`).
+//! (`keys["<N>"].public_key`: base64 for ed25519, PEM for ECDSA, whose body
+//! is the base64 written here), and for ECDSA how transit signs
+//! (`marshaling_algorithm`, `hash_algorithm`; defaults `asn1` and
+//! `sha2-256`, transit's own). [`super::transit`] reads the keys and makes
+//! these lines from `bao read -format=json transit/keys/NAME`.
 //!
 //! The file format is documented for operators in
 //! `docs/handover-signatures.md`. Errors name the file and the 1-based line and
@@ -35,6 +41,7 @@ use base64::engine::general_purpose::STANDARD;
 use ssh_key::public::KeyData;
 
 use super::scheme::{self, Scheme};
+use super::transit::{self, HashAlgorithm, KeyType, Marshaling, TransitKey, UnsupportedKeyType};
 
 /// A parsed TRUSTFILE.
 #[derive(Clone, Debug)]
@@ -80,7 +87,7 @@ pub(crate) enum KeyMaterial {
     },
     Transit {
         version: u32,
-        key: ed25519_dalek::VerifyingKey,
+        key: TransitKey,
     },
 }
 
@@ -102,9 +109,7 @@ impl TrustedKey {
             KeyMaterial::Ed25519(vk) => scheme::ed25519_fingerprint(vk.as_bytes()),
             KeyMaterial::Sshsig { key, .. } => scheme::ssh_fingerprint(key),
             KeyMaterial::Minisign { key_id, .. } => scheme::minisign_key_id_hex(key_id),
-            KeyMaterial::Transit { version, key } => {
-                format!("v{version} {}", scheme::ed25519_fingerprint(key.as_bytes()))
-            }
+            KeyMaterial::Transit { version, key } => format!("v{version} {}", key.label()),
         }
     }
 }
@@ -200,6 +205,21 @@ pub enum LineProblem {
         "unexpected text after the public key; a transit line is `transit <name> v<N> <base64 public key>`"
     )]
     TransitTrailing,
+    /// A transit key type ceremony does not verify (RSA, P-521, …).
+    #[error(transparent)]
+    TransitKeyType(#[from] UnsupportedKeyType),
+    /// A transit public key that does not parse.
+    #[error(transparent)]
+    TransitKey(#[from] transit::KeyError),
+    /// An option after a transit ECDSA key that is unknown, repeated or
+    /// unsupported, or an option after an ed25519 key.
+    #[error(
+        "{problem}; after an ecdsa-p256 or ecdsa-p384 key a transit line takes marshaling=asn1|jws and hash=sha2-256|sha2-384|sha2-512, each at most once"
+    )]
+    TransitOption {
+        /// What is wrong.
+        problem: String,
+    },
     /// The transit version is not `v<N>`.
     #[error("transit key version {found:?} must be `v` and a number from 1, e.g. `v3`")]
     TransitVersion {
@@ -247,7 +267,7 @@ const USAGE_ED25519: &str = "ed25519 <base64 32-byte public key> [name]";
 const USAGE_SSHSIG: &str =
     "sshsig <principals> [namespaces=\"…\"] ssh-ed25519 <base64 key> [comment]";
 const USAGE_MINISIGN: &str = "minisign <base64 public key from minisign.pub> [name]";
-const USAGE_TRANSIT: &str = "transit <name> v<N> <base64 32-byte public key>";
+const USAGE_TRANSIT: &str = "transit <name> v<N> <base64 32-byte ed25519 public key>` or `transit <name> v<N> ecdsa-p256|ecdsa-p384 <base64 DER SubjectPublicKeyInfo> [marshaling=asn1|jws] [hash=sha2-256|sha2-384|sha2-512]";
 
 impl TrustFile {
     /// Parses TRUSTFILE text. `source` names the file in errors.
@@ -443,21 +463,75 @@ fn parse_transit(rest: &str) -> Result<(String, KeyMaterial), LineProblem> {
     };
     let (name, rest) = next_field(rest).ok_or(missing("the transit key name"))?;
     let (version_text, rest) = next_field(rest).ok_or(missing("the key version"))?;
-    let (b64, trailing) = next_field(rest).ok_or(missing("the public key"))?;
-    if !trailing.is_empty() {
-        return Err(LineProblem::TransitTrailing);
-    }
     let version = version_text
         .strip_prefix('v')
         .and_then(scheme::parse_version)
         .ok_or_else(|| LineProblem::TransitVersion {
             found: version_text.to_owned(),
         })?;
-    let key = decode_ed25519_key("the transit public key", b64)?;
+    let (first, after) = next_field(rest).ok_or(missing("the public key"))?;
+    // The short form `transit <name> v<N> <base64>` is an ed25519 key: 32
+    // bytes in base64 always end in `=`, which no key type name does; a
+    // lone last field that is not a type name is such a key too.
+    let key = if first.parse::<KeyType>().is_err() && (first.ends_with('=') || after.is_empty()) {
+        if !after.is_empty() {
+            return Err(LineProblem::TransitTrailing);
+        }
+        TransitKey::Ed25519(decode_ed25519_key("the transit public key", first)?)
+    } else {
+        let key_type: KeyType = first.parse()?;
+        let (b64, options) = next_field(after).ok_or(missing("the public key"))?;
+        match key_type {
+            KeyType::Ed25519 => {
+                if !options.is_empty() {
+                    return Err(LineProblem::TransitOption {
+                        problem: format!("{options:?} after an ed25519 key"),
+                    });
+                }
+                TransitKey::Ed25519(decode_ed25519_key("the transit public key", b64)?)
+            }
+            _ => {
+                let (marshaling, hash) = parse_transit_options(options)?;
+                TransitKey::from_base64(key_type, b64, marshaling, hash)?
+            }
+        }
+    };
     Ok((
         format!("{name} v{version}"),
         KeyMaterial::Transit { version, key },
     ))
+}
+
+/// `marshaling=…` and `hash=…` after an ECDSA transit key, each at most
+/// once; transit's defaults (`asn1`, `sha2-256`) when absent.
+fn parse_transit_options(mut text: &str) -> Result<(Marshaling, HashAlgorithm), LineProblem> {
+    let mut marshaling = None;
+    let mut hash = None;
+    let problem = |problem: String| LineProblem::TransitOption { problem };
+    while let Some((option, rest)) = next_field(text) {
+        text = rest;
+        match option.split_once('=') {
+            Some(("marshaling", value)) if marshaling.is_none() => {
+                marshaling = Some(
+                    value
+                        .parse()
+                        .map_err(|e: transit::OptionValue| problem(e.to_string()))?,
+                );
+            }
+            Some(("hash", value)) if hash.is_none() => {
+                hash = Some(
+                    value
+                        .parse()
+                        .map_err(|e: transit::OptionValue| problem(e.to_string()))?,
+                );
+            }
+            Some(("marshaling" | "hash", _)) => {
+                return Err(problem(format!("{option:?} repeats an option")));
+            }
+            _ => return Err(problem(format!("unknown option {option:?}"))),
+        }
+    }
+    Ok((marshaling.unwrap_or_default(), hash.unwrap_or_default()))
 }
 
 /// Parses `principals [options] keytype base64 [comment]` (ssh-keygen(1),
@@ -780,6 +854,95 @@ mod tests {
             problem_at(&format!("transit receipts v3 {ED_PUB} extra\n")),
             (1, LineProblem::TransitTrailing)
         );
+    }
+
+    /// A P-256 public key as transit reports it (the PEM body: base64 of
+    /// the DER SubjectPublicKeyInfo), from an `ecdsa-p256` key of OpenBao
+    /// 2.7.2.
+    const P256_SPKI: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEgsDyMKewrucLxXtJkoz1WjbBnIXo/4MTBZWfTp5v8nuYC2GXvc/vbjH9apQiIEYiH78AU2pEpVBLp3FaLaFewg==";
+
+    #[test]
+    fn transit_ecdsa_lines_pin_type_marshaling_and_hash() {
+        let text = format!(
+            "authorities=openbao-prod transit receipts v3 ed25519 {ED_PUB}\n\
+             authorities=openbao-prod transit receipts v1 ecdsa-p256 {P256_SPKI}\n\
+             transit jwt v2 ecdsa-p256 {P256_SPKI} hash=sha2-512 marshaling=jws\n"
+        );
+        let trust = parse(&text).unwrap();
+        let keys = trust.keys();
+        assert_eq!(keys.len(), 3);
+        let transit = |k: &TrustedKey| match &k.key {
+            KeyMaterial::Transit { version, key } => (*version, key.clone()),
+            _ => panic!("a transit line"),
+        };
+        assert_eq!(transit(&keys[0]).1.key_type(), KeyType::Ed25519);
+        let (version, key) = transit(&keys[1]);
+        assert_eq!((version, key.key_type()), (1, KeyType::EcdsaP256));
+        assert!(
+            keys[1].key_label().starts_with("v1 ecdsa-p256 SHA256:"),
+            "{:?}",
+            keys[1]
+        );
+        assert!(keys[1].key_label().ends_with(" asn1 sha2-256"));
+        assert!(keys[2].key_label().ends_with(" jws sha2-512"));
+        assert_eq!(keys[2].name, "jwt v2");
+        // What from-transit writes reads back to the same line.
+        assert_eq!(
+            key.trust_fields(),
+            format!("ecdsa-p256 {P256_SPKI} marshaling=asn1 hash=sha2-256")
+        );
+    }
+
+    #[test]
+    fn transit_ecdsa_line_problems() {
+        assert!(matches!(
+            problem_at(&format!("transit k v1 rsa-2048 {P256_SPKI}\n")),
+            (1, LineProblem::TransitKeyType(_))
+        ));
+        let shown = parse(&format!("transit k v1 rsa-4096 {P256_SPKI}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.contains(
+                "\"rsa-4096\" is not supported for receipts (RSA receipt signatures are refused"
+            ),
+            "{shown}"
+        );
+        assert!(matches!(
+            problem_at(&format!("transit k v1 ecdsa-p384 {P256_SPKI}\n")),
+            (
+                1,
+                LineProblem::TransitKey(transit::KeyError::NotSpki { .. })
+            )
+        ));
+        for options in [
+            "marshaling=der",
+            "hash=sha3-256",
+            "marshaling=asn1 marshaling=jws",
+            "prehashed=true",
+        ] {
+            assert!(
+                matches!(
+                    problem_at(&format!("transit k v1 ecdsa-p256 {P256_SPKI} {options}\n")),
+                    (1, LineProblem::TransitOption { .. })
+                ),
+                "{options}"
+            );
+        }
+        assert!(matches!(
+            problem_at(&format!("transit k v1 ed25519 {ED_PUB} hash=sha2-256\n")),
+            (1, LineProblem::TransitOption { .. })
+        ));
+        assert!(matches!(
+            problem_at("transit k v1 ecdsa-p256\n"),
+            (
+                1,
+                LineProblem::Missing {
+                    what: "the public key",
+                    ..
+                }
+            )
+        ));
     }
 
     #[test]

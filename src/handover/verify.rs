@@ -17,6 +17,10 @@
 //! 5. signed metadata: the SSHSIG namespace; minisign's trusted comment is
 //!    covered by its global signature, which is checked with step 4.
 //!
+//! Transit ECDSA signatures (P-256, P-384) are read in exactly the form the
+//! key's TRUSTFILE line pins (DER or JWS, canonical), and high-S values are
+//! accepted because transit makes them ([`super::transit`] says why).
+//!
 //! Every Ed25519 check, whatever the scheme, is `verify_strict`: besides a
 //! canonical S it refuses small-order keys and small-order R values, which no
 //! honest signer produces and which lax verifiers accept for forged
@@ -34,6 +38,7 @@ use sha2::{Sha256, Sha512};
 
 use super::dsse::Envelope;
 use super::scheme::{self, Decoded, Malformed, Scheme};
+use super::transit::{EncodingProblem, SignatureProblem, TransitKey};
 use super::trust::{KeyMaterial, TrustFile, TrustedKey};
 
 /// The SSHSIG namespace of handover receipts: `ssh-keygen -Y sign -n
@@ -190,6 +195,20 @@ pub enum VerifyError {
         found: u32,
         /// The trusted transit keys, `name vN`.
         trusted: Vec<String>,
+    },
+    /// A transit signature that is not in the form the trusted key's
+    /// TRUSTFILE line expects (another key type, the other ECDSA
+    /// marshaling, non-canonical DER).
+    #[error("signature {index} (transit) for {key_name} (line {trust_line}): {problem}")]
+    TransitEncoding {
+        /// Position in `signatures`, from 0.
+        index: usize,
+        /// The trusted key's name, `name vN`.
+        key_name: String,
+        /// Its TRUSTFILE line.
+        trust_line: usize,
+        /// What is wrong.
+        problem: EncodingProblem,
     },
     /// The signature verified, but `keyid` names a different key.
     #[error(
@@ -540,15 +559,13 @@ impl Check<'_> {
         Ok(self.verified(key, Some(sig.parsed.trusted_comment().to_owned())))
     }
 
-    /// Vault/OpenBao transit: plain Ed25519 over the PAE by the key version
-    /// named in `vault:v<N>:…` (spec §7). The key name is not in the
-    /// signature, so every trusted transit key of that version is tried.
-    fn transit(
-        &self,
-        version: u32,
-        signature: &ed25519_dalek::Signature,
-    ) -> Result<VerifiedBy, VerifyError> {
-        let trusted: Vec<(&TrustedKey, u32, &ed25519_dalek::VerifyingKey)> = self
+    /// Vault/OpenBao transit: a signature over the PAE by the key version
+    /// named in `vault:v<N>:…` (spec §7), read and checked as the trusted
+    /// key's TRUSTFILE line says (ed25519, or ECDSA with its marshaling and
+    /// hash; [`super::transit`]). The key name is not in the signature, so
+    /// every trusted transit key of that version is tried.
+    fn transit(&self, version: u32, signature: &str) -> Result<VerifiedBy, VerifyError> {
+        let trusted: Vec<(&TrustedKey, u32, &TransitKey)> = self
             .trust
             .keys_of(Scheme::Transit)
             .filter_map(|k| match &k.key {
@@ -571,21 +588,33 @@ impl Check<'_> {
                 trusted: trusted.iter().map(|(k, _, _)| k.name.clone()).collect(),
             });
         }
-        if let Some((key, _, _)) = candidates
-            .iter()
-            .find(|(_, _, vk)| vk.verify_strict(self.pae, signature).is_ok())
-        {
-            return Ok(self.verified(key, None));
+        let mut bad = Vec::new();
+        let mut encoding = None;
+        for (key, _, transit_key) in &candidates {
+            match transit_key.verify(self.pae, signature) {
+                Ok(()) => return Ok(self.verified(key, None)),
+                Err(SignatureProblem::Bad) => bad.push(key.name.as_str()),
+                Err(SignatureProblem::Encoding(problem)) => {
+                    encoding.get_or_insert((*key, problem));
+                }
+            }
         }
-        Err(VerifyError::BadSignature {
-            index: self.index,
-            scheme: Scheme::Transit,
-            key_name: candidates
-                .iter()
-                .map(|(k, _, _)| k.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+        // A signature in the form a trusted key expects that does not
+        // verify is a bad signature; one that no candidate can even read
+        // says why, for the first such key.
+        match encoding {
+            Some((key, problem)) if bad.is_empty() => Err(VerifyError::TransitEncoding {
+                index: self.index,
+                key_name: key.name.clone(),
+                trust_line: key.line,
+                problem,
+            }),
+            _ => Err(VerifyError::BadSignature {
+                index: self.index,
+                scheme: Scheme::Transit,
+                key_name: bad.join(", "),
+            }),
+        }
     }
 }
 

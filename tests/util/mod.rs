@@ -14,6 +14,8 @@
 //! - [`tmux`]: a real terminal, for prompts and terminal refusals.
 //! - [`handover`]: a root, sealed bootstrap files and a challenge, for the
 //!   handover tests.
+//! - [`openbao`]: the real OpenBao server (`bao server`, raft storage in the
+//!   scratch directory) for the transit and KV tests.
 //!
 //! A new test module goes in `tests/`, is declared in `tests/tests.rs`, and
 //! takes what it needs from here; a helper that a second module needs moves

@@ -11,12 +11,42 @@ use super::{IdentityArgs, PreflightArgs};
 pub enum HandoverCommand {
     /// Offline: list the sealed bootstrap files and their items, with a fresh nonce, for the runtime authority to answer.
     Challenge(HandoverChallengeArgs),
-    /// Runtime side: build a receipt from the decrypted manifests, signed with --key or written --unsigned.
+    /// Runtime side: build a receipt from the decrypted manifests or OpenBao KV v2 exports, signed with --key or written --unsigned.
     Receipt(HandoverReceiptArgs),
     /// Add a signature made elsewhere (ssh-keygen -Y sign, minisign -S, transit, ed25519) to a receipt.
     AttachSignature(HandoverAttachArgs),
     /// Offline: check a receipt against its challenge and a TRUSTFILE, printing every check.
     Verify(HandoverVerifyArgs),
+    /// Make TRUSTFILE lines (from-transit: from `bao read -format=json transit/keys/NAME`).
+    #[command(subcommand)]
+    Trust(HandoverTrustCommand),
+}
+
+/// `handover trust …`
+#[derive(Subcommand, Debug)]
+pub enum HandoverTrustCommand {
+    /// Print the TRUSTFILE line for a transit key version, from the JSON of `bao read -format=json transit/keys/NAME`.
+    FromTransit(HandoverFromTransitArgs),
+}
+
+/// `handover trust from-transit`
+#[derive(Args, Debug)]
+pub struct HandoverFromTransitArgs {
+    /// The saved output of `bao read -format=json transit/keys/NAME`.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The runtime authority this key signs receipts for, e.g. openbao-prod.
+    #[arg(long, value_name = "NAME")]
+    pub authority: String,
+    /// The key version to trust [default: the key's latest_version].
+    #[arg(long = "key-version", value_name = "N")]
+    pub key_version: Option<u32>,
+    /// ECDSA keys: the marshaling_algorithm the runtime signs with, asn1 (transit's default) or jws.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub marshaling: Option<String>,
+    /// ECDSA keys: the hash_algorithm the runtime signs with, sha2-256 (transit's default), sha2-384 or sha2-512.
+    #[arg(long, value_name = "ALGORITHM")]
+    pub hash: Option<String>,
 }
 
 /// `handover challenge`
@@ -42,13 +72,20 @@ pub struct HandoverChallengeArgs {
 /// `handover receipt`
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("signing").required(true).args(["key", "unsigned"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["values", "kv"])))]
 pub struct HandoverReceiptArgs {
     /// The challenge to answer.
     #[arg(long, value_name = "FILE")]
     pub challenge: PathBuf,
     /// The directory of decrypted manifests; items are matched by namespace/name/key.
     #[arg(long, value_name = "DIR")]
-    pub values: PathBuf,
+    pub values: Option<PathBuf>,
+    /// The directory of `bao kv get -format=json` outputs, one per KV v2 secret: DIR/PATH.json is the secret at PATH of --kv-mount, and PATH ends in the Secret's NAMESPACE/NAME; each item's version is the secret's metadata.version.
+    #[arg(long, value_name = "DIR")]
+    pub kv: Option<PathBuf>,
+    /// The KV v2 mount the --kv secrets were read from; items are stored at MOUNT/data/PATH [default: secret].
+    #[arg(long, value_name = "MOUNT", requires = "kv")]
+    pub kv_mount: Option<String>,
     /// This authority's name; must equal the challenge's.
     #[arg(long, value_name = "NAME")]
     pub authority: String,
@@ -61,15 +98,21 @@ pub struct HandoverReceiptArgs {
     /// Where to write the receipt (must not exist).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Where each item was stored; placeholders {namespace}, {name}, {key}.
+    /// With --values: where each item was stored; placeholders {namespace}, {name}, {key}.
     #[arg(
         long,
         value_name = "TEMPLATE",
-        default_value = "secret/data/{namespace}/{name}"
+        default_value = "secret/data/{namespace}/{name}",
+        conflicts_with = "kv"
     )]
     pub path_template: String,
-    /// The version every item was stored as.
-    #[arg(long = "item-version", value_name = "N", default_value_t = 1)]
+    /// With --values: the version every item was stored as (--kv takes each item's from OpenBao).
+    #[arg(
+        long = "item-version",
+        value_name = "N",
+        default_value_t = 1,
+        conflicts_with = "kv"
+    )]
     pub item_version: u64,
     /// A bootstrap Secret that was NOT deleted (repeatable); it is left out of `retired`.
     #[arg(long, value_name = "NAMESPACE/NAME")]
