@@ -15,6 +15,32 @@
 //! temporary directory beside the target and renamed into place at the end, so
 //! a failure half-way leaves no partial set of shares behind.
 //!
+//! # Many files at once
+//!
+//! A tree rewritten in place (`bootstrap seal --in-place`, `updatekeys`,
+//! `rotate`) goes through a [`Batch`]. Each file is still written to a
+//! temporary file, flushed by `fsync`, checked against what was read and
+//! renamed over its target, so a crash leaves it old or new, and no file
+//! is renamed before its own flush has returned. What changes is who
+//! waits for the flushes, and how often directories are flushed: the
+//! threads that seal only write the temporary files; the batch's own
+//! threads ([`FLUSHERS`]) flush and rename them, many at once, so the
+//! `fsync`s overlap with each other (the file system commits them
+//! together: one journal commit for many files on ext4 and xfs) and with
+//! the sealing; and each directory is flushed once, after the last rename
+//! into it ([`Batch::run`]), instead of after each file. Only then is any
+//! file reported done. The leftovers of a directory are swept once per
+//! batch, before its first file is written.
+//!
+//! Overlapped `fsync`s rather than one `syncfs(2)`: `syncfs` writes back
+//! every dirty file of the file system, other programs' included (a build
+//! beside the repository can make it take seconds), reports a failed
+//! write-back only since Linux 5.8 and then for any file of the file
+//! system, and does nothing on file systems without a `sync_fs` operation
+//! (FUSE, before 5.15), where it returns success for data that never
+//! reached the disk. `fsync` on each file has none of these problems and,
+//! overlapped, costs about as much (`docs/performance.md`).
+//!
 //! The transcript is the one file appended to ([`LockedAppend`]): under an
 //! exclusive lock, read through its cap, and cut back to its previous length
 //! if the append or its flush fails (a full disk), so a failed append never
@@ -68,11 +94,12 @@
 //! the [`Stamp`] before any work is done ([`Stamp::hard_links`]), so a
 //! caller that must not leave a copy behind refuses up front.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::class::Class;
 
@@ -434,7 +461,14 @@ pub fn replace(path: &Path, bytes: &[u8], mode: u32) -> Result<Written, FsError>
 /// other names still hold the old content (`read.hard_links() - 1`; the
 /// check before the rename makes sure no name was added since).
 pub fn replace_if_unchanged(path: &Path, bytes: &[u8], read: Stamp) -> Result<Written, FsError> {
-    let unchanged = || match fs::symlink_metadata(path) {
+    let unchanged = || still_as_read(path, read);
+    unchanged()?;
+    write_with_check(path, bytes, read.permissions(), true, &unchanged)
+}
+
+/// Whether `path` is still the file `read` describes.
+fn still_as_read(path: &Path, read: Stamp) -> Result<(), FsError> {
+    match fs::symlink_metadata(path) {
         Ok(meta) if Stamp::of(&meta) == read => Ok(()),
         Ok(_) => Err(FsError::ChangedSinceRead {
             path: path.to_owned(),
@@ -444,9 +478,402 @@ pub fn replace_if_unchanged(path: &Path, bytes: &[u8], read: Stamp) -> Result<Wr
             action: "reading",
             source,
         }),
-    };
-    unchanged()?;
-    write_with_check(path, bytes, read.permissions(), true, &unchanged)
+    }
+}
+
+/// Many files replaced in one go (`bootstrap seal --in-place` over a
+/// tree), each as [`replace_if_unchanged`] replaces it: a temporary file
+/// beside it, made durable, checked against what was read, renamed over
+/// it. The callers (several threads) only write the temporary files; the
+/// batch makes them durable many at a time (one `syncfs(2)` per file
+/// system, or overlapped `fsync`s by its own threads), renames them, and
+/// flushes each directory once, at the end, instead of after every file.
+/// See "Many files at once" in the module doc.
+///
+/// A batch exists only inside [`Batch::run`], which returns once every
+/// accepted file is renamed into place and every directory flushed, with
+/// the files for which that failed.
+pub struct Batch {
+    /// Forced by tests; otherwise chosen per directory ([`Flush::for_dir`]).
+    flush: Option<Flush>,
+    /// To the flushers (files flushed one by one); `None` once the work
+    /// is over.
+    queue: Mutex<Option<std::sync::mpsc::SyncSender<Pending<tempfile::NamedTempFile>>>>,
+    /// Files of file systems flushed whole, closed, waiting for the end.
+    deferred: Mutex<Vec<Pending<tempfile::TempPath>>>,
+    /// Per file system flushed whole: a directory opened before any file
+    /// of the batch was written on it (a failed write-back since is
+    /// reported by `syncfs` on it).
+    devices: Mutex<BTreeMap<u64, File>>,
+    dirs: Mutex<BTreeMap<PathBuf, BatchDir>>,
+    failures: Mutex<Vec<(PathBuf, FsError)>>,
+}
+
+/// How a batch makes the files of one directory durable before renaming
+/// them (see the module doc for the choice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flush {
+    /// `fsync` each file, by the batch's threads, as soon as it is written.
+    EachFile,
+    /// One `syncfs` on the file system once every file is written.
+    FileSystem,
+}
+
+impl Flush {
+    /// `syncfs` only where it is known to write back and wait on
+    /// everything and to report a failed write-back: Linux 5.8 or later,
+    /// and a local file system whose `sync_fs` commits it. Anywhere else
+    /// (FUSE, NFS, overlay, an older kernel…), each file's own `fsync`.
+    fn for_dir(dir: &File) -> Flush {
+        #[allow(clippy::unnecessary_cast)]
+        const WHOLE: [i64; 5] = [
+            libc::EXT4_SUPER_MAGIC as i64, // also ext2 and ext3
+            libc::XFS_SUPER_MAGIC as i64,
+            libc::BTRFS_SUPER_MAGIC as i64,
+            libc::F2FS_SUPER_MAGIC as i64,
+            // Nothing reaches a disk: syncfs and fsync both do nothing.
+            libc::TMPFS_MAGIC as i64,
+        ];
+        match file_system_type(dir) {
+            Some(kind) if WHOLE.contains(&kind) && syncfs_reports_errors() => Flush::FileSystem,
+            _ => Flush::EachFile,
+        }
+    }
+}
+
+/// A file written to its temporary name, waiting to be made durable and
+/// renamed.
+struct Pending<T> {
+    temp: T,
+    path: PathBuf,
+    read: Stamp,
+    parent: PathBuf,
+    device: u64,
+}
+
+#[derive(Default)]
+struct BatchDir {
+    /// Set once its leftovers are swept, with how it is flushed.
+    ready: Arc<OnceLock<(Flush, u64)>>,
+    /// The files renamed into it.
+    written: Vec<PathBuf>,
+}
+
+/// How many `fsync`s a [`Batch`] keeps in flight where it flushes file by
+/// file. They mostly wait on the disk, and the file system commits
+/// concurrent ones together.
+pub const FLUSHERS: usize = 16;
+
+/// Written files waiting for a flusher, at most: each holds a file open.
+const QUEUED: usize = 2 * FLUSHERS;
+
+/// Poison is no reason to lose a batch's bookkeeping: every critical
+/// section here leaves its data consistent.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Batch {
+    /// Runs `work` with a new batch sized for about `files` files, then
+    /// finishes the batch: every file `work` handed over is made durable
+    /// and renamed (or failed), then every directory renamed into is
+    /// flushed, each once. Returns `work`'s result and the files that
+    /// failed after [`Batch::replace_if_unchanged`] accepted them, with
+    /// their errors: a file that failed before its rename was left as it
+    /// was; one whose directory could not be flushed is in place, but may
+    /// be back to its old content after a power cut.
+    pub fn run<R>(files: usize, work: impl FnOnce(&Batch) -> R) -> (R, Vec<(PathBuf, FsError)>) {
+        Self::run_flushing(None, files, work)
+    }
+
+    fn run_flushing<R>(
+        flush: Option<Flush>,
+        files: usize,
+        work: impl FnOnce(&Batch) -> R,
+    ) -> (R, Vec<(PathBuf, FsError)>) {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(QUEUED);
+        let receiver = Mutex::new(receiver);
+        let batch = Batch {
+            flush,
+            queue: Mutex::new(Some(sender)),
+            deferred: Mutex::default(),
+            devices: Mutex::default(),
+            dirs: Mutex::default(),
+            failures: Mutex::default(),
+        };
+        let result = std::thread::scope(|scope| {
+            // Flushers wait for files; where whole file systems are
+            // flushed they get none and end with the work.
+            for _ in 0..files.clamp(1, FLUSHERS) {
+                scope.spawn(|| {
+                    loop {
+                        let next = locked(&receiver).recv();
+                        let Ok(pending) = next else { break };
+                        batch.flush_and_rename(pending);
+                    }
+                });
+            }
+            // The flushers stop once the queue is closed and empty, even
+            // if `work` panics.
+            struct Close<'a>(&'a Batch);
+            impl Drop for Close<'_> {
+                fn drop(&mut self) {
+                    locked(&self.0.queue).take();
+                }
+            }
+            let _close = Close(&batch);
+            work(&batch)
+        });
+        batch.flush_file_systems();
+        batch.flush_dirs();
+        let failures = batch
+            .failures
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        (result, failures)
+    }
+
+    /// Checks that `path` is still as `read`, and writes `bytes` to a
+    /// temporary file beside it with the same permissions, for the batch to
+    /// make durable, check again and rename; a failure from then on is
+    /// returned by [`Batch::run`]. [`Written::leftovers`] is the
+    /// directory's sweep for the first write into each directory, and
+    /// empty for the others; [`Written::old_content_links`] is what `read`
+    /// says (the check before the rename makes sure no name was added or
+    /// removed since).
+    pub fn replace_if_unchanged(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        read: Stamp,
+    ) -> Result<Written, FsError> {
+        still_as_read(path, read)?;
+        let parent = parent_of(path)?;
+        let ready = locked(&self.dirs)
+            .entry(parent.clone())
+            .or_default()
+            .ready
+            .clone();
+        let mut leftovers = Leftovers::default();
+        let mut opening = Ok(());
+        // The other writers into this directory wait for this.
+        let &(flush, device) = ready.get_or_init(|| {
+            leftovers = sweep_leftovers(&parent);
+            match self.prepare_dir(&parent) {
+                Ok(ready) => ready,
+                Err(e) => {
+                    opening = Err(e);
+                    (Flush::EachFile, 0)
+                }
+            }
+        });
+        opening.map_err(io(path, "opening its directory"))?;
+        let temp = write_temp(&parent, path, bytes, read.permissions())?;
+        let written = Written {
+            leftovers,
+            old_content_links: read.hard_links().saturating_sub(1),
+        };
+        if flush == Flush::FileSystem {
+            let temp = temp.into_temp_path();
+            locked(&self.deferred).push(Pending {
+                temp,
+                path: path.to_owned(),
+                read,
+                parent,
+                device,
+            });
+            return Ok(written);
+        }
+        let queue = locked(&self.queue).clone();
+        let pending = Pending {
+            temp,
+            path: path.to_owned(),
+            read,
+            parent,
+            device,
+        };
+        // Waits while the flushers are behind. A send that fails hands the
+        // file back, and dropping it removes it.
+        if queue.is_none_or(|queue| queue.send(pending).is_err()) {
+            return Err(FsError::Io {
+                path: path.to_owned(),
+                action: "writing",
+                source: std::io::Error::other("the batch is already finished"),
+            });
+        }
+        Ok(written)
+    }
+
+    /// How a directory's files are flushed, and its device; for a file
+    /// system flushed whole, its first directory is kept open.
+    fn prepare_dir(&self, dir: &Path) -> std::io::Result<(Flush, u64)> {
+        let handle = File::open(dir)?;
+        let device = handle.metadata()?.dev();
+        let flush = self.flush.unwrap_or_else(|| Flush::for_dir(&handle));
+        if flush == Flush::FileSystem {
+            locked(&self.devices).entry(device).or_insert(handle);
+        }
+        Ok((flush, device))
+    }
+
+    /// Flushes one written file, checks its target once more and renames
+    /// it into place; on any failure the temporary file is removed and the
+    /// target left as it is.
+    fn flush_and_rename(&self, pending: Pending<tempfile::NamedTempFile>) {
+        let Pending {
+            temp, path, read, ..
+        } = pending;
+        let renamed = temp
+            .as_file()
+            .sync_all()
+            .map_err(io(&path, "flushing"))
+            .and_then(|()| still_as_read(&path, read))
+            .and_then(|()| persist(temp, &path, true));
+        self.record(renamed, path, pending.parent);
+    }
+
+    fn record(&self, renamed: Result<(), FsError>, path: PathBuf, parent: PathBuf) {
+        match renamed {
+            Ok(()) => locked(&self.dirs)
+                .entry(parent)
+                .or_default()
+                .written
+                .push(path),
+            Err(e) => locked(&self.failures).push((path, e)),
+        }
+    }
+
+    /// Flushes each file system holding deferred files once (`syncfs`),
+    /// then renames its files into place, each checked once more. A file
+    /// system whose flush fails fails all of its files, each left as it
+    /// was.
+    fn flush_file_systems(&self) {
+        let deferred = std::mem::take(&mut *locked(&self.deferred));
+        if deferred.is_empty() {
+            return;
+        }
+        let failed: BTreeMap<u64, std::io::Error> = locked(&self.devices)
+            .iter()
+            .filter_map(|(&device, dir)| syncfs(dir).err().map(|e| (device, e)))
+            .collect();
+        for pending in deferred {
+            let Pending {
+                temp,
+                path,
+                read,
+                parent,
+                device,
+            } = pending;
+            let renamed = match failed.get(&device) {
+                Some(error) => Err(FsError::Io {
+                    path: path.clone(),
+                    action: "flushing",
+                    source: copy_error(error),
+                }),
+                None => still_as_read(&path, read).and_then(|()| {
+                    temp.persist(&path).map_err(|e| FsError::Io {
+                        path: path.clone(),
+                        action: "renaming into place",
+                        source: e.error,
+                    })
+                }),
+            };
+            self.record(renamed, path, parent);
+        }
+    }
+
+    /// Flushes every directory a file was renamed into, each once, several
+    /// at a time; the files of one that fails are failures of the batch.
+    fn flush_dirs(&self) {
+        let dirs: Vec<(PathBuf, Vec<PathBuf>)> = std::mem::take(&mut *locked(&self.dirs))
+            .into_iter()
+            .filter(|(_, dir)| !dir.written.is_empty())
+            .map(|(path, dir)| (path, dir.written))
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..dirs.len().min(FLUSHERS) {
+                scope.spawn(|| {
+                    while let Some((dir, files)) =
+                        dirs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let Err(error) = File::open(dir).and_then(|d| d.sync_all()) else {
+                            continue;
+                        };
+                        let mut failures = locked(&self.failures);
+                        for file in files {
+                            failures.push((
+                                file.clone(),
+                                FsError::Io {
+                                    path: file.clone(),
+                                    action: "flushing its directory",
+                                    source: copy_error(&error),
+                                },
+                            ));
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// `syncfs(2)` on the file system holding `dir`.
+#[allow(unsafe_code)]
+fn syncfs(dir: &File) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: an open descriptor, borrowed for the call; nothing else is
+    // passed.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The file system type (`statfs` `f_type`) of the one holding `dir`.
+#[allow(unsafe_code)]
+fn file_system_type(dir: &File) -> Option<i64> {
+    use std::os::unix::io::AsRawFd;
+    let mut buf = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: an open descriptor and a buffer of the size fstatfs writes,
+    // which outlives the call.
+    if unsafe { libc::fstatfs(dir.as_raw_fd(), buf.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstatfs succeeded and filled the buffer (zeroed before, so
+    // every byte is initialised either way).
+    let buf = unsafe { buf.assume_init() };
+    #[allow(clippy::unnecessary_cast)]
+    Some(buf.f_type as i64)
+}
+
+/// Whether `syncfs` reports a failed write-back: since Linux 5.8 (before,
+/// it returned success regardless).
+fn syncfs_reports_errors() -> bool {
+    static REPORTS: OnceLock<bool> = OnceLock::new();
+    *REPORTS.get_or_init(|| {
+        fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .and_then(|release| kernel_version(&release))
+            .is_some_and(|version| version >= (5, 8))
+    })
+}
+
+/// `(major, minor)` of a kernel release string such as `6.1.0-18-amd64`.
+fn kernel_version(release: &str) -> Option<(u32, u32)> {
+    let mut numbers = release.trim().split(|c: char| !c.is_ascii_digit());
+    let major = numbers.next()?.parse().ok()?;
+    let minor = numbers.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// An `io::Error` like `error`, for each of several files it befell.
+fn copy_error(error: &std::io::Error) -> std::io::Error {
+    match error.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => std::io::Error::new(error.kind(), error.to_string()),
+    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32, overwrite: bool) -> Result<Written, FsError> {
@@ -467,19 +894,28 @@ fn write_with_check(
         });
     }
     let leftovers = sweep_leftovers(&parent);
-    let mut temp = tempfile::Builder::new()
-        .prefix(&leftover_prefix(TEMP_PREFIX))
-        .suffix(TEMP_SUFFIX)
-        .rand_bytes(RANDOM_CHARS)
-        .permissions(fs::Permissions::from_mode(mode))
-        .tempfile_in(&parent)
-        .map_err(io(path, "creating a temporary file"))?;
-    // tempfile applies the mode at creation but the umask may have masked
-    // bits; set it explicitly so the final file has exactly `mode`.
-    temp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(io(path, "setting permissions"))?;
-    temp.write_all(bytes).map_err(io(path, "writing"))?;
+    let old_content_links = write_durably(&parent, path, bytes, mode, overwrite, before_rename)?;
+    sync_dir(&parent)?;
+    Ok(Written {
+        leftovers,
+        old_content_links,
+    })
+}
+
+/// Writes `bytes` to a temporary file in `parent` with `mode`, flushes it
+/// (`fsync`), runs `before_rename`, and renames it to `path`. Everything
+/// but flushing the directory: the caller does that, once per file
+/// ([`write_with_check`]) or once per directory ([`Batch`]). Returns how
+/// many other names the replaced file had.
+fn write_durably(
+    parent: &Path,
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+    overwrite: bool,
+    before_rename: &dyn Fn() -> Result<(), FsError>,
+) -> Result<u64, FsError> {
+    let temp = write_temp(parent, path, bytes, mode)?;
     temp.as_file().sync_all().map_err(io(path, "flushing"))?;
     before_rename()?;
     let mut old_content_links = 0;
@@ -491,6 +927,39 @@ fn write_with_check(
                 old_content_links = meta.nlink().saturating_sub(1);
             }
         }
+    }
+    persist(temp, path, overwrite)?;
+    Ok(old_content_links)
+}
+
+/// A new temporary file in `parent` holding `bytes`, with exactly `mode`,
+/// not flushed yet. Dropped, it is removed.
+fn write_temp(
+    parent: &Path,
+    path: &Path,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<tempfile::NamedTempFile, FsError> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(&leftover_prefix(TEMP_PREFIX))
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(RANDOM_CHARS)
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(parent)
+        .map_err(io(path, "creating a temporary file"))?;
+    // tempfile applies the mode at creation but the umask may have masked
+    // bits; set it explicitly so the final file has exactly `mode`.
+    temp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(io(path, "setting permissions"))?;
+    temp.write_all(bytes).map_err(io(path, "writing"))?;
+    Ok(temp)
+}
+
+/// Renames a temporary file to `path`, over an existing file only if
+/// `overwrite`; on failure the temporary file is removed.
+fn persist(temp: tempfile::NamedTempFile, path: &Path, overwrite: bool) -> Result<(), FsError> {
+    if overwrite {
         temp.persist(path).map_err(|e| FsError::Io {
             path: path.to_owned(),
             action: "renaming into place",
@@ -511,11 +980,7 @@ fn write_with_check(
             }
         })?;
     }
-    sync_dir(&parent)?;
-    Ok(Written {
-        leftovers,
-        old_content_links,
-    })
+    Ok(())
 }
 
 /// Temporary files: `.ceremony-TAG-RANDOM.tmp`.
@@ -1211,6 +1676,128 @@ mod tests {
 
     fn mode_of(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Names in `dir` that a write of ours left behind.
+    fn ours_left_in(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| leftover_name(name).is_some())
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_replaces_every_file_keeping_its_mode_either_way_it_flushes() {
+        for flush in [Flush::EachFile, Flush::FileSystem] {
+            let dir = tempfile::tempdir().unwrap();
+            let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+            fs::create_dir(&a).unwrap();
+            fs::create_dir(&b).unwrap();
+            let files: Vec<PathBuf> = (0..40)
+                .map(|i| [&a, &b][i % 2].join(format!("{i}.yaml")))
+                .collect();
+            for (i, file) in files.iter().enumerate() {
+                fs::write(file, format!("old {i}")).unwrap();
+                let mode = if i % 3 == 0 { 0o600 } else { 0o640 };
+                fs::set_permissions(file, fs::Permissions::from_mode(mode)).unwrap();
+            }
+            let (links, failures) = Batch::run_flushing(Some(flush), files.len(), |batch| {
+                files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, file)| {
+                        let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+                        let written = batch
+                            .replace_if_unchanged(file, format!("new {i}").as_bytes(), stamp)
+                            .unwrap();
+                        written.old_content_links
+                    })
+                    .sum::<u64>()
+            });
+            assert!(failures.is_empty(), "{flush:?}: {failures:?}");
+            assert_eq!(links, 0);
+            for (i, file) in files.iter().enumerate() {
+                assert_eq!(fs::read_to_string(file).unwrap(), format!("new {i}"));
+                let mode = if i % 3 == 0 { 0o600 } else { 0o640 };
+                assert_eq!(mode_of(file), mode, "{flush:?}: {}", file.display());
+            }
+            assert!(ours_left_in(&a).is_empty() && ours_left_in(&b).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_batch_leaves_a_file_changed_before_its_rename_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, changed) = (dir.path().join("kept.yaml"), dir.path().join("edited.yaml"));
+        fs::write(&kept, "old").unwrap();
+        fs::write(&changed, "old").unwrap();
+        // Flushed whole at the end, so the rename comes after the edit.
+        let ((), failures) = Batch::run_flushing(Some(Flush::FileSystem), 2, |batch| {
+            for file in [&kept, &changed] {
+                let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+                batch.replace_if_unchanged(file, b"sealed", stamp).unwrap();
+            }
+            fs::write(&changed, "someone else's edit").unwrap();
+        });
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, changed);
+        assert!(matches!(failures[0].1, FsError::ChangedSinceRead { .. }));
+        assert_eq!(fs::read_to_string(&changed).unwrap(), "someone else's edit");
+        assert_eq!(fs::read_to_string(&kept).unwrap(), "sealed");
+        assert!(ours_left_in(dir.path()).is_empty());
+
+        // Changed before the batch even writes it: refused on the spot.
+        let (_, stamp) = read_stamped(&kept, Cap::Manifest).unwrap();
+        fs::write(&kept, "edited again").unwrap();
+        let (refused, failures) = Batch::run(1, |batch| {
+            batch.replace_if_unchanged(&kept, b"sealed again", stamp)
+        });
+        assert!(matches!(refused, Err(FsError::ChangedSinceRead { .. })));
+        assert!(failures.is_empty());
+        assert_eq!(fs::read_to_string(&kept).unwrap(), "edited again");
+        assert!(ours_left_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_batch_sweeps_each_directory_once_and_says_so_on_its_first_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir
+            .path()
+            .join(leftover(TEMP_PREFIX, &dead_writer(), TEMP_SUFFIX));
+        fs::write(&stale, b"half a sealed file").unwrap();
+        let files: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("{i}"))).collect();
+        for file in &files {
+            fs::write(file, b"old").unwrap();
+        }
+        let (reports, failures) = Batch::run(files.len(), |batch| {
+            files
+                .iter()
+                .map(|file| {
+                    let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+                    batch
+                        .replace_if_unchanged(file, b"new", stamp)
+                        .unwrap()
+                        .leftovers
+                })
+                .collect::<Vec<_>>()
+        });
+        assert!(failures.is_empty());
+        assert_eq!(reports[0].removed, vec![stale.clone()]);
+        assert!(reports[1..].iter().all(Leftovers::is_empty), "{reports:?}");
+        assert!(!stale.exists());
+    }
+
+    #[test]
+    fn whole_file_systems_are_flushed_only_where_syncfs_is_trusted() {
+        assert_eq!(kernel_version("6.1.0-18-amd64\n"), Some((6, 1)));
+        assert_eq!(kernel_version("5.8.0"), Some((5, 8)));
+        assert_eq!(kernel_version("4.19.325-fc"), Some((4, 19)));
+        assert_eq!(kernel_version("garbage"), None);
+        assert!((4, 19) < (5, 8) && (5, 10) >= (5, 8) && (6, 0) >= (5, 8));
+        // procfs has no sync_fs: each file is flushed by itself.
+        let proc = File::open("/proc").unwrap();
+        assert_eq!(Flush::for_dir(&proc), Flush::EachFile);
     }
 
     #[test]

@@ -101,19 +101,44 @@ pub fn parse_identity_file<C>(
 where
     C: age::Callbacks + Send + Sync + 'static,
 {
+    Ok(parse_keyed(source_name, bytes, callbacks, false)?
+        .into_iter()
+        .map(|(identity, _)| identity)
+        .collect())
+}
+
+/// [`parse_identity_file`], each identity with its public key if
+/// `public_keys` (working it out costs an age identity a scalar
+/// multiplication).
+fn parse_keyed<C>(
+    source_name: &str,
+    bytes: &[u8],
+    callbacks: C,
+    public_keys: bool,
+) -> Result<Keyed, IdentityError>
+where
+    C: age::Callbacks + Send + Sync + 'static,
+{
     if bytes.starts_with(OPENSSH_PRIVATE_KEY) {
-        return ssh_identity(source_name, bytes, callbacks).map(|id| vec![id]);
+        return ssh_identity(source_name, bytes, callbacks, public_keys).map(|id| vec![id]);
     }
     let text = std::str::from_utf8(bytes).map_err(|_| IdentityError::Unrecognised {
         source_name: source_name.to_owned(),
     })?;
-    parse_age_lines(source_name, text)
+    parse_age_lines(source_name, text, public_keys)
 }
+
+/// Identities, each with its public key where known.
+type Keyed = Vec<(Identity, Option<String>)>;
 
 /// Parses age identity lines (one `AGE-SECRET-KEY-1…` per line, `#`
 /// comments and blank lines ignored), as sops reads `SOPS_AGE_KEY`.
-fn parse_age_lines(source_name: &str, text: &str) -> Result<Vec<Identity>, IdentityError> {
-    let mut out: Vec<Identity> = Vec::new();
+fn parse_age_lines(
+    source_name: &str,
+    text: &str,
+    public_keys: bool,
+) -> Result<Keyed, IdentityError> {
+    let mut out: Keyed = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -124,7 +149,8 @@ fn parse_age_lines(source_name: &str, text: &str) -> Result<Vec<Identity>, Ident
                 source_name: source_name.to_owned(),
                 line: index + 1,
             })?;
-        out.push(Box::new(identity));
+        let public_key = public_keys.then(|| identity.to_public().to_string());
+        out.push((Box::new(identity), public_key));
     }
     if out.is_empty() {
         return Err(IdentityError::Unrecognised {
@@ -134,9 +160,16 @@ fn parse_age_lines(source_name: &str, text: &str) -> Result<Vec<Identity>, Ident
     Ok(out)
 }
 
-/// An OpenSSH ed25519 private key as an age identity. A passphrase-protected
-/// key asks `callbacks` for its passphrase when it is first needed.
-fn ssh_identity<C>(source_name: &str, bytes: &[u8], callbacks: C) -> Result<Identity, IdentityError>
+/// An OpenSSH ed25519 private key as an age identity, with its public key
+/// (read from the key file; a passphrase-protected key stores it in the
+/// clear). A passphrase-protected key asks `callbacks` for its passphrase
+/// when it is first needed.
+fn ssh_identity<C>(
+    source_name: &str,
+    bytes: &[u8],
+    callbacks: C,
+    public_keys: bool,
+) -> Result<(Identity, Option<String>), IdentityError>
 where
     C: age::Callbacks + Send + Sync + 'static,
 {
@@ -144,7 +177,13 @@ where
         Ok(age::ssh::Identity::Unsupported(_)) => Err(IdentityError::UnsupportedSshKey {
             source_name: source_name.to_owned(),
         }),
-        Ok(identity) => Ok(Box::new(identity.with_callbacks(callbacks))),
+        Ok(identity) => {
+            let public_key = public_keys
+                .then(|| age::ssh::Recipient::try_from(identity.clone()).ok())
+                .flatten()
+                .map(|recipient| recipient.to_string());
+            Ok((Box::new(identity.with_callbacks(callbacks)), public_key))
+        }
         Err(_) => Err(IdentityError::Unrecognised {
             source_name: source_name.to_owned(),
         }),
@@ -158,17 +197,70 @@ where
 {
     let mut out = Vec::new();
     for path in paths {
-        out.extend(load_file(path, callbacks.clone())?);
+        out.extend(
+            load_file(path, callbacks.clone(), false)?
+                .into_iter()
+                .map(|(id, _)| id),
+        );
     }
     Ok(out)
 }
 
-fn load_file<C>(path: &Path, callbacks: C) -> Result<Vec<Identity>, IdentityError>
+fn load_file<C>(path: &Path, callbacks: C, public_keys: bool) -> Result<Keyed, IdentityError>
 where
     C: age::Callbacks + Send + Sync + 'static,
 {
     let bytes = Zeroizing::new(fsio::read(path)?);
-    parse_identity_file(&path.display().to_string(), &bytes, callbacks)
+    parse_keyed(&path.display().to_string(), &bytes, callbacks, public_keys)
+}
+
+/// Identities, each with the public key it answers to where that is known:
+/// `age1…` for an age identity, `ssh-ed25519 AAAA…` for an OpenSSH key, as
+/// manifests record custodians' keys. With it a quorum tries on each file
+/// first the identity the manifest names for it
+/// ([`crate::shares::open_shares`]) instead of every identity on every
+/// file. It derefs to the identities.
+#[derive(Default)]
+pub struct Keyring {
+    identities: Vec<Identity>,
+    public_keys: Vec<Option<String>>,
+}
+
+impl Keyring {
+    /// Reads and parses identity files named on the command line (`-i`).
+    pub fn load_files<C>(paths: &[PathBuf], callbacks: C) -> Result<Self, IdentityError>
+    where
+        C: age::Callbacks + Clone + Send + Sync + 'static,
+    {
+        let mut keyring = Keyring::default();
+        for path in paths {
+            for (identity, public_key) in load_file(path, callbacks.clone(), true)? {
+                keyring.push(identity, public_key);
+            }
+        }
+        Ok(keyring)
+    }
+
+    /// Adds an identity, and the public key it answers to if known.
+    pub fn push(&mut self, identity: Identity, public_key: Option<String>) {
+        self.identities.push(identity);
+        self.public_keys.push(public_key);
+    }
+
+    /// The index of the first identity that answers to `public_key`.
+    pub fn position(&self, public_key: &str) -> Option<usize> {
+        self.public_keys
+            .iter()
+            .position(|k| k.as_deref() == Some(public_key))
+    }
+}
+
+impl std::ops::Deref for Keyring {
+    type Target = [Identity];
+
+    fn deref(&self) -> &[Identity] {
+        &self.identities
+    }
 }
 
 /// The environment sops reads its keys from, as a lookup (the process
@@ -221,7 +313,11 @@ where
         if !required && !file.is_file() {
             continue;
         }
-        out.extend(load_file(file, callbacks.clone())?);
+        out.extend(
+            load_file(file, callbacks.clone(), false)?
+                .into_iter()
+                .map(|(id, _)| id),
+        );
     }
     if let Some(key) = env.var("SOPS_AGE_KEY") {
         // sops reads the key from the environment; so do we, but the copy
@@ -230,7 +326,11 @@ where
             variable: "SOPS_AGE_KEY",
         })?);
         if !key.trim().is_empty() {
-            out.extend(parse_age_lines("SOPS_AGE_KEY", &key)?);
+            out.extend(
+                parse_age_lines("SOPS_AGE_KEY", &key, false)?
+                    .into_iter()
+                    .map(|(id, _)| id),
+            );
         }
     }
     if out.is_empty() {
@@ -271,6 +371,58 @@ mod tests {
             "k.txt: line 4 is not an age identity (AGE-SECRET-KEY-1…)"
         );
         assert!(parse_identity_file("e", b"# only comments\n", age::NoCallbacks).is_err());
+    }
+
+    #[test]
+    fn a_keyring_knows_the_public_key_of_each_identity_as_manifests_record_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let age_key = age::x25519::Identity::generate();
+        let age_file = dir.path().join("age.txt");
+        std::fs::write(
+            &age_file,
+            format!("# a comment\n{}\n", {
+                use secrecy::ExposeSecret;
+                age_key.to_string().expose_secret().to_owned()
+            }),
+        )
+        .unwrap();
+        let pair = ssh_key::private::Ed25519Keypair::from_seed(&[7; 32]);
+        let ssh = ssh_key::PrivateKey::from(pair);
+        let ssh_file = dir.path().join("id_ed25519");
+        std::fs::write(&ssh_file, ssh.to_openssh(ssh_key::LineEnding::LF).unwrap()).unwrap();
+        let keyring =
+            Keyring::load_files(&[age_file.clone(), ssh_file.clone()], age::NoCallbacks).unwrap();
+        assert_eq!(keyring.len(), 2);
+        // As a custodians file and shareset.json describe the custodians.
+        let custodians = crate::shares::Custodians::parse_with(
+            &format!(
+                "[[custodian]]\nname = \"a\"\nage = \"{}\"\n[[custodian]]\nname = \"b\"\nssh = \"{}\"\n",
+                age_key.to_public(),
+                ssh.public_key().to_openssh().unwrap()
+            ),
+            crate::shares::SharedKeys::Refuse,
+        )
+        .unwrap();
+        let described: Vec<String> = custodians
+            .iter()
+            .map(|c| match c.key.describe() {
+                crate::shares::custodians::RecipientDescription::Age { recipient } => recipient,
+                crate::shares::custodians::RecipientDescription::SshEd25519 { public_key } => {
+                    public_key
+                }
+                crate::shares::custodians::RecipientDescription::Passphrase => unreachable!(),
+            })
+            .collect();
+        assert_eq!(keyring.position(&described[0]), Some(0));
+        assert_eq!(keyring.position(&described[1]), Some(1));
+        assert_eq!(keyring.position("age1nobody"), None);
+        // The plain loader reads the same identities.
+        assert_eq!(
+            load_files(&[age_file, ssh_file], age::NoCallbacks)
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

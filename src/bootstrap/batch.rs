@@ -1,17 +1,23 @@
 //! Running a per-file operation over many files.
 //!
-//! Files are independent, so a few threads work through them (each file
-//! costs an age wrap and an fsync, and the threads hide the fsync latency).
-//! Every file is all-or-nothing by itself; one that fails is left as it
-//! was and the others still go through. The outcomes come back in input
-//! order, and [`Summary`] turns them into the command's result: success
-//! only if none failed.
+//! Files are independent, so one thread per core works through them.
+//! Work that rewrites files ([`run_writing`]) hands each new file to one
+//! [`fsio::Batch`], whose own threads flush and rename them, many at a
+//! time, while these threads go on sealing; each directory is flushed once
+//! for the whole batch, and no file counts as done before its directory
+//! is. Every file is all-or-nothing by itself; one
+//! that fails is left as it was and the others still go through. The
+//! outcomes come back in input order, and [`Summary`] turns them into the
+//! command's result: success only if none failed.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Error;
 use super::seal::Done;
+use crate::fsio;
 use crate::walk::{Skipped, Target};
 
 /// What happened to one file.
@@ -42,18 +48,65 @@ impl From<Result<Done, Error>> for Outcome {
 }
 
 /// Runs `work` on every target, calling `progress` after each file, and
-/// returns the outcomes in target order.
+/// returns the outcomes in target order. For work that writes nothing
+/// (opening files); work that rewrites files goes through [`run_writing`].
 pub fn run<F>(targets: &[Target], work: F, progress: &(dyn Fn() + Sync)) -> Vec<Outcome>
+where
+    F: Fn(usize, &Target) -> Outcome + Sync,
+{
+    run_on(targets, work, progress, cores())
+}
+
+/// Runs `work` on every target (one thread per core) inside one
+/// [`fsio::Batch`], which flushes and renames the files `work` hands it
+/// and flushes each directory once, before this returns: a file reported
+/// [`Outcome::Done`] or [`Outcome::Rekeyed`] is durable. A file whose
+/// flush, last check or rename failed after `work` handed it over is
+/// reported failed, with that error.
+pub fn run_writing<F>(targets: &[Target], work: F, progress: &(dyn Fn() + Sync)) -> Vec<Outcome>
+where
+    F: Fn(usize, &Target, &fsio::Batch) -> Outcome + Sync,
+{
+    let (mut outcomes, failed) = fsio::Batch::run(targets.len(), |writes| {
+        run_on(
+            targets,
+            |i, target| work(i, target, writes),
+            progress,
+            cores(),
+        )
+    });
+    let mut failed: HashMap<PathBuf, fsio::FsError> = failed.into_iter().collect();
+    if !failed.is_empty() {
+        for (target, outcome) in targets.iter().zip(outcomes.iter_mut()) {
+            if matches!(outcome, Outcome::Done | Outcome::Rekeyed) {
+                if let Some(error) = failed.remove(&target.path) {
+                    *outcome = Outcome::Failed(Error::Fs(error));
+                }
+            }
+        }
+    }
+    outcomes
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
+fn run_on<F>(
+    targets: &[Target],
+    work: F,
+    progress: &(dyn Fn() + Sync),
+    threads: usize,
+) -> Vec<Outcome>
 where
     F: Fn(usize, &Target) -> Outcome + Sync,
 {
     let slots: Vec<Mutex<Option<Outcome>>> = targets.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8)
-        .min(targets.len().max(1));
+    let workers = threads.max(1).min(targets.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {

@@ -2,7 +2,9 @@
 //!
 //! Every in-place operation reads the file once ([`fsio::read_stamped`]),
 //! decides everything in memory, and replaces the file only if nobody
-//! changed it meanwhile ([`fsio::replace_if_unchanged`]), keeping its mode.
+//! changed it meanwhile ([`fsio::Batch::replace_if_unchanged`]), keeping
+//! its mode. The replacement is part of a batch (one file or a tree): it
+//! is durable once the batch is finished ([`super::batch::run_writing`]).
 //! Plaintext read from a file is held in wiping buffers.
 
 use std::path::Path;
@@ -69,15 +71,20 @@ pub fn seal_bytes(
     sops::encrypt_tree(&mut tree, format, &opts, clock).map(Some)
 }
 
-/// Seals one file in place.
-pub fn seal_in_place(path: &Path, plan: &Plan, clock: &dyn Clock) -> Result<Done, Error> {
+/// Seals one file in place, as part of `writes`.
+pub fn seal_in_place(
+    path: &Path,
+    plan: &Plan,
+    clock: &dyn Clock,
+    writes: &fsio::Batch,
+) -> Result<Done, Error> {
     let (plain, stamp) = read_stamped(path)?;
     match seal_bytes(&plain, Format::from_path(path), plan, clock)
         .map_err(|e| Error::sops(path, e))?
     {
         None => Ok(Done::Unchanged),
         Some(sealed) => {
-            fsio::replace_if_unchanged(path, &sealed, stamp)?;
+            writes.replace_if_unchanged(path, &sealed, stamp)?;
             Ok(Done::Changed)
         }
     }
@@ -112,12 +119,14 @@ pub fn open_with(
 /// unless it already has exactly them. A file that loses a recipient also
 /// gets a new data key (which sops `updatekeys` does not do): the removed
 /// recipient could open the old data key, and so every value under it,
-/// from any copy of the file it ever saw.
+/// from any copy of the file it ever saw. The file is replaced as part of
+/// `writes`.
 pub fn update_in_place(
     target: &Target,
     plan: &Plan,
     identities: &[Identity],
     clock: &dyn Clock,
+    writes: &fsio::Batch,
 ) -> Result<Done, Error> {
     let path = &target.path;
     let (sealed, stamp) = read_stamped(path)?;
@@ -149,7 +158,7 @@ pub fn update_in_place(
         sops::update_keys(&sealed, format, identities, &plan.key_groups)
     }
     .map_err(|e| Error::sops(path, e))?;
-    fsio::replace_if_unchanged(path, &updated, stamp)?;
+    writes.replace_if_unchanged(path, &updated, stamp)?;
     Ok(if loses_one && no_opaque {
         Done::Rekeyed
     } else {
@@ -157,17 +166,19 @@ pub fn update_in_place(
     })
 }
 
-/// Gives one sealed file a new data key (sops `rotate`).
+/// Gives one sealed file a new data key (sops `rotate`), replacing it as
+/// part of `writes`.
 pub fn rotate_in_place(
     target: &Target,
     identities: &[Identity],
     clock: &dyn Clock,
+    writes: &fsio::Batch,
 ) -> Result<Done, Error> {
     let path = &target.path;
     let (sealed, stamp) = read_stamped(path)?;
     match sops::rotate(&sealed, Format::from_path(path), identities, clock) {
         Ok(rotated) => {
-            fsio::replace_if_unchanged(path, &rotated, stamp)?;
+            writes.replace_if_unchanged(path, &rotated, stamp)?;
             Ok(Done::Changed)
         }
         Err(sops::Error::MetadataNotFound) if target.walked => {
@@ -235,13 +246,14 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), b"a: 2\n");
-        assert_eq!(
-            seal_in_place(&path, &plan, &SystemClock).unwrap(),
-            Done::Changed
-        );
-        assert_eq!(
-            seal_in_place(&path, &plan, &SystemClock).unwrap(),
-            Done::Unchanged
-        );
+        let (done, failures) = fsio::Batch::run(1, |writes| {
+            seal_in_place(&path, &plan, &SystemClock, writes).unwrap()
+        });
+        assert_eq!(done, Done::Changed);
+        assert!(failures.is_empty());
+        let (done, _) = fsio::Batch::run(1, |writes| {
+            seal_in_place(&path, &plan, &SystemClock, writes).unwrap()
+        });
+        assert_eq!(done, Done::Unchanged);
     }
 }

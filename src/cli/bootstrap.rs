@@ -128,6 +128,17 @@ where
     outcomes
 }
 
+/// [`run_batch`] for work that rewrites files: done means durable.
+fn run_writing<F>(targets: &[Target], work: F) -> Vec<Outcome>
+where
+    F: Fn(usize, &Target, &fsio::Batch) -> Outcome + Sync,
+{
+    let bar = progress_bar(targets.len());
+    let outcomes = batch::run_writing(targets, work, &|| bar.inc(1));
+    bar.finish_and_clear();
+    outcomes
+}
+
 /// What a batch's lists are called in its report.
 struct Labels {
     /// JSON key of the changed files.
@@ -247,9 +258,9 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
         },
     )?;
     let planned = plans(&found.targets, &flags, &mut configs);
-    let outcomes = run_batch(&found.targets, |i, target| {
+    let outcomes = run_writing(&found.targets, |i, target, writes| {
         with_plan(&planned, i, |plan| {
-            seal::seal_in_place(&target.path, plan, &SystemClock).into()
+            seal::seal_in_place(&target.path, plan, &SystemClock, writes).into()
         })
     });
     let summary = Summary::new(&found.targets, outcomes, found.skipped);
@@ -395,9 +406,9 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
     identities.extend(quorum_identities(root, &args.quorum, &identities)?);
     let found = walk::collect(&args.paths, REWRITE_WALK)?;
     let planned = plans(&found.targets, &flags, &mut configs);
-    let outcomes = run_batch(&found.targets, |i, target| {
+    let outcomes = run_writing(&found.targets, |i, target, writes| {
         with_plan(&planned, i, |plan| {
-            seal::update_in_place(target, plan, &identities, &SystemClock).into()
+            seal::update_in_place(target, plan, &identities, &SystemClock, writes).into()
         })
     });
     let summary = Summary::new(&found.targets, outcomes, found.skipped);
@@ -421,8 +432,8 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
         &identities,
     )?);
     let found = walk::collect(&args.paths, REWRITE_WALK)?;
-    let outcomes = run_batch(&found.targets, |_, target| {
-        seal::rotate_in_place(target, &identities, &SystemClock).into()
+    let outcomes = run_writing(&found.targets, |_, target, writes| {
+        seal::rotate_in_place(target, &identities, &SystemClock, writes).into()
     });
     let summary = Summary::new(&found.targets, outcomes, found.skipped);
     finish_batch(

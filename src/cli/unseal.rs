@@ -232,9 +232,10 @@ pub fn rebuild_from(
         set.threshold,
         set.shares
     );
-    let identities = identities(identity_files)?;
+    let keyring =
+        ceremony::identity::Keyring::load_files(identity_files, prompt::TerminalCallbacks)?;
     let files = read_files(paths)?;
-    let quorum = shares::open_shares(set, &files, &identities, &prompt::ask_passphrase)?;
+    let quorum = shares::open_shares(set, &files, &keyring, &prompt::ask_passphrase)?;
     print_openings(&quorum.openings);
     let secret = shares::rebuild(set, &quorum.opened, gate)?;
     note!(

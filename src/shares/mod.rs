@@ -470,16 +470,33 @@ pub struct Quorum<T> {
 /// Opens every share file it can. A share no identity opens is skipped
 /// (reported in the openings); a share that opens and does not belong to
 /// `set` stops everything.
+///
+/// Each file is tried first with the identity whose public key `set` lists
+/// for the custodian the file is named after (the manifest names each
+/// custodian's file), and only if that one does not open it with the
+/// others: a quorum of n files and n identities costs n decryptions, not
+/// n², when the files keep their names. Which identity opens a file
+/// decides nothing: the share inside is checked against the manifest
+/// either way ([`check_share`]).
 pub fn open_shares(
     set: &ShareSet,
     files: &[(String, Vec<u8>)],
-    identities: &[crate::identity::Identity],
+    keyring: &crate::identity::Keyring,
     passphrase: &dyn Fn(&str) -> Option<SecretText>,
 ) -> Result<Quorum<OpenedShare>, Error> {
     let mut opened = Vec::new();
     let mut openings = Vec::new();
     for (file, bytes) in files {
-        match open_share(file, bytes, identities, passphrase) {
+        let first = set
+            .entries_for_file(file)
+            .find_map(|entry| match &entry.recipient {
+                custodians::RecipientDescription::Age { recipient } => keyring.position(recipient),
+                custodians::RecipientDescription::SshEd25519 { public_key } => {
+                    keyring.position(public_key)
+                }
+                custodians::RecipientDescription::Passphrase => None,
+            });
+        match open_share_first(file, bytes, keyring, first, passphrase) {
             Ok(share) => {
                 let entry = check_share(set, &share)?;
                 openings.push(Opening::Opened {
@@ -497,6 +514,43 @@ pub fn open_shares(
         }
     }
     Ok(Quorum { opened, openings })
+}
+
+/// Decrypts one share file, trying the identity at `first` alone, then,
+/// if it does not open the file, every other one.
+fn open_share_first(
+    file: &str,
+    bytes: &[u8],
+    identities: &[crate::identity::Identity],
+    first: Option<usize>,
+    passphrase: &dyn Fn(&str) -> Option<SecretText>,
+) -> Result<OpenedShare, Error> {
+    let all = || identities.iter().map(|i| i.as_ref() as &dyn age::Identity);
+    let opened = match first.and_then(|i| identities.get(i).map(|id| (i, id))) {
+        None => sharefile::open_with(bytes, all(), passphrase, file),
+        Some((i, identity)) => {
+            match sharefile::open_with(
+                bytes,
+                std::iter::once(identity.as_ref() as &dyn age::Identity),
+                passphrase,
+                file,
+            ) {
+                Err(ShareFileError::NoMatchingIdentity) => {
+                    let others = all().enumerate().filter(|&(j, _)| j != i).map(|(_, id)| id);
+                    sharefile::open_with(bytes, others, passphrase, file)
+                }
+                other => other,
+            }
+        }
+    };
+    let document = opened.map_err(|source| Error::ShareFile {
+        file: file.to_owned(),
+        source,
+    })?;
+    Ok(OpenedShare {
+        file: file.to_owned(),
+        document,
+    })
 }
 
 /// Whether `old` may be reshared with `threshold` (see [`reshare`]); asked
@@ -743,6 +797,107 @@ mod tests {
             })
             .collect();
         (set, opened)
+    }
+
+    /// An identity that counts the files it is tried on.
+    struct Counting {
+        inner: age::x25519::Identity,
+        tries: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl age::Identity for Counting {
+        fn unwrap_stanza(
+            &self,
+            stanza: &age_core::format::Stanza,
+        ) -> Option<Result<age_core::format::FileKey, age::DecryptError>> {
+            self.inner.unwrap_stanza(stanza)
+        }
+
+        fn unwrap_stanzas(
+            &self,
+            stanzas: &[age_core::format::Stanza],
+        ) -> Option<Result<age_core::format::FileKey, age::DecryptError>> {
+            self.tries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.inner.unwrap_stanzas(stanzas)
+        }
+    }
+
+    #[test]
+    fn each_share_is_tried_first_with_the_identity_the_manifest_names() {
+        let n = 6;
+        let keys: Vec<age::x25519::Identity> =
+            (0..n).map(|_| age::x25519::Identity::generate()).collect();
+        let text: String = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                format!(
+                    "[[custodian]]\nname = \"c{i}\"\nage = \"{}\"\n",
+                    k.to_public()
+                )
+            })
+            .collect();
+        let custodians = Custodians::parse_with(&text, SharedKeys::Refuse).unwrap();
+        let secret = SecretBytes::random(32);
+        let plan = SplitPlan {
+            label: "test".into(),
+            threshold: 3,
+            key_id: None,
+            previous_set_id: None,
+        };
+        let split = split_among(
+            &secret,
+            &custodians,
+            &plan,
+            &BTreeMap::new(),
+            &crate::clock::SystemClock,
+        )
+        .unwrap();
+        let tries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // The identities in the reverse order of the files.
+        let mut keyring = crate::identity::Keyring::default();
+        for key in keys.iter().rev() {
+            let public = key.to_public().to_string();
+            let counting = Counting {
+                inner: key.clone(),
+                tries: tries.clone(),
+            };
+            keyring.push(Box::new(counting), Some(public));
+        }
+        let quorum = |files: &[(String, Vec<u8>)]| {
+            tries.store(0, std::sync::atomic::Ordering::Relaxed);
+            let quorum = open_shares(&split.shareset, files, &keyring, &|_| None).unwrap();
+            assert_eq!(quorum.opened.len(), n);
+            let rebuilt =
+                rebuild(&split.shareset, &quorum.opened, &AirGapped::for_tests()).unwrap();
+            assert!(rebuilt.ct_eq(&secret));
+            tries.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        // Named as the manifest names them (in any directory): one try each.
+        let named: Vec<(String, Vec<u8>)> = split
+            .files
+            .iter()
+            .map(|(name, bytes)| (format!("brought/{name}"), bytes.clone()))
+            .collect();
+        assert_eq!(quorum(&named), n);
+        // Renamed: every file still opens, with more tries.
+        let renamed: Vec<(String, Vec<u8>)> = split
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, (_, bytes))| (format!("share-{i}.age"), bytes.clone()))
+            .collect();
+        assert!(quorum(&renamed) > n);
+        // Named after another custodian: the wrong identity first, then the
+        // right one, and the share is still the one inside.
+        let swapped: Vec<(String, Vec<u8>)> = split
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, (_, bytes))| (split.files[(i + 1) % n].0.clone(), bytes.clone()))
+            .collect();
+        assert!(quorum(&swapped) > n);
     }
 
     proptest! {

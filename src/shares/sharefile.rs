@@ -111,6 +111,31 @@ pub fn open_bytes(
     callbacks: &dyn Fn(&str) -> Option<SecretText>,
     what: &str,
 ) -> Result<Zeroizing<Vec<u8>>, ShareFileError> {
+    open_bytes_with(
+        bytes,
+        identities.iter().map(|i| i.as_ref() as &dyn age::Identity),
+        callbacks,
+        what,
+    )
+}
+
+/// [`open`] with the identities to try, in order.
+pub fn open_with<'a>(
+    bytes: &[u8],
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+    callbacks: &dyn Fn(&str) -> Option<SecretText>,
+    what: &str,
+) -> Result<ShareDocument, ShareFileError> {
+    let plaintext = open_bytes_with(bytes, identities, callbacks, what)?;
+    Ok(ShareDocument::from_json(&plaintext)?)
+}
+
+fn open_bytes_with<'a>(
+    bytes: &[u8],
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+    callbacks: &dyn Fn(&str) -> Option<SecretText>,
+    what: &str,
+) -> Result<Zeroizing<Vec<u8>>, ShareFileError> {
     let decryptor =
         age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|_| ShareFileError::NotAgeFile)?;
     let reader = if decryptor.is_scrypt() {
@@ -129,12 +154,10 @@ pub fn open_bytes(
                 _ => ShareFileError::WrongPassphrase,
             })?
     } else {
-        decryptor
-            .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
-            .map_err(|e| match e {
-                age::DecryptError::NoMatchingKeys => ShareFileError::NoMatchingIdentity,
-                _ => ShareFileError::Damaged,
-            })?
+        decryptor.decrypt(identities).map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => ShareFileError::NoMatchingIdentity,
+            _ => ShareFileError::Damaged,
+        })?
     };
     let mut plaintext = Zeroizing::new(Vec::with_capacity(8192));
     reader

@@ -281,4 +281,17 @@ impl ShareSet {
     pub fn custodian(&self, name: &str) -> Option<&CustodianEntry> {
         self.custodians.iter().find(|c| c.name == name)
     }
+
+    /// The custodians whose share file has the file name of `file` (a path
+    /// as the operator gave it): whose share it most likely holds. Only a
+    /// hint: what a file holds is known once it is opened.
+    pub fn entries_for_file<'a>(
+        &'a self,
+        file: &'a str,
+    ) -> impl Iterator<Item = &'a CustodianEntry> + 'a {
+        let name = std::path::Path::new(file).file_name();
+        self.custodians
+            .iter()
+            .filter(move |c| name.is_some() && std::path::Path::new(&c.file).file_name() == name)
+    }
 }

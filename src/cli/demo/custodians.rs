@@ -146,12 +146,13 @@ fn rebuild(
     gate: &AirGapped,
 ) -> Result<SecretBytes> {
     let mut files = Vec::new();
-    let mut identities = Vec::new();
+    let mut identity_files = Vec::new();
     for c in custodians.iter().filter(|c| names.contains(&c.name)) {
         let file = dir.join(format!("{}.share.age", c.name));
         files.push((file.display().to_string(), fsio::read(&file)?));
-        identities.extend(load_identity(&c.identity)?);
+        identity_files.push(c.identity.clone());
     }
-    let quorum = shares::open_shares(set, &files, &identities, &|_| None)?;
+    let keyring = ceremony::identity::Keyring::load_files(&identity_files, age::NoCallbacks)?;
+    let quorum = shares::open_shares(set, &files, &keyring, &|_| None)?;
     Ok(shares::rebuild(set, &quorum.opened, gate)?)
 }
