@@ -925,6 +925,30 @@ fn handover_and_transcript_cases() -> Vec<Case> {
         })
     };
     vec![
+        case("handover trust from-transit", Out::Product, 0, |fx| {
+            use base64::Engine;
+            let public = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
+            let key = serde_json::json!({
+                "data": {
+                    "name": "receipts",
+                    "type": "ed25519",
+                    "derived": false,
+                    "latest_version": 1,
+                    "min_decryption_version": 1,
+                    "keys": {"1": {"name": "ed25519", "public_key":
+                        base64::engine::general_purpose::STANDARD.encode(public.to_bytes())}}
+                }
+            });
+            fx.s.write("transit-key.json", key.to_string());
+            args(&[
+                "handover",
+                "trust",
+                "from-transit",
+                "transit-key.json",
+                "--authority",
+                "openbao-prod",
+            ])
+        }),
         case("handover challenge", Out::Notes, 0, |fx| {
             args(&[
                 "handover",

@@ -107,7 +107,6 @@ impl Bao {
 
     /// Stops the server and starts it again on the same storage, with a
     /// (possibly new) seal stanza.
-    #[allow(dead_code)] // for tests that change the seal; none in this tree yet
     pub fn restart(&mut self, seal: &str, listener_extra: &str) {
         self.stop();
         self.launch(seal, listener_extra);
