@@ -746,7 +746,15 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        // Failing seeds are kept beside this file (`*.proptest-regressions`),
+        // inside src/: the repository's top level is fixed.
+        #![proptest_config(ProptestConfig {
+            cases: 48,
+            failure_persistence: Some(Box::new(
+                proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+            )),
+            ..ProptestConfig::default()
+        })]
 
         /// Any k of the n opened shares rebuild the secret through the full
         /// checks (commitments, key check value).
