@@ -1159,6 +1159,55 @@ fn a_killed_root_init_leaves_no_root_or_a_whole_one() {
     );
 }
 
+/// A rotation swaps the whole root directory at once: killed anywhere, the
+/// root is there, whole, at the old version or the new one, with the
+/// bundles of that version.
+#[test]
+fn a_killed_root_rotate_leaves_the_old_version_or_the_new_one() {
+    let fx = Fixture::new();
+    std::fs::create_dir(fx.path("rotations")).unwrap();
+    let transcript = "rotations/t.jsonl";
+    kill_at_random(
+        &fx,
+        &fx.path("rotations"),
+        30,
+        |label| {
+            let root = format!("rotations/root-{label}");
+            copy_any(&fx.path("root"), &fx.path(&root));
+            let mut all = args(&[
+                "--transcript",
+                transcript,
+                "root",
+                "rotate",
+                "--yes",
+                "--root",
+                &root,
+                "--key",
+                "unseal-key",
+            ]);
+            for name in ["alice", "bob"] {
+                all.push(format!("{root}/shares/{name}.age"));
+                all.push("-i".into());
+                all.push(format!("{name}.key"));
+            }
+            all.extend(args(&["--system-root", &fx.sys]));
+            all
+        },
+        |label| {
+            let root = fx.path(&format!("rotations/root-{label}"));
+            let (lineage, report) = ceremony::root::verify_dir(&root, Default::default());
+            assert!(report.passed(), "{}: {report:?}", root.display());
+            let version = lineage.expect("a root").current().number();
+            assert!(
+                version == 1 || version == 2,
+                "{}: version {version}",
+                root.display()
+            );
+            transcript_records(&fx.path(transcript));
+        },
+    );
+}
+
 #[test]
 fn a_killed_unseal_share_or_reshare_leaves_no_set_or_a_whole_one() {
     let fx = Fixture::new();
