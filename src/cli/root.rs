@@ -134,6 +134,17 @@ fn init(args: &RootInitArgs) -> Result<()> {
     if let Some(old) = &body.replaces {
         note!("  the old root {} is in {}", old.root_id, old.moved_to);
     }
+    print_written(manifest);
+    note!(
+        "Record the root id and signing key fingerprint in the ceremony log; hand each custodian their file."
+    );
+    Ok(())
+}
+
+/// What the witnesses record of a root version just written: its public
+/// keys and the SHA-256 of every custodian's file.
+pub fn print_written(manifest: &root::RootManifest) {
+    let body = &manifest.body;
     note!("  bootstrap recipient  {}", body.bootstrap_recipient);
     note!("  unseal key id        {}", body.unseal.key_id);
     note!(
@@ -143,10 +154,6 @@ fn init(args: &RootInitArgs) -> Result<()> {
     for file in &body.custodian_files {
         note!("  {:<22} sha256 {}", file.file, file.sha256);
     }
-    note!(
-        "Record the root id and signing key fingerprint in the ceremony log; hand each custodian their file."
-    );
-    Ok(())
 }
 
 fn show(args: &RootShowArgs) -> Result<()> {

@@ -141,15 +141,7 @@ fn change(common: &RootChangeCommon, root: RootDir, mut plan: ChangePlan) -> Res
         body.version() - 1,
         root::lineage::history_file(body.version() - 1)
     );
-    note!("  bootstrap recipient  {}", body.bootstrap_recipient);
-    note!("  unseal key id        {}", body.unseal.key_id);
-    note!(
-        "  signing key          {}",
-        manifest.signing_key_fingerprint()
-    );
-    for file in &body.custodian_files {
-        note!("  {:<22} sha256 {}", file.file, file.sha256);
-    }
+    super::root::print_written(manifest);
     note!(
         "  root.json sha256     {}",
         written.lineage().current().sha256

@@ -326,38 +326,8 @@ pub fn init(
         documents_by_secret.push(documents);
     }
 
-    let mut bundles = Vec::new();
-    let mut custodian_files = Vec::new();
-    for (i, custodian) in custodians.iter().enumerate() {
-        let bundle = Bundle {
-            root_id: root_id.clone(),
-            root_version: 1,
-            custodian: custodian.name.to_string(),
-            shares: documents_by_secret
-                .iter()
-                .filter_map(|docs| docs.get(i).cloned())
-                .collect(),
-        };
-        let file = bundle_file_for(&custodian.name);
-        let passphrase = shares::passphrase_for(custodian, passphrases)?;
-        let plaintext = bundle.to_json().map_err(|e| shares::Error::ShareFile {
-            file: file.clone(),
-            source: e.into(),
-        })?;
-        let sealed =
-            sharefile::seal_bytes(&plaintext, &custodian.key, passphrase).map_err(|source| {
-                shares::Error::ShareFile {
-                    file: file.clone(),
-                    source,
-                }
-            })?;
-        custodian_files.push(manifest::CustodianFile {
-            name: custodian.name.to_string(),
-            file: file.clone(),
-            sha256: hex::encode(Sha256::digest(&sealed)),
-        });
-        bundles.push((file, sealed));
-    }
+    let (bundles, custodian_files) =
+        seal_bundles(&root_id, 1, custodians, &documents_by_secret, passphrases)?;
 
     let signing = secrets.signing.signing_key();
     let body = RootBody {
@@ -389,6 +359,55 @@ pub fn init(
         source,
     })?;
     Ok(InitOutput { manifest, bundles })
+}
+
+/// Each custodian's bundle file and its public entry.
+pub(crate) type SealedBundles = (Vec<(String, Vec<u8>)>, Vec<manifest::CustodianFile>);
+
+/// Encrypts each custodian's bundle of one version: their share of every
+/// secret (`documents_by_secret[secret][custodian]`), to their key. Returns
+/// `(relative path, armored age bytes)` per custodian and the files' public
+/// entries for root.json.
+pub(crate) fn seal_bundles(
+    root_id: &str,
+    version: u64,
+    custodians: &Custodians,
+    documents_by_secret: &[Vec<shares::ShareDocument>],
+    passphrases: &std::collections::BTreeMap<String, SecretText>,
+) -> Result<SealedBundles, Error> {
+    let mut bundles = Vec::new();
+    let mut custodian_files = Vec::new();
+    for (i, custodian) in custodians.iter().enumerate() {
+        let bundle = Bundle {
+            root_id: root_id.to_owned(),
+            root_version: version,
+            custodian: custodian.name.to_string(),
+            shares: documents_by_secret
+                .iter()
+                .filter_map(|docs| docs.get(i).cloned())
+                .collect(),
+        };
+        let file = bundle_file_for(&custodian.name);
+        let passphrase = shares::passphrase_for(custodian, passphrases)?;
+        let plaintext = bundle.to_json().map_err(|e| shares::Error::ShareFile {
+            file: file.clone(),
+            source: e.into(),
+        })?;
+        let sealed =
+            sharefile::seal_bytes(&plaintext, &custodian.key, passphrase).map_err(|source| {
+                shares::Error::ShareFile {
+                    file: file.clone(),
+                    source,
+                }
+            })?;
+        custodian_files.push(manifest::CustodianFile {
+            name: custodian.name.to_string(),
+            file: file.clone(),
+            sha256: hex::encode(Sha256::digest(&sealed)),
+        });
+        bundles.push((file, sealed));
+    }
+    Ok((bundles, custodian_files))
 }
 
 /// Decrypts one custodian's bundle.

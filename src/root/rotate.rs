@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::OsRng;
-use sha2::{Digest, Sha256};
 
 use super::lineage::{self, Version};
 use super::manifest::{self, Change, Link, PreviousVersion, Retiring, RootBody, UnsealInfo};
@@ -26,7 +25,7 @@ use super::{
 use crate::clock::Clock;
 use crate::preflight::AirGapped;
 use crate::secret::{SecretArray, SecretBytes, SecretText};
-use crate::shares::{self, Custodians, KeyId, Origin, SetId, SplitPlan, Threshold, sharefile};
+use crate::shares::{self, Custodians, KeyId, Origin, SetId, SplitPlan, Threshold};
 
 /// What a new version is to change.
 #[derive(Clone, Debug, Default)]
@@ -338,38 +337,13 @@ pub fn next_version(
     }
 
     let version = body.version() + 1;
-    let mut new_bundles = Vec::new();
-    let mut custodian_files = Vec::new();
-    for (i, custodian) in custodians.iter().enumerate() {
-        let bundle = Bundle {
-            root_id: body.root_id.clone(),
-            root_version: version,
-            custodian: custodian.name.to_string(),
-            shares: documents_by_secret
-                .iter()
-                .filter_map(|docs| docs.get(i).cloned())
-                .collect(),
-        };
-        let file = bundle_file_for(&custodian.name);
-        let passphrase = shares::passphrase_for(custodian, passphrases)?;
-        let plaintext = bundle.to_json().map_err(|e| shares::Error::ShareFile {
-            file: file.clone(),
-            source: e.into(),
-        })?;
-        let sealed =
-            sharefile::seal_bytes(&plaintext, &custodian.key, passphrase).map_err(|source| {
-                shares::Error::ShareFile {
-                    file: file.clone(),
-                    source,
-                }
-            })?;
-        custodian_files.push(manifest::CustodianFile {
-            name: custodian.name.to_string(),
-            file: file.clone(),
-            sha256: hex::encode(Sha256::digest(&sealed)),
-        });
-        new_bundles.push((file, sealed));
-    }
+    let (new_bundles, custodian_files) = super::seal_bundles(
+        &body.root_id,
+        version,
+        &custodians,
+        &documents_by_secret,
+        passphrases,
+    )?;
 
     let signing_key = signing.signing_key();
     let next = RootBody {
