@@ -894,6 +894,17 @@ impl StagedDir {
         &self.leftovers
     }
 
+    /// Where the directory is being assembled, for a caller that builds a
+    /// whole tree in it with functions that take paths (the demo writes a
+    /// root, share sets and sealed files with the library's own calls).
+    /// Whatever is written there appears at the target only on
+    /// [`StagedDir::commit`], and is removed with the rest if it never
+    /// comes. Paths in errors then name this hidden directory, not the
+    /// target.
+    pub fn path(&self) -> Result<&Path, FsError> {
+        self.dir()
+    }
+
     fn dir(&self) -> Result<&Path, FsError> {
         self.staging
             .as_ref()

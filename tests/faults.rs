@@ -2025,7 +2025,6 @@ fn a_full_disk_fails_an_unsigned_receipt_cleanly() {
 }
 
 #[test]
-#[ignore = "needs: demo --keep to stage its directory whole (fsio::StagedDir) or remove it on failure (it leaves a partial directory, and the rerun is refused)"]
 fn a_full_disk_fails_the_demo_cleanly() {
     let Some((fx, tmpfs)) = full_disk("demo") else {
         return;
