@@ -1679,12 +1679,13 @@ impl<'a> Written<'a> {
 impl DiskFull<'_> {
     /// Runs `command` (with `--transcript` on the tmpfs when `record`) with
     /// 0, 1, 2, … pages free until it succeeds. Every failure before must
-    /// be exit 8 naming the full disk and leave no `.ceremony-*` entry and
-    /// the output whole or absent. Either the work was not done, and the
+    /// name the full disk and leave no `.ceremony-*` entry and the output
+    /// whole or absent. Either the work was not done: exit 8, and the
     /// transcript is exactly as it was or has one more record (of that exit
-    /// 8); or the work was done and only recording it failed, which must be
-    /// said, and the transcript is exactly as it was. Then the success must
-    /// be recorded and its work complete.
+    /// 8). Or the work was done and only recording it failed: exit 9
+    /// (not-recorded, never 8, which a runbook may retry), said on stderr,
+    /// and the transcript is exactly as it was. Then the success must be
+    /// recorded and its work complete.
     fn until_it_fits(&self, command: &[String], record: bool, output: Written<'_>) {
         let mut all = Vec::new();
         if record {
@@ -1713,18 +1714,33 @@ impl DiskFull<'_> {
                 self.tmpfs.unfill();
                 return;
             }
-            assert_eq!(out.status.code(), Some(8), "{context}");
             assert!(
                 stderr.contains("No space left on device"),
                 "{context}\nthe full disk is not named"
             );
-            if complete == Some(true) {
-                assert!(record, "{context}\nfailed, work done");
+            if out.status.code() == Some(9) {
+                assert!(record, "{context}\nnot recorded, without a transcript");
+                assert_ne!(complete, Some(false), "{context}\nsucceeded, work not done");
                 assert!(
-                    stderr.contains("error: transcript"),
-                    "{context}\nthe work is done: only recording it may have failed"
+                    stderr.contains("but it was not recorded in the transcript"),
+                    "{context}\nnot said"
                 );
+                assert_eq!(
+                    std::fs::read(&self.transcript).unwrap(),
+                    before,
+                    "{context}\nthe transcript changed"
+                );
+                if complete == Some(true) {
+                    (output.undo)();
+                }
+                continue;
             }
+            assert_eq!(out.status.code(), Some(8), "{context}");
+            assert_ne!(
+                complete,
+                Some(true),
+                "{context}\nthe work is done: only recording it may have failed, with exit 9"
+            );
             if records.len() == count {
                 assert_eq!(
                     std::fs::read(&self.transcript).unwrap(),
@@ -1733,16 +1749,8 @@ impl DiskFull<'_> {
                 );
             } else {
                 assert!(record, "{context}\nthe transcript changed");
-                assert_ne!(
-                    complete,
-                    Some(true),
-                    "{context}\nrecorded a failure, work done"
-                );
                 assert_eq!(records.len(), count + 1, "{context}");
                 assert_eq!(exit_code_of(records.last().unwrap()), 8, "{context}");
-            }
-            if complete == Some(true) {
-                (output.undo)();
             }
         }
         panic!("ceremony {all:?} still fails with 256 pages free");
@@ -1973,7 +1981,6 @@ fn a_full_disk_fails_handover_and_transcript_writes_cleanly() {
 }
 
 #[test]
-#[ignore = "needs: the command line to say, when a command succeeded but its transcript record could not be written, that its output is in place and only the record is missing (today: only the transcript error, exit 8)"]
 fn a_command_that_succeeded_but_was_not_recorded_says_so() {
     let Some((fx, tmpfs)) = full_disk("not recorded") else {
         return;
@@ -1984,14 +1991,28 @@ fn a_command_that_succeeded_but_was_not_recorded_says_so() {
     // The root is written outside the full disk; only the record fails.
     let mut all = args(&["--transcript", "mnt/t.jsonl"]);
     all.extend(fx.root_init_args("new-root"));
+    let before = std::fs::read(&transcript).unwrap();
     let out = fx.run(&all);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    // Not 8: the root exists, and a runbook that retries on 8 would be
+    // refused, or make a second root elsewhere.
+    assert_eq!(out.status.code(), Some(9), "{stderr}");
     let (_, report) = ceremony::root::verify_dir(&fx.path("new-root"), Default::default());
     assert!(report.passed(), "the root is whole");
     assert!(
-        stderr.contains("not recorded") && stderr.contains("new-root"),
-        "stderr does not say the root was written but not recorded:\n{stderr}"
+        stderr.contains(
+            "error: the root was written to new-root, but it was not recorded in the transcript: "
+        ) && stderr.contains("No space left on device"),
+        "stderr does not say the root was written but not recorded, and why:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: do not run the command again"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&transcript).unwrap(),
+        before,
+        "the failed append was undone"
     );
 }
 
@@ -2086,9 +2107,13 @@ fn a_transcript_that_is_not_a_regular_file_or_too_large_is_refused_at_once() {
         }
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        // The command itself passed; what could not be recorded fails it.
-        assert_eq!(out.status.code(), Some(8), "{transcript}: {stderr}");
+        // The command itself passed, and only its record is missing.
+        assert_eq!(out.status.code(), Some(9), "{transcript}: {stderr}");
         assert!(stderr.contains(reason), "{transcript}: {stderr}");
+        assert!(
+            stderr.contains("error: the command succeeded, but it was not recorded"),
+            "{transcript}: {stderr}"
+        );
     }
     assert_eq!(
         std::fs::metadata(fx.path("huge.jsonl")).unwrap().len(),
