@@ -118,16 +118,18 @@ pub fn main() -> ExitCode {
             } else {
                 exit::OK
             };
-            let printed = e.print();
-            // `--help` and `--version` are the product; if they cannot be
-            // written, say so by the exit code.
-            if printed.is_err() && code == exit::OK {
+            // `--help` and `--version` are the product: if they cannot be
+            // written, that is a failure (exit 8), said on stderr like any
+            // other. (A usage error that cannot be printed keeps exit 2.)
+            if let (Err(source), exit::OK) = (e.print(), code) {
+                report_error(&anyhow::Error::new(CliError::Output { source }));
                 return ExitCode::from(exit::IO);
             }
             return ExitCode::from(code);
         }
     };
     let transcript = cli.transcript.clone();
+    let made = made_by(&cli.command);
     let (code, outcome) = match run(cli) {
         Ok(()) => (exit::OK, "ok".to_owned()),
         Err(err) => {
