@@ -137,6 +137,9 @@ struct Labels {
     /// Past tense for the human summary.
     done_text: &'static str,
     unchanged_text: &'static str,
+    /// What another name (hard link) of a changed file still holds, and
+    /// what that means: the write replaced one name only.
+    other_names: &'static str,
 }
 
 /// Prints a batch's report (per-file lines on stderr, the JSON summary on
@@ -154,6 +157,15 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
         note!("{:<15} {}", labels.unchanged_text, shown(&t.path));
     }
     let mut errors = Vec::new();
+    output::leftovers(&summary.leftovers);
+    for (t, links) in &summary.other_names {
+        note!(
+            "warning         {}: {links} other name(s) (hard links) of this file {}; list them with `find / -xdev -samefile {}`",
+            shown(&t.path),
+            labels.other_names,
+            shown(&t.path)
+        );
+    }
     for (t, err) in &summary.failed {
         let message = ceremony::error::chain_text(err);
         note!(
@@ -161,6 +173,11 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
             shown(&t.path),
             printable(&message)
         );
+        // The command's own error ends in a hint to read these lines, so
+        // a file's hint is said here or nowhere.
+        if let Some(hint) = err.hint() {
+            note!("hint            {}: {hint}", shown(&t.path));
+        }
         let code = super::exit::for_class(err.class());
         errors.push(
             json!({"path": t.path.display().to_string(), "error": message, "exit_code": code}),
@@ -259,6 +276,9 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
             unchanged: "already_sealed",
             done_text: "sealed",
             unchanged_text: "already sealed",
+            // Refused before sealing; a link made in the rename's own
+            // window is all that can reach this.
+            other_names: "still hold the cleartext",
         },
         &summary,
         args.json,
@@ -340,7 +360,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
                 if let Some(Ok(mut slot)) = opened.get(i).map(Mutex::lock) {
                     *slot = Some(plain);
                 }
-                Outcome::Done
+                Outcome::Done(fsio::Written::default())
             }
             Err(bootstrap::Error::Sops {
                 source: ceremony::sops::Error::MetadataNotFound,
@@ -353,6 +373,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
     if summary.failed.is_empty() {
         // All or nothing: the directory appears only with every file in it.
         let staged = fsio::StagedDir::new(out_dir)?;
+        output::leftovers(staged.leftovers());
         for (target, slot) in found.targets.iter().zip(&opened) {
             let plain = slot.lock().ok().and_then(|mut s| s.take());
             if let Some(plain) = plain {
@@ -371,6 +392,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
             unchanged: "unchanged",
             done_text: "opened",
             unchanged_text: "unchanged",
+            other_names: "",
         },
         &summary,
         false,
@@ -407,6 +429,7 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
             unchanged: "unchanged",
             done_text: "updated",
             unchanged_text: "already current",
+            other_names: "still hold it sealed to the old recipients (who can still open that copy)",
         },
         &summary,
         args.json,
@@ -431,6 +454,7 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
             unchanged: "unchanged",
             done_text: "rotated",
             unchanged_text: "unchanged",
+            other_names: "still hold it under the old data key: for that copy the rotation did not happen",
         },
         &summary,
         args.json,
