@@ -1422,6 +1422,32 @@ fn the_next_write_says_which_leftovers_it_removed() {
     ]));
     assert_leftovers_said(&String::from_utf8_lossy(&out.stderr), &stale, &live);
     assert!(!stale.exists() && live.exists());
+
+    // A new root, and a new version of one.
+    std::fs::create_dir(fx.path("roots")).unwrap();
+    let (stale, live) = plant_leftovers(&fx.path("roots"));
+    let out = fx.ok(&fx.root_init_args("roots/new-root"));
+    assert_leftovers_said(&String::from_utf8_lossy(&out.stderr), &stale, &live);
+    assert!(!stale.exists() && live.exists());
+    let (stale, live) = plant_leftovers(&fx.path("roots"));
+    let mut rotate = args(&[
+        "root",
+        "rotate",
+        "--yes",
+        "--root",
+        "roots/new-root",
+        "--key",
+        "unseal-key",
+    ]);
+    for name in ["alice", "bob"] {
+        rotate.push(format!("roots/new-root/shares/{name}.age"));
+        rotate.push("-i".into());
+        rotate.push(format!("{name}.key"));
+    }
+    rotate.extend(args(&["--system-root", &fx.sys]));
+    let out = fx.ok(&rotate);
+    assert_leftovers_said(&String::from_utf8_lossy(&out.stderr), &stale, &live);
+    assert!(!stale.exists() && live.exists());
 }
 
 #[test]

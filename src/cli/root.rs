@@ -97,7 +97,8 @@ fn init(args: &RootInitArgs) -> Result<()> {
         dir::Replace::Never
     };
     // 7.2.1: the root MUST NOT be regenerated; checked before anything else.
-    let target = dir::Target::check(&args.out, replace, &clock)?;
+    let (target, found) = dir::Target::check(&args.out, replace, &clock)?;
+    output::leftovers(&found);
 
     let gate = preflight::gate(&args.preflight)?;
     note!(
@@ -126,7 +127,8 @@ fn init(args: &RootInitArgs) -> Result<()> {
     // The new root exists in memory before the old one is touched; writing
     // it moves the old root aside and back again on any failure.
     let output = root::init(&custodians, &plan, &passphrases, &gate, &clock)?;
-    let written = target.write(&output)?;
+    let (written, found) = target.write(&output)?;
+    output::leftovers(&found);
 
     let manifest = written.manifest();
     let body = &manifest.body;

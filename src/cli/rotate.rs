@@ -120,8 +120,10 @@ fn change(common: &RootChangeCommon, root: RootDir, mut plan: ChangePlan) -> Res
     let bundles = super::root::open_bundles(&root, &common.bundles, &identities)?;
     let passphrases = prompt::passphrases_for(&custodians)?;
     let next = lib::next_version(&root, &bundles, &plan, &passphrases, &gate, &clock)?;
-    let (written, leftover) = root.advance(&next)?;
-    if let Some(path) = leftover {
+    let advanced = root.advance(&next)?;
+    super::output::leftovers(&advanced.leftovers);
+    let written = advanced.root;
+    if let Some(path) = advanced.superseded {
         note!(
             "note: the superseded directory could not be removed: {} (its bundles no longer count; remove it)",
             path.display()

@@ -65,9 +65,8 @@ impl RootDir {
     /// their places, and the old bundles go. The whole directory is staged
     /// beside and swapped in at once, after checking the current root.json
     /// is still the one the new version follows; on any failure the root
-    /// stays as it was. Returns the new root and, if the old directory
-    /// could not be removed after the swap, where it is.
-    pub fn advance(&self, next: &NextVersion) -> Result<(RootDir, Option<PathBuf>), Error> {
+    /// stays as it was.
+    pub fn advance(&self, next: &NextVersion) -> Result<Advanced, Error> {
         let current = self.lineage.current();
         if next.previous.sha256 != current.sha256 {
             return Err(Error::Fs(fsio::FsError::ChangedSinceRead {
@@ -75,6 +74,7 @@ impl RootDir {
             }));
         }
         let staged = StagedDir::beside(&self.path)?;
+        let leftovers = staged.leftovers().clone();
         for version in self.lineage.history() {
             let bytes = fsio::read_input(&self.path.join(&version.file), fsio::Cap::Manifest)?;
             staged.add(&version.file, &bytes, fsio::PUBLIC_MODE)?;
@@ -102,9 +102,25 @@ impl RootDir {
                 })
             }
         };
-        let leftover = staged.swap_into_place(&unchanged)?;
-        Ok((RootDir::load(&self.path)?, leftover))
+        let superseded = staged.swap_into_place(&unchanged)?;
+        Ok(Advanced {
+            root: RootDir::load(&self.path)?,
+            leftovers,
+            superseded,
+        })
     }
+}
+
+/// A root moved to its next version.
+#[derive(Debug)]
+pub struct Advanced {
+    /// The root at its new version.
+    pub root: RootDir,
+    /// Leftovers of killed earlier writes found beside it.
+    pub leftovers: fsio::Leftovers,
+    /// The superseded directory, if it could not be removed after the swap
+    /// (its bundles no longer count).
+    pub superseded: Option<PathBuf>,
 }
 
 /// Where `root init` will write, decided before any secret exists.
@@ -137,7 +153,13 @@ impl Target {
     /// Checks where a new root goes. An existing root is refused unless
     /// `replace` says otherwise; a non-empty directory that holds no root
     /// is refused either way.
-    pub fn check(path: &Path, replace: Replace, clock: &dyn Clock) -> Result<Self, Error> {
+    /// Also returns the leftovers of killed earlier writes found (and
+    /// removed or kept) beside it, for the caller to tell the operator.
+    pub fn check(
+        path: &Path,
+        replace: Replace,
+        clock: &dyn Clock,
+    ) -> Result<(Self, fsio::Leftovers), Error> {
         let has_root = path.join(MANIFEST_FILE).symlink_metadata().is_ok();
         // A replacement killed between moving the old root aside and
         // moving the new one in leaves `ROOT.replaced-*` and no ROOT: a new
@@ -154,10 +176,13 @@ impl Target {
             (false, _) => {
                 // Refuses a non-empty directory and a missing parent now,
                 // before anyone types a passphrase.
-                drop(StagedDir::new(path)?);
-                Ok(Target::New {
-                    path: path.to_owned(),
-                })
+                let probe = StagedDir::new(path)?;
+                Ok((
+                    Target::New {
+                        path: path.to_owned(),
+                    },
+                    probe.leftovers().clone(),
+                ))
             }
             (true, Replace::Never) => Err(Error::RootExists {
                 path: path.to_owned(),
@@ -176,10 +201,13 @@ impl Target {
                         path: PathBuf::from(moved_to),
                     }));
                 }
-                Ok(Target::Replacing {
-                    path: path.to_owned(),
-                    replaced: Replaced { root_id, moved_to },
-                })
+                Ok((
+                    Target::Replacing {
+                        path: path.to_owned(),
+                        replaced: Replaced { root_id, moved_to },
+                    },
+                    fsio::Leftovers::default(),
+                ))
             }
         }
     }
@@ -197,11 +225,14 @@ impl Target {
     /// first and moved back if writing fails, so that at every moment the
     /// directory holds either the old root or the new one; the error says
     /// where the old root is.
-    pub fn write(self, output: &InitOutput) -> Result<RootDir, Error> {
+    /// Returns the new root and the leftovers found beside it.
+    pub fn write(self, output: &InitOutput) -> Result<(RootDir, fsio::Leftovers), Error> {
         let (path, replaced) = match self {
             Target::New { path } => {
-                write_root(&path, output)?;
-                return RootDir::load(&path);
+                let staged = stage_root(&path, output, false)?;
+                let found = staged.leftovers().clone();
+                staged.commit()?;
+                return Ok((RootDir::load(&path)?, found));
             }
             Target::Replacing { path, replaced } => (path, replaced),
         };
@@ -209,9 +240,10 @@ impl Target {
         // Staged first, beside the target: nothing is moved until the new
         // root is complete on disk.
         let staged = stage_root(&path, output, true)?;
+        let found = staged.leftovers().clone();
         fsio::move_aside(&path, &aside)?;
         match staged.commit() {
-            Ok(_) => RootDir::load(&path),
+            Ok(_) => Ok((RootDir::load(&path)?, found)),
             Err(source) => {
                 let _ = std::fs::remove_dir(&path);
                 let whereabouts = match fsio::move_aside(&aside, &path) {
@@ -271,11 +303,6 @@ fn stage_root(path: &Path, output: &InitOutput, replacing: bool) -> Result<Stage
     Ok(staged)
 }
 
-fn write_root(path: &Path, output: &InitOutput) -> Result<(), Error> {
-    stage_root(path, output, false)?.commit()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,7 +314,7 @@ mod tests {
         let root = dir.path().join("root");
         assert!(matches!(
             Target::check(&root, Replace::Never, &SystemClock),
-            Ok(Target::New { .. })
+            Ok((Target::New { .. }, _))
         ));
         let aside = dir.path().join("root.replaced-1700000000");
         std::fs::create_dir(&aside).unwrap();

@@ -531,8 +531,10 @@ mod tests {
             &SystemClock,
         )
         .unwrap()
+        .0
         .write(&out)
-        .unwrap();
+        .unwrap()
+        .0;
         Root {
             dir,
             files: out.bundles,
@@ -561,10 +563,10 @@ mod tests {
 
         fn advance(self, f: &Fixture, plan: &ChangePlan) -> Root {
             let next = self.next(f, plan).unwrap();
-            let (dir, leftover) = self.dir.advance(&next).unwrap();
-            assert!(leftover.is_none());
+            let advanced = self.dir.advance(&next).unwrap();
+            assert!(advanced.superseded.is_none());
             Root {
-                dir,
+                dir: advanced.root,
                 files: next.bundles,
                 _tmp: self._tmp,
             }
@@ -760,7 +762,7 @@ mod tests {
             ..ChangePlan::default()
         };
         let next = v1.next(&f, &plan).unwrap();
-        let (dir, _) = v1.dir.advance(&next).unwrap();
+        let dir = v1.dir.advance(&next).unwrap().root;
         let body = &dir.manifest().body;
         assert_eq!(
             body.lineage.as_ref().unwrap().changes,

@@ -208,8 +208,8 @@ fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Cu
     };
     let output = root::init(&parsed, &plan, &BTreeMap::new(), &gate, &demo.clock)?;
     let root_dir = demo.dir.join("root");
-    let target = dir::Target::check(&root_dir, dir::Replace::Never, &demo.clock)?;
-    let root = target.write(&output)?;
+    let (target, _) = dir::Target::check(&root_dir, dir::Replace::Never, &demo.clock)?;
+    let (root, _) = target.write(&output)?;
     let manifest = root.manifest();
     let body = &manifest.body;
     say!(
