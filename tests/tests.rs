@@ -24,6 +24,7 @@ mod handover_e2e;
 mod handover_signatures;
 mod hardening;
 mod lineage;
+mod redteam_lineage;
 mod openbao;
 mod openbao_kv;
 mod openbao_transit;

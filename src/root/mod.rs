@@ -19,6 +19,9 @@ pub mod manifest;
 pub mod rotate;
 pub mod secrets;
 
+#[cfg(test)]
+mod redteam_tests;
+
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
