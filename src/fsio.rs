@@ -1027,6 +1027,12 @@ impl StagedDir {
         sync_dir(staging.path())?;
         fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o700))
             .map_err(io(staging.path(), "setting permissions"))?;
+        // Another swap of the same target between our check and our
+        // exchange would pass its own check and be thrown away by ours:
+        // the two run under an exclusive lock on the parent directory,
+        // taken without waiting (a second writer is told, not queued).
+        let parent = parent_of(&self.target)?;
+        let _lock = DirLock::try_exclusive(&parent)?;
         unchanged()?;
         exchange(staging.path(), &self.target)?;
         // From here on the staging path holds the old directory.
@@ -1036,6 +1042,34 @@ impl StagedDir {
             Ok(()) => Ok(None),
             Err(_) => Ok(Some(old)),
         }
+    }
+}
+
+/// An exclusive `flock` on a directory, released on drop.
+struct DirLock {
+    _dir: File,
+}
+
+impl DirLock {
+    #[allow(unsafe_code)]
+    fn try_exclusive(dir: &Path) -> Result<Self, FsError> {
+        use std::os::unix::io::AsRawFd;
+        let file = File::open(dir).map_err(io(dir, "opening the directory to lock it"))?;
+        // SAFETY: a valid open descriptor, owned by `file` for the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Self { _dir: file });
+        }
+        let source = std::io::Error::last_os_error();
+        Err(FsError::Io {
+            path: dir.to_owned(),
+            action: if source.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                "locking (another ceremony is replacing a directory here right now; let it finish, then run this again)"
+            } else {
+                "locking"
+            },
+            source,
+        })
     }
 }
 

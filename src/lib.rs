@@ -53,6 +53,7 @@ pub mod root;
 pub mod secret;
 pub mod shares;
 pub mod sops;
+pub mod text;
 pub mod transcript;
 pub mod walk;
 

@@ -150,12 +150,16 @@ pub fn json(value: &serde_json::Value) -> Result<(), CliError> {
 }
 
 /// Escapes control characters (ESC, CR, BEL, …) so that text read from a
-/// file cannot drive the terminal.
+/// file cannot drive the terminal, and the characters that reorder or hide
+/// text (`ceremony::text::is_hidden`) so that what is shown is what is there.
 pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() {
                 c.escape_default().to_string()
+            } else if ceremony::text::is_hidden(c) {
+                // Bidi overrides, zero-widths: shown as what they are.
+                c.escape_unicode().to_string()
             } else {
                 c.to_string()
             }

@@ -99,6 +99,7 @@ fn change(common: &RootChangeCommon, root: RootDir, mut plan: ChangePlan) -> Res
     // Every refusal of the plan comes before the gate and any prompt.
     let changes = plan.changes(body).map_err(root::Error::from)?;
     let custodians = lib::custodians_for(&plan, body)?;
+    root.check_advanceable()?;
     let gate = preflight::gate(&common.preflight)?;
 
     let names: Vec<&str> = changes.iter().map(|c| c.as_str()).collect();

@@ -96,6 +96,14 @@ pub enum Error {
     /// The root's history does not hold together.
     #[error(transparent)]
     Lineage(#[from] LineageError),
+    /// A root directory holding files that are not part of the root.
+    #[error("{path} holds files that are not part of the root: {}; a new version replaces the directory whole, so they would be lost; nothing was changed", files.join(", "))]
+    ForeignFiles {
+        /// The root directory.
+        path: std::path::PathBuf,
+        /// The files, relative to it.
+        files: Vec<String>,
+    },
     /// A change that cannot be made.
     #[error(transparent)]
     Plan(#[from] rotate::PlanError),
@@ -188,7 +196,9 @@ impl Error {
             },
             Error::MissingShare { .. } | Error::Incomplete(_) => Class::Input,
             Error::NoThreshold { .. } | Error::ThresholdFlag { .. } => Class::Usage,
-            Error::RootExists { .. } | Error::InterruptedReplace { .. } => Class::Refused,
+            Error::RootExists { .. }
+            | Error::InterruptedReplace { .. }
+            | Error::ForeignFiles { .. } => Class::Refused,
             Error::Replace { source, .. } => source.class(),
             Error::Encoding(_) => Class::Internal,
         }
@@ -209,6 +219,9 @@ impl Error {
                 Some("pass --threshold K or set it in the custodians file's [threshold] table")
             }
             Error::WrongRoot { .. } => Some("bring the bundles of this root"),
+            Error::ForeignFiles { .. } => Some(
+                "move them out of the root directory (a transcript belongs beside it, e.g. ROOT.transcript.jsonl, not in it), then run the command again",
+            ),
             Error::StaleBundle { .. } => Some(
                 "bring the bundles of the current version (ROOT/shares/<name>.age as written by the last rotation); an older bundle no longer counts",
             ),
@@ -568,7 +581,7 @@ pub struct VerifyOptions<'a> {
 /// as not checked; any other problem fails the report.
 pub fn verify_dir(root: &std::path::Path, options: VerifyOptions<'_>) -> (Option<Lineage>, Report) {
     let mut report = Report::new();
-    let lineage = match Lineage::read(root) {
+    let lineage = match Lineage::read_links(root) {
         Ok(lineage) => lineage,
         Err(e) => {
             let (check, place) = match &e {
@@ -699,8 +712,11 @@ fn expected_share_sets(body: &RootBody) -> Vec<(&'static str, RootSecret)> {
 }
 
 /// One version's structure: one share set per secret, consistent with each
-/// other and with the manifest's public values.
-fn check_structure(body: &RootBody, report: &mut Report) {
+/// other and with the manifest's public values. Every set names the same
+/// custodians with the same keys, in the order of `custodian_files`: a
+/// rotation reads the custodians back from one set, and none may say
+/// otherwise.
+pub(crate) fn check_structure(body: &RootBody, report: &mut Report) {
     let names: Vec<&str> = body
         .custodian_files
         .iter()
@@ -732,6 +748,10 @@ fn check_structure(body: &RootBody, report: &mut Report) {
             Err(e) => Some(e.to_string()),
             Ok(()) => {
                 let set_names: Vec<&str> = set.custodians.iter().map(|c| c.name.as_str()).collect();
+                let keys = |s: &shares::ShareSet| -> Vec<shares::custodians::RecipientDescription> {
+                    s.custodians.iter().map(|c| c.recipient.clone()).collect()
+                };
+                let first_keys = body.share_sets.first().map(keys);
                 let unseal = match (which, is_previous) {
                     (RootSecret::Unseal, false) => Some(&body.unseal),
                     (RootSecret::Unseal, true) => retiring.unseal.as_ref(),
@@ -740,6 +760,8 @@ fn check_structure(body: &RootBody, report: &mut Report) {
                 let threshold_of_current = body.share_set(which).map(|s| s.threshold);
                 if set_names != names {
                     Some("its custodians differ from custodian_files".to_owned())
+                } else if first_keys != Some(keys(set)) {
+                    Some("its custodians' keys differ from the other share sets'".to_owned())
                 } else if unseal.is_some_and(|info| {
                     set.key_check_value != info.key_check_value
                         || set.key_id.as_deref() != Some(info.key_id.as_str())

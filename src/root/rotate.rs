@@ -78,10 +78,14 @@ pub enum PlanError {
     #[error("--unseal-key-id names the key id of a new unseal key; the unseal key is not rotated")]
     KeyIdWithoutRotation,
     /// A new unseal key must have a new key id.
-    #[error("the key id {0:?} is already used by the unseal key being replaced or retiring")]
+    #[error(
+        "the key id {0:?} was used by an unseal key of this root already; OpenBao binds an id to one key"
+    )]
     KeyIdReused(String),
     /// The note is too long or has control characters.
-    #[error("the note has more than 200 characters or a control character")]
+    #[error(
+        "the note has more than 200 characters, or a control, bidi, zero-width or separator character"
+    )]
     Note,
     /// A current threshold does not fit the new custodians.
     #[error("the {label}'s threshold {k} does not fit {n} custodians: give new thresholds")]
@@ -144,7 +148,9 @@ impl ChangePlan {
             return Err(PlanError::KeyIdWithoutRotation);
         }
         if let Some(note) = &self.note {
-            if note.chars().count() > manifest::MAX_NOTE_LEN || note.chars().any(char::is_control) {
+            if note.chars().count() > manifest::MAX_NOTE_LEN
+                || note.chars().any(crate::text::is_hidden)
+            {
                 return Err(PlanError::Note);
             }
         }
@@ -226,7 +232,8 @@ pub fn next_version(
             .unseal_key_id
             .clone()
             .unwrap_or_else(|| KeyId::dated(clock.now().date(), &kcv));
-        if key_id.as_str() == body.unseal.key_id {
+        // Never an id any version used: OpenBao binds an id to one key.
+        if root.lineage().unseal_key_id_used(key_id.as_str()) {
             return Err(PlanError::KeyIdReused(key_id.to_string()).into());
         }
         UnsealInfo {
@@ -642,9 +649,14 @@ mod tests {
         assert!(v2.dir.manifest().previous_key_signature.is_some());
         let keys = v2.dir.lineage().signing_keys();
         assert_eq!(keys.len(), 2);
-        assert_eq!(keys[0].0, old_key);
-        assert_eq!(keys[0].1, "version 1, replaced in version 2");
-        assert_eq!(keys[1].1, "version 2 on, current");
+        assert_eq!(keys[0].public_key, old_key);
+        assert_eq!(keys[0].versions, "version 1, replaced in version 2");
+        assert_eq!(
+            keys[0].replaced_at.as_deref(),
+            Some(v2.body().created_at.as_str())
+        );
+        assert_eq!(keys[1].versions, "version 2 on, current");
+        assert_eq!(keys[1].replaced_at, None);
     }
 
     #[test]
