@@ -15,7 +15,7 @@
 //! - [`handover`]: a root, sealed bootstrap files and a challenge, for the
 //!   handover tests.
 //! - [`openbao`]: the real OpenBao server (`bao server`, raft storage in the
-//!   scratch directory) for the transit and KV tests.
+//!   scratch directory) for the transit, KV and day-N OpenBao tests.
 //!
 //! A new test module goes in `tests/`, is declared in `tests/tests.rs`, and
 //! takes what it needs from here; a helper that a second module needs moves
