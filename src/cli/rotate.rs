@@ -165,10 +165,10 @@ fn next_step(change: Change, root: &std::path::Path) -> Option<String> {
     let root = root.display();
     Some(match change {
         Change::RotateUnsealKey => format!(
-            "emit the static seal with both keys (`ceremony root emit openbao-static-seal --root {root} …`), restart OpenBao with it, wait until it is active (its log says \"upgrading stored keys\"), then `ceremony root retire --key unseal-key`"
+            "emit the static seal with both keys (`ceremony root emit openbao-static-seal --root {root} …`), restart OpenBao with it, wait until it is active (its log says \"upgrading stored keys\"), rotate OpenBao's root key and take a new snapshot, then `ceremony root retire --key unseal-key` (docs/runbooks/rotate-unseal-key.md)"
         ),
         Change::RotateBootstrapKey => format!(
-            "emit the Flux Secret with both identities (`ceremony root emit flux-age-secret --root {root} …`), move Git to the new one (`ceremony bootstrap updatekeys --root {root} TREE`, then `bootstrap rotate`), check with `bootstrap verify --root {root} TREE`, then `ceremony root retire --key bootstrap-key`"
+            "emit the Flux Secret with both identities (`ceremony root emit flux-age-secret --root {root} …`), move Git to the new one (`ceremony bootstrap updatekeys --root {root} TREE`, then `bootstrap rotate`), check with `bootstrap verify --root {root} TREE`, push and let Flux reconcile, then `ceremony root retire --key bootstrap-key` (docs/runbooks/rotate-bootstrap-key.md)"
         ),
         Change::RotateSigningKey => {
             "transcripts signed by the old key still verify against this root's history (`ceremony transcript verify --root`)".to_owned()
