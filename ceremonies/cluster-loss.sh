@@ -13,6 +13,9 @@
 # Stops at the first failure; every step is appended to the transcript.
 set -euo pipefail
 root=${1:?root directory}
+# Without a trailing slash: the transcript goes beside the root, never in it
+# (a new version of the root replaces its directory whole).
+root=${root%/}
 head=${2:?SHA-256 of the current root.json, from the ceremony log}
 tree=${3:?directory of sealed manifests}
 authority=${4:?authority name}
