@@ -14,6 +14,7 @@ mod util;
 
 mod bootstrap;
 mod demo;
+mod fuzz_regressions;
 mod handover_cli;
 mod handover_demo;
 mod handover_e2e;

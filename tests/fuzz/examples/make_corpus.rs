@@ -72,18 +72,42 @@ fn trust_and_signatures(fixtures: &Path, put: &dyn Fn(&str, &str, &[u8])) {
 
     let sig = ed.sign(&pae).to_bytes();
     put("sig_ed25519", "raw.sig", &sig);
-    put("sig_ed25519", "base64.txt", format!("{}\n", B64.encode(sig)).as_bytes());
+    put(
+        "sig_ed25519",
+        "base64.txt",
+        format!("{}\n", B64.encode(sig)).as_bytes(),
+    );
     let sig = transit.sign(&pae).to_bytes();
-    put("sig_transit", "v1.txt", format!("vault:v1:{}\n", B64.encode(sig)).as_bytes());
-    put("sig_transit", "v2.txt", format!("vault:v2:{}", B64.encode(sig)).as_bytes());
+    put(
+        "sig_transit",
+        "v1.txt",
+        format!("vault:v1:{}\n", B64.encode(sig)).as_bytes(),
+    );
+    put(
+        "sig_transit",
+        "v2.txt",
+        format!("vault:v2:{}", B64.encode(sig)).as_bytes(),
+    );
 
     // A signed envelope of each of those, for the envelope target.
     let mut signed = envelope.clone();
-    ceremony::handover::attach_signature(&mut signed, ceremony::handover::Scheme::Ed25519, &ed.sign(&pae).to_bytes())
-        .expect("attach ed25519");
+    ceremony::handover::attach_signature(
+        &mut signed,
+        ceremony::handover::Scheme::Ed25519,
+        &ed.sign(&pae).to_bytes(),
+    )
+    .expect("attach ed25519");
     let signed_json = signed.to_json().expect("to_json");
-    put("dsse_envelope", "ed25519-signed.json", signed_json.as_bytes());
-    put("dsse_envelope", "unsigned.json", envelope.to_json().expect("to_json").as_bytes());
+    put(
+        "dsse_envelope",
+        "ed25519-signed.json",
+        signed_json.as_bytes(),
+    );
+    put(
+        "dsse_envelope",
+        "unsigned.json",
+        envelope.to_json().expect("to_json").as_bytes(),
+    );
 }
 
 /// Plaintext files whose every value carries the canary.
@@ -131,7 +155,11 @@ const PLAIN: &[(&str, Format, &str)] = &[
         Format::Ini,
         "; comment S3CR3T-comment\n[database]\npassword = S3CR3T-ini-value\nuser = admin\n\n[other]\nkey = S3CR3T-other-value\n",
     ),
-    ("blob.bin", Format::Binary, "S3CR3T-binary\x00\x01\x02 bytes"),
+    (
+        "blob.bin",
+        Format::Binary,
+        "S3CR3T-binary\x00\x01\x02 bytes",
+    ),
 ];
 
 fn format_index(format: Format) -> u8 {
@@ -153,7 +181,8 @@ fn target_suffix(format: Format) -> &'static str {
 
 fn sops_files(put: &dyn Fn(&str, &str, &[u8])) {
     let clock = ceremony_fuzz::clock();
-    let secret_rule = CryptRule::from_field("encrypted_regex", "^(data|stringData)$").expect("rule");
+    let secret_rule =
+        CryptRule::from_field("encrypted_regex", "^(data|stringData)$").expect("rule");
     for (name, format, text) in PLAIN {
         let suffix = target_suffix(*format);
         if *format != Format::Binary {
@@ -181,7 +210,11 @@ fn sops_files(put: &dyn Fn(&str, &str, &[u8])) {
             if *format == Format::Yaml {
                 put("sealed_items", name, &sealed);
             }
-            put(&format!("sops_encrypted_{suffix}"), &format!("regex-{name}"), &sealed);
+            put(
+                &format!("sops_encrypted_{suffix}"),
+                &format!("regex-{name}"),
+                &sealed,
+            );
             let mut with_rule = vec![format_index(*format) + 5];
             with_rule.extend_from_slice(&sealed);
             put("bootstrap_check", &format!("rule-{name}"), &with_rule);
@@ -192,27 +225,33 @@ fn sops_files(put: &dyn Fn(&str, &str, &[u8])) {
         vec![
             vec![sops::Recipient::parse(ceremony_fuzz::R1).expect("R1")],
             vec![
-                sops::Recipient::parse("age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n")
-                    .expect("R2"),
+                sops::Recipient::parse(
+                    "age12a458a4jmra67m0zqq2hku42sklv57z02ga5n8zht3fegthlxp6qw2cx9n",
+                )
+                .expect("R2"),
             ],
         ],
         2,
     )
     .expect("groups");
     let opts = EncryptOptions::new(groups);
-    let sealed = sops::encrypt(PLAIN[0].2.as_bytes(), Format::Yaml, &opts, &clock).expect("encrypt");
+    let sealed =
+        sops::encrypt(PLAIN[0].2.as_bytes(), Format::Yaml, &opts, &clock).expect("encrypt");
     put("sops_encrypted_yaml", "shamir-secret.yaml", &sealed);
     let opts = EncryptOptions {
         mac_only_encrypted: true,
         ..ceremony_fuzz::encrypt_options()
     };
-    let sealed = sops::encrypt(PLAIN[3].2.as_bytes(), Format::Yaml, &opts, &clock).expect("encrypt");
+    let sealed =
+        sops::encrypt(PLAIN[3].2.as_bytes(), Format::Yaml, &opts, &clock).expect("encrypt");
     put("sops_encrypted_yaml", "maconly-types.yaml", &sealed);
 }
 
 fn share(label: &str, custodian: &str, k: usize, n: usize, x: u8, y: &[u8]) -> ShareDocument {
     ShareDocument {
-        set_id: "00112233445566778899aabbccddeeff".parse::<SetId>().expect("set id"),
+        set_id: "00112233445566778899aabbccddeeff"
+            .parse::<SetId>()
+            .expect("set id"),
         label: label.to_owned(),
         custodian: custodian.to_owned(),
         threshold: Threshold::new(k, n).expect("threshold"),
@@ -222,32 +261,79 @@ fn share(label: &str, custodian: &str, k: usize, n: usize, x: u8, y: &[u8]) -> S
 }
 
 fn shares(put: &dyn Fn(&str, &str, &[u8])) {
-    let doc = share("unseal-key", "alice", 2, 3, 1, b"S3CR3T-y-value-of-32-bytes-long!");
-    put("share_document", "alice.json", &doc.to_json().expect("to_json"));
+    let doc = share(
+        "unseal-key",
+        "alice",
+        2,
+        3,
+        1,
+        b"S3CR3T-y-value-of-32-bytes-long!",
+    );
+    put(
+        "share_document",
+        "alice.json",
+        &doc.to_json().expect("to_json"),
+    );
     let doc = share("label \u{2028} \"q\" ü", "b", 5, 5, 255, &[0u8; 1]);
-    put("share_document", "edges.json", &doc.to_json().expect("to_json"));
+    put(
+        "share_document",
+        "edges.json",
+        &doc.to_json().expect("to_json"),
+    );
     let bundle = ceremony::root::Bundle {
         root_id: "0123456789abcdef0123456789abcdef".into(),
         custodian: "alice".into(),
         shares: vec![
-            share("bootstrap-key", "alice", 2, 3, 1, b"S3CR3T-bootstrap-share-32-bytes!"),
-            share("unseal-key", "alice", 2, 3, 1, b"S3CR3T-unseal-share-of-32-bytes!"),
-            share("signing-key", "alice", 2, 3, 1, b"S3CR3T-signing-share-of-32-byte!"),
+            share(
+                "bootstrap-key",
+                "alice",
+                2,
+                3,
+                1,
+                b"S3CR3T-bootstrap-share-32-bytes!",
+            ),
+            share(
+                "unseal-key",
+                "alice",
+                2,
+                3,
+                1,
+                b"S3CR3T-unseal-share-of-32-bytes!",
+            ),
+            share(
+                "signing-key",
+                "alice",
+                2,
+                3,
+                1,
+                b"S3CR3T-signing-share-of-32-byte!",
+            ),
         ],
     };
-    put("root_bundle", "alice.json", &bundle.to_json().expect("to_json"));
+    put(
+        "root_bundle",
+        "alice.json",
+        &bundle.to_json().expect("to_json"),
+    );
 }
 
 fn vault(put: &dyn Fn(&str, &str, &[u8])) {
     for (k, n) in [(3usize, 5usize), (2, 2), (5, 7)] {
         let secret = SecretBytes::random(32);
-        let split = shamir::split(&secret, Threshold::new(k, n).expect("t"), &mut rand::rngs::OsRng)
-            .expect("split");
+        let split = shamir::split(
+            &secret,
+            Threshold::new(k, n).expect("t"),
+            &mut rand::rngs::OsRng,
+        )
+        .expect("split");
         let b64: Vec<String> = split
             .iter()
             .map(|s| s.to_vault_bytes().to_base64().to_string())
             .collect();
-        let hex: Vec<String> = split.iter().map(|s| s.to_vault_bytes().to_hex().to_string()).collect();
+        let hex: Vec<String> = split
+            .iter()
+            .map(|s| s.to_vault_bytes().to_hex().to_string())
+            .collect();
         let json = serde_json::json!({
             "unseal_keys_b64": b64,
             "unseal_keys_hex": hex,
@@ -264,4 +350,3 @@ fn vault(put: &dyn Fn(&str, &str, &[u8])) {
         put("vault_init", &format!("{k}-of-{n}.json"), &bytes);
     }
 }
-

@@ -39,11 +39,14 @@ fuzz_target!(|data: &[u8]| {
         .ok()
         .or_else(|| sops::inspect(rest, format).ok().map(|i| i.tree));
     if let Some(tree) = tree {
-        let secrets = secret_values(&tree);
+        let secrets = secret_values(&tree, rest);
         let text = format!("{report:?}");
         assert_values_hidden("check_bytes", &text, &secrets);
         if !secrets.is_empty() {
-            assert!(!report.passed(), "a cleartext Secret value passed bootstrap verify");
+            assert!(
+                !report.passed(),
+                "a cleartext Secret value passed bootstrap verify"
+            );
         }
     }
 });

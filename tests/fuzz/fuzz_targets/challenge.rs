@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| match Challenge::from_json(data) {
             .unwrap_or_else(|e| panic!("a challenge to_json wrote does not read back: {e}"));
         assert_eq!(again, challenge);
         assert_eq!(again.to_json().expect("to_json"), json);
-        let nonce = challenge.nonce_bytes().expect("a valid challenge has a 32-byte nonce");
+        let nonce = challenge
+            .nonce_bytes()
+            .expect("a valid challenge has a 32-byte nonce");
         assert_eq!(nonce.len(), 32);
         let _ = challenge.nonce_sha256();
         for file in &challenge.files {

@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(!custodians.is_empty());
             let mut names = BTreeSet::new();
             for c in custodians.iter() {
-                assert!(names.insert(c.name.as_str().to_ascii_lowercase()), "a name twice");
+                assert!(
+                    names.insert(c.name.as_str().to_ascii_lowercase()),
+                    "a name twice"
+                );
                 assert!(c.line >= 1 && c.line <= text.lines().count().max(1));
                 let described = c.key.describe();
                 assert_eq!(described.kind(), c.key.kind());
@@ -28,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(e) => {
-            assert!(e.line >= 1 && e.line <= text.lines().count() + 1, "line {}", e.line);
+            assert!(
+                e.line >= 1 && e.line <= text.lines().count() + 1,
+                "line {}",
+                e.line
+            );
             assert_no_private_key("Custodians::parse", data, &e);
         }
     }

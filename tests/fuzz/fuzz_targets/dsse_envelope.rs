@@ -12,7 +12,11 @@ fuzz_target!(|data: &[u8]| {
     let again = Envelope::from_json(json.as_bytes())
         .unwrap_or_else(|e| panic!("an envelope to_json wrote does not read back: {e}"));
     assert_eq!(again, envelope);
-    assert_eq!(again.to_json().expect("to_json"), json, "to_json is not stable");
+    assert_eq!(
+        again.to_json().expect("to_json"),
+        json,
+        "to_json is not stable"
+    );
     let result = verify(&envelope, ceremony_fuzz::trust());
     assert_eq!(verify(&again, ceremony_fuzz::trust()), result);
     if let Ok(by) = &result {

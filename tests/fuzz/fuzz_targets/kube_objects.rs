@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let objects = kube::objects(&branches);
-    let secrets = secret_values(&branches);
+    let secrets = secret_values(&branches, rest);
     assert_eq!(
         kube::holds_secret(&branches),
         objects.iter().any(kube::Object::is_secret)
@@ -34,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
         assert_values_hidden("describe", &described, &secrets);
         let _ = object.name();
         for (key, _) in object.fields.entries() {
-            assert!(object.fields.get(key).is_some(), "an entry that get() cannot find");
+            assert!(
+                object.fields.get(key).is_some(),
+                "an entry that get() cannot find"
+            );
         }
     }
     assert_eq!(documents_seen, branches.len());

@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(list) => {
             assert!(!looks_private(text) || list.is_empty());
             for (i, r) in list.iter().enumerate() {
-                assert_eq!(Recipient::parse(r.as_str()).as_ref(), Ok(r), "does not read back");
+                assert_eq!(
+                    Recipient::parse(r.as_str()).as_ref(),
+                    Ok(r),
+                    "does not read back"
+                );
                 assert!(!list[..i].contains(r), "a duplicate was kept");
                 assert_eq!(r.as_str(), r.as_str().trim());
             }

@@ -10,7 +10,11 @@ fuzz_target!(|data: &[u8]| match Bundle::from_json(data) {
         let json = bundle.to_json().expect("to_json");
         let again = Bundle::from_json(&json)
             .unwrap_or_else(|e| panic!("a bundle to_json wrote does not read back: {e}"));
-        assert_eq!(*again.to_json().expect("to_json"), *json, "to_json is not stable");
+        assert_eq!(
+            *again.to_json().expect("to_json"),
+            *json,
+            "to_json is not stable"
+        );
         assert_eq!(again.shares.len(), bundle.shares.len());
     }
     Err(e) => {

@@ -11,8 +11,14 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     match RootManifest::from_json(data) {
         Ok(manifest) => {
-            assert_eq!(manifest.to_json(), data, "an accepted root.json is not canonical");
-            manifest.verify_signature().expect("an accepted root.json verifies");
+            assert_eq!(
+                manifest.to_json(),
+                data,
+                "an accepted root.json is not canonical"
+            );
+            manifest
+                .verify_signature()
+                .expect("an accepted root.json verifies");
             let _ = manifest.signing_key_fingerprint();
         }
         Err(_) => {}

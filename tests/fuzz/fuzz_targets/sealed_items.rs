@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             if let Ok(i) = sops::inspect(data, Format::Yaml) {
-                assert_values_hidden("sealed_items", &format!("{e} {e:?}"), &secret_values(&i.tree));
+                assert_values_hidden(
+                    "sealed_items",
+                    &format!("{e} {e:?}"),
+                    &secret_values(&i.tree, data),
+                );
             }
         }
     }

@@ -16,7 +16,11 @@ fn round_trip(doc: &ShareDocument) {
     let json = doc.to_json().expect("to_json");
     let again = ShareDocument::from_json(&json)
         .unwrap_or_else(|e| panic!("a document to_json wrote does not read back: {e}"));
-    assert_eq!(*again.to_json().expect("to_json"), *json, "to_json is not stable");
+    assert_eq!(
+        *again.to_json().expect("to_json"),
+        *json,
+        "to_json is not stable"
+    );
     assert_eq!(again.commitment(), doc.commitment());
 }
 
@@ -25,7 +29,13 @@ fuzz_target!(|data: &[u8]| {
         Ok(doc) => round_trip(&doc),
         Err(e) => {
             let (secrets, rest) = secret_json_strings(data, &["y", "blinding"]);
-            assert_hidden("ShareDocument::from_json", &e, &e.to_string(), &secrets, &rest);
+            assert_hidden(
+                "ShareDocument::from_json",
+                &e,
+                &e.to_string(),
+                &secrets,
+                &rest,
+            );
             if let Some(doc) = rebuild(data) {
                 round_trip(&doc);
             }

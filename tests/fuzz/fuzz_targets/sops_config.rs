@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(rule.index, i);
                 let _ = rule.describe();
                 for r in rule.recipients() {
-                    assert!(is_recipient(r.as_str()), "an accepted recipient does not parse");
+                    assert!(
+                        is_recipient(r.as_str()),
+                        "an accepted recipient does not parse"
+                    );
                 }
             }
             for path in [

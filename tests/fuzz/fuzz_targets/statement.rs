@@ -16,12 +16,17 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(again, statement);
     assert_eq!(again.to_payload().expect("to_payload"), payload);
     let envelope = statement.to_envelope().expect("to_envelope");
-    assert_eq!(Statement::from_envelope(&envelope).expect("from_envelope"), statement);
+    assert_eq!(
+        Statement::from_envelope(&envelope).expect("from_envelope"),
+        statement
+    );
     if let Ok(predicate) = ReceiptPredicate::from_value(&statement.predicate) {
         let value = serde_json::to_value(&predicate).expect("a predicate serialises");
         let again = ReceiptPredicate::from_value(&value)
             .unwrap_or_else(|e| panic!("a predicate does not read back: {e}"));
         assert_eq!(again, predicate);
-        predicate.completed_at().expect("a valid predicate has a time");
+        predicate
+            .completed_at()
+            .expect("a valid predicate has a time");
     }
 });

@@ -16,7 +16,13 @@ fuzz_target!(|data: &[u8]| match TrustFile::parse("trust.txt", data) {
             last = key.line;
             let _ = key.key_label();
             let _ = format!("{key:?}");
-            assert_eq!(trust.keys_of(key.scheme()).filter(|k| k.line == key.line).count(), 1);
+            assert_eq!(
+                trust
+                    .keys_of(key.scheme())
+                    .filter(|k| k.line == key.line)
+                    .count(),
+                1
+            );
         }
     }
     Err(e) => assert_no_private_key("TrustFile::parse", data, &e),

@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(again.ct_eq(init.secret()), "the shares rebuild another key");
         }
         Err(e) => {
-            let (secrets, rest) = secret_json_strings(json, &["unseal_keys_b64", "unseal_keys_hex", "root_token"]);
+            let (secrets, rest) =
+                secret_json_strings(json, &["unseal_keys_b64", "unseal_keys_hex", "root_token"]);
             assert_hidden("InitShares::parse", &e, &e.to_string(), &secrets, &rest);
         }
     }

@@ -25,8 +25,9 @@ pub fn attach_and_verify(scheme: Scheme, data: &[u8]) {
     }
     let result = verify(&env, trust());
     let json = env.to_json().expect("to_json");
-    let again = Envelope::from_json(json.as_bytes())
-        .unwrap_or_else(|e| panic!("an envelope with an attached signature does not read back: {e}"));
+    let again = Envelope::from_json(json.as_bytes()).unwrap_or_else(|e| {
+        panic!("an envelope with an attached signature does not read back: {e}")
+    });
     assert_eq!(again, env);
     assert_eq!(verify(&again, trust()), result);
     if let Ok(by) = result {
@@ -39,15 +40,25 @@ pub fn attach_and_verify(scheme: Scheme, data: &[u8]) {
 /// Panics when an envelope that verifies still verifies with any one
 /// payload byte or its payload type changed.
 pub fn tampered_payload_fails(env: &Envelope) {
-    let positions = [0, env.payload.len() / 2, env.payload.len().saturating_sub(1)];
+    let positions = [
+        0,
+        env.payload.len() / 2,
+        env.payload.len().saturating_sub(1),
+    ];
     for at in positions {
         let mut bad = env.clone();
         if let Some(b) = bad.payload.get_mut(at) {
             *b ^= 0x01;
-            assert!(verify(&bad, trust()).is_err(), "verifies with payload byte {at} changed");
+            assert!(
+                verify(&bad, trust()).is_err(),
+                "verifies with payload byte {at} changed"
+            );
         }
     }
     let mut bad = env.clone();
     bad.payload_type.push(' ');
-    assert!(verify(&bad, trust()).is_err(), "verifies with another payloadType");
+    assert!(
+        verify(&bad, trust()).is_err(),
+        "verifies with another payloadType"
+    );
 }

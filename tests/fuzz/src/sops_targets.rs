@@ -111,7 +111,10 @@ pub fn encrypted(format: Format, data: &[u8]) {
     let check_error = |what: &str, e: &Error| {
         if !canary_in_clear {
             let text = format!("{e} {e:?}");
-            assert!(!text.contains(CANARY), "{what}: the error shows a value: {e}");
+            assert!(
+                !text.contains(CANARY),
+                "{what}: the error shows a value: {e}"
+            );
         }
         assert_sops_error_hides_values(what, e, data);
     };
