@@ -9,7 +9,7 @@ use ceremony::bootstrap::policy::{RootPolicy, check_bytes};
 use ceremony::sops::config::{CreationRule, SopsConfig};
 use ceremony::sops::{self, Recipient};
 use ceremony_fuzz::sops_targets::FORMATS;
-use ceremony_fuzz::{R1, assert_values_hidden, secret_values};
+use ceremony_fuzz::{R1, secret_values};
 use libfuzzer_sys::fuzz_target;
 
 fn rule() -> &'static CreationRule {
@@ -41,8 +41,8 @@ fuzz_target!(|data: &[u8]| {
     if let Some(tree) = tree {
         let secrets = secret_values(&tree, rest);
         let text = format!("{report:?}");
-        assert_values_hidden("check_bytes", &text, &secrets);
-        if !secrets.is_empty() {
+        secrets.assert_hidden_in("check_bytes", &text);
+        if !secrets.values.is_empty() {
             assert!(
                 !report.passed(),
                 "a cleartext Secret value passed bootstrap verify"

@@ -4,7 +4,7 @@
 use ceremony::handover::items;
 use ceremony::kube;
 use ceremony::sops::{self, Format};
-use ceremony_fuzz::{assert_values_hidden, secret_values};
+use ceremony_fuzz::secret_values;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         }
         assert_eq!(object.kind, kube::classify(object.fields));
         let described = object.describe(branches.len());
-        assert_values_hidden("describe", &described, &secrets);
+        secrets.assert_hidden_in("describe", &described);
         let _ = object.name();
         for (key, _) in object.fields.entries() {
             assert!(
@@ -51,6 +51,6 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        Err(e) => assert_values_hidden("secret_documents", &format!("{e} {e:?}"), &secrets),
+        Err(e) => secrets.assert_hidden_in("secret_documents", &format!("{e} {e:?}")),
     }
 });

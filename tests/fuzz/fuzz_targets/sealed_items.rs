@@ -3,7 +3,7 @@
 #![no_main]
 use ceremony::handover::challenge::sealed_items;
 use ceremony::sops::{self, Format};
-use ceremony_fuzz::{R1, assert_values_hidden, secret_values};
+use ceremony_fuzz::{R1, secret_values};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,11 +19,8 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             if let Ok(i) = sops::inspect(data, Format::Yaml) {
-                assert_values_hidden(
-                    "sealed_items",
-                    &format!("{e} {e:?}"),
-                    &secret_values(&i.tree, data),
-                );
+                secret_values(&i.tree, data)
+                    .assert_hidden_in("sealed_items", &format!("{e} {e:?}"));
             }
         }
     }
