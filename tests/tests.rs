@@ -19,6 +19,7 @@ mod dayn_openbao;
 mod demo;
 mod faults;
 mod formats;
+mod fuzz_regressions;
 mod handover_cli;
 mod handover_demo;
 mod handover_e2e;
