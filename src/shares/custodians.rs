@@ -220,6 +220,15 @@ impl Custodians {
 
     /// Parses the text of a custodians file.
     pub fn parse_with(text: &str, shared: SharedKeys) -> Result<Self, CustodiansError> {
+        // A private key pasted anywhere (a name, a passphrase field, a
+        // threshold key) is refused by line before parsing: every later
+        // error may quote what it found, and none may quote a key.
+        if let Some(index) = text.lines().position(crate::sops::recipient::looks_private) {
+            return Err(CustodiansError {
+                line: index + 1,
+                message: "this line holds a PRIVATE key: a custodians file lists public keys only (age-keygen -y, or the .pub file); remove it, and treat the pasted key as exposed".into(),
+            });
+        }
         let at = |span: Range<usize>| line_of(text, span.start);
         let raw: RawFile = toml::from_str(text).map_err(|e| CustodiansError {
             line: e.span().map_or(1, |s| line_of(text, s.start)),

@@ -32,9 +32,9 @@ pub enum RecipientError {
 /// plugin identity, a PEM/OpenSSH private key), anywhere in it.
 pub fn looks_private(text: &str) -> bool {
     let upper = text.to_ascii_uppercase();
-    upper.contains("AGE-SECRET-KEY-")
-        || upper.contains("AGE-PLUGIN-")
-        || upper.contains("PRIVATE KEY")
+    // `SECRET-KEY-1` also catches an age identity whose first characters
+    // were cut off in the paste.
+    upper.contains("SECRET-KEY-1") || upper.contains("AGE-PLUGIN-") || upper.contains("PRIVATE KEY")
 }
 
 impl Recipient {
