@@ -870,6 +870,32 @@ stringData:
     }
 
     #[test]
+    fn a_json_manifest_is_set_the_same_way() {
+        let (opts, ids) = key();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.json");
+        let manifest = r#"{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "apps"}, "data": {"password": "aHVudGVyMg=="}}"#;
+        let sealed = sops::encrypt(manifest.as_bytes(), Format::Json, &opts, &SystemClock).unwrap();
+        std::fs::write(&path, &sealed).unwrap();
+        set_in_place(
+            &path,
+            &item("apps/db/password"),
+            &SecretBytes::from_slice(b"json-new"),
+            &ids,
+            &SystemClock,
+        )
+        .unwrap();
+        let after = sops::open_file(
+            &std::fs::read(&path).unwrap(),
+            Format::Json,
+            &ids,
+            MacCheck::Verify,
+        )
+        .unwrap();
+        assert_eq!(value_of(after.plaintext(), "apps/db/password"), b"json-new");
+    }
+
+    #[test]
     fn links_are_refused() {
         let (opts, ids) = key();
         let dir = tempfile::tempdir().unwrap();
