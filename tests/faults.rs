@@ -910,6 +910,21 @@ fn bootstrap_cases() -> Vec<Case> {
         in_place("bootstrap updatekeys", &["--json"], Out::Product),
         in_place("bootstrap rotate", &[], Out::Notes),
         in_place("bootstrap rotate", &["--json"], Out::Product),
+        // Every case runs with stdin on /dev/null, so set reads an empty
+        // value and refuses it (exit 3) after its notes: the item and the
+        // identity are checked first. Its write is rotate's
+        // (fsio::replace_if_unchanged), covered above and below.
+        case("bootstrap set", Out::Notes, 3, |fx| {
+            args(&[
+                "bootstrap",
+                "set",
+                &fx.copy_of("sealed-r1/apps/db.yaml"),
+                "--item",
+                "apps/db/password",
+                "-i",
+                &fx.key1,
+            ])
+        }),
     ]
 }
 

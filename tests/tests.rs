@@ -15,6 +15,7 @@ mod util;
 mod bootstrap;
 mod cli_cases;
 mod dayn_bootstrap;
+mod dayn_leak;
 mod dayn_openbao;
 mod demo;
 mod faults;

@@ -14,6 +14,8 @@
 //!   applies the same policy before it lists a file.
 //! * [`batch`]: running one of those over a tree, a few files at a time,
 //!   each file all-or-nothing.
+//! * [`set`]: a new value for one item of a sealed Secret (a leaked
+//!   credential replaced), under a new data key.
 //!
 //! Files are found with the one walker ([`crate::walk`]), read through
 //! [`crate::fsio::read_input`] and rewritten with
@@ -26,6 +28,7 @@ pub mod config;
 pub mod plan;
 pub mod policy;
 pub mod seal;
+pub mod set;
 
 use std::path::PathBuf;
 

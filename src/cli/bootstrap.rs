@@ -28,6 +28,8 @@ use super::args::{
 use super::output::{self, SecretStdout, note, printable};
 use super::prompt::TerminalCallbacks;
 
+mod set;
+
 /// How the commands that rewrite files walk: symbolic links are skipped
 /// (replacing one would cut it), hidden files are tool configuration.
 const REWRITE_WALK: walk::Policy = walk::Policy {
@@ -45,6 +47,7 @@ pub fn run(command: BootstrapCommand) -> Result<()> {
         BootstrapCommand::Verify(args) => verify(&args),
         BootstrapCommand::Updatekeys(args) => update_keys(&args),
         BootstrapCommand::Rotate(args) => rotate(&args),
+        BootstrapCommand::Set(args) => set::run(&args),
     }
 }
 

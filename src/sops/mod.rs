@@ -30,7 +30,8 @@
 //!
 //! # API
 //!
-//! [`encrypt`], [`decrypt`], [`update_keys`], [`rotate`] work on bytes and
+//! [`encrypt`], [`decrypt`], [`update_keys`], [`rotate`] (and
+//! [`rotate_edited`], which changes the plaintext on the way) work on bytes and
 //! never touch the file system; [`inspect`] needs no key. Decrypted output is
 //! returned as [`SecretBytes`].
 //!
@@ -452,11 +453,38 @@ pub fn rotate_to(
     key_groups: Option<&KeyGroups>,
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
+    rotate_edited(input, format, identities, key_groups, clock, |_| {
+        Ok::<(), Error>(())
+    })
+}
+
+/// [`rotate_to`] with a change to the plaintext in between: the file is
+/// opened (every tag and the MAC checked), `edit` changes the decrypted
+/// tree, and the result is sealed under a **new** data key with a new MAC
+/// and `lastmodified`, by the same code as every other rotation.
+///
+/// This is how a value is replaced (`bootstrap set`): the new value never
+/// exists under the old data key, which whoever could read the old value
+/// may hold. `edit` sees plaintext, so its errors must not quote values;
+/// if it fails, nothing is sealed. What `edit` leaves in a leaf is
+/// encrypted or not by the file's own rule, as on any rotation: a caller
+/// that needs a leaf encrypted checks the result.
+pub fn rotate_edited<E>(
+    input: &[u8],
+    format: Format,
+    identities: &[Identity],
+    key_groups: Option<&KeyGroups>,
+    clock: &dyn Clock,
+    edit: impl FnOnce(&mut [tree::Branch]) -> Result<(), E>,
+) -> Result<Vec<u8>, E>
+where
+    E: From<Error>,
+{
     let opened = open_file(input, format, identities, MacCheck::Verify)?;
     let mut meta = opened.meta;
     let count: usize = meta.key_groups.iter().map(|g| g.opaque.len()).sum();
     if count > 0 {
-        return Err(Error::OpaqueKeysNeedRewrap { count });
+        return Err(Error::OpaqueKeysNeedRewrap { count }.into());
     }
     let own;
     let groups = match key_groups {
@@ -479,13 +507,19 @@ pub fn rotate_to(
             &own
         }
     };
+    let mut branches = opened.plain;
+    edit(&mut branches)?;
     let data_key = keygroups::generate_data_key();
     let (groups, threshold) = keygroups::seal_data_key(&data_key, groups)?;
     meta.key_groups = groups;
     meta.shamir_threshold = threshold;
-    let mut branches = opened.plain;
     seal_tree(&mut branches, &data_key, &mut meta, clock)?;
-    stores::emit_encrypted(format, &branches, &meta.to_wire(), &StoreOptions::default())
+    Ok(stores::emit_encrypted(
+        format,
+        &branches,
+        &meta.to_wire(),
+        &StoreOptions::default(),
+    )?)
 }
 
 /// What a sops file says about itself, read without any key.

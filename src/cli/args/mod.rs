@@ -48,7 +48,7 @@ pub enum Command {
     /// Bootstrap → runtime handover: challenge, receipt, signatures, verification.
     #[command(subcommand)]
     Handover(HandoverCommand),
-    /// Phase 1: seal bootstrap manifests with SOPS to the root, open, verify, update keys, rotate.
+    /// Phase 1: seal bootstrap manifests with SOPS to the root, open, verify, update keys, rotate, set a value.
     #[command(subcommand)]
     Bootstrap(BootstrapCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
