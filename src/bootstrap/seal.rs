@@ -68,7 +68,7 @@ pub fn seal_bytes(
         rule,
         mac_only_encrypted: plan.mac_only_encrypted,
     };
-    sops::encrypt_tree(&mut tree, format, &opts, clock).map(Some)
+    sops::encrypt_tree_with(&mut tree, format, &opts, &plan.layout, clock).map(Some)
 }
 
 /// Seals one file in place. A cleartext file with other names (hard
@@ -160,9 +160,16 @@ pub fn update_in_place(
         .flatten()
         .any(|had| !kept.iter().any(|k| *k == had.as_str()));
     let updated = if loses_one && no_opaque {
-        sops::rotate_to(&sealed, format, identities, Some(&plan.key_groups), clock)
+        sops::rotate_to(
+            &sealed,
+            format,
+            identities,
+            Some(&plan.key_groups),
+            &plan.layout,
+            clock,
+        )
     } else {
-        sops::update_keys(&sealed, format, identities, &plan.key_groups)
+        sops::update_keys(&sealed, format, identities, &plan.key_groups, &plan.layout)
     }
     .map_err(|e| Error::sops(path, e))?;
     let written = fsio::replace_if_unchanged(path, &updated, stamp)?;

@@ -531,10 +531,18 @@ pub fn set_in_place(
         ));
     }
     let mut located = None;
-    let updated = sops::rotate_edited(&sealed, format, identities, None, clock, |branches| {
-        located = Some(set_value(branches, item, value).map_err(Step::Set)?);
-        Ok::<(), Step>(())
-    })
+    let updated = sops::rotate_edited(
+        &sealed,
+        format,
+        identities,
+        None,
+        &sops::StoreOptions::default(),
+        clock,
+        |branches| {
+            located = Some(set_value(branches, item, value).map_err(Step::Set)?);
+            Ok::<(), Step>(())
+        },
+    )
     .map_err(|step| match step {
         Step::Sops(e) => Error::Bootstrap(super::Error::sops(path, e)),
         Step::Set(e) => Error::item(path, e),

@@ -405,6 +405,7 @@ pub fn update_keys(
     format: Format,
     identities: &[Identity],
     key_groups: &KeyGroups,
+    layout: &StoreOptions,
 ) -> Result<Vec<u8>, Error> {
     let opened = open_file(input, format, identities, MacCheck::Verify)?;
     let mut meta = opened.meta;
@@ -421,12 +422,7 @@ pub fn update_keys(
     }
     meta.key_groups = groups;
     meta.shamir_threshold = threshold;
-    stores::emit_encrypted(
-        format,
-        &opened.encrypted,
-        &meta.to_wire(),
-        &StoreOptions::default(),
-    )
+    stores::emit_encrypted(format, &opened.encrypted, &meta.to_wire(), layout)
 }
 
 /// Generates a new data key, re-encrypts every value and the MAC under it,
@@ -439,7 +435,14 @@ pub fn rotate(
     identities: &[Identity],
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
-    rotate_to(input, format, identities, None, clock)
+    rotate_to(
+        input,
+        format,
+        identities,
+        None,
+        &StoreOptions::default(),
+        clock,
+    )
 }
 
 /// [`rotate`], sealing the new data key to `key_groups` instead of the
@@ -451,9 +454,10 @@ pub fn rotate_to(
     format: Format,
     identities: &[Identity],
     key_groups: Option<&KeyGroups>,
+    layout: &StoreOptions,
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
-    rotate_edited(input, format, identities, key_groups, clock, |_| {
+    rotate_edited(input, format, identities, key_groups, layout, clock, |_| {
         Ok::<(), Error>(())
     })
 }
@@ -474,6 +478,7 @@ pub fn rotate_edited<E>(
     format: Format,
     identities: &[Identity],
     key_groups: Option<&KeyGroups>,
+    layout: &StoreOptions,
     clock: &dyn Clock,
     edit: impl FnOnce(&mut [tree::Branch]) -> Result<(), E>,
 ) -> Result<Vec<u8>, E>
@@ -518,7 +523,7 @@ where
         format,
         &branches,
         &meta.to_wire(),
-        &StoreOptions::default(),
+        layout,
     )?)
 }
 
