@@ -47,6 +47,7 @@ pub mod handover;
 pub mod identity;
 pub mod json;
 pub mod kube;
+pub mod plugin;
 pub mod preflight;
 pub mod report;
 pub mod root;
