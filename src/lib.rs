@@ -17,6 +17,7 @@
 //!
 //! And what they share, each in one place: [`kube`] (what is a Secret),
 //! [`walk`] (which files a command reads), [`identity`] (loading keys),
+//! [`plugin`] (age plugins: custodians on hardware tokens),
 //! [`fsio`] (reading inputs, writing outputs), [`report`] (check reports),
 //! [`secret`] (wiping secret types), [`clock`], and [`error`] with the
 //! [`class`] of every failure.

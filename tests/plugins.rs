@@ -225,6 +225,43 @@ fn root_init_records_token_custodians_and_root_emit_takes_their_identities() {
     let mixed = emit(&[("carol", "carol.key"), ("bob", "bob.token")]);
     assert!(by_tokens.contains("kind: Secret"), "{by_tokens}");
     assert_eq!(by_tokens, mixed);
+
+    // Day N: a new unseal key, split again to the same custodians (the
+    // plugin recipients read back from root.json), opened by the tokens.
+    ceremony(
+        &s,
+        &[
+            "root",
+            "rotate",
+            "--yes",
+            "--allow-online",
+            "--root",
+            "root",
+            "--key",
+            "unseal-key",
+            "root/shares/alice.age",
+            "root/shares/bob.age",
+            "-i",
+            "alice.token",
+            "-i",
+            "bob.token",
+        ],
+        &[],
+    )
+    .success();
+    let v2: serde_json::Value = serde_json::from_slice(&s.read("root/root.json")).unwrap();
+    assert_eq!(v2["lineage"]["version"], 2);
+    assert_eq!(
+        v2["share_sets"][0]["custodians"][0]["recipient"],
+        manifest["share_sets"][0]["custodians"][0]["recipient"]
+    );
+    let rotated = emit(&[("alice", "alice.token"), ("bob", "bob.token")]);
+    assert!(rotated.contains("kind: Secret"), "{rotated}");
+    assert_ne!(rotated, by_tokens);
+    assert_eq!(
+        rotated,
+        emit(&[("carol", "carol.key"), ("alice", "alice.token")])
+    );
 }
 
 #[test]
