@@ -137,6 +137,7 @@ pub fn classify(
         crate::bootstrap::Error,
         crate::handover::Error,
         crate::transcript::TranscriptError,
+        crate::plugin::PluginError,
     );
     if let Some(e) = error.downcast_ref::<crate::preflight::Online>() {
         return Some((e.class(), Some(e.hint())));

@@ -2,7 +2,7 @@
 //! and one `[[test]]` in Cargo.toml): one module per area, all sharing one
 //! harness, [`util`]. They run the real `ceremony` binary and the real tools
 //! it must interoperate with (age, ssh-keygen, sops 3.11, minisign, tmux,
-//! Python `cryptography`); `tests/run` installs those, then runs
+//! Python `cryptography`, and the test age plugin built from tests/plugin/); `tests/run` installs those, then runs
 //! `cargo test --locked`.
 //!
 //! To add tests, add a `#[test]` to the module of its area, or a new file
@@ -31,6 +31,7 @@ mod openbao;
 mod openbao_kv;
 mod openbao_transit;
 mod passphrase_tty;
+mod plugins;
 mod redteam_lineage;
 mod root;
 mod shamir_interop;

@@ -105,6 +105,10 @@ pub fn main() -> ExitCode {
         note!("warning: the no-network filter could not be installed: {e}");
     }
     let argv: Vec<OsString> = std::env::args_os().collect();
+    if let Err(err) = configure_plugins() {
+        report_error(&err);
+        return ExitCode::from(exit::USAGE);
+    }
     if let Some(position) = private_key_argument(&argv) {
         let err = anyhow::Error::new(CliError::PrivateKeyArgument { position });
         report_error(&err);
@@ -257,6 +261,30 @@ fn made_by(command: &Command) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+/// age plugins (hardware tokens) talk to the terminal, and may be silent
+/// for `CEREMONY_PLUGIN_TIMEOUT` seconds (60 by default) while ceremony
+/// waits for them.
+fn configure_plugins() -> anyhow::Result<()> {
+    const VARIABLE: &str = "CEREMONY_PLUGIN_TIMEOUT";
+    let max = ceremony::plugin::MAX_TIMEOUT.as_secs();
+    let timeout = match std::env::var_os(VARIABLE) {
+        None => ceremony::plugin::DEFAULT_TIMEOUT,
+        Some(value) => match value.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
+            Some(seconds) if (1..=max).contains(&seconds) => {
+                std::time::Duration::from_secs(seconds)
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "{VARIABLE} must be a whole number of seconds from 1 to {max}"
+                ))
+                .into());
+            }
+        },
+    };
+    ceremony::plugin::configure(std::sync::Arc::new(prompt::TerminalCallbacks), timeout);
+    Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

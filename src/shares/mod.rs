@@ -204,6 +204,7 @@ impl Error {
                 | ShareFileError::NoMatchingIdentity => Class::Decryption,
                 ShareFileError::Document(document::DocumentError::Checksum)
                 | ShareFileError::Damaged => Class::Verification,
+                ShareFileError::Plugin(plugin) => plugin.class(),
                 _ => Class::Input,
             },
             Error::WrongSet { .. }
@@ -238,6 +239,10 @@ impl Error {
                 source: ShareFileError::NoMatchingIdentity,
                 ..
             } => "pass the custodian's key with -i",
+            Error::ShareFile {
+                source: ShareFileError::Plugin(plugin),
+                ..
+            } => return plugin.hint(),
             _ => return None,
         })
     }

@@ -40,7 +40,7 @@ pub struct BootstrapRecipientArgs {
     /// Seal to the bootstrap recipient of this root (its root.json is checked first). Repeatable.
     #[arg(long = "root", value_name = "ROOTDIR")]
     pub roots: Vec<PathBuf>,
-    /// Seal to this age recipient (age1… or an ssh-ed25519 public key). Repeatable.
+    /// Seal to this age recipient (age1…, a plugin's age1NAME1…, or an ssh-ed25519 public key). Repeatable.
     #[arg(long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
     /// Use this .sops.yaml instead of the first one found above each file.
@@ -51,7 +51,7 @@ pub struct BootstrapRecipientArgs {
 /// age identities that open SOPS files; `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY` are read too.
 #[derive(Args, Debug, Clone, Default)]
 pub struct BootstrapIdentityArgs {
-    /// An age identity file (AGE-SECRET-KEY-1… lines). Repeatable.
+    /// An age identity file (AGE-SECRET-KEY-1… or a plugin's AGE-PLUGIN-… lines). Repeatable.
     #[arg(short = 'i', long = "identity", value_name = "IDENTITY")]
     pub identities: Vec<PathBuf>,
 }
