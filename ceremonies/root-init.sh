@@ -5,6 +5,9 @@
 set -euo pipefail
 custodians=${1:?custodians file}
 root=${2:?root directory}
+# Without a trailing slash: the transcript goes beside the root, never in it
+# (a new version of the root replaces its directory whole).
+root=${root%/}
 # Every step is appended to a hash-chained transcript (docs/formats/transcript.md).
 transcript="${TRANSCRIPT:-$root.transcript.jsonl}"
 c() { ceremony --transcript "$transcript" "$@"; }

@@ -32,6 +32,9 @@ pub enum Error {
     /// Bootstrap sealing and verification.
     #[error(transparent)]
     Bootstrap(#[from] crate::bootstrap::Error),
+    /// A new value for a sealed item (`bootstrap set`).
+    #[error(transparent)]
+    BootstrapSet(#[from] crate::bootstrap::set::Error),
     /// Handover challenges, receipts and signatures.
     #[error(transparent)]
     Handover(#[from] crate::handover::Error),
@@ -81,6 +84,7 @@ impl Error {
             Error::Identity(e) => e.class(),
             Error::Sops(e) => e.class(),
             Error::Bootstrap(e) => e.class(),
+            Error::BootstrapSet(e) => e.class(),
             Error::Handover(e) => e.class(),
             Error::Transcript(e) => e.class(),
             Error::Online(e) => e.class(),
@@ -98,6 +102,7 @@ impl Error {
             Error::Identity(e) => e.hint(),
             Error::Sops(e) => e.hint(),
             Error::Bootstrap(e) => e.hint(),
+            Error::BootstrapSet(e) => e.hint(),
             Error::Handover(e) => e.hint(),
             Error::Transcript(e) => e.hint(),
             Error::Online(e) => Some(e.hint()),
@@ -128,9 +133,11 @@ pub fn classify(
         crate::root::Error,
         crate::identity::IdentityError,
         crate::sops::Error,
+        crate::bootstrap::set::Error,
         crate::bootstrap::Error,
         crate::handover::Error,
         crate::transcript::TranscriptError,
+        crate::plugin::PluginError,
     );
     if let Some(e) = error.downcast_ref::<crate::preflight::Online>() {
         return Some((e.class(), Some(e.hint())));

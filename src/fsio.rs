@@ -71,7 +71,7 @@
 //!   with that pid, one with another start time, or a zombie). A leftover
 //!   of a writer that is still running, of another boot or machine (a
 //!   shared directory), of another user, or with a name we did not make is
-//!   left alone and listed as kept.
+//!   left alone and listed as kept, with the reason ([`KeptBecause`]).
 //! * Nothing is overwritten before it is unlinked: on journaling and
 //!   copy-on-write file systems an overwrite does not reach the old blocks
 //!   either (the threat model's "known residue").
@@ -426,16 +426,95 @@ pub struct Written {
 pub struct Leftovers {
     /// Removed: ours, and their writer is gone.
     pub removed: Vec<PathBuf>,
-    /// Left alone: their writer may still be running, or they are of
-    /// another boot, machine or user, or were named by another version of
-    /// this tool, or could not be removed. For the operator to look at.
-    pub kept: Vec<PathBuf>,
+    /// Left alone, each with the reason: for the operator to look at.
+    pub kept: Vec<Kept>,
+}
+
+/// A leftover that was left alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// The temporary file or staging directory.
+    pub path: PathBuf,
+    /// Why it was not removed.
+    pub why: KeptBecause,
+}
+
+/// Why a leftover was not removed: nothing proved that it is ours and that
+/// its writer is gone (see the module doc).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeptBecause {
+    /// A process with its writer's pid and start time is running, or
+    /// whether it is gone cannot be told.
+    WriterMayBeRunning {
+        /// The writer's pid, as its name gives it.
+        pid: u32,
+    },
+    /// Made on another boot, another machine (a shared directory) or in
+    /// another pid namespace: its pid means nothing here.
+    OtherHost,
+    /// Its name does not say which process made it (another version of
+    /// this tool, or a system without `/proc`).
+    NoWriter,
+    /// This process cannot tell whether any writer is gone (no `/proc`).
+    CannotTell,
+    /// Owned by another user.
+    OtherUser,
+    /// Not of the kind its name says (a symbolic link, or a directory named
+    /// as a temporary file): not something this tool made.
+    WrongKind,
+    /// Removing it failed (the operating system's reason).
+    NotRemoved(String),
+}
+
+impl std::fmt::Display for KeptBecause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeptBecause::WriterMayBeRunning { pid } => {
+                write!(
+                    f,
+                    "the process that made it (pid {pid}) may still be running"
+                )
+            }
+            KeptBecause::OtherHost => {
+                f.write_str("it was made on another boot, machine or pid namespace")
+            }
+            KeptBecause::NoWriter => f.write_str("its name does not say which process made it"),
+            KeptBecause::CannotTell => f.write_str(
+                "this system does not show whether the process that made it is gone (no /proc)",
+            ),
+            KeptBecause::OtherUser => f.write_str("it belongs to another user"),
+            KeptBecause::WrongKind => f.write_str("it is not of the kind its name says"),
+            KeptBecause::NotRemoved(reason) => write!(f, "removing it failed: {reason}"),
+        }
+    }
 }
 
 impl Leftovers {
     /// Nothing was found.
     pub fn is_empty(&self) -> bool {
         self.removed.is_empty() && self.kept.is_empty()
+    }
+
+    /// Adds what another write found: several writes into one directory
+    /// (the files of a tree, a check before the real write) each list the
+    /// leftovers they left alone, and one removed by one write is not there
+    /// for the next.
+    pub fn merge(&mut self, other: Leftovers) {
+        for path in other.removed {
+            if !self.removed.contains(&path) {
+                self.removed.push(path);
+            }
+        }
+        for kept in other.kept {
+            if !self.kept.iter().any(|k| k.path == kept.path) {
+                self.kept.push(kept);
+            }
+        }
+        let removed = &self.removed;
+        self.kept.retain(|k| !removed.contains(&k.path));
+        self.removed.sort();
+        self.kept.sort_by(|a, b| a.path.cmp(&b.path));
     }
 }
 
@@ -1170,22 +1249,27 @@ fn sweep_leftovers(dir: &Path) -> Leftovers {
         let stale = match (me, writer) {
             // Our own, in progress (another thread of this process).
             (Some(me), Some(w)) if w == *me => continue,
-            (Some(me), Some(w)) => w.host == me.host && w.is_gone(),
-            _ => false,
+            (Some(me), Some(w)) if w.host != me.host => Err(KeptBecause::OtherHost),
+            (Some(_), Some(w)) if !w.is_gone() => {
+                Err(KeptBecause::WriterMayBeRunning { pid: w.pid })
+            }
+            (Some(_), Some(_)) => Ok(()),
+            (None, _) => Err(KeptBecause::CannotTell),
+            (Some(_), None) => Err(KeptBecause::NoWriter),
         };
-        if stale && is_removable(&path, kind) {
-            let removed = match kind {
+        let removed = stale.and_then(|()| removable(&path, kind)).and_then(|()| {
+            match kind {
                 LeftoverKind::TempFile => fs::remove_file(&path),
                 LeftoverKind::StagingDir => fs::remove_dir_all(&path),
-            };
-            match removed {
-                Ok(()) => found.removed.push(path),
-                // Another writer removed it first.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(_) => found.kept.push(path),
             }
-        } else {
-            found.kept.push(path);
+            .map_err(|e| KeptBecause::NotRemoved(e.to_string()))
+        });
+        match removed {
+            Ok(()) => found.removed.push(path),
+            // Gone meanwhile (another writer removed it first): nothing
+            // is left to say about it.
+            Err(_) if vanished(&path) => {}
+            Err(why) => found.kept.push(Kept { path, why }),
         }
     }
     if !found.removed.is_empty() {
@@ -1194,21 +1278,31 @@ fn sweep_leftovers(dir: &Path) -> Leftovers {
         let _ = sync_dir(dir);
     }
     found.removed.sort();
-    found.kept.sort();
+    found.kept.sort_by(|a, b| a.path.cmp(&b.path));
     found
+}
+
+fn vanished(path: &Path) -> bool {
+    matches!(path.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// Of the kind its name says (never a symbolic link) and owned by our
 /// effective user.
-fn is_removable(path: &Path, kind: LeftoverKind) -> bool {
-    let Ok(meta) = path.symlink_metadata() else {
-        return false;
-    };
+fn removable(path: &Path, kind: LeftoverKind) -> Result<(), KeptBecause> {
+    let meta = path
+        .symlink_metadata()
+        .map_err(|e| KeptBecause::NotRemoved(e.to_string()))?;
     let kind_matches = match kind {
         LeftoverKind::TempFile => meta.file_type().is_file(),
         LeftoverKind::StagingDir => meta.file_type().is_dir(),
     };
-    kind_matches && meta.uid() == effective_uid()
+    if !kind_matches {
+        Err(KeptBecause::WrongKind)
+    } else if meta.uid() != effective_uid() {
+        Err(KeptBecause::OtherUser)
+    } else {
+        Ok(())
+    }
 }
 
 #[allow(unsafe_code)]
@@ -1263,6 +1357,17 @@ impl StagedDir {
     /// staging started (see the module doc).
     pub fn leftovers(&self) -> &Leftovers {
         &self.leftovers
+    }
+
+    /// Where the directory is being assembled, for a caller that builds a
+    /// whole tree in it with functions that take paths (the demo writes a
+    /// root, share sets and sealed files with the library's own calls).
+    /// Whatever is written there appears at the target only on
+    /// [`StagedDir::commit`], and is removed with the rest if it never
+    /// comes. Paths in errors then name this hidden directory, not the
+    /// target.
+    pub fn path(&self) -> Result<&Path, FsError> {
+        self.dir()
     }
 
     fn dir(&self) -> Result<&Path, FsError> {
@@ -1387,6 +1492,12 @@ impl StagedDir {
         sync_dir(staging.path())?;
         fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o700))
             .map_err(io(staging.path(), "setting permissions"))?;
+        // Another swap of the same target between our check and our
+        // exchange would pass its own check and be thrown away by ours:
+        // the two run under an exclusive lock on the parent directory,
+        // taken without waiting (a second writer is told, not queued).
+        let parent = parent_of(&self.target)?;
+        let _lock = DirLock::try_exclusive(&parent)?;
         unchanged()?;
         exchange(staging.path(), &self.target)?;
         // From here on the staging path holds the old directory.
@@ -1396,6 +1507,34 @@ impl StagedDir {
             Ok(()) => Ok(None),
             Err(_) => Ok(Some(old)),
         }
+    }
+}
+
+/// An exclusive `flock` on a directory, released on drop.
+struct DirLock {
+    _dir: File,
+}
+
+impl DirLock {
+    #[allow(unsafe_code)]
+    fn try_exclusive(dir: &Path) -> Result<Self, FsError> {
+        use std::os::unix::io::AsRawFd;
+        let file = File::open(dir).map_err(io(dir, "opening the directory to lock it"))?;
+        // SAFETY: a valid open descriptor, owned by `file` for the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Self { _dir: file });
+        }
+        let source = std::io::Error::last_os_error();
+        Err(FsError::Io {
+            path: dir.to_owned(),
+            action: if source.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                "locking (another ceremony is replacing a directory here right now; let it finish, then run this again)"
+            } else {
+                "locking"
+            },
+            source,
+        })
     }
 }
 
@@ -1978,19 +2117,35 @@ mod tests {
         let mut removed = vec![stale_tmp.clone(), stale_dir.clone()];
         removed.sort();
         assert_eq!(written.leftovers.removed, removed);
+        // Each kept with the reason the operator is told.
         let mut kept = vec![
-            live.clone(),
-            other_host.clone(),
-            untagged.clone(),
-            wrong_kind.clone(),
-            link.clone(),
+            Kept {
+                path: live.clone(),
+                why: KeptBecause::WriterMayBeRunning { pid: 1 },
+            },
+            Kept {
+                path: other_host.clone(),
+                why: KeptBecause::OtherHost,
+            },
+            Kept {
+                path: untagged.clone(),
+                why: KeptBecause::NoWriter,
+            },
+            Kept {
+                path: wrong_kind.clone(),
+                why: KeptBecause::WrongKind,
+            },
+            Kept {
+                path: link.clone(),
+                why: KeptBecause::WrongKind,
+            },
         ];
-        kept.sort();
+        kept.sort_by(|a, b| a.path.cmp(&b.path));
         assert_eq!(written.leftovers.kept, kept);
         assert_eq!(written.old_content_links, 0);
         assert!(!stale_tmp.exists() && !stale_dir.exists());
-        for path in &kept {
-            assert!(path.symlink_metadata().is_ok(), "{}", path.display());
+        for k in &kept {
+            assert!(k.path.symlink_metadata().is_ok(), "{}", k.path.display());
         }
         assert_eq!(fs::read(precious.join("keep")).unwrap(), b"k");
 
@@ -2014,6 +2169,25 @@ mod tests {
         assert!(again.leftovers.removed.is_empty());
         assert_eq!(again.leftovers.kept, kept);
         staged.commit().unwrap();
+
+        // Merged over several writes, each leftover is listed once, and one
+        // that a write removed is not also listed as kept by another.
+        let mut all = written.leftovers.clone();
+        all.merge(again.leftovers.clone());
+        assert_eq!(all, written.leftovers);
+        let mut first = Leftovers {
+            removed: Vec::new(),
+            kept: vec![Kept {
+                path: stale_tmp.clone(),
+                why: KeptBecause::WriterMayBeRunning { pid: 7 },
+            }],
+        };
+        first.merge(Leftovers {
+            removed: vec![stale_tmp.clone()],
+            kept: kept.clone(),
+        });
+        assert_eq!(first.removed, vec![stale_tmp.clone()]);
+        assert_eq!(first.kept, kept);
     }
 
     #[test]

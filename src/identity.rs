@@ -2,10 +2,19 @@
 //! the one identity loader of the crate.
 //!
 //! Accepted, as the stock `age -d -i` and `sops` accept them: age identity
-//! files (`AGE-SECRET-KEY-1…` lines, `#` comments, blank lines) and OpenSSH
-//! ed25519 private keys, passphrase-protected or not. A passphrase is asked
-//! for through age's own [`age::Callbacks`], which the command-line edge
-//! implements with a terminal prompt; the library never prompts by itself.
+//! files (`AGE-SECRET-KEY-1…` lines, plugin identities `AGE-PLUGIN-NAME-1…`
+//! as `age-plugin-yubikey --identity` prints them, `#` comments, blank
+//! lines) and OpenSSH ed25519 private keys, passphrase-protected or not. A
+//! passphrase is asked for through age's own [`age::Callbacks`], which the
+//! command-line edge implements with a terminal prompt; the library never
+//! prompts by itself. The same callbacks answer a plugin's questions (PIN,
+//! "insert your token"), through [`crate::plugin`].
+//!
+//! Plugin identities of one plugin, from all the sources of one call, become
+//! one [`crate::plugin::PluginIdentity`] (one program run per file opened,
+//! as age does), and come after every other identity: a token is asked only
+//! when no key file opened the file. A plugin whose program is not installed
+//! is an error when the identities are loaded, before anything is opened.
 //!
 //! [`sops_identities`] adds the places sops looks for keys (`cmd/sops`'s age
 //! key source): `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`,
@@ -21,6 +30,7 @@ use zeroize::Zeroizing;
 
 use crate::class::Class;
 use crate::fsio::{self, FsError};
+use crate::plugin::{PluginError, PluginIdentity, PluginUi};
 
 /// An age identity: what opens a share file, a bundle or a SOPS data key.
 pub type Identity = Box<dyn age::Identity + Send + Sync>;
@@ -34,7 +44,9 @@ const OPENSSH_PRIVATE_KEY: &[u8] = b"-----BEGIN OPENSSH PRIVATE KEY-----";
 pub enum IdentityError {
     /// A line of an identity file is not an age identity. The line's text is
     /// never quoted: it may be a damaged key.
-    #[error("{source_name}: line {line} is not an age identity (AGE-SECRET-KEY-1…)")]
+    #[error(
+        "{source_name}: line {line} is not an age identity (AGE-SECRET-KEY-1…, or a plugin's AGE-PLUGIN-…)"
+    )]
     BadLine {
         /// The file (or `SOPS_AGE_KEY`).
         source_name: String,
@@ -67,6 +79,14 @@ pub enum IdentityError {
     /// An identity file could not be read.
     #[error(transparent)]
     Fs(#[from] FsError),
+    /// A plugin identity's program is not installed.
+    #[error("{source_name}")]
+    Plugin {
+        /// The file (or `SOPS_AGE_KEY`) with the first identity of the plugin.
+        source_name: String,
+        /// Why.
+        source: PluginError,
+    },
 }
 
 impl IdentityError {
@@ -75,6 +95,7 @@ impl IdentityError {
         match self {
             IdentityError::NoIdentity => Class::Decryption,
             IdentityError::Fs(e) => e.class(),
+            IdentityError::Plugin { source, .. } => source.class(),
             _ => Class::Input,
         }
     }
@@ -86,8 +107,76 @@ impl IdentityError {
                 "pass -i IDENTITY_FILE, or set SOPS_AGE_KEY_FILE (a file) or SOPS_AGE_KEY (the key itself)",
             ),
             IdentityError::Fs(e) => e.hint(),
+            IdentityError::Plugin { source, .. } => source.hint(),
             _ => None,
         }
+    }
+}
+
+/// Identities as they are read, before the plugin ones are gathered per
+/// plugin.
+#[derive(Default)]
+struct Found {
+    /// Each with the public key it answers to, when that was asked for
+    /// ([`Keyring`]).
+    native: Vec<(Identity, Option<String>)>,
+    /// Per plugin name, in the order first seen: the source of its first
+    /// identity, and its identities.
+    plugins: Vec<(String, String, Vec<age::plugin::Identity>)>,
+}
+
+impl Found {
+    fn add_plugin(&mut self, source_name: &str, identity: age::plugin::Identity) {
+        let name = identity.plugin().to_owned();
+        match self.plugins.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, _, list)) => list.push(identity),
+            None => self
+                .plugins
+                .push((name, source_name.to_owned(), vec![identity])),
+        }
+    }
+
+    fn extend(&mut self, other: Found) {
+        self.native.extend(other.native);
+        for (_, source_name, list) in other.plugins {
+            for identity in list {
+                self.add_plugin(&source_name, identity);
+            }
+        }
+    }
+
+    /// Every identity: the others first, then one per plugin.
+    fn finish<C>(self, callbacks: C) -> Result<Vec<Identity>, IdentityError>
+    where
+        C: age::Callbacks,
+    {
+        Ok(self.finish_keyed(callbacks)?.identities)
+    }
+
+    /// [`Found::finish`], with the public keys known. A plugin identity's is
+    /// not: the plugin alone knows which recipient a token key answers to.
+    fn finish_keyed<C>(self, callbacks: C) -> Result<Keyring, IdentityError>
+    where
+        C: age::Callbacks,
+    {
+        let mut keyring = Keyring::default();
+        for (identity, public_key) in self.native {
+            keyring.push(identity, public_key);
+        }
+        if self.plugins.is_empty() {
+            return Ok(keyring);
+        }
+        let ui: std::sync::Arc<dyn PluginUi> = std::sync::Arc::new(callbacks);
+        for (name, source_name, list) in self.plugins {
+            let plugin = PluginIdentity::new(&name, &list, std::sync::Arc::clone(&ui)).map_err(
+                |source| IdentityError::Plugin {
+                    source_name,
+                    source,
+                },
+            )?;
+            keyring.push(Box::new(plugin), None);
+        }
+        Ok(keyring)
     }
 }
 
@@ -101,26 +190,27 @@ pub fn parse_identity_file<C>(
 where
     C: age::Callbacks + Send + Sync + 'static,
 {
-    Ok(parse_keyed(source_name, bytes, callbacks, false)?
-        .into_iter()
-        .map(|(identity, _)| identity)
-        .collect())
+    read_identity_file(source_name, bytes, callbacks.clone(), false)?.finish(callbacks)
 }
 
-/// [`parse_identity_file`], each identity with its public key if
+/// Reads one identity file; each identity with its public key if
 /// `public_keys` (working it out costs an age identity a scalar
 /// multiplication).
-fn parse_keyed<C>(
+fn read_identity_file<C>(
     source_name: &str,
     bytes: &[u8],
     callbacks: C,
     public_keys: bool,
-) -> Result<Keyed, IdentityError>
+) -> Result<Found, IdentityError>
 where
     C: age::Callbacks + Send + Sync + 'static,
 {
     if bytes.starts_with(OPENSSH_PRIVATE_KEY) {
-        return ssh_identity(source_name, bytes, callbacks, public_keys).map(|id| vec![id]);
+        let identity = ssh_identity(source_name, bytes, callbacks, public_keys)?;
+        return Ok(Found {
+            native: vec![identity],
+            ..Found::default()
+        });
     }
     let text = std::str::from_utf8(bytes).map_err(|_| IdentityError::Unrecognised {
         source_name: source_name.to_owned(),
@@ -128,31 +218,33 @@ where
     parse_age_lines(source_name, text, public_keys)
 }
 
-/// Identities, each with its public key where known.
-type Keyed = Vec<(Identity, Option<String>)>;
-
-/// Parses age identity lines (one `AGE-SECRET-KEY-1…` per line, `#`
-/// comments and blank lines ignored), as sops reads `SOPS_AGE_KEY`.
+/// Parses age identity lines (one `AGE-SECRET-KEY-1…` or `AGE-PLUGIN-…`
+/// per line, `#` comments and blank lines ignored), as sops reads
+/// `SOPS_AGE_KEY`.
 fn parse_age_lines(
     source_name: &str,
     text: &str,
     public_keys: bool,
-) -> Result<Keyed, IdentityError> {
-    let mut out: Keyed = Vec::new();
+) -> Result<Found, IdentityError> {
+    let mut out = Found::default();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let identity =
-            age::x25519::Identity::from_str(line).map_err(|_| IdentityError::BadLine {
+        if let Ok(identity) = age::x25519::Identity::from_str(line) {
+            let public_key = public_keys.then(|| identity.to_public().to_string());
+            out.native.push((Box::new(identity), public_key));
+        } else if let Some(identity) = crate::plugin::parse_identity(line) {
+            out.add_plugin(source_name, identity);
+        } else {
+            return Err(IdentityError::BadLine {
                 source_name: source_name.to_owned(),
                 line: index + 1,
-            })?;
-        let public_key = public_keys.then(|| identity.to_public().to_string());
-        out.push((Box::new(identity), public_key));
+            });
+        }
     }
-    if out.is_empty() {
+    if out.native.is_empty() && out.plugins.is_empty() {
         return Err(IdentityError::Unrecognised {
             source_name: source_name.to_owned(),
         });
@@ -161,9 +253,9 @@ fn parse_age_lines(
 }
 
 /// An OpenSSH ed25519 private key as an age identity, with its public key
-/// (read from the key file; a passphrase-protected key stores it in the
-/// clear). A passphrase-protected key asks `callbacks` for its passphrase
-/// when it is first needed.
+/// if `public_keys` (read from the key file; a passphrase-protected key
+/// stores it in the clear). A passphrase-protected key asks `callbacks` for
+/// its passphrase when it is first needed.
 fn ssh_identity<C>(
     source_name: &str,
     bytes: &[u8],
@@ -195,31 +287,28 @@ pub fn load_files<C>(paths: &[PathBuf], callbacks: C) -> Result<Vec<Identity>, I
 where
     C: age::Callbacks + Clone + Send + Sync + 'static,
 {
-    let mut out = Vec::new();
+    let mut out = Found::default();
     for path in paths {
-        out.extend(
-            load_file(path, callbacks.clone(), false)?
-                .into_iter()
-                .map(|(id, _)| id),
-        );
+        out.extend(load_file(path, callbacks.clone(), false)?);
     }
-    Ok(out)
+    out.finish(callbacks)
 }
 
-fn load_file<C>(path: &Path, callbacks: C, public_keys: bool) -> Result<Keyed, IdentityError>
+fn load_file<C>(path: &Path, callbacks: C, public_keys: bool) -> Result<Found, IdentityError>
 where
     C: age::Callbacks + Send + Sync + 'static,
 {
     let bytes = Zeroizing::new(fsio::read(path)?);
-    parse_keyed(&path.display().to_string(), &bytes, callbacks, public_keys)
+    read_identity_file(&path.display().to_string(), &bytes, callbacks, public_keys)
 }
 
 /// Identities, each with the public key it answers to where that is known:
 /// `age1…` for an age identity, `ssh-ed25519 AAAA…` for an OpenSSH key, as
-/// manifests record custodians' keys. With it a quorum tries on each file
-/// first the identity the manifest names for it
-/// ([`crate::shares::open_shares`]) instead of every identity on every
-/// file. It derefs to the identities.
+/// manifests record custodians' keys (a plugin identity's is not known).
+/// With it a quorum tries on each file first the identity the manifest
+/// names for it ([`crate::shares::open_shares`]) instead of every identity
+/// on every file. It derefs to the identities, in the order
+/// [`load_files`] gives them.
 #[derive(Default)]
 pub struct Keyring {
     identities: Vec<Identity>,
@@ -232,13 +321,11 @@ impl Keyring {
     where
         C: age::Callbacks + Clone + Send + Sync + 'static,
     {
-        let mut keyring = Keyring::default();
+        let mut out = Found::default();
         for path in paths {
-            for (identity, public_key) in load_file(path, callbacks.clone(), true)? {
-                keyring.push(identity, public_key);
-            }
+            out.extend(load_file(path, callbacks.clone(), true)?);
         }
-        Ok(keyring)
+        out.finish_keyed(callbacks)
     }
 
     /// Adds an identity, and the public key it answers to if known.
@@ -308,16 +395,12 @@ where
     if let Some(home) = non_empty("HOME") {
         files.push((PathBuf::from(home).join(".ssh/id_ed25519"), false));
     }
-    let mut out = Vec::new();
+    let mut out = Found::default();
     for (file, required) in &files {
         if !required && !file.is_file() {
             continue;
         }
-        out.extend(
-            load_file(file, callbacks.clone(), false)?
-                .into_iter()
-                .map(|(id, _)| id),
-        );
+        out.extend(load_file(file, callbacks.clone(), false)?);
     }
     if let Some(key) = env.var("SOPS_AGE_KEY") {
         // sops reads the key from the environment; so do we, but the copy
@@ -326,17 +409,13 @@ where
             variable: "SOPS_AGE_KEY",
         })?);
         if !key.trim().is_empty() {
-            out.extend(
-                parse_age_lines("SOPS_AGE_KEY", &key, false)?
-                    .into_iter()
-                    .map(|(id, _)| id),
-            );
+            out.extend(parse_age_lines("SOPS_AGE_KEY", &key, false)?);
         }
     }
-    if out.is_empty() {
+    if out.native.is_empty() && out.plugins.is_empty() {
         return Err(IdentityError::NoIdentity);
     }
-    Ok(out)
+    out.finish(callbacks)
 }
 
 #[cfg(test)]
@@ -368,7 +447,7 @@ mod tests {
         let message = err.map(|e| e.to_string()).unwrap_or_default();
         assert_eq!(
             message,
-            "k.txt: line 4 is not an age identity (AGE-SECRET-KEY-1…)"
+            "k.txt: line 4 is not an age identity (AGE-SECRET-KEY-1…, or a plugin's AGE-PLUGIN-…)"
         );
         assert!(parse_identity_file("e", b"# only comments\n", age::NoCallbacks).is_err());
     }
@@ -405,13 +484,7 @@ mod tests {
         .unwrap();
         let described: Vec<String> = custodians
             .iter()
-            .map(|c| match c.key.describe() {
-                crate::shares::custodians::RecipientDescription::Age { recipient } => recipient,
-                crate::shares::custodians::RecipientDescription::SshEd25519 { public_key } => {
-                    public_key
-                }
-                crate::shares::custodians::RecipientDescription::Passphrase => unreachable!(),
-            })
+            .map(|c| c.key.describe().public_key().unwrap().to_owned())
             .collect();
         assert_eq!(keyring.position(&described[0]), Some(0));
         assert_eq!(keyring.position(&described[1]), Some(1));

@@ -17,6 +17,7 @@
 //!
 //! And what they share, each in one place: [`kube`] (what is a Secret),
 //! [`walk`] (which files a command reads), [`identity`] (loading keys),
+//! [`plugin`] (age plugins: custodians on hardware tokens),
 //! [`fsio`] (reading inputs, writing outputs), [`report`] (check reports),
 //! [`secret`] (wiping secret types), [`clock`], and [`error`] with the
 //! [`class`] of every failure.
@@ -47,12 +48,14 @@ pub mod handover;
 pub mod identity;
 pub mod json;
 pub mod kube;
+pub mod plugin;
 pub mod preflight;
 pub mod report;
 pub mod root;
 pub mod secret;
 pub mod shares;
 pub mod sops;
+pub mod text;
 pub mod transcript;
 pub mod walk;
 

@@ -218,11 +218,22 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
 pub struct ExpectedSigner<'a> {
     /// Its root id.
     pub root_id: &'a str,
-    /// Every signing key in the root's history: base64 of the ed25519
-    /// public key (root.json `signing_public_key`) and which versions it
-    /// belongs to, in words. A transcript signed before a rotation of the
-    /// signing key still verifies, and says with which key.
-    pub keys: &'a [(String, String)],
+    /// Every signing key in the root's history, first to current. A
+    /// transcript signed before a rotation of the signing key still
+    /// verifies, and says with which key.
+    pub keys: &'a [SignerKey],
+}
+
+/// One signing key of a root's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignerKey {
+    /// Base64 of the ed25519 public key (root.json `signing_public_key`).
+    pub public_key: String,
+    /// Which versions it signed as their own key, in words.
+    pub versions: String,
+    /// When the version that replaced it was made (RFC 3339 UTC, as
+    /// transcripts write times), if it was replaced.
+    pub replaced_at: Option<String>,
 }
 
 /// `transcript verify`: the chain, then each record, as a report. With
@@ -239,7 +250,12 @@ pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified
     };
     let mut signatures = 0;
     let mut unsigned_after = 0;
+    // The latest record time so far, signature records included.
+    let mut latest = String::new();
     for record in &verified.records {
+        if record.time > latest {
+            latest = record.time.clone();
+        }
         let subject = format!("{:>4} {}", record.seq, record.time);
         match &record.entry {
             Entry::Command {
@@ -264,7 +280,7 @@ pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified
                     expected
                         .keys
                         .iter()
-                        .find(|(key, _)| key == public_key)
+                        .find(|key| key.public_key == *public_key)
                         .filter(|_| root_id == expected.root_id)
                 });
                 match (signer, known) {
@@ -279,11 +295,33 @@ pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified
                             ),
                         );
                     }
-                    (Some(_), Some((_, versions))) => report.record(
+                    // A replaced key may have leaked: what it signs over
+                    // records from after its replacement is not the
+                    // root's word. (Times are the transcript's own; a
+                    // record's time cannot be changed without breaking the
+                    // chain, so the latest time so far bounds the head.)
+                    (Some(_), Some(key))
+                        if key
+                            .replaced_at
+                            .as_ref()
+                            .is_some_and(|at| latest.as_str() >= at.as_str()) =>
+                    {
+                        report.record(
+                            "signature",
+                            subject,
+                            false,
+                            format!(
+                                "signed by the signing key of root {root_id} of {}, over records made after its replacement ({}): a replaced key seals nothing after it was replaced",
+                                key.versions,
+                                key.replaced_at.as_deref().unwrap_or_default()
+                            ),
+                        );
+                    }
+                    (Some(_), Some(key)) => report.record(
                         "signature",
                         subject,
                         true,
-                        format!("signed by the signing key of root {root_id} ({versions})"),
+                        format!("signed by the signing key of root {root_id} ({})", key.versions),
                     ),
                     (None, _) => report.push(
                         "signature",

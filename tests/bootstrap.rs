@@ -1236,3 +1236,41 @@ fn identities_come_from_everywhere_sops_looks() {
     s.ceremony(&["bootstrap", "open", "sealed2.yaml", "-i", "missing.key"])
         .fails_with(8, "missing.key");
 }
+
+/// `stores:` in `.sops.yaml` lays out what `bootstrap seal` writes as sops
+/// lays out what it writes: the same indents, line for line.
+#[test]
+fn seal_follows_the_stores_indent_of_sops_yaml_as_sops_does() {
+    let s = Scratch::new();
+    mkdirs(&s, "tree");
+    s.write(
+        "tree/.sops.yaml",
+        format!(
+            "stores:\n  yaml:\n    indent: 2\ncreation_rules:\n  - path_regex: .*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: {R1}\n"
+        ),
+    );
+    let manifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  labels:\n    app: db\nstringData:\n  password: hunter2\n  nested:\n    inner: v\n";
+    s.write("tree/db.yaml", manifest);
+    s.write("tree/by-sops.yaml", manifest);
+    s.ceremony(&["bootstrap", "seal", "--in-place", "tree/db.yaml"])
+        .success();
+    let sops = run_sops(&s.path("tree"), None, &["-e", "-i", "by-sops.yaml"]);
+    assert_eq!(sops.code(), 0, "{}", sops.stderr_text());
+    // Indents only: ciphertexts, the MAC and the time differ by design.
+    let shape = |text: String| -> Vec<usize> {
+        text.lines()
+            .take_while(|l| !l.starts_with("sops:"))
+            .map(|l| l.len() - l.trim_start().len())
+            .collect()
+    };
+    let ours = shape(String::from_utf8(s.read("tree/db.yaml")).unwrap());
+    assert_eq!(
+        ours,
+        shape(String::from_utf8(s.read("tree/by-sops.yaml")).unwrap())
+    );
+    // sops's own default is 4: nested keys would be at 8.
+    assert!(
+        ours.contains(&4) && !ours.contains(&8),
+        "indent 2 per level: {ours:?}"
+    );
+}

@@ -516,10 +516,11 @@ fn transcript_records() {
         "[1].prev" => computed("sha256 of record 0's line", transcript::line_hash(first_line)),
         "[1].signature" => random("ed25519 signature over the head by the fixed test key, base64", BASE64_64_BYTES),
     });
-    let keys = [(
-        B64.encode(key.verifying_key().to_bytes()),
-        "version 1 on, current".to_owned(),
-    )];
+    let keys = [transcript::SignerKey {
+        public_key: B64.encode(key.verifying_key().to_bytes()),
+        versions: "version 1 on, current".to_owned(),
+        replaced_at: None,
+    }];
     let (_, report) = transcript::check(
         &text,
         Some(transcript::ExpectedSigner {

@@ -273,6 +273,7 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
         Format::Yaml,
         &sops_identities("key1.agekey"),
         &key_groups(&[&[R2]], 0),
+        &sops::StoreOptions::default(),
     )
     .unwrap();
     assert_eq!(
@@ -331,6 +332,7 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
         Format::Yaml,
         &sops_identities("key2.agekey"),
         &key_groups(&[&[R1], &[R2]], 2),
+        &sops::StoreOptions::default(),
     )
     .unwrap();
     assert_eq!(
@@ -371,6 +373,7 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
         Format::Yaml,
         &sops_identities("key1.agekey"),
         &key_groups(&[&[R1, R2]], 0),
+        &sops::StoreOptions::default(),
     )
     .unwrap();
     let updated_text = String::from_utf8(updated.clone()).unwrap();

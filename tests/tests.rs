@@ -2,7 +2,7 @@
 //! and one `[[test]]` in Cargo.toml): one module per area, all sharing one
 //! harness, [`util`]. They run the real `ceremony` binary and the real tools
 //! it must interoperate with (age, ssh-keygen, sops 3.11, minisign, tmux,
-//! Python `cryptography`); `tests/run` installs those, then runs
+//! Python `cryptography`, and the test age plugin built from tests/plugin/); `tests/run` installs those, then runs
 //! `cargo test --locked`.
 //!
 //! To add tests, add a `#[test]` to the module of its area, or a new file
@@ -15,9 +15,12 @@ mod util;
 mod bootstrap;
 mod cli_cases;
 mod dayn_bootstrap;
+mod dayn_leak;
+mod dayn_openbao;
 mod demo;
 mod faults;
 mod formats;
+mod fuzz_regressions;
 mod handover_cli;
 mod handover_demo;
 mod handover_e2e;
@@ -28,6 +31,8 @@ mod openbao;
 mod openbao_kv;
 mod openbao_transit;
 mod passphrase_tty;
+mod plugins;
+mod redteam_lineage;
 mod root;
 mod shamir_interop;
 mod sops_corpus;

@@ -129,7 +129,8 @@ fn a_ceremony_leaves_a_signed_tamper_evident_transcript() {
     s.write("t.jsonl", &edited);
     s.ceremony(&["transcript", "verify", "t.jsonl"])
         .fails_with(4, "line 4: the chain breaks here");
-    // ... and a broken transcript is not extended.
+    // ... and a broken transcript is not extended. The preflight itself
+    // passed: only its record is missing (exit 9, not-recorded).
     s.ceremony(&[
         "--transcript",
         "t.jsonl",
@@ -137,5 +138,9 @@ fn a_ceremony_leaves_a_signed_tamper_evident_transcript() {
         "--system-root",
         &sys,
     ])
-    .fails_with(8, "transcript");
+    .fails_with(
+        9,
+        "error: the command succeeded, but it was not recorded in the transcript: t.jsonl: line 4: the chain breaks here",
+    );
+    assert_eq!(s.read("t.jsonl"), edited.as_bytes());
 }

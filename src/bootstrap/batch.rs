@@ -17,16 +17,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Error;
 use super::seal::Done;
-use crate::fsio;
+use crate::fsio::{self, Leftovers, Written};
 use crate::walk::{Skipped, Target};
 
 /// What happened to one file.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Changed (sealed, updated, rotated, opened).
-    Done,
-    /// Changed, and given a new data key because it lost a recipient.
-    Rekeyed,
+    /// Changed (sealed, updated, rotated, opened), and what its write found
+    /// ([`Written::default`] where nothing was written in place).
+    Done(Written),
+    /// Changed, and given a new data key because it lost a recipient; and
+    /// what its write found.
+    Rekeyed(Written),
     /// Nothing to do.
     Unchanged,
     /// Not a file this command works on.
@@ -38,8 +40,8 @@ pub enum Outcome {
 impl From<Result<Done, Error>> for Outcome {
     fn from(result: Result<Done, Error>) -> Self {
         match result {
-            Ok(Done::Changed) => Outcome::Done,
-            Ok(Done::Rekeyed) => Outcome::Rekeyed,
+            Ok(Done::Changed(written)) => Outcome::Done(written),
+            Ok(Done::Rekeyed(written)) => Outcome::Rekeyed(written),
             Ok(Done::Unchanged) => Outcome::Unchanged,
             Ok(Done::Skipped(reason)) => Outcome::Skipped(reason),
             Err(e) => Outcome::Failed(e),
@@ -78,7 +80,7 @@ where
     let mut failed: HashMap<PathBuf, fsio::FsError> = failed.into_iter().collect();
     if !failed.is_empty() {
         for (target, outcome) in targets.iter().zip(outcomes.iter_mut()) {
-            if matches!(outcome, Outcome::Done | Outcome::Rekeyed) {
+            if matches!(outcome, Outcome::Done(_) | Outcome::Rekeyed(_)) {
                 if let Some(error) = failed.remove(&target.path) {
                     *outcome = Outcome::Failed(Error::Fs(error));
                 }
@@ -153,6 +155,12 @@ pub struct Summary {
     pub skipped: Vec<Skipped>,
     /// Files that failed, with the error; each was left as it was.
     pub failed: Vec<(Target, Error)>,
+    /// Leftovers of killed runs that the writes found beside the files,
+    /// each once.
+    pub leftovers: Leftovers,
+    /// Files changed whose other names (hard links) still hold the old
+    /// content, with how many there are: the change did not reach them.
+    pub other_names: Vec<(Target, u64)>,
 }
 
 impl Summary {
@@ -164,9 +172,9 @@ impl Summary {
         };
         for (target, outcome) in targets.iter().zip(outcomes) {
             match outcome {
-                Outcome::Done => summary.done.push(target.clone()),
-                Outcome::Rekeyed => {
-                    summary.done.push(target.clone());
+                Outcome::Done(written) => summary.add_done(target, written),
+                Outcome::Rekeyed(written) => {
+                    summary.add_done(target, written);
                     summary.rekeyed.push(target.clone());
                 }
                 Outcome::Unchanged => summary.unchanged.push(target.clone()),
@@ -178,6 +186,16 @@ impl Summary {
             }
         }
         summary
+    }
+
+    /// A changed file, and what its write found.
+    fn add_done(&mut self, target: &Target, written: Written) {
+        self.leftovers.merge(written.leftovers);
+        if written.old_content_links > 0 {
+            self.other_names
+                .push((target.clone(), written.old_content_links));
+        }
+        self.done.push(target.clone());
     }
 
     /// Success, or [`Error::Batch`] with the class of the first failure.

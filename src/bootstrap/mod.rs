@@ -14,6 +14,8 @@
 //!   applies the same policy before it lists a file.
 //! * [`batch`]: running one of those over a tree, a few files at a time,
 //!   each file all-or-nothing.
+//! * [`set`]: a new value for one item of a sealed Secret (a leaked
+//!   credential replaced), under a new data key.
 //!
 //! Files are found with the one walker ([`crate::walk`]), read through
 //! [`crate::fsio::read_input`] and rewritten with
@@ -26,6 +28,7 @@ pub mod config;
 pub mod plan;
 pub mod policy;
 pub mod seal;
+pub mod set;
 
 use std::path::PathBuf;
 
@@ -79,6 +82,19 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A cleartext file to seal in place has other names (hard links):
+    /// sealing would replace this name only, and the others would keep
+    /// the cleartext.
+    #[error(
+        "{file}: has {others} other name(s) (hard links): sealing in place would replace this name only, and the others would keep the cleartext; the file was left as it was (list them: `find / -xdev -samefile {file}`)",
+        others = links.saturating_sub(1)
+    )]
+    HardLinked {
+        /// The file.
+        file: PathBuf,
+        /// How many names it has, this one included.
+        links: u64,
+    },
     /// Some files of a tree command failed; each was left as it was.
     #[error("{failed} of {total} file(s) failed; the failed files were left as they were")]
     Batch {
@@ -101,6 +117,7 @@ impl Error {
             Error::Identity(e) => e.class(),
             Error::NoRecipients { .. } => Class::Usage,
             Error::NotCovered { .. } => Class::Input,
+            Error::HardLinked { .. } => Class::Refused,
             Error::Batch { class, .. } => *class,
         }
     }
@@ -116,6 +133,9 @@ impl Error {
             ),
             Error::NotCovered { .. } => Some(
                 "add a .sops.yaml rule whose path_regex matches the file, or pass the recipients on the command line",
+            ),
+            Error::HardLinked { .. } => Some(
+                "remove the file's other names (each would keep the cleartext), then seal again; they are on the file's own file system, so search from its mount point if that is not /",
             ),
             Error::Batch { .. } => Some("each failure is listed above with its reason"),
             _ => None,

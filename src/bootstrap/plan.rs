@@ -2,7 +2,7 @@
 
 use super::Error;
 use super::config::{Configs, RuleLookup};
-use crate::sops::{CryptRule, KeyGroups, Recipient};
+use crate::sops::{CryptRule, KeyGroups, Recipient, StoreOptions};
 use crate::walk::Target;
 
 /// How one file is to be sealed.
@@ -15,6 +15,8 @@ pub struct Plan {
     pub rule: Option<CryptRule>,
     /// `mac_only_encrypted` from the rule.
     pub mac_only_encrypted: bool,
+    /// How the file is laid out (`stores:` indents of its `.sops.yaml`).
+    pub layout: StoreOptions,
 }
 
 impl Plan {
@@ -25,6 +27,7 @@ impl Plan {
             key_groups,
             rule: None,
             mac_only_encrypted: false,
+            layout: StoreOptions::default(),
         }
     }
 }
@@ -72,9 +75,15 @@ pub fn plan_for(
             file: target.path.clone(),
         });
     };
+    // sops lays out what it writes as the governing `.sops.yaml` says.
+    let layout = configs
+        .for_file(&target.path)?
+        .map(|c| c.stores())
+        .unwrap_or_default();
     Ok(Planned::Plan(Plan {
         key_groups,
         rule: rule.as_ref().and_then(|r| r.crypt_rule.clone()),
         mac_only_encrypted: rule.is_some_and(|r| r.mac_only_encrypted),
+        layout,
     }))
 }

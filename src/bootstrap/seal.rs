@@ -24,11 +24,13 @@ use crate::walk::Target;
 /// What an operation did to one file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Done {
-    /// Changed (sealed, updated, rotated).
-    Changed,
+    /// Changed (sealed, updated, rotated), and what the write found on the
+    /// way: leftovers of killed runs beside the file, and how many other
+    /// names (hard links) still hold its old content.
+    Changed(fsio::Written),
     /// Moved to other recipients and, since it lost one, given a new data
-    /// key (updatekeys).
-    Rekeyed,
+    /// key (updatekeys); and what the write found, as for `Changed`.
+    Rekeyed(fsio::Written),
     /// Nothing to do: already sealed, recipients already current.
     Unchanged,
     /// Not a file this operation works on (a walked file that is not
@@ -68,10 +70,14 @@ pub fn seal_bytes(
         rule,
         mac_only_encrypted: plan.mac_only_encrypted,
     };
-    sops::encrypt_tree(&mut tree, format, &opts, clock).map(Some)
+    sops::encrypt_tree_with(&mut tree, format, &opts, &plan.layout, clock).map(Some)
 }
 
-/// Seals one file in place, as part of `writes`.
+/// Seals one file in place, as part of `writes`. A cleartext file with
+/// other names (hard links) is refused before anything is sealed: the
+/// rename replaces this name only, and each other name would go on holding
+/// the cleartext while the operator believes it sealed. (A link made after
+/// the read is caught before the rename: it changes the file's stamp.)
 pub fn seal_in_place(
     path: &Path,
     plan: &Plan,
@@ -79,14 +85,24 @@ pub fn seal_in_place(
     writes: &fsio::Batch,
 ) -> Result<Done, Error> {
     let (plain, stamp) = read_stamped(path)?;
-    match seal_bytes(&plain, Format::from_path(path), plan, clock)
-        .map_err(|e| Error::sops(path, e))?
-    {
+    let format = Format::from_path(path);
+    if stamp.hard_links() > 1 {
+        // A file sealed already is left as it is, and so are its other
+        // names: they hold the same sealed bytes.
+        return match sops::parse_plain(&plain, format) {
+            Err(sops::Error::AlreadyEncrypted) => Ok(Done::Unchanged),
+            Err(e) => Err(Error::sops(path, e)),
+            Ok(_) => Err(Error::HardLinked {
+                file: path.to_owned(),
+                links: stamp.hard_links(),
+            }),
+        };
+    }
+    match seal_bytes(&plain, format, plan, clock).map_err(|e| Error::sops(path, e))? {
         None => Ok(Done::Unchanged),
-        Some(sealed) => {
-            writes.replace_if_unchanged(path, &sealed, stamp)?;
-            Ok(Done::Changed)
-        }
+        Some(sealed) => Ok(Done::Changed(
+            writes.replace_if_unchanged(path, &sealed, stamp)?,
+        )),
     }
 }
 
@@ -153,16 +169,23 @@ pub fn update_in_place(
         .flatten()
         .any(|had| !kept.iter().any(|k| *k == had.as_str()));
     let updated = if loses_one && no_opaque {
-        sops::rotate_to(&sealed, format, identities, Some(&plan.key_groups), clock)
+        sops::rotate_to(
+            &sealed,
+            format,
+            identities,
+            Some(&plan.key_groups),
+            &plan.layout,
+            clock,
+        )
     } else {
-        sops::update_keys(&sealed, format, identities, &plan.key_groups)
+        sops::update_keys(&sealed, format, identities, &plan.key_groups, &plan.layout)
     }
     .map_err(|e| Error::sops(path, e))?;
-    writes.replace_if_unchanged(path, &updated, stamp)?;
+    let written = writes.replace_if_unchanged(path, &updated, stamp)?;
     Ok(if loses_one && no_opaque {
-        Done::Rekeyed
+        Done::Rekeyed(written)
     } else {
-        Done::Changed
+        Done::Changed(written)
     })
 }
 
@@ -177,10 +200,9 @@ pub fn rotate_in_place(
     let path = &target.path;
     let (sealed, stamp) = read_stamped(path)?;
     match sops::rotate(&sealed, Format::from_path(path), identities, clock) {
-        Ok(rotated) => {
-            writes.replace_if_unchanged(path, &rotated, stamp)?;
-            Ok(Done::Changed)
-        }
+        Ok(rotated) => Ok(Done::Changed(
+            writes.replace_if_unchanged(path, &rotated, stamp)?,
+        )),
         Err(sops::Error::MetadataNotFound) if target.walked => {
             Ok(Done::Skipped("not sealed".into()))
         }
@@ -229,6 +251,43 @@ mod tests {
         );
     }
 
+    /// [`seal_in_place`] as a batch of one, which must not fail after the
+    /// file was handed over.
+    fn seal_one(path: &Path, plan: &Plan) -> Result<Done, Error> {
+        let (done, failures) =
+            fsio::Batch::run(1, |writes| seal_in_place(path, plan, &SystemClock, writes));
+        assert!(failures.is_empty(), "{failures:?}");
+        done
+    }
+
+    #[test]
+    fn a_cleartext_with_another_name_is_refused_and_a_sealed_one_left_alone() {
+        let (plan, _) = plan();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.yaml");
+        let other = dir.path().join("backup.yaml");
+        std::fs::write(&path, "password: hunter2\n").unwrap();
+        std::fs::hard_link(&path, &other).unwrap();
+        let err = seal_one(&path, &plan).unwrap_err();
+        assert!(matches!(&err, Error::HardLinked { links: 2, .. }), "{err}");
+        assert_eq!(err.class(), crate::class::Class::Refused);
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert_eq!(std::fs::read(&other).unwrap(), b"password: hunter2\n");
+        assert_eq!(std::fs::read(&path).unwrap(), b"password: hunter2\n");
+
+        // Sealed under one name, then linked: nothing left to refuse.
+        std::fs::remove_file(&other).unwrap();
+        assert!(matches!(
+            seal_one(&path, &plan).unwrap(),
+            Done::Changed(fsio::Written {
+                old_content_links: 0,
+                ..
+            })
+        ));
+        std::fs::hard_link(&path, &other).unwrap();
+        assert_eq!(seal_one(&path, &plan).unwrap(), Done::Unchanged);
+    }
+
     #[test]
     fn a_file_changed_while_sealing_is_not_replaced() {
         let (plan, _) = plan();
@@ -246,14 +305,7 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::read(&path).unwrap(), b"a: 2\n");
-        let (done, failures) = fsio::Batch::run(1, |writes| {
-            seal_in_place(&path, &plan, &SystemClock, writes).unwrap()
-        });
-        assert_eq!(done, Done::Changed);
-        assert!(failures.is_empty());
-        let (done, _) = fsio::Batch::run(1, |writes| {
-            seal_in_place(&path, &plan, &SystemClock, writes).unwrap()
-        });
-        assert_eq!(done, Done::Unchanged);
+        assert!(matches!(seal_one(&path, &plan).unwrap(), Done::Changed(_)));
+        assert_eq!(seal_one(&path, &plan).unwrap(), Done::Unchanged);
     }
 }

@@ -28,6 +28,8 @@ use super::args::{
 use super::output::{self, SecretStdout, note, printable};
 use super::prompt::TerminalCallbacks;
 
+mod set;
+
 /// How the commands that rewrite files walk: symbolic links are skipped
 /// (replacing one would cut it), hidden files are tool configuration.
 const REWRITE_WALK: walk::Policy = walk::Policy {
@@ -45,6 +47,7 @@ pub fn run(command: BootstrapCommand) -> Result<()> {
         BootstrapCommand::Verify(args) => verify(&args),
         BootstrapCommand::Updatekeys(args) => update_keys(&args),
         BootstrapCommand::Rotate(args) => rotate(&args),
+        BootstrapCommand::Set(args) => set::run(&args),
     }
 }
 
@@ -148,6 +151,9 @@ struct Labels {
     /// Past tense for the human summary.
     done_text: &'static str,
     unchanged_text: &'static str,
+    /// What another name (hard link) of a changed file still holds, and
+    /// what that means: the write replaced one name only.
+    other_names: &'static str,
 }
 
 /// Prints a batch's report (per-file lines on stderr, the JSON summary on
@@ -165,6 +171,15 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
         note!("{:<15} {}", labels.unchanged_text, shown(&t.path));
     }
     let mut errors = Vec::new();
+    output::leftovers(&summary.leftovers);
+    for (t, links) in &summary.other_names {
+        note!(
+            "warning         {}: {links} other name(s) (hard links) of this file {}; list them with `find / -xdev -samefile {}`",
+            shown(&t.path),
+            labels.other_names,
+            shown(&t.path)
+        );
+    }
     for (t, err) in &summary.failed {
         let message = ceremony::error::chain_text(err);
         note!(
@@ -172,6 +187,11 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
             shown(&t.path),
             printable(&message)
         );
+        // The command's own error ends in a hint to read these lines, so
+        // a file's hint is said here or nowhere.
+        if let Some(hint) = err.hint() {
+            note!("hint            {}: {hint}", shown(&t.path));
+        }
         let code = super::exit::for_class(err.class());
         errors.push(
             json!({"path": t.path.display().to_string(), "error": message, "exit_code": code}),
@@ -270,6 +290,9 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
             unchanged: "already_sealed",
             done_text: "sealed",
             unchanged_text: "already sealed",
+            // Refused before sealing; a link made in the rename's own
+            // window is all that can reach this.
+            other_names: "still hold the cleartext",
         },
         &summary,
         args.json,
@@ -351,7 +374,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
                 if let Some(Ok(mut slot)) = opened.get(i).map(Mutex::lock) {
                     *slot = Some(plain);
                 }
-                Outcome::Done
+                Outcome::Done(fsio::Written::default())
             }
             Err(bootstrap::Error::Sops {
                 source: ceremony::sops::Error::MetadataNotFound,
@@ -364,6 +387,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
     if summary.failed.is_empty() {
         // All or nothing: the directory appears only with every file in it.
         let staged = fsio::StagedDir::new(out_dir)?;
+        output::leftovers(staged.leftovers());
         for (target, slot) in found.targets.iter().zip(&opened) {
             let plain = slot.lock().ok().and_then(|mut s| s.take());
             if let Some(plain) = plain {
@@ -382,6 +406,7 @@ fn open(args: &BootstrapOpenArgs) -> Result<()> {
             unchanged: "unchanged",
             done_text: "opened",
             unchanged_text: "unchanged",
+            other_names: "",
         },
         &summary,
         false,
@@ -418,6 +443,7 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
             unchanged: "unchanged",
             done_text: "updated",
             unchanged_text: "already current",
+            other_names: "still hold it sealed to the old recipients (who can still open that copy)",
         },
         &summary,
         args.json,
@@ -442,6 +468,7 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
             unchanged: "unchanged",
             done_text: "rotated",
             unchanged_text: "unchanged",
+            other_names: "still hold it under the old data key: for that copy the rotation did not happen",
         },
         &summary,
         args.json,

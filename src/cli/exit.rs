@@ -21,6 +21,9 @@ pub const REFUSED: u8 = 6;
 pub const DECRYPTION: u8 = 7;
 /// A read or write failed.
 pub const IO: u8 = 8;
+/// The command succeeded and its work is done, but its `--transcript`
+/// record could not be appended. Never a failure to retry.
+pub const NOT_RECORDED: u8 = 9;
 /// A SOPS value failed its authentication tag (25, as in sops).
 pub const VALUE_DECRYPTION: u8 = 25;
 /// A SOPS file's MAC does not match (51, as in sops).

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use ceremony::clock::{Clock, SystemClock};
 use ceremony::fsio::{self, Cap};
 use ceremony::handover::challenge::{self, Challenge, ChallengePlan};
-use ceremony::handover::items::SecretName;
+use ceremony::handover::items::{ItemRef, SecretName};
 use ceremony::handover::receipt::{self, ReceiptPlan, Values};
 use ceremony::handover::report::{self, VerifyRequest};
 use ceremony::handover::{self as ho, Envelope, Scheme, TrustFile, sealed, sign};
@@ -51,6 +51,13 @@ fn load_challenge(path: &Path) -> Result<Challenge> {
 fn challenge(args: &HandoverChallengeArgs) -> Result<()> {
     let validity = challenge::parse_duration(&args.expires)
         .map_err(|e| CliError::Usage(format!("--expires: {e}")))?;
+    // --item: parsed before anything is read, so a typo is a usage error;
+    // items not in the directory are named all at once, later.
+    let only = args
+        .items
+        .iter()
+        .map(|s| ItemRef::parse(s).map_err(|e| CliError::Usage(format!("--item: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     let root = RootDir::load(&args.root)?;
     let dir = sealed::read_dir(&args.bootstrap)?;
     for s in &dir.skipped {
@@ -70,7 +77,11 @@ fn challenge(args: &HandoverChallengeArgs) -> Result<()> {
         now: SystemClock.now(),
         validity,
     };
-    let challenge = Challenge::create(&plan, &dir.files).map_err(lib)?;
+    let mut challenge = Challenge::create(&plan, &dir.files).map_err(lib)?;
+    let all_items = challenge.items().count();
+    if !only.is_empty() {
+        challenge = challenge.only(&only).map_err(lib)?;
+    }
     let json = challenge.to_json().map_err(lib)?;
     // Owner-only: the nonce is not secret, but with a receipt it lets
     // guesses of low-entropy values be tested (docs/handover.md §4).
@@ -87,6 +98,13 @@ fn challenge(args: &HandoverChallengeArgs) -> Result<()> {
         for item in &file.items {
             note!("    {} ({})", item.id, item.field.as_str());
         }
+    }
+    if !only.is_empty() {
+        note!(
+            "  (only the {} item(s) asked for with --item, of {all_items} in {})",
+            challenge.items().count(),
+            printable(&args.bootstrap.display().to_string())
+        );
     }
     note!("Written to {}", args.out.display());
     Ok(())

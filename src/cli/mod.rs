@@ -105,6 +105,10 @@ pub fn main() -> ExitCode {
         note!("warning: the no-network filter could not be installed: {e}");
     }
     let argv: Vec<OsString> = std::env::args_os().collect();
+    if let Err(err) = configure_plugins() {
+        report_error(&err);
+        return ExitCode::from(exit::USAGE);
+    }
     if let Some(position) = private_key_argument(&argv) {
         let err = anyhow::Error::new(CliError::PrivateKeyArgument { position });
         report_error(&err);
@@ -118,16 +122,18 @@ pub fn main() -> ExitCode {
             } else {
                 exit::OK
             };
-            let printed = e.print();
-            // `--help` and `--version` are the product; if they cannot be
-            // written, say so by the exit code.
-            if printed.is_err() && code == exit::OK {
+            // `--help` and `--version` are the product: if they cannot be
+            // written, that is a failure (exit 8), said on stderr like any
+            // other. (A usage error that cannot be printed keeps exit 2.)
+            if let (Err(source), exit::OK) = (e.print(), code) {
+                report_error(&anyhow::Error::new(CliError::Output { source }));
                 return ExitCode::from(exit::IO);
             }
             return ExitCode::from(code);
         }
     };
     let transcript = cli.transcript.clone();
+    let made = made_by(&cli.command);
     let (code, outcome) = match run(cli) {
         Ok(()) => (exit::OK, "ok".to_owned()),
         Err(err) => {
@@ -159,13 +165,126 @@ pub fn main() -> ExitCode {
             );
             ExitCode::from(code)
         }
+        Err(e) if code == exit::OK => {
+            // The work is done and stays done: a runbook must not read this
+            // as a failure to retry (a second root, a second share set), so
+            // it has its own exit code, and the message says what was made.
+            let file = output::printable(&path.display().to_string());
+            let why = output::printable(&e.to_string());
+            // A file system error names the file already; a chain error
+            // (a line that does not verify) does not.
+            let why = if why.starts_with(&file) {
+                why
+            } else {
+                format!("{file}: {why}")
+            };
+            note!(
+                "error: {}, but it was not recorded in the transcript: {why}",
+                made.as_deref().unwrap_or("the command succeeded")
+            );
+            let first = if made.is_some() {
+                "do not run the command again"
+            } else {
+                "its outcome stands"
+            };
+            note!(
+                "hint: {first}: write it and its outcome in the paper log by hand, then fix {file} (the message says what failed) before the next command"
+            );
+            ExitCode::from(exit::NOT_RECORDED)
+        }
         Err(e) => {
+            // The command's own failure stays its exit code.
             note!("error: transcript {}: {e}", path.display());
-            // The command's own failure stays its exit code; a command that
-            // succeeded but could not be recorded fails with io.
-            ExitCode::from(if code == exit::OK { exit::IO } else { code })
+            ExitCode::from(code)
         }
     }
+}
+
+/// What a command leaves behind once it has succeeded, as the message
+/// says it when the record of that success cannot be written; `None` for
+/// a command whose work is only what it printed or checked.
+fn made_by(command: &Command) -> Option<String> {
+    use args::{BootstrapCommand, HandoverCommand, RootCommand, TranscriptCommand, UnsealCommand};
+    let shown = |path: &std::path::Path| output::printable(&path.display().to_string());
+    let all = |paths: &[std::path::PathBuf]| {
+        paths
+            .iter()
+            .map(|p| shown(p))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(match command {
+        Command::Root(RootCommand::Init(a)) => format!("the root was written to {}", shown(&a.out)),
+        Command::Root(
+            RootCommand::Rotate(args::RootRotateArgs { common, .. })
+            | RootCommand::Reshare(args::RootReshareArgs { common, .. })
+            | RootCommand::Retire(args::RootRetireArgs { common, .. }),
+        ) => format!(
+            "a new version of the root was written to {}",
+            shown(&common.root)
+        ),
+        Command::Unseal(
+            UnsealCommand::Share(args::ShareArgs { out, .. })
+            | UnsealCommand::Reshare(args::ReshareArgs { out, .. })
+            | UnsealCommand::Wrap(args::WrapArgs { out, .. }),
+        ) => format!("the share set was written to {}", shown(out)),
+        Command::Bootstrap(BootstrapCommand::Seal(a)) if a.in_place => {
+            format!("the files were sealed in place ({})", all(&a.paths))
+        }
+        Command::Bootstrap(BootstrapCommand::Open(args::BootstrapOpenArgs {
+            out_dir: Some(out),
+            ..
+        })) => format!("the opened files were written to {}", shown(out)),
+        Command::Bootstrap(BootstrapCommand::Updatekeys(a)) => {
+            format!(
+                "the files were moved to their new recipients ({})",
+                all(&a.paths)
+            )
+        }
+        Command::Bootstrap(BootstrapCommand::Rotate(a)) => {
+            format!("the files were given new data keys ({})", all(&a.paths))
+        }
+        Command::Handover(HandoverCommand::Challenge(a)) => {
+            format!("the challenge was written to {}", shown(&a.out))
+        }
+        Command::Handover(HandoverCommand::Receipt(a)) => {
+            format!("the receipt was written to {}", shown(&a.out))
+        }
+        Command::Handover(HandoverCommand::AttachSignature(a)) => {
+            format!("the signature was added to {}", shown(&a.receipt))
+        }
+        Command::Transcript(TranscriptCommand::Sign(a)) => {
+            format!("the head of {} was signed", shown(&a.file))
+        }
+        Command::Demo(args::DemoArgs { keep: Some(dir) }) => {
+            format!("the demo's files were written to {}", shown(dir))
+        }
+        _ => return None,
+    })
+}
+
+/// age plugins (hardware tokens) talk to the terminal, and may be silent
+/// for `CEREMONY_PLUGIN_TIMEOUT` seconds (60 by default) while ceremony
+/// waits for them.
+fn configure_plugins() -> anyhow::Result<()> {
+    const VARIABLE: &str = "CEREMONY_PLUGIN_TIMEOUT";
+    let max = ceremony::plugin::MAX_TIMEOUT.as_secs();
+    let timeout = match std::env::var_os(VARIABLE) {
+        None => ceremony::plugin::DEFAULT_TIMEOUT,
+        Some(value) => match value.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
+            Some(seconds) if (1..=max).contains(&seconds) => {
+                std::time::Duration::from_secs(seconds)
+            }
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "{VARIABLE} must be a whole number of seconds from 1 to {max}"
+                ))
+                .into());
+            }
+        },
+    };
+    ceremony::plugin::configure(std::sync::Arc::new(prompt::TerminalCallbacks), timeout);
+    Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -91,6 +91,38 @@ pub fn product(bytes: &[u8]) -> Result<(), CliError> {
         .map_err(|source| CliError::Output { source })
 }
 
+/// Says on stderr which leftovers of killed runs a write removed and which
+/// it left alone, and why (`fsio`'s module doc). Each path is said once per
+/// process: a command that checks its output directory first and writes
+/// it later, or writes many files into one directory, finds the same
+/// leftovers more than once, and printing what each write found as soon
+/// as it returns means a command that fails later still says what was
+/// removed.
+pub fn leftovers(found: &ceremony::fsio::Leftovers) {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+    static SAID: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    let Ok(mut said) = SAID.lock() else {
+        return;
+    };
+    let shown = |p: &std::path::Path| printable(&p.display().to_string());
+    for path in &found.removed {
+        if said.insert(path.clone()) {
+            note!("note: removed a leftover of a killed run: {}", shown(path));
+        }
+    }
+    for kept in &found.kept {
+        if said.insert(kept.path.clone()) {
+            note!(
+                "note: kept {}, which looks like a leftover of another run: {}; remove it by hand once you know nothing is writing it",
+                shown(&kept.path),
+                printable(&kept.why.to_string())
+            );
+        }
+    }
+}
+
 /// Permission to write a secret to stdout, checked before anything secret
 /// exists: stdout is not a terminal, or the operator allowed one.
 pub struct SecretStdout(());
@@ -118,12 +150,16 @@ pub fn json(value: &serde_json::Value) -> Result<(), CliError> {
 }
 
 /// Escapes control characters (ESC, CR, BEL, …) so that text read from a
-/// file cannot drive the terminal.
+/// file cannot drive the terminal, and the characters that reorder or hide
+/// text (`ceremony::text::is_hidden`) so that what is shown is what is there.
 pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() {
                 c.escape_default().to_string()
+            } else if ceremony::text::is_hidden(c) {
+                // Bidi overrides, zero-widths: shown as what they are.
+                c.escape_unicode().to_string()
             } else {
                 c.to_string()
             }

@@ -1,6 +1,8 @@
 //! Everything that talks to the operator's terminal: passphrase prompts
 //! (rpassword, which reads /dev/tty with echo off) and confirmations
-//! (dialoguer). Secrets typed here go straight into zeroizing types.
+//! (dialoguer, on stderr). Secrets typed here go straight into zeroizing
+//! types. An age plugin's messages, PIN prompts and questions ("insert your
+//! token") come here too ([`TerminalCallbacks`]), never to stdout.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -52,7 +54,10 @@ pub fn new_passphrase(custodian: &str) -> Result<SecretText> {
 }
 
 /// Prompts every passphrase custodian for a new passphrase, in file order.
+/// First, every plugin custodian's plugin program must be installed: a
+/// missing one is found before anyone types a passphrase.
 pub fn passphrases_for(custodians: &Custodians) -> Result<BTreeMap<String, SecretText>> {
+    custodians.require_plugins()?;
     let mut passphrases = BTreeMap::new();
     for custodian in custodians.iter() {
         if matches!(custodian.key, CustodianKey::Passphrase) {
@@ -83,21 +88,48 @@ pub fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
     }
 }
 
-/// age's callbacks, for passphrase-protected SSH keys given with `-i`.
+/// age's callbacks: passphrase-protected SSH keys given with `-i`, and age
+/// plugins (hardware tokens). Messages go to stderr; a PIN is read from the
+/// terminal with echo off; questions are asked on stderr and answered at
+/// the terminal. Without a terminal, questions get no answer (the plugin
+/// then fails or skips, as it decides). What a plugin sends arrives here
+/// cleaned up by `ceremony::plugin` and prefixed with its program's name.
 #[derive(Clone, Copy)]
 pub struct TerminalCallbacks;
+
+fn terminal() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
 
 impl age::Callbacks for TerminalCallbacks {
     fn display_message(&self, message: &str) {
         note!("{message}");
     }
 
-    fn confirm(&self, _message: &str, _yes: &str, _no: Option<&str>) -> Option<bool> {
-        None
+    fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
+        if !terminal() {
+            return None;
+        }
+        let mut items = vec![yes];
+        items.extend(no);
+        dialoguer::Select::new()
+            .with_prompt(message)
+            .items(&items)
+            .default(0)
+            .interact_opt()
+            .ok()
+            .flatten()
+            .map(|choice| choice == 0)
     }
 
-    fn request_public_string(&self, _description: &str) -> Option<String> {
-        None
+    fn request_public_string(&self, description: &str) -> Option<String> {
+        if !terminal() {
+            return None;
+        }
+        dialoguer::Input::<String>::new()
+            .with_prompt(description)
+            .interact_text()
+            .ok()
     }
 
     fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {

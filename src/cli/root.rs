@@ -97,7 +97,8 @@ fn init(args: &RootInitArgs) -> Result<()> {
         dir::Replace::Never
     };
     // 7.2.1: the root MUST NOT be regenerated; checked before anything else.
-    let target = dir::Target::check(&args.out, replace, &clock)?;
+    let (target, found) = dir::Target::check(&args.out, replace, &clock)?;
+    output::leftovers(&found);
 
     let gate = preflight::gate(&args.preflight)?;
     note!(
@@ -126,7 +127,8 @@ fn init(args: &RootInitArgs) -> Result<()> {
     // The new root exists in memory before the old one is touched; writing
     // it moves the old root aside and back again on any failure.
     let output = root::init(&custodians, &plan, &passphrases, &gate, &clock)?;
-    let written = target.write(&output)?;
+    let (written, found) = target.write(&output)?;
+    output::leftovers(&found);
 
     let manifest = written.manifest();
     let body = &manifest.body;
@@ -134,6 +136,17 @@ fn init(args: &RootInitArgs) -> Result<()> {
     if let Some(old) = &body.replaces {
         note!("  the old root {} is in {}", old.root_id, old.moved_to);
     }
+    print_written(manifest);
+    note!(
+        "Record the root id and signing key fingerprint in the ceremony log; hand each custodian their file."
+    );
+    Ok(())
+}
+
+/// What the witnesses record of a root version just written: its public
+/// keys and the SHA-256 of every custodian's file.
+pub fn print_written(manifest: &root::RootManifest) {
+    let body = &manifest.body;
     note!("  bootstrap recipient  {}", body.bootstrap_recipient);
     note!("  unseal key id        {}", body.unseal.key_id);
     note!(
@@ -143,10 +156,6 @@ fn init(args: &RootInitArgs) -> Result<()> {
     for file in &body.custodian_files {
         note!("  {:<22} sha256 {}", file.file, file.sha256);
     }
-    note!(
-        "Record the root id and signing key fingerprint in the ceremony log; hand each custodian their file."
-    );
-    Ok(())
 }
 
 fn show(args: &RootShowArgs) -> Result<()> {

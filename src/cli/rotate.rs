@@ -99,6 +99,7 @@ fn change(common: &RootChangeCommon, root: RootDir, mut plan: ChangePlan) -> Res
     // Every refusal of the plan comes before the gate and any prompt.
     let changes = plan.changes(body).map_err(root::Error::from)?;
     let custodians = lib::custodians_for(&plan, body)?;
+    root.check_advanceable()?;
     let gate = preflight::gate(&common.preflight)?;
 
     let names: Vec<&str> = changes.iter().map(|c| c.as_str()).collect();
@@ -120,8 +121,10 @@ fn change(common: &RootChangeCommon, root: RootDir, mut plan: ChangePlan) -> Res
     let bundles = super::root::open_bundles(&root, &common.bundles, &identities)?;
     let passphrases = prompt::passphrases_for(&custodians)?;
     let next = lib::next_version(&root, &bundles, &plan, &passphrases, &gate, &clock)?;
-    let (written, leftover) = root.advance(&next)?;
-    if let Some(path) = leftover {
+    let advanced = root.advance(&next)?;
+    super::output::leftovers(&advanced.leftovers);
+    let written = advanced.root;
+    if let Some(path) = advanced.superseded {
         note!(
             "note: the superseded directory could not be removed: {} (its bundles no longer count; remove it)",
             path.display()
@@ -141,15 +144,7 @@ fn change(common: &RootChangeCommon, root: RootDir, mut plan: ChangePlan) -> Res
         body.version() - 1,
         root::lineage::history_file(body.version() - 1)
     );
-    note!("  bootstrap recipient  {}", body.bootstrap_recipient);
-    note!("  unseal key id        {}", body.unseal.key_id);
-    note!(
-        "  signing key          {}",
-        manifest.signing_key_fingerprint()
-    );
-    for file in &body.custodian_files {
-        note!("  {:<22} sha256 {}", file.file, file.sha256);
-    }
+    super::root::print_written(manifest);
     note!(
         "  root.json sha256     {}",
         written.lineage().current().sha256
@@ -170,10 +165,10 @@ fn next_step(change: Change, root: &std::path::Path) -> Option<String> {
     let root = root.display();
     Some(match change {
         Change::RotateUnsealKey => format!(
-            "emit the static seal with both keys (`ceremony root emit openbao-static-seal --root {root} …`), restart OpenBao with it, wait until it is active (its log says \"upgrading stored keys\"), then `ceremony root retire --key unseal-key`"
+            "emit the static seal with both keys (`ceremony root emit openbao-static-seal --root {root} …`), restart OpenBao with it, wait until it is active (its log says \"upgrading stored keys\"), rotate OpenBao's root key and take a new snapshot, then `ceremony root retire --key unseal-key` (docs/runbooks/rotate-unseal-key.md)"
         ),
         Change::RotateBootstrapKey => format!(
-            "emit the Flux Secret with both identities (`ceremony root emit flux-age-secret --root {root} …`), move Git to the new one (`ceremony bootstrap updatekeys --root {root} TREE`, then `bootstrap rotate`), check with `bootstrap verify --root {root} TREE`, then `ceremony root retire --key bootstrap-key`"
+            "emit the Flux Secret with both identities (`ceremony root emit flux-age-secret --root {root} …`), move Git to the new one (`ceremony bootstrap updatekeys --root {root} TREE`, then `bootstrap rotate`), check with `bootstrap verify --root {root} TREE`, push and let Flux reconcile, then `ceremony root retire --key bootstrap-key` (docs/runbooks/rotate-bootstrap-key.md)"
         ),
         Change::RotateSigningKey => {
             "transcripts signed by the old key still verify against this root's history (`ceremony transcript verify --root`)".to_owned()

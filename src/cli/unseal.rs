@@ -64,6 +64,7 @@ pub fn write_split(out: &Path, split: &SplitOutput) -> Result<()> {
 /// top), all of them or none.
 fn write_splits(out: &Path, splits: &[(Option<&str>, &SplitOutput)]) -> Result<()> {
     let staged = StagedDir::new(out)?;
+    output::leftovers(staged.leftovers());
     for (dir, split) in splits {
         let at = |name: &str| match dir {
             Some(dir) => format!("{dir}/{name}"),
@@ -79,6 +80,16 @@ fn write_splits(out: &Path, splits: &[(Option<&str>, &SplitOutput)]) -> Result<(
         )?;
     }
     staged.commit()?;
+    Ok(())
+}
+
+/// Refuses an output directory that cannot be written (it exists and is
+/// not empty, its parent is missing) before anyone types a passphrase or
+/// anything is decrypted. Staging it sweeps its parent, so what that found
+/// is said now, even if the command stops before writing.
+fn check_out_dir(out: &Path) -> Result<()> {
+    let staged = StagedDir::new(out)?;
+    output::leftovers(staged.leftovers());
     Ok(())
 }
 
@@ -136,7 +147,7 @@ fn share(args: &ShareArgs) -> Result<()> {
     // Refuse a bad threshold or output directory before anyone types a passphrase.
     let threshold = threshold_flag(args.threshold, &custodians)?;
     let key_id = args.key_id.as_deref().map(KeyId::parse).transpose()?;
-    drop(StagedDir::new(&args.out)?);
+    check_out_dir(&args.out)?;
     preflight::gate(&args.preflight)?;
     let secret = match &args.secret_file {
         Some(path) => read_secret(path)?,
@@ -320,7 +331,7 @@ fn reshare(args: &ReshareArgs) -> Result<()> {
         shared_keys(args.allow_shared_custodian_key),
     )?;
     let threshold = threshold_flag(args.threshold, &custodians)?;
-    drop(StagedDir::new(&args.out)?);
+    check_out_dir(&args.out)?;
     shares::check_reshare(&old, threshold.k())?;
     let gate = preflight::gate(&args.preflight)?;
     let secret = rebuild_from(&old, &args.shares, &args.identities.identities, &gate)?;
@@ -353,7 +364,7 @@ fn wrap(args: &WrapArgs) -> Result<()> {
         &args.custodians,
         shared_keys(args.allow_shared_custodian_key),
     )?;
-    drop(StagedDir::new(&args.out)?);
+    check_out_dir(&args.out)?;
     let (source, bytes) = match &args.init_file {
         Some(path) => (
             path.display().to_string(),

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::items::{self, Field, ItemError, ItemName, SecretName};
+use super::items::{self, Field, ItemError, ItemName, ItemRef, SecretName};
 use super::statement::Sha256Digest;
 use crate::sops::{self, Format};
 
@@ -159,6 +159,12 @@ pub enum ChallengeError {
     /// Nothing to hand over.
     #[error("no sealed files were given; the bootstrap directory must hold the sealed Secrets")]
     NoFiles,
+    /// Items asked for (`--item`) that no sealed file holds.
+    #[error("not in any sealed file of the bootstrap directory: {}", ids.join(", "))]
+    ItemsNotFound {
+        /// Each item asked for and not found, `namespace/name/key`.
+        ids: Vec<String>,
+    },
     /// `--expires` is not a duration this tool reads.
     #[error("{text:?} is not a duration like 30m, 24h or 7d (at most 30d)")]
     BadDuration {
@@ -385,6 +391,35 @@ impl Challenge {
         // Whatever is written must read back (STYLE §6).
         challenge.validate()?;
         Ok(challenge)
+    }
+
+    /// The same challenge for just `items` and the files that hold them:
+    /// after some values changed (a leaked credential replaced with
+    /// `bootstrap set`), a handover of those items alone, so the receipt
+    /// speaks of the new values and of nothing else. Every item must be in
+    /// the challenge; the ones that are not are named, all at once.
+    ///
+    /// The challenge was made over the whole directory first, so a subset
+    /// obeys every rule a full challenge does (each file sealed to the
+    /// root, every value encrypted, each Secret defined once).
+    pub fn only(mut self, items: &[ItemRef]) -> Result<Self, ChallengeError> {
+        let wanted: BTreeSet<String> = items.iter().map(ItemRef::id).collect();
+        let present: BTreeSet<&str> = self.items().map(|(_, i)| i.id.as_str()).collect();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|id| !present.contains(id.as_str()))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(ChallengeError::ItemsNotFound { ids: missing });
+        }
+        for file in &mut self.files {
+            file.items.retain(|i| wanted.contains(&i.id));
+        }
+        self.files.retain(|f| !f.items.is_empty());
+        // Whatever is written must read back (STYLE §6).
+        self.validate()?;
+        Ok(self)
     }
 
     /// Parses and validates `challenge.json`.
@@ -673,6 +708,55 @@ mod tests {
             Challenge::from_json(inner.as_bytes()),
             Err(ChallengeError::Json { .. })
         ));
+    }
+
+    #[test]
+    fn a_challenge_narrows_to_the_items_asked_for() {
+        let mut c = sample();
+        c.files[0].items.push(ChallengeItem {
+            id: "apps/db/user".into(),
+            namespace: "apps".into(),
+            name: "db".into(),
+            key: "user".into(),
+            field: Field::StringData,
+        });
+        let mut other = c.files[0].clone();
+        other.path = "flux/git.yaml".into();
+        other.items = vec![ChallengeItem {
+            id: "flux-system/git/identity".into(),
+            namespace: "flux-system".into(),
+            name: "git".into(),
+            key: "identity".into(),
+            field: Field::StringData,
+        }];
+        c.files.push(other);
+        c.validate().unwrap();
+        let item = |id| ItemRef::parse(id).unwrap();
+
+        let narrowed = c.clone().only(&[item("apps/db/user")]).unwrap();
+        assert_eq!(
+            narrowed.files.len(),
+            1,
+            "the file without the item is left out"
+        );
+        let ids: Vec<_> = narrowed.items().map(|(_, i)| i.id.as_str()).collect();
+        assert_eq!(ids, ["apps/db/user"]);
+        // Same challenge otherwise: id, nonce, expiry, the file's digest.
+        assert_eq!(narrowed.challenge_id, c.challenge_id);
+        assert_eq!(narrowed.nonce, c.nonce);
+        assert_eq!(narrowed.files[0].sha256, c.files[0].sha256);
+
+        let err = c
+            .only(&[
+                item("apps/db/user"),
+                item("apps/db/pasword"),
+                item("apps/x/k"),
+            ])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "not in any sealed file of the bootstrap directory: apps/db/pasword, apps/x/k"
+        );
     }
 
     #[test]

@@ -108,6 +108,56 @@ impl ItemName {
     }
 }
 
+/// An item as the operator names it, `namespace/name/key`: which field it
+/// sits under is the file's business, found when the item is looked up.
+/// `bootstrap set --item` and `handover challenge --item` both read this,
+/// so the two commands name an item the same way.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemRef {
+    /// The Secret.
+    pub secret: SecretName,
+    /// The key under `data` or `stringData`.
+    pub key: String,
+}
+
+impl ItemRef {
+    /// Parses `namespace/name/key`, each part checked against Kubernetes'
+    /// rules. None of them may contain `/`, so the split is unambiguous.
+    pub fn parse(text: &str) -> Result<Self, ItemError> {
+        let bad = || ItemError::BadItemName {
+            text: text.chars().take(80).collect(),
+        };
+        let mut parts = text.split('/');
+        let (Some(namespace), Some(name), Some(key), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(bad());
+        };
+        check_namespace(namespace)?;
+        check_name(name)?;
+        let secret = SecretName {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        check_key(&secret, key)?;
+        Ok(Self {
+            secret,
+            key: key.to_owned(),
+        })
+    }
+
+    /// `namespace/name/key`.
+    pub fn id(&self) -> String {
+        item_id(&self.secret.namespace, &self.secret.name, &self.key)
+    }
+}
+
+impl fmt::Display for ItemRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id())
+    }
+}
+
 /// `namespace/name/key`.
 pub fn item_id(namespace: &str, name: &str, key: &str) -> String {
     format!("{namespace}/{name}/{key}")
@@ -118,6 +168,9 @@ pub fn item_id(namespace: &str, name: &str, key: &str) -> String {
 pub struct SecretDocument<'a> {
     /// 0-based YAML document index in its file.
     pub document: usize,
+    /// Where it sits: a document of its own (no `items`), or an item of a
+    /// List (what `bootstrap set` refuses to edit).
+    pub location: kube::Location,
     /// Namespace and name.
     pub secret: SecretName,
     /// Each key under `data`, then under `stringData`, in file order.
@@ -184,6 +237,12 @@ pub enum ItemError {
     #[error("{text:?} is not NAMESPACE/NAME")]
     BadSecretName {
         /// What was given.
+        text: String,
+    },
+    /// `namespace/name/key` expected.
+    #[error("{text:?} is not NAMESPACE/NAME/KEY")]
+    BadItemName {
+        /// What was given (at most 80 characters).
         text: String,
     },
     /// The same Secret twice.
@@ -374,6 +433,7 @@ pub fn secret_documents(branches: &[Branch]) -> Result<Vec<SecretDocument<'_>>, 
         }
         out.push(SecretDocument {
             document,
+            location: object.location.clone(),
             secret,
             entries,
         });
@@ -501,6 +561,34 @@ mod tests {
         );
         let (item, value) = &docs[0].entries[1];
         assert_eq!(value_bytes(item, value).unwrap().expose_secret(), b"admin");
+    }
+
+    #[test]
+    fn item_refs_split_in_exactly_one_way() {
+        let item = ItemRef::parse("apps/db/password").unwrap();
+        assert_eq!(item.secret.to_string(), "apps/db");
+        assert_eq!(item.key, "password");
+        assert_eq!(item.id(), "apps/db/password");
+        assert_eq!(
+            ItemRef::parse("default/tls/tls.crt").unwrap().key,
+            "tls.crt"
+        );
+        for bad in [
+            "apps/db",
+            "apps/db/",
+            "apps/db/a/b",
+            "/db/k",
+            "Apps/db/k",
+            "apps/db/a b",
+            "",
+        ] {
+            assert!(ItemRef::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("{}/db", "a".repeat(200));
+        match ItemRef::parse(&long).unwrap_err() {
+            ItemError::BadItemName { text } => assert_eq!(text.chars().count(), 80),
+            other => panic!("{other}"),
+        }
     }
 
     #[test]

@@ -164,6 +164,11 @@ pub enum LineProblem {
         /// What is wrong.
         problem: String,
     },
+    /// The line holds private key material, which is never quoted back.
+    #[error(
+        "this line holds a private key; a TRUSTFILE lists public keys only: remove it, and treat the key as exposed if the file was shared"
+    )]
+    PrivateKey,
     /// The first field is not a scheme.
     #[error("unknown scheme {found:?}; start the line with ed25519, sshsig, minisign or transit")]
     UnknownScheme {
@@ -283,7 +288,14 @@ impl TrustFile {
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let key = parse_line(line, trimmed).map_err(|problem| TrustFileError::Line {
+            // Checked before the line is parsed: every later error may quote
+            // a field, and none may quote a private key.
+            let parsed = if crate::sops::recipient::looks_private(trimmed) {
+                Err(LineProblem::PrivateKey)
+            } else {
+                parse_line(line, trimmed)
+            };
+            let key = parsed.map_err(|problem| TrustFileError::Line {
                 file: source.clone(),
                 line,
                 problem,

@@ -10,8 +10,12 @@
 //! `io_uring` is refused too (it can create sockets without the `socket`
 //! system call), and so is every system call of another ABI (32-bit
 //! compatibility or x32 calls from a 64-bit process), which the filter
-//! would otherwise not see by number. The filter is inherited by every
-//! child process (an age plugin, if one is ever run) and cannot be removed.
+//! would otherwise not see by number. The filter, and `no_new_privs`, are
+//! inherited by every child process and cannot be removed: an age plugin
+//! ceremony starts for a hardware token (`crate::plugin`) cannot open an
+//! internet socket either, while the unix socket to `pcscd` that
+//! `age-plugin-yubikey` needs stays open to it (tested in
+//! `tests/plugins.rs`).
 //!
 //! Only Linux on x86_64 and aarch64 is covered; elsewhere
 //! [`forbid_inet_sockets`] reports that it cannot install the filter.

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::lineage::{Lineage, LineageError, history_file};
+use super::lineage::{HISTORY_DIR, Lineage, LineageError, history_file};
 use super::{Error, InitOutput, MANIFEST_FILE, NextVersion, Replaced, RootManifest};
 use crate::clock::Clock;
 use crate::fsio::{self, StagedDir};
@@ -65,46 +65,176 @@ impl RootDir {
     /// their places, and the old bundles go. The whole directory is staged
     /// beside and swapped in at once, after checking the current root.json
     /// is still the one the new version follows; on any failure the root
-    /// stays as it was. Returns the new root and, if the old directory
-    /// could not be removed after the swap, where it is.
-    pub fn advance(&self, next: &NextVersion) -> Result<(RootDir, Option<PathBuf>), Error> {
+    /// stays as it was.
+    pub fn advance(&self, next: &NextVersion) -> Result<Advanced, Error> {
         let current = self.lineage.current();
         if next.previous.sha256 != current.sha256 {
             return Err(Error::Fs(fsio::FsError::ChangedSinceRead {
                 path: self.path.join(MANIFEST_FILE),
             }));
         }
-        let staged = StagedDir::beside(&self.path)?;
-        for version in self.lineage.history() {
-            let bytes = fsio::read_input(&self.path.join(&version.file), fsio::Cap::Manifest)?;
-            staged.add(&version.file, &bytes, fsio::PUBLIC_MODE)?;
+        // The real directory: through a symbolic link (a root on removable
+        // media, linked from elsewhere) the swap must replace the directory,
+        // not the link; and `.` names a directory that cannot be renamed.
+        // The new version must be one this root accepts, before anything
+        // is written: a version that would not load would leave no root.
+        let new_bytes = next.manifest.to_json();
+        let new_version = super::lineage::Version::parse(MANIFEST_FILE, &new_bytes)?;
+        super::lineage::check_link(current, &new_version).map_err(|reason| LineageError::Link {
+            file: MANIFEST_FILE.to_owned(),
+            version: new_version.number(),
+            reason,
+        })?;
+        let mut structure = crate::report::Report::new();
+        super::check_structure(&new_version.manifest.body, &mut structure);
+        if let Some(failure) = structure.failures().next() {
+            return Err(LineageError::Structure {
+                file: MANIFEST_FILE.to_owned(),
+                problem: format!("{} {}: {}", failure.check, failure.subject, failure.detail),
+            }
+            .into());
         }
-        let current_bytes = fsio::read_input(&self.path.join(MANIFEST_FILE), fsio::Cap::Manifest)?;
+        let real = self.check_advanceable()?;
+        let staged = StagedDir::beside(&real)?;
+        let leftovers = staged.leftovers().clone();
+        // The bytes verified at load, never a second read of the files.
+        for version in self.lineage.history() {
+            staged.add(&version.file, &version.bytes, fsio::PUBLIC_MODE)?;
+        }
         staged.add(
             &history_file(current.number()),
-            &current_bytes,
+            &current.bytes,
             fsio::PUBLIC_MODE,
         )?;
         for (file, bytes) in &next.bundles {
             staged.add(file, bytes, fsio::SECRET_MODE)?;
         }
-        staged.add(MANIFEST_FILE, &next.manifest.to_json(), fsio::PUBLIC_MODE)?;
-        // What is staged must read back as the next version of this root.
-        let manifest_path = self.path.join(MANIFEST_FILE);
-        let expected = current.sha256.clone();
+        staged.add(MANIFEST_FILE, &new_bytes, fsio::PUBLIC_MODE)?;
+        // Right before the swap, under the lock that keeps another rotation
+        // of this root out: every version on disk is still the one
+        // verified, and nothing else appeared in the directory.
         let unchanged = || -> Result<(), fsio::FsError> {
-            let bytes = fsio::read_input(&manifest_path, fsio::Cap::Manifest)?;
-            if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) == expected {
-                Ok(())
-            } else {
-                Err(fsio::FsError::ChangedSinceRead {
-                    path: manifest_path.clone(),
-                })
+            for version in self.lineage.versions() {
+                let path = real.join(&version.file);
+                if fsio::read_input(&path, fsio::Cap::Document)? != version.bytes {
+                    return Err(fsio::FsError::ChangedSinceRead { path });
+                }
             }
+            self.check_only_root_files(&real).map_err(|e| match e {
+                Error::Fs(e) => e,
+                _ => fsio::FsError::ChangedSinceRead { path: real.clone() },
+            })
         };
-        let leftover = staged.swap_into_place(&unchanged)?;
-        Ok((RootDir::load(&self.path)?, leftover))
+        let superseded = staged.swap_into_place(&unchanged)?;
+        let lineage = Lineage::read(&real)?;
+        Ok(Advanced {
+            root: RootDir {
+                path: self.path.clone(),
+                lineage,
+            },
+            leftovers,
+            superseded,
+        })
     }
+
+    /// Checks, before anyone is asked for anything, that a new version can
+    /// replace this directory: returns its real path (through symbolic
+    /// links). The swap replaces the directory whole, so anything in it
+    /// that is not part of the root (a transcript, notes) would be deleted
+    /// with the old version: refused.
+    pub fn check_advanceable(&self) -> Result<PathBuf, Error> {
+        let real = std::fs::canonicalize(&self.path).map_err(|source| fsio::FsError::Io {
+            path: self.path.clone(),
+            action: "resolving",
+            source,
+        })?;
+        self.check_only_root_files(&real)?;
+        Ok(real)
+    }
+
+    /// Refuses a root directory that holds anything but `root.json`, the
+    /// history of this lineage and the current version's bundles.
+    fn check_only_root_files(&self, real: &Path) -> Result<(), Error> {
+        let body = &self.manifest().body;
+        let known_history: Vec<String> = self
+            .lineage
+            .history()
+            .iter()
+            .map(|v| v.file.clone())
+            .collect();
+        let known_shares: Vec<&str> = body
+            .custodian_files
+            .iter()
+            .map(|c| c.file.as_str())
+            .collect();
+        let mut foreign = Vec::new();
+        let list = |dir: &Path| -> Result<Vec<(String, std::fs::FileType)>, Error> {
+            let entries = std::fs::read_dir(dir).map_err(|source| fsio::FsError::Io {
+                path: dir.to_owned(),
+                action: "listing",
+                source,
+            })?;
+            let mut out = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|source| fsio::FsError::Io {
+                    path: dir.to_owned(),
+                    action: "listing",
+                    source,
+                })?;
+                let kind = entry.file_type().map_err(|source| fsio::FsError::Io {
+                    path: entry.path(),
+                    action: "reading",
+                    source,
+                })?;
+                out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+            }
+            Ok(out)
+        };
+        for (name, kind) in list(real)? {
+            let ok = match name.as_str() {
+                MANIFEST_FILE => kind.is_file(),
+                HISTORY_DIR | "shares" if kind.is_dir() => {
+                    let known: &dyn Fn(&str) -> bool = if name == HISTORY_DIR {
+                        &|f| known_history.iter().any(|k| k == f)
+                    } else {
+                        &|f| known_shares.contains(&f)
+                    };
+                    for (inner, inner_kind) in list(&real.join(&name))? {
+                        let relative = format!("{name}/{inner}");
+                        if !inner_kind.is_file() || !known(&relative) {
+                            foreign.push(relative);
+                        }
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if !ok {
+                foreign.push(name);
+            }
+        }
+        if foreign.is_empty() {
+            Ok(())
+        } else {
+            foreign.sort();
+            Err(Error::ForeignFiles {
+                path: self.path.clone(),
+                files: foreign,
+            })
+        }
+    }
+}
+
+/// A root moved to its next version.
+#[derive(Debug)]
+pub struct Advanced {
+    /// The root at its new version.
+    pub root: RootDir,
+    /// Leftovers of killed earlier writes found beside it.
+    pub leftovers: fsio::Leftovers,
+    /// The superseded directory, if it could not be removed after the swap
+    /// (its bundles no longer count).
+    pub superseded: Option<PathBuf>,
 }
 
 /// Where `root init` will write, decided before any secret exists.
@@ -137,7 +267,13 @@ impl Target {
     /// Checks where a new root goes. An existing root is refused unless
     /// `replace` says otherwise; a non-empty directory that holds no root
     /// is refused either way.
-    pub fn check(path: &Path, replace: Replace, clock: &dyn Clock) -> Result<Self, Error> {
+    /// Also returns the leftovers of killed earlier writes found (and
+    /// removed or kept) beside it, for the caller to tell the operator.
+    pub fn check(
+        path: &Path,
+        replace: Replace,
+        clock: &dyn Clock,
+    ) -> Result<(Self, fsio::Leftovers), Error> {
         let has_root = path.join(MANIFEST_FILE).symlink_metadata().is_ok();
         // A replacement killed between moving the old root aside and
         // moving the new one in leaves `ROOT.replaced-*` and no ROOT: a new
@@ -154,10 +290,13 @@ impl Target {
             (false, _) => {
                 // Refuses a non-empty directory and a missing parent now,
                 // before anyone types a passphrase.
-                drop(StagedDir::new(path)?);
-                Ok(Target::New {
-                    path: path.to_owned(),
-                })
+                let probe = StagedDir::new(path)?;
+                Ok((
+                    Target::New {
+                        path: path.to_owned(),
+                    },
+                    probe.leftovers().clone(),
+                ))
             }
             (true, Replace::Never) => Err(Error::RootExists {
                 path: path.to_owned(),
@@ -176,10 +315,13 @@ impl Target {
                         path: PathBuf::from(moved_to),
                     }));
                 }
-                Ok(Target::Replacing {
-                    path: path.to_owned(),
-                    replaced: Replaced { root_id, moved_to },
-                })
+                Ok((
+                    Target::Replacing {
+                        path: path.to_owned(),
+                        replaced: Replaced { root_id, moved_to },
+                    },
+                    fsio::Leftovers::default(),
+                ))
             }
         }
     }
@@ -197,11 +339,14 @@ impl Target {
     /// first and moved back if writing fails, so that at every moment the
     /// directory holds either the old root or the new one; the error says
     /// where the old root is.
-    pub fn write(self, output: &InitOutput) -> Result<RootDir, Error> {
+    /// Returns the new root and the leftovers found beside it.
+    pub fn write(self, output: &InitOutput) -> Result<(RootDir, fsio::Leftovers), Error> {
         let (path, replaced) = match self {
             Target::New { path } => {
-                write_root(&path, output)?;
-                return RootDir::load(&path);
+                let staged = stage_root(&path, output, false)?;
+                let found = staged.leftovers().clone();
+                staged.commit()?;
+                return Ok((RootDir::load(&path)?, found));
             }
             Target::Replacing { path, replaced } => (path, replaced),
         };
@@ -209,9 +354,10 @@ impl Target {
         // Staged first, beside the target: nothing is moved until the new
         // root is complete on disk.
         let staged = stage_root(&path, output, true)?;
+        let found = staged.leftovers().clone();
         fsio::move_aside(&path, &aside)?;
         match staged.commit() {
-            Ok(_) => RootDir::load(&path),
+            Ok(_) => Ok((RootDir::load(&path)?, found)),
             Err(source) => {
                 let _ = std::fs::remove_dir(&path);
                 let whereabouts = match fsio::move_aside(&aside, &path) {
@@ -271,11 +417,6 @@ fn stage_root(path: &Path, output: &InitOutput, replacing: bool) -> Result<Stage
     Ok(staged)
 }
 
-fn write_root(path: &Path, output: &InitOutput) -> Result<(), Error> {
-    stage_root(path, output, false)?.commit()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,7 +428,7 @@ mod tests {
         let root = dir.path().join("root");
         assert!(matches!(
             Target::check(&root, Replace::Never, &SystemClock),
-            Ok(Target::New { .. })
+            Ok((Target::New { .. }, _))
         ));
         let aside = dir.path().join("root.replaced-1700000000");
         std::fs::create_dir(&aside).unwrap();

@@ -40,6 +40,9 @@ pub struct Version {
     pub file: String,
     /// SHA-256 of the file's bytes, hex: what the next version names.
     pub sha256: String,
+    /// The bytes as read and verified: what a new version keeps in its
+    /// history (never a second read, which could see other bytes).
+    pub bytes: Vec<u8>,
     /// The parsed, self-verified manifest.
     pub manifest: RootManifest,
 }
@@ -54,6 +57,7 @@ impl Version {
         Ok(Self {
             file: file.to_owned(),
             sha256: hex::encode(Sha256::digest(bytes)),
+            bytes: bytes.to_vec(),
             manifest,
         })
     }
@@ -77,7 +81,27 @@ pub struct Lineage {
 impl Lineage {
     /// Reads `DIR/history/root.*.json` and `DIR/root.json` and checks every
     /// link. Fails at the first problem, naming the file.
+    /// Every version's structure is checked too (its share sets and
+    /// custodians agree with each other and its public values), so that no
+    /// command acts on a version `root verify` would reject.
     pub fn read(dir: &Path) -> Result<Self, LineageError> {
+        let lineage = Self::read_links(dir)?;
+        for version in lineage.versions() {
+            let mut report = crate::report::Report::new();
+            super::check_structure(&version.manifest.body, &mut report);
+            if let Some(failure) = report.failures().next() {
+                return Err(LineageError::Structure {
+                    file: version.file.clone(),
+                    problem: format!("{} {}: {}", failure.check, failure.subject, failure.detail),
+                });
+            }
+        }
+        Ok(lineage)
+    }
+
+    /// [`Lineage::read`] without the structure of each version, which
+    /// `root verify` checks itself to report every problem.
+    pub(crate) fn read_links(dir: &Path) -> Result<Self, LineageError> {
         let current = read_version(dir, MANIFEST_FILE)?;
         let count = current.number();
         check_history_names(dir, count)?;
@@ -104,7 +128,43 @@ impl Lineage {
                 })?;
             }
         }
+        // OpenBao binds a key id to one key for the life of its storage: an
+        // id is never given to another key, however long ago it was used.
+        let mut ids: Vec<(&str, &str)> = Vec::new();
+        for version in &versions {
+            let body = &version.manifest.body;
+            let retiring = body.retiring.as_ref().and_then(|r| r.unseal.as_ref());
+            for info in std::iter::once(&body.unseal).chain(retiring) {
+                match ids.iter().find(|(id, _)| *id == info.key_id) {
+                    Some((_, kcv)) if *kcv != info.key_check_value => {
+                        return Err(LineageError::Link {
+                            file: version.file.clone(),
+                            version: version.number(),
+                            reason: LinkError::Undeclared(format!(
+                                "it gives the unseal key id {:?} to another key than an earlier version did",
+                                info.key_id
+                            )),
+                        });
+                    }
+                    Some(_) => {}
+                    None => ids.push((&info.key_id, &info.key_check_value)),
+                }
+            }
+        }
         Ok(lineage)
+    }
+
+    /// Whether an unseal key id was used by any version.
+    pub fn unseal_key_id_used(&self, key_id: &str) -> bool {
+        self.versions().any(|v| {
+            let body = &v.manifest.body;
+            body.unseal.key_id == key_id
+                || body
+                    .retiring
+                    .as_ref()
+                    .and_then(|r| r.unseal.as_ref())
+                    .is_some_and(|u| u.key_id == key_id)
+        })
     }
 
     /// A lineage of one version (`root init`'s).
@@ -151,9 +211,10 @@ impl Lineage {
     }
 
     /// Every signing key the root has had, first to current: its base64
-    /// public key, and which versions it signed as their own key, in words
-    /// (`versions 1–2, replaced in version 3`, `version 3 on, current`).
-    pub fn signing_keys(&self) -> Vec<(String, String)> {
+    /// public key, which versions it signed as their own key, in words
+    /// (`versions 1–2, replaced in version 3`, `version 3 on, current`),
+    /// and when the version that replaced it was made.
+    pub fn signing_keys(&self) -> Vec<crate::transcript::SignerKey> {
         let mut keys: Vec<(String, u64, u64)> = Vec::new();
         for version in self.versions() {
             let key = &version.manifest.body.signing_public_key;
@@ -163,23 +224,32 @@ impl Lineage {
             }
         }
         let current = self.current.number();
+        let made_at = |number: u64| {
+            self.versions()
+                .find(|v| v.number() == number)
+                .map(|v| v.manifest.body.created_at.clone())
+        };
         keys.into_iter()
-            .map(|(key, from, to)| {
-                let words = if to == current {
+            .map(|(public_key, from, to)| {
+                let versions = if to == current {
                     format!("version {from} on, current")
                 } else if from == to {
                     format!("version {from}, replaced in version {}", to + 1)
                 } else {
                     format!("versions {from}–{to}, replaced in version {}", to + 1)
                 };
-                (key, words)
+                crate::transcript::SignerKey {
+                    public_key,
+                    versions,
+                    replaced_at: (to != current).then(|| made_at(to + 1)).flatten(),
+                }
             })
             .collect()
     }
 }
 
 fn read_version(dir: &Path, file: &str) -> Result<Version, LineageError> {
-    let bytes = fsio::read_input(&dir.join(file), Cap::Manifest).map_err(|source| {
+    let bytes = fsio::read_input(&dir.join(file), Cap::Document).map_err(|source| {
         match &source {
             // A gap in the history is the history's problem; a missing
             // root.json is the plain file error it always was.
@@ -227,7 +297,11 @@ fn check_history_names(dir: &Path, count: u64) -> Result<(), LineageError> {
         let number = name
             .strip_prefix("root.")
             .and_then(|n| n.strip_suffix(".json"))
-            .filter(|n| !n.starts_with('0'))
+            // Digits only, no leading zero: `u64::from_str` alone would
+            // also take `+1`, and the name would not be the version's.
+            .filter(|n| {
+                !n.starts_with('0') && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+            })
             .and_then(|n| n.parse::<u64>().ok());
         if !number.is_some_and(|n| n >= 1 && n < count) {
             return Err(LineageError::Unexpected {
@@ -284,6 +358,14 @@ pub enum LineageError {
         file: String,
         /// The current version.
         current: u64,
+    },
+    /// A version is not consistent in itself.
+    #[error("{file}: {problem}")]
+    Structure {
+        /// The file.
+        file: String,
+        /// The first problem.
+        problem: String,
     },
     /// A version does not follow the one before it.
     #[error("{file} (version {version}) does not follow version {}: {reason}", version.saturating_sub(1))]
@@ -379,23 +461,33 @@ fn rotation_of(which: RootSecret) -> Change {
     }
 }
 
-/// Who holds shares, and how many it takes: what a reshare changes.
-fn custody(body: &RootBody) -> (Vec<(&str, &RecipientDescription)>, Vec<usize>) {
-    let custodians = body
-        .share_sets
-        .first()
-        .map(|set| {
-            set.custodians
-                .iter()
-                .map(|c| (c.name.as_str(), &c.recipient))
-                .collect()
-        })
-        .unwrap_or_default();
-    let thresholds = RootSecret::ALL
+/// Who holds shares of each secret (names and keys, in order), and how
+/// many it takes: what a reshare changes. Every secret's set counts, by
+/// its label, so a key swapped in any one of them is a change.
+type Custody<'a> = Vec<(
+    &'static str,
+    usize,
+    Vec<(&'a str, &'a RecipientDescription)>,
+)>;
+
+fn custody(body: &RootBody) -> Custody<'_> {
+    RootSecret::ALL
         .iter()
-        .map(|w| body.share_set(*w).map_or(0, |s| s.threshold))
-        .collect();
-    (custodians, thresholds)
+        .map(|which| {
+            let set = body.share_set(*which);
+            (
+                which.label(),
+                set.map_or(0, |s| s.threshold),
+                set.map(|s| {
+                    s.custodians
+                        .iter()
+                        .map(|c| (c.name.as_str(), &c.recipient))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// Checks that `next` follows `previous`. Each version is already valid on

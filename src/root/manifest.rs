@@ -448,10 +448,10 @@ impl RootBody {
             );
         }
         if let Some(note) = &link.note {
-            if note.chars().count() > MAX_NOTE_LEN || note.chars().any(char::is_control) {
+            if note.chars().count() > MAX_NOTE_LEN || note.chars().any(crate::text::is_hidden) {
                 return malformed(
                     "lineage.note",
-                    "at most 200 characters, no control characters",
+                    "at most 200 characters, no control, format (bidi, zero-width) or separator characters",
                 );
             }
         }

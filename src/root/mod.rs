@@ -19,6 +19,9 @@ pub mod manifest;
 pub mod rotate;
 pub mod secrets;
 
+#[cfg(test)]
+mod redteam_tests;
+
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
@@ -93,6 +96,14 @@ pub enum Error {
     /// The root's history does not hold together.
     #[error(transparent)]
     Lineage(#[from] LineageError),
+    /// A root directory holding files that are not part of the root.
+    #[error("{path} holds files that are not part of the root: {}; a new version replaces the directory whole, so they would be lost; nothing was changed", files.join(", "))]
+    ForeignFiles {
+        /// The root directory.
+        path: std::path::PathBuf,
+        /// The files, relative to it.
+        files: Vec<String>,
+    },
     /// A change that cannot be made.
     #[error(transparent)]
     Plan(#[from] rotate::PlanError),
@@ -185,7 +196,9 @@ impl Error {
             },
             Error::MissingShare { .. } | Error::Incomplete(_) => Class::Input,
             Error::NoThreshold { .. } | Error::ThresholdFlag { .. } => Class::Usage,
-            Error::RootExists { .. } | Error::InterruptedReplace { .. } => Class::Refused,
+            Error::RootExists { .. }
+            | Error::InterruptedReplace { .. }
+            | Error::ForeignFiles { .. } => Class::Refused,
             Error::Replace { source, .. } => source.class(),
             Error::Encoding(_) => Class::Internal,
         }
@@ -206,6 +219,9 @@ impl Error {
                 Some("pass --threshold K or set it in the custodians file's [threshold] table")
             }
             Error::WrongRoot { .. } => Some("bring the bundles of this root"),
+            Error::ForeignFiles { .. } => Some(
+                "move them out of the root directory (a transcript belongs beside it, e.g. ROOT.transcript.jsonl, not in it), then run the command again",
+            ),
             Error::StaleBundle { .. } => Some(
                 "bring the bundles of the current version (ROOT/shares/<name>.age as written by the last rotation); an older bundle no longer counts",
             ),
@@ -326,38 +342,8 @@ pub fn init(
         documents_by_secret.push(documents);
     }
 
-    let mut bundles = Vec::new();
-    let mut custodian_files = Vec::new();
-    for (i, custodian) in custodians.iter().enumerate() {
-        let bundle = Bundle {
-            root_id: root_id.clone(),
-            root_version: 1,
-            custodian: custodian.name.to_string(),
-            shares: documents_by_secret
-                .iter()
-                .filter_map(|docs| docs.get(i).cloned())
-                .collect(),
-        };
-        let file = bundle_file_for(&custodian.name);
-        let passphrase = shares::passphrase_for(custodian, passphrases)?;
-        let plaintext = bundle.to_json().map_err(|e| shares::Error::ShareFile {
-            file: file.clone(),
-            source: e.into(),
-        })?;
-        let sealed =
-            sharefile::seal_bytes(&plaintext, &custodian.key, passphrase).map_err(|source| {
-                shares::Error::ShareFile {
-                    file: file.clone(),
-                    source,
-                }
-            })?;
-        custodian_files.push(manifest::CustodianFile {
-            name: custodian.name.to_string(),
-            file: file.clone(),
-            sha256: hex::encode(Sha256::digest(&sealed)),
-        });
-        bundles.push((file, sealed));
-    }
+    let (bundles, custodian_files) =
+        seal_bundles(&root_id, 1, custodians, &documents_by_secret, passphrases)?;
 
     let signing = secrets.signing.signing_key();
     let body = RootBody {
@@ -389,6 +375,55 @@ pub fn init(
         source,
     })?;
     Ok(InitOutput { manifest, bundles })
+}
+
+/// Each custodian's bundle file and its public entry.
+pub(crate) type SealedBundles = (Vec<(String, Vec<u8>)>, Vec<manifest::CustodianFile>);
+
+/// Encrypts each custodian's bundle of one version: their share of every
+/// secret (`documents_by_secret[secret][custodian]`), to their key. Returns
+/// `(relative path, armored age bytes)` per custodian and the files' public
+/// entries for root.json.
+pub(crate) fn seal_bundles(
+    root_id: &str,
+    version: u64,
+    custodians: &Custodians,
+    documents_by_secret: &[Vec<shares::ShareDocument>],
+    passphrases: &std::collections::BTreeMap<String, SecretText>,
+) -> Result<SealedBundles, Error> {
+    let mut bundles = Vec::new();
+    let mut custodian_files = Vec::new();
+    for (i, custodian) in custodians.iter().enumerate() {
+        let bundle = Bundle {
+            root_id: root_id.to_owned(),
+            root_version: version,
+            custodian: custodian.name.to_string(),
+            shares: documents_by_secret
+                .iter()
+                .filter_map(|docs| docs.get(i).cloned())
+                .collect(),
+        };
+        let file = bundle_file_for(&custodian.name);
+        let passphrase = shares::passphrase_for(custodian, passphrases)?;
+        let plaintext = bundle.to_json().map_err(|e| shares::Error::ShareFile {
+            file: file.clone(),
+            source: e.into(),
+        })?;
+        let sealed =
+            sharefile::seal_bytes(&plaintext, &custodian.key, passphrase).map_err(|source| {
+                shares::Error::ShareFile {
+                    file: file.clone(),
+                    source,
+                }
+            })?;
+        custodian_files.push(manifest::CustodianFile {
+            name: custodian.name.to_string(),
+            file: file.clone(),
+            sha256: hex::encode(Sha256::digest(&sealed)),
+        });
+        bundles.push((file, sealed));
+    }
+    Ok((bundles, custodian_files))
 }
 
 /// Decrypts one custodian's bundle.
@@ -546,7 +581,7 @@ pub struct VerifyOptions<'a> {
 /// as not checked; any other problem fails the report.
 pub fn verify_dir(root: &std::path::Path, options: VerifyOptions<'_>) -> (Option<Lineage>, Report) {
     let mut report = Report::new();
-    let lineage = match Lineage::read(root) {
+    let lineage = match Lineage::read_links(root) {
         Ok(lineage) => lineage,
         Err(e) => {
             let (check, place) = match &e {
@@ -677,8 +712,11 @@ fn expected_share_sets(body: &RootBody) -> Vec<(&'static str, RootSecret)> {
 }
 
 /// One version's structure: one share set per secret, consistent with each
-/// other and with the manifest's public values.
-fn check_structure(body: &RootBody, report: &mut Report) {
+/// other and with the manifest's public values. Every set names the same
+/// custodians with the same keys, in the order of `custodian_files`: a
+/// rotation reads the custodians back from one set, and none may say
+/// otherwise.
+pub(crate) fn check_structure(body: &RootBody, report: &mut Report) {
     let names: Vec<&str> = body
         .custodian_files
         .iter()
@@ -710,6 +748,10 @@ fn check_structure(body: &RootBody, report: &mut Report) {
             Err(e) => Some(e.to_string()),
             Ok(()) => {
                 let set_names: Vec<&str> = set.custodians.iter().map(|c| c.name.as_str()).collect();
+                let keys = |s: &shares::ShareSet| -> Vec<shares::custodians::RecipientDescription> {
+                    s.custodians.iter().map(|c| c.recipient.clone()).collect()
+                };
+                let first_keys = body.share_sets.first().map(keys);
                 let unseal = match (which, is_previous) {
                     (RootSecret::Unseal, false) => Some(&body.unseal),
                     (RootSecret::Unseal, true) => retiring.unseal.as_ref(),
@@ -718,6 +760,8 @@ fn check_structure(body: &RootBody, report: &mut Report) {
                 let threshold_of_current = body.share_set(which).map(|s| s.threshold);
                 if set_names != names {
                     Some("its custodians differ from custodian_files".to_owned())
+                } else if first_keys != Some(keys(set)) {
+                    Some("its custodians' keys differ from the other share sets'".to_owned())
                 } else if unseal.is_some_and(|info| {
                     set.key_check_value != info.key_check_value
                         || set.key_id.as_deref() != Some(info.key_id.as_str())

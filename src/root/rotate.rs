@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::OsRng;
-use sha2::{Digest, Sha256};
 
 use super::lineage::{self, Version};
 use super::manifest::{self, Change, Link, PreviousVersion, Retiring, RootBody, UnsealInfo};
@@ -26,7 +25,7 @@ use super::{
 use crate::clock::Clock;
 use crate::preflight::AirGapped;
 use crate::secret::{SecretArray, SecretBytes, SecretText};
-use crate::shares::{self, Custodians, KeyId, Origin, SetId, SplitPlan, Threshold, sharefile};
+use crate::shares::{self, Custodians, KeyId, Origin, SetId, SplitPlan, Threshold};
 
 /// What a new version is to change.
 #[derive(Clone, Debug, Default)]
@@ -79,10 +78,14 @@ pub enum PlanError {
     #[error("--unseal-key-id names the key id of a new unseal key; the unseal key is not rotated")]
     KeyIdWithoutRotation,
     /// A new unseal key must have a new key id.
-    #[error("the key id {0:?} is already used by the unseal key being replaced or retiring")]
+    #[error(
+        "the key id {0:?} was used by an unseal key of this root already; OpenBao binds an id to one key"
+    )]
     KeyIdReused(String),
     /// The note is too long or has control characters.
-    #[error("the note has more than 200 characters or a control character")]
+    #[error(
+        "the note has more than 200 characters, or a control, bidi, zero-width or separator character"
+    )]
     Note,
     /// A current threshold does not fit the new custodians.
     #[error("the {label}'s threshold {k} does not fit {n} custodians: give new thresholds")]
@@ -145,7 +148,9 @@ impl ChangePlan {
             return Err(PlanError::KeyIdWithoutRotation);
         }
         if let Some(note) = &self.note {
-            if note.chars().count() > manifest::MAX_NOTE_LEN || note.chars().any(char::is_control) {
+            if note.chars().count() > manifest::MAX_NOTE_LEN
+                || note.chars().any(crate::text::is_hidden)
+            {
                 return Err(PlanError::Note);
             }
         }
@@ -227,7 +232,8 @@ pub fn next_version(
             .unseal_key_id
             .clone()
             .unwrap_or_else(|| KeyId::dated(clock.now().date(), &kcv));
-        if key_id.as_str() == body.unseal.key_id {
+        // Never an id any version used: OpenBao binds an id to one key.
+        if root.lineage().unseal_key_id_used(key_id.as_str()) {
             return Err(PlanError::KeyIdReused(key_id.to_string()).into());
         }
         UnsealInfo {
@@ -338,38 +344,13 @@ pub fn next_version(
     }
 
     let version = body.version() + 1;
-    let mut new_bundles = Vec::new();
-    let mut custodian_files = Vec::new();
-    for (i, custodian) in custodians.iter().enumerate() {
-        let bundle = Bundle {
-            root_id: body.root_id.clone(),
-            root_version: version,
-            custodian: custodian.name.to_string(),
-            shares: documents_by_secret
-                .iter()
-                .filter_map(|docs| docs.get(i).cloned())
-                .collect(),
-        };
-        let file = bundle_file_for(&custodian.name);
-        let passphrase = shares::passphrase_for(custodian, passphrases)?;
-        let plaintext = bundle.to_json().map_err(|e| shares::Error::ShareFile {
-            file: file.clone(),
-            source: e.into(),
-        })?;
-        let sealed =
-            sharefile::seal_bytes(&plaintext, &custodian.key, passphrase).map_err(|source| {
-                shares::Error::ShareFile {
-                    file: file.clone(),
-                    source,
-                }
-            })?;
-        custodian_files.push(manifest::CustodianFile {
-            name: custodian.name.to_string(),
-            file: file.clone(),
-            sha256: hex::encode(Sha256::digest(&sealed)),
-        });
-        new_bundles.push((file, sealed));
-    }
+    let (new_bundles, custodian_files) = super::seal_bundles(
+        &body.root_id,
+        version,
+        &custodians,
+        &documents_by_secret,
+        passphrases,
+    )?;
 
     let signing_key = signing.signing_key();
     let next = RootBody {
@@ -557,8 +538,10 @@ mod tests {
             &SystemClock,
         )
         .unwrap()
+        .0
         .write(&out)
-        .unwrap();
+        .unwrap()
+        .0;
         Root {
             dir,
             files: out.bundles,
@@ -587,10 +570,10 @@ mod tests {
 
         fn advance(self, f: &Fixture, plan: &ChangePlan) -> Root {
             let next = self.next(f, plan).unwrap();
-            let (dir, leftover) = self.dir.advance(&next).unwrap();
-            assert!(leftover.is_none());
+            let advanced = self.dir.advance(&next).unwrap();
+            assert!(advanced.superseded.is_none());
             Root {
-                dir,
+                dir: advanced.root,
                 files: next.bundles,
                 _tmp: self._tmp,
             }
@@ -666,9 +649,14 @@ mod tests {
         assert!(v2.dir.manifest().previous_key_signature.is_some());
         let keys = v2.dir.lineage().signing_keys();
         assert_eq!(keys.len(), 2);
-        assert_eq!(keys[0].0, old_key);
-        assert_eq!(keys[0].1, "version 1, replaced in version 2");
-        assert_eq!(keys[1].1, "version 2 on, current");
+        assert_eq!(keys[0].public_key, old_key);
+        assert_eq!(keys[0].versions, "version 1, replaced in version 2");
+        assert_eq!(
+            keys[0].replaced_at.as_deref(),
+            Some(v2.body().created_at.as_str())
+        );
+        assert_eq!(keys[1].versions, "version 2 on, current");
+        assert_eq!(keys[1].replaced_at, None);
     }
 
     #[test]
@@ -786,7 +774,7 @@ mod tests {
             ..ChangePlan::default()
         };
         let next = v1.next(&f, &plan).unwrap();
-        let (dir, _) = v1.dir.advance(&next).unwrap();
+        let dir = v1.dir.advance(&next).unwrap().root;
         let body = &dir.manifest().body;
         assert_eq!(
             body.lineage.as_ref().unwrap().changes,

@@ -12,6 +12,10 @@
 //! [[custodian]]
 //! name = "carol"
 //! passphrase = true   # prompted twice at the ceremony; age scrypt
+//!
+//! [[custodian]]
+//! name = "dave"
+//! age = "age1yubikey1…"   # a plugin recipient: the key is on a token
 //! ```
 //!
 //! The format is documented in `docs/formats/custodians.md`. Every error names
@@ -76,8 +80,9 @@ impl std::fmt::Display for CustodianName {
     }
 }
 
-/// How a custodian's share is encrypted. All three are stock age recipient
-/// types, so `age -d` opens the share file.
+/// How a custodian's share is encrypted. All are stock age recipient
+/// types, so `age -d` opens the share file (for a plugin recipient, with the
+/// plugin installed).
 #[derive(Clone)]
 pub enum CustodianKey {
     /// An age X25519 recipient (`age1…`).
@@ -85,17 +90,23 @@ pub enum CustodianKey {
     /// An OpenSSH ed25519 public key; the custodian decrypts with their
     /// private key (`age -d -i ~/.ssh/id_ed25519`).
     SshEd25519(age::ssh::Recipient),
+    /// An age plugin recipient (`age1NAME1…`, e.g. `age1yubikey1…`): the key
+    /// is on a hardware token, used through the program `age-plugin-NAME`
+    /// (`crate::plugin`).
+    Plugin(age::plugin::Recipient),
     /// A passphrase typed by the custodian at the ceremony (age scrypt).
     Passphrase,
 }
 
 impl CustodianKey {
-    /// The kind, as reports name it: `age`, `ssh-ed25519`, `passphrase`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind, as reports name it: `age`, `ssh-ed25519`, `passphrase`, or
+    /// for a plugin recipient its program, `age-plugin-NAME`.
+    pub fn kind(&self) -> std::borrow::Cow<'static, str> {
         match self {
-            Self::Age(_) => "age",
-            Self::SshEd25519(_) => "ssh-ed25519",
-            Self::Passphrase => "passphrase",
+            Self::Age(_) => "age".into(),
+            Self::SshEd25519(_) => "ssh-ed25519".into(),
+            Self::Plugin(r) => crate::plugin::binary_name(r.plugin()).into(),
+            Self::Passphrase => "passphrase".into(),
         }
     }
 
@@ -108,6 +119,10 @@ impl CustodianKey {
             Self::SshEd25519(r) => RecipientDescription::SshEd25519 {
                 public_key: r.to_string(),
             },
+            Self::Plugin(r) => RecipientDescription::Plugin {
+                plugin: r.plugin().to_owned(),
+                recipient: r.to_string(),
+            },
             Self::Passphrase => RecipientDescription::Passphrase,
         }
     }
@@ -119,6 +134,7 @@ impl std::fmt::Debug for CustodianKey {
         match self {
             Self::Age(r) => write!(f, "Age({r})"),
             Self::SshEd25519(r) => write!(f, "SshEd25519({r})"),
+            Self::Plugin(r) => write!(f, "Plugin({r})"),
             Self::Passphrase => f.write_str("Passphrase"),
         }
     }
@@ -138,17 +154,37 @@ pub enum RecipientDescription {
         /// `ssh-ed25519 AAAA…` (without comment).
         public_key: String,
     },
+    /// An age plugin recipient (a key on a hardware token).
+    Plugin {
+        /// The plugin's name (`yubikey`): its program is `age-plugin-NAME`.
+        plugin: String,
+        /// The `age1NAME1…` string.
+        recipient: String,
+    },
     /// An age scrypt passphrase.
     Passphrase,
 }
 
 impl RecipientDescription {
-    /// The kind, as reports name it: `age`, `ssh-ed25519`, `passphrase`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind, as reports name it: `age`, `ssh-ed25519`, `passphrase`, or
+    /// `age-plugin-NAME`.
+    pub fn kind(&self) -> std::borrow::Cow<'static, str> {
         match self {
-            Self::Age { .. } => "age",
-            Self::SshEd25519 { .. } => "ssh-ed25519",
-            Self::Passphrase => "passphrase",
+            Self::Age { .. } => "age".into(),
+            Self::SshEd25519 { .. } => "ssh-ed25519".into(),
+            Self::Plugin { plugin, .. } => crate::plugin::binary_name(plugin).into(),
+            Self::Passphrase => "passphrase".into(),
+        }
+    }
+
+    /// The public key the custodian's identity answers to, as
+    /// [`crate::identity::Keyring`] knows identities by it: `age1…`,
+    /// `ssh-ed25519 AAAA…`, a plugin's `age1NAME1…`; none for a passphrase.
+    pub fn public_key(&self) -> Option<&str> {
+        match self {
+            Self::Age { recipient } | Self::Plugin { recipient, .. } => Some(recipient),
+            Self::SshEd25519 { public_key } => Some(public_key),
+            Self::Passphrase => None,
         }
     }
 }
@@ -220,6 +256,15 @@ impl Custodians {
 
     /// Parses the text of a custodians file.
     pub fn parse_with(text: &str, shared: SharedKeys) -> Result<Self, CustodiansError> {
+        // A private key pasted anywhere (a name, a passphrase field, a
+        // threshold key) is refused by line before parsing: every later
+        // error may quote what it found, and none may quote a key.
+        if let Some(index) = text.lines().position(crate::sops::recipient::looks_private) {
+            return Err(CustodiansError {
+                line: index + 1,
+                message: "this line holds a PRIVATE key: a custodians file lists public keys only (age-keygen -y, or the .pub file); remove it, and treat the pasted key as exposed".into(),
+            });
+        }
         let at = |span: Range<usize>| line_of(text, span.start);
         let raw: RawFile = toml::from_str(text).map_err(|e| CustodiansError {
             line: e.span().map_or(1, |s| line_of(text, s.start)),
@@ -281,7 +326,7 @@ impl Custodians {
                     return Err(CustodiansError {
                         line: header_line,
                         message: format!(
-                            "custodian {:?} has no key: add exactly one of age = \"age1…\", ssh = \"ssh-ed25519 …\" or passphrase = true",
+                            "custodian {:?} has no key: add exactly one of age = \"age1…\" (an age or plugin recipient), ssh = \"ssh-ed25519 …\" or passphrase = true",
                             name.as_str()
                         ),
                     });
@@ -353,6 +398,18 @@ impl Custodians {
         self.custodians.is_empty()
     }
 
+    /// Fails, naming the program, unless every plugin custodian's plugin
+    /// program is installed (on `PATH`): checked before a split asks for
+    /// anything, so that it does not fail halfway.
+    pub fn require_plugins(&self) -> Result<(), crate::plugin::PluginError> {
+        for custodian in &self.custodians {
+            if let CustodianKey::Plugin(recipient) = &custodian.key {
+                crate::plugin::require_installed(recipient.plugin())?;
+            }
+        }
+        Ok(())
+    }
+
     /// The threshold the file sets for the named secret, if any.
     pub fn threshold_for(&self, secret: &str) -> Option<usize> {
         self.thresholds.get(secret).copied()
@@ -381,6 +438,18 @@ impl Custodians {
                         .parse()
                         .map_err(|_| bad("not an ssh-ed25519 public key".into()))?,
                 ),
+                RecipientDescription::Plugin { plugin, recipient } => {
+                    let parsed = crate::plugin::parse_recipient(recipient)
+                        .filter(|r| r.to_string() == *recipient)
+                        .ok_or_else(|| bad("not an age plugin recipient".into()))?;
+                    if parsed.plugin() != plugin {
+                        return Err(bad(format!(
+                            "the recipient is for plugin {:?}, the manifest says {plugin:?}",
+                            parsed.plugin()
+                        )));
+                    }
+                    CustodianKey::Plugin(parsed)
+                }
                 RecipientDescription::Passphrase => CustodianKey::Passphrase,
             };
             custodians.push(Custodian {
@@ -407,6 +476,8 @@ fn check_distinct_keys(custodians: &[Custodian]) -> Result<(), CustodiansError> 
     let identity = |key: &CustodianKey| -> Option<String> {
         match key {
             CustodianKey::Age(r) => Some(r.to_string()),
+            // Bech32 is case-insensitive.
+            CustodianKey::Plugin(r) => Some(r.to_string().to_ascii_lowercase()),
             CustodianKey::SshEd25519(r) => {
                 let text = r.to_string();
                 let mut words = text.split_whitespace();
@@ -452,16 +523,20 @@ fn refuse_private_key(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An age X25519 recipient, or any plugin recipient by its Bech32 form
+/// (`age1NAME1…`: the plugin checks the rest when it encrypts).
 fn parse_age(text: &str) -> Result<CustodianKey, String> {
     refuse_private_key(text)?;
-    age::x25519::Recipient::from_str(text.trim())
-        .map(CustodianKey::Age)
-        .map_err(|_| {
-            format!(
-                "{:?} is not an age X25519 recipient: expected age1… as printed by age-keygen -y",
-                abbreviate(text)
-            )
-        })
+    if let Ok(recipient) = age::x25519::Recipient::from_str(text.trim()) {
+        return Ok(CustodianKey::Age(recipient));
+    }
+    if let Some(recipient) = crate::plugin::parse_recipient(text) {
+        return Ok(CustodianKey::Plugin(recipient));
+    }
+    Err(format!(
+        "{:?} is not an age recipient: expected age1… as printed by age-keygen -y, or a plugin recipient age1NAME1… (age-plugin-yubikey --list)",
+        abbreviate(text)
+    ))
 }
 
 fn parse_ssh(text: &str) -> Result<CustodianKey, String> {
@@ -559,7 +634,7 @@ mod tests {
         let bad_age = "[[custodian]]\nname = \"a\"\nage = \"age1nope\"\n";
         let e = err(bad_age);
         assert_eq!(e.line, 3);
-        assert!(e.message.contains("not an age X25519 recipient"), "{e}");
+        assert!(e.message.contains("is not an age recipient"), "{e}");
 
         let rsa = "[[custodian]]\nname = \"a\"\n\nssh = \"ssh-rsa AAAAB3NzaC1yc2E\"\n";
         let e = err(rsa);
@@ -612,6 +687,72 @@ mod tests {
         ));
         assert_eq!(e.line, 2);
         assert!(e.message.contains("unknown threshold \"unsael\""), "{e}");
+    }
+
+    #[test]
+    fn plugin_recipients_are_custodian_keys_recorded_with_their_plugin() {
+        use bech32::ToBase32;
+        let yubikey = bech32::encode(
+            "age1yubikey",
+            [3u8; 33].to_base32(),
+            bech32::Variant::Bech32,
+        )
+        .unwrap();
+        let text = format!(
+            "[[custodian]]\nname = \"alice\"\nage = \"{yubikey}\"\n[[custodian]]\nname = \"bob\"\nage = \"{AGE}\"\n"
+        );
+        let parsed = Custodians::parse(&text).unwrap();
+        let alice = parsed.iter().next().unwrap();
+        assert_eq!(alice.key.kind(), "age-plugin-yubikey");
+        let described = alice.key.describe();
+        assert_eq!(
+            described,
+            RecipientDescription::Plugin {
+                plugin: "yubikey".into(),
+                recipient: yubikey.clone()
+            }
+        );
+        assert_eq!(
+            serde_json::to_string(&described).unwrap(),
+            format!(r#"{{"type":"plugin","plugin":"yubikey","recipient":"{yubikey}"}}"#)
+        );
+        // The other kinds keep their form byte for byte.
+        assert_eq!(
+            serde_json::to_string(&parsed.iter().nth(1).unwrap().key.describe()).unwrap(),
+            format!(r#"{{"type":"age","recipient":"{AGE}"}}"#)
+        );
+
+        // Back from the manifest: the plugin name must be the recipient's.
+        let entry = |recipient: RecipientDescription| crate::shares::CustodianEntry {
+            name: "alice".into(),
+            recipient,
+            x: 1,
+            commitment: String::new(),
+            file: "alice.share.age".into(),
+        };
+        let back = Custodians::from_entries(&[entry(described.clone())]).unwrap();
+        assert_eq!(back.iter().next().unwrap().key.describe(), described);
+        let lying = RecipientDescription::Plugin {
+            plugin: "tpm".into(),
+            recipient: yubikey.clone(),
+        };
+        assert!(Custodians::from_entries(&[entry(lying)]).is_err());
+
+        // The same token twice (whatever the case) is one person.
+        let twice = format!(
+            "[[custodian]]\nname = \"a\"\nage = \"{yubikey}\"\n[[custodian]]\nname = \"b\"\nage = \"{}\"\n",
+            yubikey.to_uppercase()
+        );
+        assert!(err(&twice).message.contains("same key"), "{}", err(&twice));
+
+        // Not Bech32, or the Go age's native post-quantum type: refused.
+        let mut damaged = yubikey.clone();
+        damaged.replace_range(12..13, if &yubikey[12..13] == "q" { "p" } else { "q" });
+        let pq = bech32::encode("age1pq", [3u8; 33].to_base32(), bech32::Variant::Bech32).unwrap();
+        for bad in [damaged, pq] {
+            let e = err(&format!("[[custodian]]\nname = \"a\"\nage = \"{bad}\"\n"));
+            assert!(e.message.contains("is not an age recipient"), "{e}");
+        }
     }
 
     #[test]

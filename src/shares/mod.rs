@@ -204,6 +204,7 @@ impl Error {
                 | ShareFileError::NoMatchingIdentity => Class::Decryption,
                 ShareFileError::Document(document::DocumentError::Checksum)
                 | ShareFileError::Damaged => Class::Verification,
+                ShareFileError::Plugin(plugin) => plugin.class(),
                 _ => Class::Input,
             },
             Error::WrongSet { .. }
@@ -238,6 +239,10 @@ impl Error {
                 source: ShareFileError::NoMatchingIdentity,
                 ..
             } => "pass the custodian's key with -i",
+            Error::ShareFile {
+                source: ShareFileError::Plugin(plugin),
+                ..
+            } => return plugin.hint(),
             _ => return None,
         })
     }
@@ -489,13 +494,7 @@ pub fn open_shares(
     for (file, bytes) in files {
         let first = set
             .entries_for_file(file)
-            .find_map(|entry| match &entry.recipient {
-                custodians::RecipientDescription::Age { recipient } => keyring.position(recipient),
-                custodians::RecipientDescription::SshEd25519 { public_key } => {
-                    keyring.position(public_key)
-                }
-                custodians::RecipientDescription::Passphrase => None,
-            });
+            .find_map(|entry| keyring.position(entry.recipient.public_key()?));
         match open_share_first(file, bytes, keyring, first, passphrase) {
             Ok(share) => {
                 let entry = check_share(set, &share)?;
@@ -901,7 +900,15 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        // Failing seeds are kept beside this file (`*.proptest-regressions`),
+        // inside src/: the repository's top level is fixed.
+        #![proptest_config(ProptestConfig {
+            cases: 48,
+            failure_persistence: Some(Box::new(
+                proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+            )),
+            ..ProptestConfig::default()
+        })]
 
         /// Any k of the n opened shares rebuild the secret through the full
         /// checks (commitments, key check value).

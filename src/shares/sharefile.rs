@@ -49,6 +49,9 @@ pub enum ShareFileError {
     /// Encryption failed.
     #[error("encrypting the share failed: {0}")]
     Encrypt(String),
+    /// The custodian's age plugin (a hardware token) failed or is missing.
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
 }
 
 /// Encrypts `document` to `key`, armored. `passphrase` is required for
@@ -74,6 +77,11 @@ pub fn seal_bytes(
         CustodianKey::SshEd25519(recipient) => {
             age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
         }
+        CustodianKey::Plugin(recipient) => {
+            // The plugin wraps the file key; its program must be installed.
+            let plugin = crate::plugin::PluginRecipient::new(recipient)?;
+            age::Encryptor::with_recipients(std::iter::once(&plugin as &dyn age::Recipient))
+        }
         CustodianKey::Passphrase => {
             let passphrase = passphrase.ok_or(ShareFileError::NoPassphrase)?;
             Ok(age::Encryptor::with_user_passphrase(
@@ -81,7 +89,10 @@ pub fn seal_bytes(
             ))
         }
     }
-    .map_err(|e| ShareFileError::Encrypt(e.to_string()))?;
+    .map_err(|e| match crate::plugin::in_encrypt_error(&e) {
+        Some(plugin) => ShareFileError::Plugin(plugin.clone()),
+        None => ShareFileError::Encrypt(e.to_string()),
+    })?;
     let encrypt = || -> std::io::Result<Vec<u8>> {
         let armor = ArmoredWriter::wrap_output(Vec::new(), Format::AsciiArmor)?;
         let mut writer = encryptor.wrap_output(armor)?;
@@ -156,7 +167,10 @@ fn open_bytes_with<'a>(
     } else {
         decryptor.decrypt(identities).map_err(|e| match e {
             age::DecryptError::NoMatchingKeys => ShareFileError::NoMatchingIdentity,
-            _ => ShareFileError::Damaged,
+            e => match crate::plugin::in_decrypt_error(&e) {
+                Some(plugin) => ShareFileError::Plugin(plugin.clone()),
+                None => ShareFileError::Damaged,
+            },
         })?
     };
     let mut plaintext = Zeroizing::new(Vec::with_capacity(8192));

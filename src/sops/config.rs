@@ -181,6 +181,20 @@ impl SopsConfig {
     /// relative to it).
     pub fn parse(file: &Path, bytes: &[u8]) -> Result<Self, Error> {
         let name = file.display().to_string();
+        // A private key pasted anywhere (a field name, a path_regex) is
+        // refused by line first: later errors quote what they found.
+        if let Some(index) = String::from_utf8_lossy(bytes)
+            .lines()
+            .position(super::recipient::looks_private)
+        {
+            return Err(Error::ConfigSyntax {
+                file: name,
+                reason: format!(
+                    "line {} holds a private key; .sops.yaml lists public recipients only: remove it, and treat the key as exposed if the file was shared",
+                    index + 1
+                ),
+            });
+        }
         let absolute = absolute_clean(file);
         let dir = absolute
             .parent()

@@ -110,6 +110,10 @@ pub enum Error {
     /// No identity opened any entry of the (single) key group.
     #[error("no identity could open the data key")]
     NoIdentityOpened,
+    /// An age plugin (a hardware token) failed to seal or open the data key,
+    /// or its program is not installed.
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
     /// Too few key groups opened for the Shamir threshold (sops exit 128).
     #[error(
         "only {recovered} key group(s) opened but {threshold} are needed; groups that failed: {failed_groups:?}"
@@ -261,6 +265,7 @@ impl Error {
             }
             Error::AlreadyEncrypted | Error::OpaqueKeysNeedRewrap { .. } => Class::Refused,
             Error::KeyWrap | Error::Encryption => Class::Internal,
+            Error::Plugin(e) => e.class(),
             Error::Parse { .. }
             | Error::NotAMapping { .. }
             | Error::NoDocument
@@ -302,6 +307,7 @@ impl Error {
                 "pass the identity the file is sealed to (-i FILE or SOPS_AGE_KEY_FILE)"
             }
             Error::MetadataNotFound => "the file is not sealed; there is nothing to open",
+            Error::Plugin(e) => return e.hint(),
             Error::AlreadyEncrypted => {
                 "the file is sealed already; use `bootstrap updatekeys` to change its recipients"
             }

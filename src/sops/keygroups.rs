@@ -9,6 +9,8 @@
 //! master key of group i encrypts share i.
 //!
 //! Only age master keys can be used here; other types are carried verbatim.
+//! Age plugin recipients and identities (hardware tokens) work as sops 3.10
+//! and later use them, through `crate::plugin`.
 
 use std::io::{Read, Write};
 
@@ -32,8 +34,11 @@ pub fn generate_data_key() -> SecretBytes {
 /// Encrypts `secret` to one recipient as an armored age file, the form sops
 /// stores in `enc` (one age file per recipient).
 fn wrap(secret: &SecretBytes, recipient: &dyn age::Recipient) -> Result<String, Error> {
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(recipient)).map_err(|_| Error::KeyWrap)?;
+    let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient)).map_err(|e| {
+        crate::plugin::in_encrypt_error(&e)
+            .cloned()
+            .map_or(Error::KeyWrap, Error::Plugin)
+    })?;
     let mut out = Vec::new();
     let armored =
         ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).map_err(|_| Error::KeyWrap)?;
@@ -46,12 +51,25 @@ fn wrap(secret: &SecretBytes, recipient: &dyn age::Recipient) -> Result<String, 
     String::from_utf8(out).map_err(|_| Error::KeyWrap)
 }
 
-/// Opens one `enc` entry with any of `identities`.
-fn unwrap_entry(enc: &str, identities: &[Identity]) -> Option<SecretBytes> {
+/// Opens one `enc` entry with any of `identities`. A plugin that failed is
+/// noted in `failed` (the last one wins), so that a file no identity opens
+/// can say why.
+fn unwrap_entry(
+    enc: &str,
+    identities: &[Identity],
+    failed: &mut Option<crate::plugin::PluginError>,
+) -> Option<SecretBytes> {
     let decryptor = age::Decryptor::new(ArmoredReader::new(enc.as_bytes())).ok()?;
-    let mut reader = decryptor
-        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
-        .ok()?;
+    let mut reader =
+        match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
+            Ok(reader) => reader,
+            Err(e) => {
+                if let Some(plugin) = crate::plugin::in_decrypt_error(&e) {
+                    *failed = Some(plugin.clone());
+                }
+                return None;
+            }
+        };
     // Sized for the data key (or a Shamir share of it) up front, so that
     // no reallocation leaves an unwiped copy behind.
     let mut plain = Zeroizing::new(Vec::with_capacity(64));
@@ -98,7 +116,7 @@ fn seal_for_group(secret: &SecretBytes, recipients: &[Recipient]) -> Result<Vec<
     recipients
         .iter()
         .map(|r| {
-            let age_recipient = r.to_age().ok_or(Error::KeyWrap)?;
+            let age_recipient = r.to_age()?;
             Ok(AgeEntry {
                 recipient: r.as_str().to_owned(),
                 enc: wrap(secret, age_recipient.as_ref())?,
@@ -107,25 +125,39 @@ fn seal_for_group(secret: &SecretBytes, recipients: &[Recipient]) -> Result<Vec<
         .collect()
 }
 
-fn open_group(group: &KeyGroup, identities: &[Identity]) -> Option<SecretBytes> {
+fn open_group(
+    group: &KeyGroup,
+    identities: &[Identity],
+    failed: &mut Option<crate::plugin::PluginError>,
+) -> Option<SecretBytes> {
     group
         .age
         .iter()
-        .find_map(|entry| unwrap_entry(&entry.enc, identities))
+        .find_map(|entry| unwrap_entry(&entry.enc, identities, failed))
 }
 
 /// Recovers the data key (sops `GetDataKeyWithKeyServices`): the first age
 /// entry that opens wins within a group; with several groups every group
 /// that opens contributes its share, and at least `shamir_threshold` must.
+/// When too little opens and a plugin failed on the way, that failure is
+/// the error: it says what to do (the PIN, the token, the program).
 pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretBytes, Error> {
+    let mut failed = None;
+    let or_plugin = |failed: Option<crate::plugin::PluginError>, error: Error| match failed {
+        Some(plugin) => Error::Plugin(plugin),
+        None => error,
+    };
     let key = match meta.key_groups.as_slice() {
         [] => return Err(Error::NoKeys),
-        [single] => open_group(single, identities).ok_or(Error::NoIdentityOpened)?,
+        [single] => match open_group(single, identities, &mut failed) {
+            Some(key) => key,
+            None => return Err(or_plugin(failed, Error::NoIdentityOpened)),
+        },
         groups => {
             let mut shares = Vec::new();
             let mut failed_groups = Vec::new();
             for (g, group) in groups.iter().enumerate() {
-                match open_group(group, identities) {
+                match open_group(group, identities, &mut failed) {
                     Some(bytes) => shares.push(
                         ShamirShare::from_vault_bytes(bytes.expose_secret())
                             .map_err(|_| Error::InvalidShare { group: g })?,
@@ -139,11 +171,14 @@ pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretB
                 meta.shamir_threshold
             };
             if shares.len() < threshold || shares.len() < 2 {
-                return Err(Error::NotEnoughKeyGroups {
-                    recovered: shares.len(),
-                    threshold,
-                    failed_groups,
-                });
+                return Err(or_plugin(
+                    failed,
+                    Error::NotEnoughKeyGroups {
+                        recovered: shares.len(),
+                        threshold,
+                        failed_groups,
+                    },
+                ));
             }
             // Use every recovered share, as sops does; combine checks that
             // the x coordinates are distinct and never assumes x = i + 1.
@@ -209,7 +244,7 @@ mod tests {
             seal_data_key(&key, &KeyGroups::new(vec![vec![ra], vec![rb]], 0).unwrap()).unwrap();
         assert_eq!(threshold, 2, "0 means every group");
         for (i, (g, ids)) in groups.iter().zip([&a, &b]).enumerate() {
-            let share = unwrap_entry(&g.age[0].enc, ids).unwrap();
+            let share = unwrap_entry(&g.age[0].enc, ids, &mut None).unwrap();
             assert_eq!(share.len(), 33);
             assert_eq!(share.expose_secret()[32], i as u8 + 1);
         }

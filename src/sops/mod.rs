@@ -30,7 +30,8 @@
 //!
 //! # API
 //!
-//! [`encrypt`], [`decrypt`], [`update_keys`], [`rotate`] work on bytes and
+//! [`encrypt`], [`decrypt`], [`update_keys`], [`rotate`] (and
+//! [`rotate_edited`], which changes the plaintext on the way) work on bytes and
 //! never touch the file system; [`inspect`] needs no key. Decrypted output is
 //! returned as [`SecretBytes`].
 //!
@@ -404,6 +405,7 @@ pub fn update_keys(
     format: Format,
     identities: &[Identity],
     key_groups: &KeyGroups,
+    layout: &StoreOptions,
 ) -> Result<Vec<u8>, Error> {
     let opened = open_file(input, format, identities, MacCheck::Verify)?;
     let mut meta = opened.meta;
@@ -420,12 +422,7 @@ pub fn update_keys(
     }
     meta.key_groups = groups;
     meta.shamir_threshold = threshold;
-    stores::emit_encrypted(
-        format,
-        &opened.encrypted,
-        &meta.to_wire(),
-        &StoreOptions::default(),
-    )
+    stores::emit_encrypted(format, &opened.encrypted, &meta.to_wire(), layout)
 }
 
 /// Generates a new data key, re-encrypts every value and the MAC under it,
@@ -438,7 +435,14 @@ pub fn rotate(
     identities: &[Identity],
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
-    rotate_to(input, format, identities, None, clock)
+    rotate_to(
+        input,
+        format,
+        identities,
+        None,
+        &StoreOptions::default(),
+        clock,
+    )
 }
 
 /// [`rotate`], sealing the new data key to `key_groups` instead of the
@@ -450,13 +454,42 @@ pub fn rotate_to(
     format: Format,
     identities: &[Identity],
     key_groups: Option<&KeyGroups>,
+    layout: &StoreOptions,
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
+    rotate_edited(input, format, identities, key_groups, layout, clock, |_| {
+        Ok::<(), Error>(())
+    })
+}
+
+/// [`rotate_to`] with a change to the plaintext in between: the file is
+/// opened (every tag and the MAC checked), `edit` changes the decrypted
+/// tree, and the result is sealed under a **new** data key with a new MAC
+/// and `lastmodified`, by the same code as every other rotation.
+///
+/// This is how a value is replaced (`bootstrap set`): the new value never
+/// exists under the old data key, which whoever could read the old value
+/// may hold. `edit` sees plaintext, so its errors must not quote values;
+/// if it fails, nothing is sealed. What `edit` leaves in a leaf is
+/// encrypted or not by the file's own rule, as on any rotation: a caller
+/// that needs a leaf encrypted checks the result.
+pub fn rotate_edited<E>(
+    input: &[u8],
+    format: Format,
+    identities: &[Identity],
+    key_groups: Option<&KeyGroups>,
+    layout: &StoreOptions,
+    clock: &dyn Clock,
+    edit: impl FnOnce(&mut [tree::Branch]) -> Result<(), E>,
+) -> Result<Vec<u8>, E>
+where
+    E: From<Error>,
+{
     let opened = open_file(input, format, identities, MacCheck::Verify)?;
     let mut meta = opened.meta;
     let count: usize = meta.key_groups.iter().map(|g| g.opaque.len()).sum();
     if count > 0 {
-        return Err(Error::OpaqueKeysNeedRewrap { count });
+        return Err(Error::OpaqueKeysNeedRewrap { count }.into());
     }
     let own;
     let groups = match key_groups {
@@ -479,13 +512,19 @@ pub fn rotate_to(
             &own
         }
     };
+    let mut branches = opened.plain;
+    edit(&mut branches)?;
     let data_key = keygroups::generate_data_key();
     let (groups, threshold) = keygroups::seal_data_key(&data_key, groups)?;
     meta.key_groups = groups;
     meta.shamir_threshold = threshold;
-    let mut branches = opened.plain;
     seal_tree(&mut branches, &data_key, &mut meta, clock)?;
-    stores::emit_encrypted(format, &branches, &meta.to_wire(), &StoreOptions::default())
+    Ok(stores::emit_encrypted(
+        format,
+        &branches,
+        &meta.to_wire(),
+        layout,
+    )?)
 }
 
 /// What a sops file says about itself, read without any key.

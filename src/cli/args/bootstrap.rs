@@ -17,6 +17,21 @@ pub enum BootstrapCommand {
     Updatekeys(BootstrapUpdateKeysArgs),
     /// Give every sealed file in a tree a fresh data key and re-encrypt its values.
     Rotate(BootstrapRotateArgs),
+    /// Put a new value into one key of a sealed Secret, read from stdin or a hidden prompt.
+    ///
+    /// For a leaked credential: the value never touches the disk or the command line.
+    ///
+    /// The value is read from stdin. From a pipe or a file, exactly one trailing "\n" or
+    /// "\r\n" is removed (what echo, a here-string or an editor adds), and the command says
+    /// so; --keep-newline keeps it. From a terminal it is asked for twice, without echo. At
+    /// most 64 KiB. Under data it is stored base64-encoded, as Kubernetes expects; under
+    /// stringData as it is (UTF-8 text).
+    ///
+    /// The item must be an existing key of a Secret that is its own YAML document (not an
+    /// item of a List, not reached through a merge key). The file is opened with -i
+    /// identities and/or a quorum's bundles (--root ROOTDIR --bundle B -i KEY ...), and
+    /// rewritten atomically with a new data key, sealed to the same recipients.
+    Set(BootstrapSetArgs),
 }
 
 /// Who a file is sealed to. Recipients given here win over `.sops.yaml`.
@@ -25,7 +40,7 @@ pub struct BootstrapRecipientArgs {
     /// Seal to the bootstrap recipient of this root (its root.json is checked first). Repeatable.
     #[arg(long = "root", value_name = "ROOTDIR")]
     pub roots: Vec<PathBuf>,
-    /// Seal to this age recipient (age1… or an ssh-ed25519 public key). Repeatable.
+    /// Seal to this age recipient (age1…, a plugin's age1NAME1…, or an ssh-ed25519 public key). Repeatable.
     #[arg(long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
     /// Use this .sops.yaml instead of the first one found above each file.
@@ -36,7 +51,7 @@ pub struct BootstrapRecipientArgs {
 /// age identities that open SOPS files; `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY` are read too.
 #[derive(Args, Debug, Clone, Default)]
 pub struct BootstrapIdentityArgs {
-    /// An age identity file (AGE-SECRET-KEY-1… lines). Repeatable.
+    /// An age identity file (AGE-SECRET-KEY-1… or a plugin's AGE-PLUGIN-… lines). Repeatable.
     #[arg(short = 'i', long = "identity", value_name = "IDENTITY")]
     pub identities: Vec<PathBuf>,
 }
@@ -143,4 +158,25 @@ pub struct BootstrapRotateArgs {
     /// Sealed files and directories.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
+}
+
+/// `bootstrap set`
+#[derive(Args, Debug)]
+pub struct BootstrapSetArgs {
+    /// The item to change: the Secret's namespace (default if the manifest names none), its name, and the key.
+    #[arg(long, value_name = "NAMESPACE/NAME/KEY")]
+    pub item: String,
+    /// Keep a trailing newline of piped input (by default exactly one "\n" or "\r\n" is removed).
+    #[arg(long)]
+    pub keep_newline: bool,
+    #[command(flatten)]
+    pub identities: BootstrapIdentityArgs,
+    /// The root whose bundles --bundle gives.
+    #[arg(long, value_name = "ROOTDIR", requires = "bundles")]
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub quorum: BootstrapQuorumArgs,
+    /// The sealed manifest.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }

@@ -64,6 +64,10 @@ pub struct HandoverChallengeArgs {
     /// How long the challenge is valid: 30m, 24h, 7d (at most 30d).
     #[arg(long, value_name = "DURATION", default_value = "24h")]
     pub expires: String,
+    /// Challenge only this item and the file that holds it (repeatable): a handover of
+    /// values that changed, e.g. after `bootstrap set`. Default: every item.
+    #[arg(long = "item", value_name = "NAMESPACE/NAME/KEY")]
+    pub items: Vec<String>,
     /// Where to write the challenge (must not exist).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -48,7 +48,7 @@ pub enum Command {
     /// Bootstrap → runtime handover: challenge, receipt, signatures, verification.
     #[command(subcommand)]
     Handover(HandoverCommand),
-    /// Phase 1: seal bootstrap manifests with SOPS to the root, open, verify, update keys, rotate.
+    /// Phase 1: seal bootstrap manifests with SOPS to the root, open, verify, update keys, rotate, set a value.
     #[command(subcommand)]
     Bootstrap(BootstrapCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
@@ -89,8 +89,9 @@ pub struct PreflightArgs {
 /// Identities that open share files.
 #[derive(Args, Debug, Clone, Default)]
 pub struct IdentityArgs {
-    /// An age identity file or OpenSSH ed25519 private key (repeatable).
-    /// Passphrase shares are prompted for on the terminal.
+    /// An age identity file (AGE-SECRET-KEY-1… or a plugin's AGE-PLUGIN-… lines)
+    /// or OpenSSH ed25519 private key (repeatable). Passphrase shares are
+    /// prompted for on the terminal.
     #[arg(short = 'i', long = "identity", value_name = "IDENTITY")]
     pub identities: Vec<PathBuf>,
 }

@@ -13,7 +13,6 @@ use ceremony::root::{BootstrapKey, RootDir};
 use ceremony::secret::SecretBytes;
 use ceremony::sops::{self, Format, KeyGroups, MacCheck, Recipient};
 
-use super::super::output::report_lines;
 use super::{Demo, say};
 
 /// Steps 11-13: seal bootstrap manifests to the root, check them without a
@@ -96,9 +95,7 @@ pub(super) fn bootstrap_steps(
     let mut configs = Configs::new(None)?;
     let verified = policy::verify_paths(&sealed_paths, &policy, &mut configs)?;
     if !verified.report.passed() {
-        for line in report_lines(&verified.report, "  ") {
-            say!(demo.out, "{line}");
-        }
+        demo.out.report(&verified.report)?;
         bail!("bootstrap verify found problems in the demo's sealed files");
     }
     say!(
@@ -116,9 +113,7 @@ pub(super) fn bootstrap_steps(
     )?;
     let caught = policy::verify_paths(std::slice::from_ref(&stray), &policy, &mut configs)?;
     say!(demo.out, "  a Secret someone forgot to seal is caught:");
-    for line in report_lines(&caught.report, "  ") {
-        say!(demo.out, "{line}");
-    }
+    demo.out.report(&caught.report)?;
     if caught.report.passed() {
         bail!("bootstrap verify missed an unsealed Secret");
     }
@@ -250,9 +245,7 @@ pub(super) fn handover_steps(
         deep: Some(&deep),
         now: demo.clock.now(),
     });
-    for line in report_lines(&report, "  ") {
-        say!(demo.out, "{line}");
-    }
+    demo.out.report(&report)?;
     if !report.passed() {
         bail!("the demo receipt did not verify");
     }

@@ -15,8 +15,9 @@ use ceremony::preflight::{self, AirGapped};
 use ceremony::root::{self, BootstrapKey, RootDir, RootKey, Thresholds, UnsealKey, dir};
 use ceremony::shares::{self, Custodians, KeyId};
 
+use super::CliError;
 use super::args::DemoArgs;
-use super::output::{Listing, report_lines};
+use super::output::{self, Listing, report_lines};
 
 mod custodians;
 mod gitops;
@@ -37,10 +38,50 @@ struct DemoCustodian {
 }
 
 struct Demo {
-    out: Listing,
+    out: DemoOut,
+    /// Where the demo writes: a temporary directory, or with `--keep` the
+    /// staging directory of the one to keep.
     dir: PathBuf,
     clock: SystemClock,
     step: usize,
+}
+
+/// The demo's stdout. With `--keep`, every line names the files where they
+/// will be once the staged directory is moved into place, not in the
+/// hidden staging directory they are written to.
+struct DemoOut {
+    out: Listing,
+    /// The staging directory and the directory to keep, as text.
+    renamed: Option<(String, String)>,
+}
+
+impl DemoOut {
+    fn line(&mut self, text: &str) -> Result<(), CliError> {
+        match &self.renamed {
+            Some((staging, kept)) => self.out.line(&text.replace(staging.as_str(), kept)),
+            None => self.out.line(text),
+        }
+    }
+
+    /// A report, indented, its paths named as [`DemoOut::line`] names
+    /// them (before the columns are laid out, so that they line up).
+    fn report(&mut self, report: &ceremony::report::Report) -> Result<(), CliError> {
+        let mut shown = report.clone();
+        if let Some((staging, kept)) = &self.renamed {
+            for check in &mut shown.checks {
+                check.subject = check.subject.replace(staging.as_str(), kept);
+                check.detail = check.detail.replace(staging.as_str(), kept);
+            }
+        }
+        for line in report_lines(&shown, "  ") {
+            self.out.line(&line)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), CliError> {
+        self.out.finish()
+    }
 }
 
 impl Demo {
@@ -53,48 +94,50 @@ impl Demo {
 
 pub fn run(args: DemoArgs) -> Result<()> {
     let temp;
-    let dir: PathBuf = match &args.keep {
-        Some(dir) => {
-            std::fs::create_dir(dir).with_context(|| {
-                format!(
-                    "{}: creating the demo directory (it must not exist)",
-                    dir.display()
-                )
-            })?;
-            dir.clone()
+    // With --keep, the directory is staged whole beside its place and moved
+    // there at the end, as every output directory is: a demo that fails
+    // (a full disk) or is killed leaves nothing half-written under that
+    // name, and running it again needs no clean-up.
+    let mut staged = None;
+    let (dir, shown) = match &args.keep {
+        Some(keep) => {
+            let staging = fsio::StagedDir::new(keep)?;
+            output::leftovers(staging.leftovers());
+            let dir = staging.path()?.to_owned();
+            staged = Some(staging);
+            (dir, keep.clone())
         }
         None => {
             temp = tempfile::Builder::new()
                 .prefix("ceremony-demo-")
                 .tempdir()
                 .context("creating a temporary directory")?;
-            temp.path().to_owned()
+            (temp.path().to_owned(), temp.path().to_owned())
         }
     };
+    let renamed = (dir != shown).then(|| (dir.display().to_string(), shown.display().to_string()));
     let mut demo = Demo {
-        out: Listing::new(),
+        out: DemoOut {
+            out: Listing::new(),
+            renamed,
+        },
         dir,
         clock: SystemClock,
         step: 0,
     };
-    say!(
-        demo.out,
-        "ceremony demo: throwaway custodians and keys in {}",
-        demo.dir.display()
-    );
-    say!(
-        demo.out,
-        "(nothing here is a real secret; a real ceremony runs offline with real custodians)"
-    );
-    let (root, gate, custodians, parsed) = phase0(&mut demo)?;
-    let bootstrap = emitters(&mut demo, &root, &gate, &custodians)?;
-    custodians::unseal_steps(&mut demo, &gate, &custodians, &parsed)?;
-    let sealed_files = gitops::bootstrap_steps(&mut demo, &root, &bootstrap)?;
-    gitops::handover_steps(&mut demo, &root, &bootstrap, sealed_files)?;
+    let walked = walk_through(&mut demo, &shown);
+    if let Some(staged) = staged {
+        // An error names the hidden staging directory, which is removed
+        // with everything in it when `staged` is dropped.
+        walked.with_context(|| format!("nothing was kept in {}", shown.display()))?;
+        staged.commit()?;
+    } else {
+        walked?;
+    }
     say!(
         demo.out,
         "\nDemo complete. Files are in {}{}",
-        demo.dir.display(),
+        shown.display(),
         if args.keep.is_some() {
             ""
         } else {
@@ -102,6 +145,25 @@ pub fn run(args: DemoArgs) -> Result<()> {
         }
     );
     demo.out.finish()?;
+    Ok(())
+}
+
+/// Every step, in `demo.dir`.
+fn walk_through(demo: &mut Demo, shown: &Path) -> Result<()> {
+    say!(
+        demo.out,
+        "ceremony demo: throwaway custodians and keys in {}",
+        shown.display()
+    );
+    say!(
+        demo.out,
+        "(nothing here is a real secret; a real ceremony runs offline with real custodians)"
+    );
+    let (root, gate, custodians, parsed) = phase0(demo)?;
+    let bootstrap = emitters(demo, &root, &gate, &custodians)?;
+    custodians::unseal_steps(demo, &gate, &custodians, &parsed)?;
+    let sealed_files = gitops::bootstrap_steps(demo, &root, &bootstrap)?;
+    gitops::handover_steps(demo, &root, &bootstrap, sealed_files)?;
     Ok(())
 }
 
@@ -146,8 +208,8 @@ fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Cu
     };
     let output = root::init(&parsed, &plan, &BTreeMap::new(), &gate, &demo.clock)?;
     let root_dir = demo.dir.join("root");
-    let target = dir::Target::check(&root_dir, dir::Replace::Never, &demo.clock)?;
-    let root = target.write(&output)?;
+    let (target, _) = dir::Target::check(&root_dir, dir::Replace::Never, &demo.clock)?;
+    let (root, _) = target.write(&output)?;
     let manifest = root.manifest();
     let body = &manifest.body;
     say!(
@@ -179,9 +241,7 @@ fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Cu
 
     demo.step("check the root without any secret (root verify)")?;
     let (_, report) = root::verify_dir(&root_dir, root::VerifyOptions::default());
-    for line in report_lines(&report, "  ") {
-        say!(demo.out, "{line}");
-    }
+    demo.out.report(&report)?;
     if !report.passed() {
         bail!("root verify failed on the demo root");
     }
@@ -235,7 +295,7 @@ fn emitters(
 
 /// Prints an emitted manifest with every `data` value elided: even throwaway
 /// keys are not shown on a terminal.
-fn print_elided(out: &mut Listing, text: &str) -> Result<()> {
+fn print_elided(out: &mut DemoOut, text: &str) -> Result<()> {
     let mut in_data = false;
     for line in text.lines() {
         if line == "data:" {

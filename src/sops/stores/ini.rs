@@ -100,7 +100,10 @@ fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
             line: Some(n + 1),
             reason: "line is neither a section, a comment nor key = value".into(),
         })?;
-        let key = line[..pos].trim().trim_matches('`').to_string();
+        // Blanks inside the backticks go too: the writer does not quote
+        // them back, so a key read as " s" would be written as "s" and no
+        // longer match the additional data its value was encrypted with.
+        let key = line[..pos].trim().trim_matches('`').trim().to_string();
         let raw = line[pos + 1..].trim_start();
         let (value, inline) = match raw.strip_prefix("\"\"\"") {
             // go-ini `readMultilines`: a `"""` value without its closing

@@ -1,0 +1,6 @@
+//! `ceremony::sops::parse_plain(_, Format::Json)`: the Json store's reader.
+#![no_main]
+use ceremony::sops::Format;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| ceremony_fuzz::sops_targets::plain(Format::Json, data));

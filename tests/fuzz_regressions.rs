@@ -1,0 +1,130 @@
+//! Inputs the fuzz targets (`tests/fuzz/`, `docs/fuzzing.md`) found to
+//! break a parser, replayed through the same library calls: each must give a
+//! value or an error, not a panic, and what the target asserted must hold.
+//!
+//! One test per target, over every file of `tests/fuzz/regressions/<target>/`.
+//! removes the `ignore`. `cargo test --test tests fuzz_regressions --
+//! --include-ignored` runs them all.
+
+use std::path::PathBuf;
+
+/// Every saved input of one target, with its file name.
+fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz/regressions")
+        .join(target);
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            let path = entry.expect("a directory entry").path();
+            let bytes = std::fs::read(&path).expect("a regression input");
+            (path.display().to_string(), bytes)
+        })
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no inputs in {}", dir.display());
+    out
+}
+
+/// The bech32 payload of every `AGE-SECRET-KEY-1…` in `input` (40 characters
+/// or more): what the fuzz targets' private-key check looks for.
+fn age_secret_keys(input: &[u8]) -> Vec<String> {
+    let upper = String::from_utf8_lossy(input).to_ascii_uppercase();
+    let marker = "AGE-SECRET-KEY-1";
+    upper
+        .match_indices(marker)
+        .map(|(at, _)| {
+            upper[at + marker.len()..]
+                .chars()
+                .take_while(|c| "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".contains(*c))
+                .collect::<String>()
+        })
+        .filter(|payload| payload.len() >= 40)
+        .collect()
+}
+
+/// Panics when `message` shows 16 characters or more of a private key that
+/// `input` holds.
+fn assert_no_key_shown(file: &str, input: &[u8], message: &str) {
+    let upper = message.to_ascii_uppercase();
+    for key in age_secret_keys(input) {
+        for piece in key.as_bytes().windows(16) {
+            let piece = std::str::from_utf8(piece).expect("ASCII");
+            assert!(
+                !upper.contains(piece),
+                "{file}: the error shows the pasted private key: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn trustfile() {
+    for (file, bytes) in inputs("trustfile") {
+        match ceremony::handover::TrustFile::parse("trust.txt", &bytes) {
+            Ok(_) => {}
+            Err(e) => assert_no_key_shown(&file, &bytes, &format!("{e} {e:?}")),
+        }
+    }
+}
+
+#[test]
+fn custodians() {
+    for (file, bytes) in inputs("custodians") {
+        let text = String::from_utf8_lossy(&bytes);
+        match ceremony::shares::Custodians::parse(&text) {
+            Ok(_) => {}
+            Err(e) => assert_no_key_shown(&file, &bytes, &format!("{e} {e:?}")),
+        }
+    }
+}
+
+#[test]
+fn sops_config() {
+    for (file, bytes) in inputs("sops_config") {
+        let path = std::path::Path::new("/fuzz/repo/.sops.yaml");
+        match ceremony::sops::config::SopsConfig::parse(path, &bytes) {
+            Ok(_) => {}
+            Err(e) => assert_no_key_shown(&file, &bytes, &format!("{e} {e:?}")),
+        }
+    }
+}
+
+/// The fuzz target `sops_roundtrip`: the first byte picks the format (0
+/// YAML, 1 JSON, 2 dotenv, 3 INI, 4 binary); what parses is sealed to the
+/// SOPS test recipient and must open again with the test identity.
+#[test]
+fn sops_roundtrip() {
+    use ceremony::sops::{self, EncryptOptions, Format, MacCheck};
+    const FORMATS: [Format; 5] = [
+        Format::Yaml,
+        Format::Json,
+        Format::Dotenv,
+        Format::Ini,
+        Format::Binary,
+    ];
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops");
+    let key = std::fs::read(vectors.join("key1.agekey")).expect("key1.agekey");
+    let identities = ceremony::identity::parse_identity_file("key1.agekey", &key, age::NoCallbacks)
+        .expect("the test identity");
+    let opts = EncryptOptions::for_recipients([
+        "age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q",
+    ])
+    .expect("R1");
+    let clock = ceremony::clock::FixedClock(time::macros::datetime!(2026-01-02 03:04:05 UTC));
+    for (file, bytes) in inputs("sops_roundtrip") {
+        let Some((&selector, plain)) = bytes.split_first() else {
+            continue;
+        };
+        let format = FORMATS[usize::from(selector) % FORMATS.len()];
+        let Ok(mut branches) = sops::parse_plain(plain, format) else {
+            continue;
+        };
+        let Ok(sealed) = sops::encrypt_tree(&mut branches, format, &opts, &clock) else {
+            continue;
+        };
+        if let Err(e) = sops::decrypt(&sealed, format, &identities, MacCheck::Verify) {
+            panic!("{file}: the {format} file encrypt wrote does not decrypt: {e}");
+        }
+    }
+}
