@@ -19,27 +19,34 @@
 //!
 //! A tree rewritten in place (`bootstrap seal --in-place`, `updatekeys`,
 //! `rotate`) goes through a [`Batch`]. Each file is still written to a
-//! temporary file, flushed by `fsync`, checked against what was read and
-//! renamed over its target, so a crash leaves it old or new, and no file
-//! is renamed before its own flush has returned. What changes is who
-//! waits for the flushes, and how often directories are flushed: the
-//! threads that seal only write the temporary files; the batch's own
-//! threads ([`FLUSHERS`]) flush and rename them, many at once, so the
-//! `fsync`s overlap with each other (the file system commits them
-//! together: one journal commit for many files on ext4 and xfs) and with
-//! the sealing; and each directory is flushed once, after the last rename
-//! into it ([`Batch::run`]), instead of after each file. Only then is any
-//! file reported done. The leftovers of a directory are swept once per
-//! batch, before its first file is written.
+//! temporary file beside it, made durable, checked against what was read
+//! and renamed over its target, so a crash leaves it old or new, and no
+//! file is renamed before its new content is on the disk. What changes is
+//! how many waits for the disk there are:
 //!
-//! Overlapped `fsync`s rather than one `syncfs(2)`: `syncfs` writes back
-//! every dirty file of the file system, other programs' included (a build
-//! beside the repository can make it take seconds), reports a failed
-//! write-back only since Linux 5.8 and then for any file of the file
-//! system, and does nothing on file systems without a `sync_fs` operation
-//! (FUSE, before 5.15), where it returns success for data that never
-//! reached the disk. `fsync` on each file has none of these problems and,
-//! overlapped, costs about as much (`docs/performance.md`).
+//! * The threads that seal only write the temporary files. Where the file
+//!   system can be trusted to (ext4, xfs, btrfs, f2fs on Linux 5.8 or later,
+//!   where `syncfs` waits for every write-back and reports a failed one:
+//!   [`Flush::for_dir`]), all of them are made durable together by one
+//!   `syncfs(2)` once the last one is written, before any is renamed.
+//!   Anywhere else (FUSE, NFS, overlay, an older kernel) the batch's own
+//!   threads ([`FLUSHERS`]) `fsync` each file as soon as it is written and
+//!   rename it, many at once, so the flushes overlap each other and the
+//!   sealing.
+//! * The renames after a `syncfs` run many at once too: replacing a file
+//!   frees the old one, which on some file systems waits for the disk (a
+//!   discard where it is mounted with `discard`).
+//! * Each directory is flushed once, after the last rename into it
+//!   ([`Batch::run`]), instead of after each file, and only then is any
+//!   file reported done.
+//! * The leftovers of a directory are swept once per batch, before its
+//!   first file is written.
+//!
+//! `syncfs` also writes back whatever else is dirty on the file system
+//! (another program's files): that can cost time, never correctness. A
+//! failed `syncfs` fails every file of the batch on that file system, each
+//! left as it was. `docs/performance.md` has the measurements and what a
+//! crash at each step leaves.
 //!
 //! The transcript is the one file appended to ([`LockedAppend`]): under an
 //! exclusive lock, read through its cap, and cut back to its previous length
@@ -835,7 +842,10 @@ impl Batch {
             .iter()
             .filter_map(|(&device, dir)| syncfs(dir).err().map(|e| (device, e)))
             .collect();
-        for pending in deferred {
+        // A rename that drops the last name of the old file can wait (for
+        // its blocks to be freed, and discarded where the file system is
+        // mounted so): many at once wait together.
+        each_in_parallel(deferred, FLUSHERS, |pending| {
             let Pending {
                 temp,
                 path,
@@ -858,7 +868,7 @@ impl Batch {
                 }),
             };
             self.record(renamed, path, parent);
-        }
+        });
     }
 
     /// Flushes every directory a file was renamed into, each once, several
@@ -869,32 +879,45 @@ impl Batch {
             .filter(|(_, dir)| !dir.written.is_empty())
             .map(|(path, dir)| (path, dir.written))
             .collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..dirs.len().min(FLUSHERS) {
-                scope.spawn(|| {
-                    while let Some((dir, files)) =
-                        dirs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                    {
-                        let Err(error) = File::open(dir).and_then(|d| d.sync_all()) else {
-                            continue;
-                        };
-                        let mut failures = locked(&self.failures);
-                        for file in files {
-                            failures.push((
-                                file.clone(),
-                                FsError::Io {
-                                    path: file.clone(),
-                                    action: "flushing its directory",
-                                    source: copy_error(&error),
-                                },
-                            ));
-                        }
-                    }
-                });
+        each_in_parallel(dirs, FLUSHERS, |(dir, files)| {
+            let Err(error) = File::open(&dir).and_then(|d| d.sync_all()) else {
+                return;
+            };
+            let mut failures = locked(&self.failures);
+            for file in files {
+                failures.push((
+                    file.clone(),
+                    FsError::Io {
+                        path: file,
+                        action: "flushing its directory",
+                        source: copy_error(&error),
+                    },
+                ));
             }
         });
     }
+}
+
+/// Runs `each` on every item, on up to `threads` threads at once (on this
+/// thread when there is one item).
+fn each_in_parallel<T: Send>(items: Vec<T>, threads: usize, each: impl Fn(T) + Sync) {
+    let threads = threads.min(items.len());
+    if threads <= 1 {
+        items.into_iter().for_each(each);
+        return;
+    }
+    let queue = Mutex::new(items.into_iter());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let next = locked(&queue).next();
+                    let Some(item) = next else { break };
+                    each(item);
+                }
+            });
+        }
+    });
 }
 
 /// `syncfs(2)` on the file system holding `dir`.
@@ -1925,6 +1948,27 @@ mod tests {
         assert_eq!(reports[0].removed, vec![stale.clone()]);
         assert!(reports[1..].iter().all(Leftovers::is_empty), "{reports:?}");
         assert!(!stale.exists());
+    }
+
+    #[test]
+    fn each_in_parallel_does_every_item_once() {
+        for count in [0, 1, 2, FLUSHERS, 5 * FLUSHERS + 3] {
+            let done = Mutex::new(Vec::new());
+            let threads = Mutex::new(std::collections::HashSet::new());
+            each_in_parallel((0..count).collect(), FLUSHERS, |i: usize| {
+                locked(&done).push(i);
+                locked(&threads).insert(std::thread::current().id());
+            });
+            let mut done = done.into_inner().unwrap();
+            done.sort_unstable();
+            assert_eq!(done, (0..count).collect::<Vec<_>>(), "{count} items");
+            let threads = threads.into_inner().unwrap();
+            // One item is done on the calling thread, several on several.
+            if count == 1 {
+                assert!(threads.contains(&std::thread::current().id()));
+            }
+            assert!(threads.len() <= FLUSHERS.min(count.max(1)), "{count} items");
+        }
     }
 
     #[test]
