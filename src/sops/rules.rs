@@ -11,6 +11,8 @@
 //! the same syntax for the features sops users write (`^…$`, alternation,
 //! classes). The `regex` crate matches bytes, as Go's `regexp.Match` does.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use regex::bytes::Regex;
 
 use super::Error;
@@ -38,20 +40,38 @@ pub enum CryptRule {
     EncryptedCommentRegex(Pattern),
 }
 
-/// A regex with its source text.
+/// A regex with its source text. Clones share the compiled regex (and its
+/// match caches): a tree's files each carry the rule of their creation
+/// rule or metadata, and a copy per file would cost its own caches.
 #[derive(Clone, Debug)]
 pub struct Pattern {
     source: String,
-    regex: Regex,
+    regex: Arc<Regex>,
 }
 
 impl Pattern {
     /// Compiles `source`; `rule` names the metadata field for the error.
     pub fn new(rule: &'static str, source: &str) -> Result<Self, Error> {
-        let regex = Regex::new(source).map_err(|e| Error::InvalidRegex {
+        // A tree of files sealed alike names the same few patterns in every
+        // file: each is compiled once per process, and the last few are
+        // kept (a compiled regex costs tens of microseconds and kilobytes).
+        const KEPT: usize = 16;
+        static COMPILED: Mutex<Vec<(String, Arc<Regex>)>> = Mutex::new(Vec::new());
+        let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, regex)) = compiled.iter().find(|(s, _)| s == source) {
+            return Ok(Self {
+                source: source.to_string(),
+                regex: Arc::clone(regex),
+            });
+        }
+        let regex = Arc::new(Regex::new(source).map_err(|e| Error::InvalidRegex {
             rule,
             reason: e.to_string(),
-        })?;
+        })?);
+        if compiled.len() == KEPT {
+            compiled.remove(0);
+        }
+        compiled.push((source.to_string(), Arc::clone(&regex)));
         Ok(Self {
             source: source.to_string(),
             regex,
@@ -175,6 +195,35 @@ mod tests {
 
     fn path(p: &[&str]) -> Vec<String> {
         p.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_pattern_compiled_again_is_the_same_pattern() {
+        // More patterns than are kept, so some are compiled a second time.
+        for round in 0..2 {
+            for i in 0..20 {
+                let source = format!("^(data|key{i})$");
+                let pattern = Pattern::new("encrypted_regex", &source).unwrap();
+                assert_eq!(pattern.as_str(), source, "round {round}");
+                assert!(pattern.is_match(b"data"));
+                assert!(pattern.is_match(format!("key{i}").as_bytes()));
+                assert!(!pattern.is_match(format!("key{i}x").as_bytes()));
+            }
+        }
+        // Compiled once: the second is the first one's regex.
+        let first = Pattern::new("encrypted_regex", "^(data|key-shared)$").unwrap();
+        let second = Pattern::new("encrypted_regex", "^(data|key-shared)$").unwrap();
+        assert!(Arc::ptr_eq(&first.regex, &second.regex));
+        let bad = Pattern::new("encrypted_regex", "(unclosed");
+        assert!(matches!(
+            bad,
+            Err(Error::InvalidRegex {
+                rule: "encrypted_regex",
+                ..
+            })
+        ));
+        // An error is not kept: it stays an error.
+        assert!(Pattern::new("encrypted_regex", "(unclosed").is_err());
     }
 
     #[test]
