@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 
 /// `ceremony bootstrap …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum BootstrapCommand {
     /// Encrypt bootstrap manifests into SOPS files (to stdout, or --in-place over files and trees).
     Seal(BootstrapSealArgs),
@@ -34,7 +35,7 @@ pub enum BootstrapCommand {
     Set(BootstrapSetArgs),
 }
 
-/// Who a file is sealed to. Recipients given here win over `.sops.yaml`.
+// Who a file is sealed to. Recipients given here win over `.sops.yaml`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct BootstrapRecipientArgs {
     /// Seal to the bootstrap recipient of this root (its root.json is checked first). Repeatable.
@@ -48,7 +49,7 @@ pub struct BootstrapRecipientArgs {
     pub config: Option<PathBuf>,
 }
 
-/// age identities that open SOPS files; `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY` are read too.
+// age identities that open SOPS files; `SOPS_AGE_KEY_FILE` and `SOPS_AGE_KEY` are read too.
 #[derive(Args, Debug, Clone, Default)]
 pub struct BootstrapIdentityArgs {
     /// An age identity file (AGE-SECRET-KEY-1… or a plugin's AGE-PLUGIN-… lines). Repeatable.
@@ -56,9 +57,9 @@ pub struct BootstrapIdentityArgs {
     pub identities: Vec<PathBuf>,
 }
 
-/// A quorum's bundles, to open files sealed to the root itself: the root's
-/// bootstrap identity (and, during a rotation, the retiring one) is rebuilt
-/// in memory, behind the air-gap gate, and never written anywhere.
+// A quorum's bundles, to open files sealed to the root itself: the root's
+// bootstrap identity (and, during a rotation, the retiring one) is rebuilt
+// in memory, behind the air-gap gate, and never written anywhere.
 #[derive(Args, Debug, Clone, Default)]
 pub struct BootstrapQuorumArgs {
     /// A custodian's bundle of the root (ROOTDIR/shares/<name>.age; repeatable, -i opens it).
@@ -68,7 +69,7 @@ pub struct BootstrapQuorumArgs {
     pub preflight: super::PreflightArgs,
 }
 
-/// `bootstrap seal`
+// `bootstrap seal`
 #[derive(Args, Debug)]
 pub struct BootstrapSealArgs {
     #[command(flatten)]
@@ -84,7 +85,7 @@ pub struct BootstrapSealArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// `bootstrap open`
+// `bootstrap open`
 #[derive(Args, Debug)]
 pub struct BootstrapOpenArgs {
     #[command(flatten)]
@@ -105,7 +106,7 @@ pub struct BootstrapOpenArgs {
     pub files: Vec<PathBuf>,
 }
 
-/// `bootstrap verify`
+// `bootstrap verify`
 #[derive(Args, Debug)]
 pub struct BootstrapVerifyArgs {
     /// The root whose bootstrap recipient every sealed file must name.
@@ -125,7 +126,7 @@ pub struct BootstrapVerifyArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// `bootstrap updatekeys`
+// `bootstrap updatekeys`
 #[derive(Args, Debug)]
 pub struct BootstrapUpdateKeysArgs {
     #[command(flatten)]
@@ -142,7 +143,7 @@ pub struct BootstrapUpdateKeysArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// `bootstrap rotate`
+// `bootstrap rotate`
 #[derive(Args, Debug)]
 pub struct BootstrapRotateArgs {
     #[command(flatten)]
@@ -160,7 +161,7 @@ pub struct BootstrapRotateArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// `bootstrap set`
+// `bootstrap set`
 #[derive(Args, Debug)]
 pub struct BootstrapSetArgs {
     /// The item to change: the Secret's namespace (default if the manifest names none), its name, and the key.

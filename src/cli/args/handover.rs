@@ -8,6 +8,7 @@ use super::{IdentityArgs, PreflightArgs};
 
 /// `ceremony handover …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum HandoverCommand {
     /// Offline: list the sealed bootstrap files and their items, with a fresh nonce, for the runtime authority to answer.
     Challenge(HandoverChallengeArgs),
@@ -24,12 +25,13 @@ pub enum HandoverCommand {
 
 /// `handover trust …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum HandoverTrustCommand {
     /// Print the TRUSTFILE line for a transit key version, from the JSON of `bao read -format=json transit/keys/NAME`.
     FromTransit(HandoverFromTransitArgs),
 }
 
-/// `handover trust from-transit`
+// `handover trust from-transit`
 #[derive(Args, Debug)]
 pub struct HandoverFromTransitArgs {
     /// The saved output of `bao read -format=json transit/keys/NAME`.
@@ -49,7 +51,7 @@ pub struct HandoverFromTransitArgs {
     pub hash: Option<String>,
 }
 
-/// `handover challenge`
+// `handover challenge`
 #[derive(Args, Debug)]
 pub struct HandoverChallengeArgs {
     /// The root directory whose bootstrap recipient sealed the files.
@@ -73,7 +75,7 @@ pub struct HandoverChallengeArgs {
     pub out: PathBuf,
 }
 
-/// `handover receipt`
+// `handover receipt`
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("signing").required(true).args(["key", "unsigned"])))]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["values", "kv"])))]
@@ -123,7 +125,7 @@ pub struct HandoverReceiptArgs {
     pub not_retired: Vec<String>,
 }
 
-/// `handover attach-signature`
+// `handover attach-signature`
 #[derive(Args, Debug)]
 pub struct HandoverAttachArgs {
     /// The receipt to add the signature to (rewritten in place).
@@ -137,7 +139,7 @@ pub struct HandoverAttachArgs {
     pub signature: PathBuf,
 }
 
-/// `handover verify`
+// `handover verify`
 #[derive(Args, Debug)]
 pub struct HandoverVerifyArgs {
     /// The challenge the receipt answers.

@@ -30,7 +30,13 @@ pub struct Cli {
 }
 
 /// Top-level commands.
+///
+/// Every command enum here is `defer = true`: clap builds the flags of a
+/// command only when that command is the one run (or its help is asked
+/// for), not the flags and help texts of all of them at every start: most
+/// of what parsing a one-file command used to cost.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Phase 0: create, inspect and verify the root of trust; Phase 2 emitters.
     #[command(subcommand)]
@@ -57,7 +63,7 @@ pub enum Command {
     Manpage,
 }
 
-/// `ceremony preflight`
+// `ceremony preflight`
 #[derive(Args, Debug)]
 pub struct PreflightRunArgs {
     #[command(flatten)]
@@ -67,7 +73,7 @@ pub struct PreflightRunArgs {
     pub json: bool,
 }
 
-/// `ceremony completions`
+// `ceremony completions`
 #[derive(Args, Debug)]
 pub struct CompletionsArgs {
     /// The shell.
@@ -75,7 +81,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// The air-gap gate that runs before a root is made or a secret rebuilt.
+// The air-gap gate that runs before a root is made or a secret rebuilt.
 #[derive(Args, Debug, Clone, Default)]
 pub struct PreflightArgs {
     /// Proceed even though this machine is online (said in the output and recorded in manifests).
@@ -86,7 +92,7 @@ pub struct PreflightArgs {
     pub system_root: Option<PathBuf>,
 }
 
-/// Identities that open share files.
+// Identities that open share files.
 #[derive(Args, Debug, Clone, Default)]
 pub struct IdentityArgs {
     /// An age identity file (AGE-SECRET-KEY-1… or a plugin's AGE-PLUGIN-… lines)
@@ -96,7 +102,7 @@ pub struct IdentityArgs {
     pub identities: Vec<PathBuf>,
 }
 
-/// `demo`
+// `demo`
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// Keep the demo's files in this new directory instead of a temporary one.

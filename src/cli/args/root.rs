@@ -8,6 +8,7 @@ use super::{IdentityArgs, PreflightArgs};
 
 /// `ceremony root …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum RootCommand {
     /// Generate the root of trust (once), split it among custodians, write root.json.
     Init(RootInitArgs),
@@ -51,8 +52,8 @@ pub enum RetiringKeyArg {
     Unseal,
 }
 
-/// What every change of the root takes: the root, a quorum of current
-/// bundles, and why.
+// What every change of the root takes: the root, a quorum of current
+// bundles, and why.
 #[derive(Args, Debug)]
 pub struct RootChangeCommon {
     /// The root directory (every version in it is checked first).
@@ -73,7 +74,7 @@ pub struct RootChangeCommon {
     pub preflight: PreflightArgs,
 }
 
-/// New custodians or thresholds for a change of the root.
+// New custodians or thresholds for a change of the root.
 #[derive(Args, Debug, Default)]
 pub struct CustodyArgs {
     /// A new custodians file (its [threshold] table may set new thresholds).
@@ -87,7 +88,7 @@ pub struct CustodyArgs {
     pub allow_shared_custodian_key: bool,
 }
 
-/// `root rotate`
+// `root rotate`
 #[derive(Args, Debug)]
 pub struct RootRotateArgs {
     #[command(flatten)]
@@ -102,7 +103,7 @@ pub struct RootRotateArgs {
     pub custody: CustodyArgs,
 }
 
-/// `root reshare`
+// `root reshare`
 #[derive(Args, Debug)]
 pub struct RootReshareArgs {
     #[command(flatten)]
@@ -111,7 +112,7 @@ pub struct RootReshareArgs {
     pub custody: CustodyArgs,
 }
 
-/// `root retire`
+// `root retire`
 #[derive(Args, Debug)]
 pub struct RootRetireArgs {
     #[command(flatten)]
@@ -121,7 +122,7 @@ pub struct RootRetireArgs {
     pub keys: Vec<RetiringKeyArg>,
 }
 
-/// `root init`
+// `root init`
 #[derive(Args, Debug)]
 pub struct RootInitArgs {
     /// The custodians file; its [threshold] table may set bootstrap/unseal/signing thresholds.
@@ -150,7 +151,7 @@ pub struct RootInitArgs {
     pub preflight: PreflightArgs,
 }
 
-/// `root show`
+// `root show`
 #[derive(Args, Debug)]
 pub struct RootShowArgs {
     /// The root directory.
@@ -161,7 +162,7 @@ pub struct RootShowArgs {
     pub json: bool,
 }
 
-/// `root verify`
+// `root verify`
 #[derive(Args, Debug)]
 pub struct RootVerifyArgs {
     /// The root directory.
@@ -180,6 +181,7 @@ pub struct RootVerifyArgs {
 
 /// `root emit …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum EmitCommand {
     /// The Flux `sops-age` Secret holding the bootstrap age identity.
     FluxAgeSecret(EmitFluxArgs),
@@ -187,7 +189,7 @@ pub enum EmitCommand {
     OpenbaoStaticSeal(EmitSealArgs),
 }
 
-/// What every emitter takes.
+// What every emitter takes.
 #[derive(Args, Debug)]
 pub struct EmitCommon {
     /// The root directory (its root.json is checked before anything is rebuilt).
@@ -205,7 +207,7 @@ pub struct EmitCommon {
     pub preflight: PreflightArgs,
 }
 
-/// `root emit flux-age-secret`
+// `root emit flux-age-secret`
 #[derive(Args, Debug)]
 pub struct EmitFluxArgs {
     #[command(flatten)]
@@ -221,7 +223,7 @@ pub struct EmitFluxArgs {
     pub key: String,
 }
 
-/// `root emit openbao-static-seal`
+// `root emit openbao-static-seal`
 #[derive(Args, Debug)]
 pub struct EmitSealArgs {
     #[command(flatten)]

@@ -8,6 +8,7 @@ use super::EmitCommon;
 
 /// `ceremony transcript …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum TranscriptCommand {
     /// Check the chain of a transcript (and its signatures against root.json).
     Verify(TranscriptVerifyArgs),
@@ -15,7 +16,7 @@ pub enum TranscriptCommand {
     Sign(TranscriptSignArgs),
 }
 
-/// `transcript verify`
+// `transcript verify`
 #[derive(Args, Debug)]
 pub struct TranscriptVerifyArgs {
     /// The transcript file.
@@ -29,7 +30,7 @@ pub struct TranscriptVerifyArgs {
     pub json: bool,
 }
 
-/// `transcript sign`
+// `transcript sign`
 #[derive(Args, Debug)]
 pub struct TranscriptSignArgs {
     /// The transcript file.

@@ -8,6 +8,7 @@ use super::{IdentityArgs, PreflightArgs};
 
 /// `ceremony unseal …`
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum UnsealCommand {
     /// Split a secret (or a fresh 32-byte unseal key) among custodians, k of n.
     Share(ShareArgs),
@@ -23,7 +24,7 @@ pub enum UnsealCommand {
     Open(OpenArgs),
 }
 
-/// `unseal share`
+// `unseal share`
 #[derive(Args, Debug)]
 pub struct ShareArgs {
     /// The custodians file (TOML, one [[custodian]] each).
@@ -67,7 +68,7 @@ pub enum SecretForm {
     Text,
 }
 
-/// `unseal combine`
+// `unseal combine`
 #[derive(Args, Debug)]
 pub struct CombineArgs {
     /// The share set's public manifest.
@@ -94,7 +95,7 @@ pub struct CombineArgs {
     pub preflight: PreflightArgs,
 }
 
-/// `unseal verify`
+// `unseal verify`
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     /// The share set's public manifest.
@@ -110,7 +111,7 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// `unseal reshare`
+// `unseal reshare`
 #[derive(Args, Debug)]
 pub struct ReshareArgs {
     /// The old share set's manifest.
@@ -140,7 +141,7 @@ pub struct ReshareArgs {
     pub preflight: PreflightArgs,
 }
 
-/// `unseal wrap`
+// `unseal wrap`
 #[derive(Args, Debug)]
 pub struct WrapArgs {
     /// The custodians file; one custodian per unseal share, in order.
@@ -196,7 +197,7 @@ pub enum ShareForm {
     VaultHex,
 }
 
-/// `unseal open`
+// `unseal open`
 #[derive(Args, Debug)]
 pub struct OpenArgs {
     /// The custodian's share file.
