@@ -1293,6 +1293,72 @@ fn a_killed_in_place_seal_leaves_each_file_clear_or_sealed() {
     );
 }
 
+/// A batch writes every temporary file before it renames any: killed in
+/// between, it leaves them all beside their targets (each target still
+/// clear), and the next run removes each one, says so, and seals the tree.
+#[test]
+fn a_batch_killed_before_its_renames_leaves_leftovers_the_next_run_removes_and_names() {
+    let fx = Fixture::new();
+    let tree = fx.path("killed-batch");
+    let reset = || {
+        for (rel, plain) in many_manifests() {
+            let path = tree.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, plain).unwrap();
+        }
+    };
+    let seal = args(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--recipient",
+        R1,
+        "killed-batch",
+    ]);
+    // Killed as soon as a temporary file shows; a run that finishes first
+    // (or is killed after its renames) is tried again.
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        reset();
+        let mut child = fx
+            .command(&seal)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ceremony");
+        while leftovers_under(&tree).is_empty() && child.try_wait().unwrap().is_none() {}
+        let _ = child.kill();
+        let _ = child.wait();
+        fx.assert_tree_whole(&tree, &many_manifests());
+        left = leftovers_under(&tree);
+        if !left.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        !left.is_empty(),
+        "no run was killed while it had temporary files"
+    );
+    let out = fx.ok(&seal);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for path in &left {
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert!(
+            stderr.lines().any(
+                |l| l.starts_with("note: removed a leftover of a killed run: ")
+                    && l.contains(&*name)
+            ),
+            "{name} is not said to be removed:\n{stderr}"
+        );
+    }
+    assert_no_leftovers(&tree, "the run after the kill");
+    fx.assert_tree_whole(&tree, &many_manifests());
+    for (rel, plain) in many_manifests() {
+        let sealed = std::fs::read(tree.join(&rel)).unwrap();
+        assert_ne!(sealed, plain.as_bytes(), "{rel} is still clear");
+    }
+}
+
 #[test]
 fn a_killed_transcript_append_leaves_a_transcript_that_verifies() {
     let fx = Fixture::new();

@@ -822,9 +822,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_share_is_tried_first_with_the_identity_the_manifest_names() {
-        let n = 6;
+    /// A secret split among `n` custodians with age keys, `threshold` of
+    /// them needed: the keys (custodian `c{i}` has key `i`), the split,
+    /// the secret.
+    fn split_to_age_keys(
+        n: usize,
+        threshold: usize,
+    ) -> (Vec<age::x25519::Identity>, SplitOutput, SecretBytes) {
         let keys: Vec<age::x25519::Identity> =
             (0..n).map(|_| age::x25519::Identity::generate()).collect();
         let text: String = keys
@@ -841,7 +845,7 @@ mod tests {
         let secret = SecretBytes::random(32);
         let plan = SplitPlan {
             label: "test".into(),
-            threshold: 3,
+            threshold,
             key_id: None,
             previous_set_id: None,
         };
@@ -853,6 +857,13 @@ mod tests {
             &crate::clock::SystemClock,
         )
         .unwrap();
+        (keys, split, secret)
+    }
+
+    #[test]
+    fn each_share_is_tried_first_with_the_identity_the_manifest_names() {
+        let n = 6;
+        let (keys, split, secret) = split_to_age_keys(n, 3);
         let tries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         // The identities in the reverse order of the files.
         let mut keyring = crate::identity::Keyring::default();
@@ -897,6 +908,47 @@ mod tests {
             .map(|(i, (_, bytes))| (split.files[(i + 1) % n].0.clone(), bytes.clone()))
             .collect();
         assert!(quorum(&swapped) > n);
+    }
+
+    #[test]
+    fn a_share_whose_listed_identity_is_missing_is_opened_by_another_or_passed_over() {
+        let (keys, split, secret) = split_to_age_keys(4, 3);
+        // c0's key is not brought; the others are, and known by their keys.
+        let mut keyring = crate::identity::Keyring::default();
+        for key in &keys[1..] {
+            keyring.push(Box::new(key.clone()), Some(key.to_public().to_string()));
+        }
+        assert_eq!(keyring.position(&keys[0].to_public().to_string()), None);
+        let name = |i: usize| split.files[i].0.clone();
+        let bytes = |i: usize| split.files[i].1.clone();
+        // c1's share under c0's file name: the identity listed for that
+        // name is missing, and c1's key, tried next, opens it. c0's share
+        // under c1's name: c1's key is tried first and fails, and no other
+        // opens it, so it is passed over.
+        let files = vec![
+            (name(0), bytes(1)),
+            (name(1), bytes(0)),
+            (name(2), bytes(2)),
+            (name(3), bytes(3)),
+        ];
+        let quorum = open_shares(&split.shareset, &files, &keyring, &|_| None).unwrap();
+        assert_eq!(quorum.opened.len(), 3);
+        match &quorum.openings[0] {
+            Opening::Opened {
+                file, custodian, ..
+            } => {
+                assert_eq!(file, &name(0));
+                assert_eq!(custodian, "c1", "what is inside counts, not the name");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&quorum.openings[1], Opening::Skipped { file, .. } if file == &name(1)),
+            "{:?}",
+            quorum.openings[1]
+        );
+        let rebuilt = rebuild(&split.shareset, &quorum.opened, &AirGapped::for_tests()).unwrap();
+        assert!(rebuilt.ct_eq(&secret));
     }
 
     proptest! {
