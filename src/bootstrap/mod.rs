@@ -12,15 +12,17 @@
 //! * [`policy`]: `bootstrap verify`, the promise that nothing secret
 //!   reaches Git in clear, checked without any key. The handover challenge
 //!   applies the same policy before it lists a file.
-//! * [`batch`]: running one of those over a tree, a few files at a time,
-//!   each file all-or-nothing.
+//! * [`batch`]: running one of those over a tree, a thread per core, each
+//!   file all-or-nothing.
 //! * [`set`]: a new value for one item of a sealed Secret (a leaked
 //!   credential replaced), under a new data key.
 //!
 //! Files are found with the one walker ([`crate::walk`]), read through
 //! [`crate::fsio::read_input`] and rewritten with
-//! [`crate::fsio::replace_if_unchanged`], so a file that fails, or that
-//! someone edits meanwhile, is left exactly as it was. Where ceremony
+//! [`crate::fsio::replace_if_unchanged`] (`set`, one file) or its batch
+//! form [`crate::fsio::Batch::replace_if_unchanged`] (`seal --in-place`,
+//! `updatekeys`, `rotate`: one batch per command), so a file that fails, or
+//! that someone edits meanwhile, is left exactly as it was. Where ceremony
 //! differs from `sops`: `docs/bootstrap.md`.
 
 pub mod batch;
