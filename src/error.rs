@@ -143,6 +143,7 @@ pub fn classify(
         crate::handover::Error,
         crate::transcript::TranscriptError,
         crate::script::Error,
+        crate::transcript::witness::SignOffError,
         crate::plugin::PluginError,
     );
     if let Some(e) = error.downcast_ref::<crate::preflight::Online>() {

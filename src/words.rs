@@ -245,13 +245,10 @@ impl Digest {
             return Err(DigestError::Hex);
         }
         let bytes = decode(trimmed)?;
-        let bytes: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| WordsError::Count {
-                found: bytes.len(),
-                expected: 32,
-            })?;
+        let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| WordsError::Count {
+            found: bytes.len(),
+            expected: 32,
+        })?;
         Ok(Self(bytes))
     }
 
@@ -381,7 +378,12 @@ mod tests {
     #[test]
     fn a_digest_reads_from_hex_or_words_and_nothing_else() {
         let d = Digest::of(b"ceremony");
-        for text in [d.to_prefixed_hex(), d.to_hex(), d.to_hex().to_uppercase(), d.words()] {
+        for text in [
+            d.to_prefixed_hex(),
+            d.to_hex(),
+            d.to_hex().to_uppercase(),
+            d.words(),
+        ] {
             assert_eq!(Digest::parse(&text).unwrap(), d, "{text}");
         }
         assert_eq!(Digest::parse(&d.word_lines().join("\n")).unwrap(), d);

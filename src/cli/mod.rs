@@ -17,6 +17,7 @@ mod preflight;
 mod prompt;
 mod root;
 mod rotate;
+mod run;
 mod transcript;
 mod unseal;
 
@@ -132,7 +133,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let transcript = cli.transcript.clone();
+    // `run` records the ceremony itself (its start, every step, its end),
+    // so its own invocation gets no command record after the head.
+    let transcript = match cli.command {
+        Command::Run(_) => None,
+        _ => cli.transcript.clone(),
+    };
     let made = made_by(&cli.command);
     let (code, outcome) = match run(cli) {
         Ok(()) => (exit::OK, "ok".to_owned()),
@@ -256,6 +262,9 @@ fn made_by(command: &Command) -> Option<String> {
         Command::Transcript(TranscriptCommand::Sign(a)) => {
             format!("the head of {} was signed", shown(&a.file))
         }
+        Command::Transcript(TranscriptCommand::SignOff(a)) => {
+            format!("the sign-off was attached to {}", shown(&a.file))
+        }
         Command::Demo(args::DemoArgs { keep: Some(dir) }) => {
             format!("the demo's files were written to {}", shown(dir))
         }
@@ -293,6 +302,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unseal(command) => unseal::run(command),
         Command::Preflight(args) => preflight::run(&args),
         Command::Transcript(command) => transcript::run(command),
+        Command::Run(args) => run::run(&args, cli.transcript.as_deref()),
         Command::Demo(args) => demo::run(args),
         Command::Handover(command) => handover::run(command),
         Command::Bootstrap(command) => bootstrap::run(command),

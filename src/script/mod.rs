@@ -100,10 +100,18 @@ impl Error {
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             Error::Script(_) => "fix the script at that line (docs/formats/script.md)",
-            Error::Value(_) => "give each parameter the script names with --set NAME=VALUE (ceremony run SCRIPT --help-script lists them)",
-            Error::Roster(_) => "name the people present with --operator, --witness and --custodian",
-            Error::Answer(_) => "answer the question the ceremony asks, for the step it names (docs/witness-guide.md)",
-            Error::Stopped { .. } => "the transcript records where and why; `ceremony transcript report` shows it. Fix the cause, then run the ceremony again or continue by hand",
+            Error::Value(_) => {
+                "give each parameter the script names with --set NAME=VALUE (ceremony run SCRIPT --help-script lists them)"
+            }
+            Error::Roster(_) => {
+                "name the people present with --operator, --witness and --custodian"
+            }
+            Error::Answer(_) => {
+                "answer the question the ceremony asks, for the step it names (docs/witness-guide.md)"
+            }
+            Error::Stopped { .. } => {
+                "the transcript records where and why; `ceremony transcript report` shows it. Fix the cause, then run the ceremony again or continue by hand"
+            }
         })
     }
 }
@@ -136,9 +144,9 @@ impl Template {
                 literal.push('}');
                 rest = after;
             } else if c == '{' {
-                let end = rest
-                    .find('}')
-                    .ok_or_else(|| format!("{text:?}: a `{{` without its `}}` (write `{{{{` for a literal brace)"))?;
+                let end = rest.find('}').ok_or_else(|| {
+                    format!("{text:?}: a `{{` without its `}}` (write `{{{{` for a literal brace)")
+                })?;
                 let inner = rest.get(1..end).unwrap_or_default();
                 let (name, list) = match inner.strip_suffix("...") {
                     Some(name) => (name, true),
@@ -174,9 +182,7 @@ impl Template {
             }
         }
         if lists > 1 {
-            return Err(format!(
-                "{text:?}: one `{{name...}}` per argument at most"
-            ));
+            return Err(format!("{text:?}: one `{{name...}}` per argument at most"));
         }
         if !literal.is_empty() {
             pieces.push(Piece::Text(literal));
@@ -199,7 +205,11 @@ impl Template {
         let mut suffix = String::new();
         let mut list: Option<&[String]> = None;
         for piece in &self.pieces {
-            let target = if list.is_some() { &mut suffix } else { &mut prefix };
+            let target = if list.is_some() {
+                &mut suffix
+            } else {
+                &mut prefix
+            };
             match piece {
                 Piece::Text(text) => target.push_str(text),
                 Piece::Var(name) => target.push_str(scope.one(name)),
@@ -368,8 +378,12 @@ impl Script {
                 format!("larger than {MAX_SCRIPT_BYTES} bytes: a script is a short file"),
             ));
         }
-        let text = std::str::from_utf8(bytes)
-            .map_err(|e| fail(line_of(&String::from_utf8_lossy(bytes), e.valid_up_to()), "not UTF-8 text: save the script as UTF-8".into()))?;
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            fail(
+                line_of(&String::from_utf8_lossy(bytes), e.valid_up_to()),
+                "not UTF-8 text: save the script as UTF-8".into(),
+            )
+        })?;
         // Checked before parsing, so that no later message can quote a key.
         if let Some(index) = text.lines().position(crate::sops::recipient::looks_private) {
             return Err(fail(
@@ -402,15 +416,28 @@ impl Script {
         let version = u32::try_from(*wire.version.get_ref())
             .ok()
             .filter(|v| *v >= 1)
-            .ok_or_else(|| fail(at(wire.version.span()), "version: a whole number from 1".into()))?;
+            .ok_or_else(|| {
+                fail(
+                    at(wire.version.span()),
+                    "version: a whole number from 1".into(),
+                )
+            })?;
         if wire.title.get_ref().trim().is_empty() {
-            return Err(fail(at(wire.title.span()), "title: say what the ceremony is".into()));
+            return Err(fail(
+                at(wire.title.span()),
+                "title: say what the ceremony is".into(),
+            ));
         }
         let count = |value: &Spanned<i64>, what: &str, min: i64| {
             u32::try_from(*value.get_ref())
                 .ok()
                 .filter(|v| i64::from(*v) >= min && *v <= 100)
-                .ok_or_else(|| fail(at(value.span()), format!("{what}: a whole number from {min} to 100")))
+                .ok_or_else(|| {
+                    fail(
+                        at(value.span()),
+                        format!("{what}: a whole number from {min} to 100"),
+                    )
+                })
         };
         let roles = wire.roles.get_ref();
         if *roles.operator.get_ref() != 1 {
@@ -441,7 +468,9 @@ impl Script {
             if !is_identifier(name) || name == TRANSCRIPT_VARIABLE {
                 return Err(fail(
                     line,
-                    format!("params.{name}: a parameter is named with lower-case letters, digits and `_` (and `transcript` is taken)"),
+                    format!(
+                        "params.{name}: a parameter is named with lower-case letters, digits and `_` (and `transcript` is taken)"
+                    ),
                 ));
             }
             let default = match &p.default {
@@ -454,13 +483,19 @@ impl Script {
                             .iter()
                             .map(|v| v.as_str().map(str::to_owned))
                             .collect::<Option<Vec<_>>>()
-                            .ok_or_else(|| fail(line, format!("params.{name}.default: a list of strings")))?,
+                            .ok_or_else(|| {
+                                fail(line, format!("params.{name}.default: a list of strings"))
+                            })?,
                         _ => {
                             return Err(fail(
                                 line,
                                 format!(
                                     "params.{name}.default: {}",
-                                    if p.list { "a list of strings, as list = true" } else { "a string" }
+                                    if p.list {
+                                        "a list of strings, as list = true"
+                                    } else {
+                                        "a string"
+                                    }
                                 ),
                             ));
                         }
@@ -478,7 +513,10 @@ impl Script {
         let is_list = |name: &str| params.iter().find(|p| p.name == name).map(|p| p.list);
 
         if wire.steps.is_empty() {
-            return Err(fail(1, "no [[step]]: a ceremony has at least one step".into()));
+            return Err(fail(
+                1,
+                "no [[step]]: a ceremony has at least one step".into(),
+            ));
         }
         let mut steps = Vec::new();
         let mut ids = BTreeSet::new();
@@ -488,20 +526,36 @@ impl Script {
             let id = w.id.get_ref().clone();
             let id_line = at(w.id.span());
             if !valid_name(&id) || id.contains('#') {
-                return Err(fail(id_line, format!("step id {id:?}: use letters, digits, `.`, `_` or `-`")));
+                return Err(fail(
+                    id_line,
+                    format!("step id {id:?}: use letters, digits, `.`, `_` or `-`"),
+                ));
             }
             if !ids.insert(id.clone()) {
-                return Err(fail(id_line, format!("step id {id:?} is used twice: give each step its own id")));
+                return Err(fail(
+                    id_line,
+                    format!("step id {id:?} is used twice: give each step its own id"),
+                ));
             }
             let mut for_each = Vec::new();
             if let Some(each) = &w.for_each {
                 for (var, param) in each.get_ref() {
                     let l = at(each.span());
                     if !is_identifier(var) || is_list(var).is_some() || var == TRANSCRIPT_VARIABLE {
-                        return Err(fail(l, format!("for_each: {var:?} must be a new variable name (not a parameter)")));
+                        return Err(fail(
+                            l,
+                            format!(
+                                "for_each: {var:?} must be a new variable name (not a parameter)"
+                            ),
+                        ));
                     }
                     if is_list(param) != Some(true) {
-                        return Err(fail(l, format!("for_each: {param:?} is not a list parameter (params.{param} with list = true)")));
+                        return Err(fail(
+                            l,
+                            format!(
+                                "for_each: {param:?} is not a list parameter (params.{param} with list = true)"
+                            ),
+                        ));
                     }
                     for_each.push((var.clone(), param.clone()));
                 }
@@ -509,20 +563,34 @@ impl Script {
             // What a variable may name in this step.
             let check_vars = |template: &Template, l: usize| -> Result<(), ScriptError> {
                 for (name, list) in template.variables() {
-                    let kind = if name == TRANSCRIPT_VARIABLE || for_each.iter().any(|(v, _)| v == name) {
-                        Some(false)
-                    } else {
-                        is_list(name)
-                    };
+                    let kind =
+                        if name == TRANSCRIPT_VARIABLE || for_each.iter().any(|(v, _)| v == name) {
+                            Some(false)
+                        } else {
+                            is_list(name)
+                        };
                     match (kind, list) {
                         (None, _) => {
-                            return Err(fail(l, format!("{{{name}}} is not a parameter of this script: declare params.{name}, or fix the name")));
+                            return Err(fail(
+                                l,
+                                format!(
+                                    "{{{name}}} is not a parameter of this script: declare params.{name}, or fix the name"
+                                ),
+                            ));
                         }
                         (Some(true), false) => {
-                            return Err(fail(l, format!("{{{name}}} is a list: write {{{name}...}} in a run argument, or use for_each")));
+                            return Err(fail(
+                                l,
+                                format!(
+                                    "{{{name}}} is a list: write {{{name}...}} in a run argument, or use for_each"
+                                ),
+                            ));
                         }
                         (Some(false), true) => {
-                            return Err(fail(l, format!("{{{name}...}}: {name} is not a list parameter")));
+                            return Err(fail(
+                                l,
+                                format!("{{{name}...}}: {name} is not a list parameter"),
+                            ));
                         }
                         _ => {}
                     }
@@ -540,7 +608,10 @@ impl Script {
             let action = match (&w.run, &w.confirm) {
                 (Some(run), None) => {
                     if w.by.is_some() {
-                        return Err(fail(line, format!("step {id}: `by` belongs to a confirm step")));
+                        return Err(fail(
+                            line,
+                            format!("step {id}: `by` belongs to a confirm step"),
+                        ));
                     }
                     let argv: Vec<Template> = run
                         .get_ref()
@@ -550,29 +621,62 @@ impl Script {
                     let run_line = at(run.span());
                     let first = run.get_ref().first().map(|s| s.get_ref().as_str());
                     match first {
-                        None => return Err(fail(run_line, format!("step {id}: run = [] runs nothing: name a ceremony command"))),
+                        None => {
+                            return Err(fail(
+                                run_line,
+                                format!(
+                                    "step {id}: run = [] runs nothing: name a ceremony command"
+                                ),
+                            ));
+                        }
                         Some(c) if c.starts_with('-') || c.contains('{') => {
-                            return Err(fail(run_line, format!("step {id}: run must start with a ceremony command (such as \"root\"), not {c:?}")));
+                            return Err(fail(
+                                run_line,
+                                format!(
+                                    "step {id}: run must start with a ceremony command (such as \"root\"), not {c:?}"
+                                ),
+                            ));
                         }
                         Some("run") => {
-                            return Err(fail(run_line, format!("step {id}: a script cannot run another script")));
+                            return Err(fail(
+                                run_line,
+                                format!("step {id}: a script cannot run another script"),
+                            ));
                         }
                         _ => {}
                     }
-                    if run.get_ref().iter().any(|a| a.get_ref() == "--transcript" || a.get_ref().starts_with("--transcript=")) {
-                        return Err(fail(run_line, format!("step {id}: leave --transcript out: ceremony run records every step in its own transcript")));
+                    if run.get_ref().iter().any(|a| {
+                        a.get_ref() == "--transcript" || a.get_ref().starts_with("--transcript=")
+                    }) {
+                        return Err(fail(
+                            run_line,
+                            format!(
+                                "step {id}: leave --transcript out: ceremony run records every step in its own transcript"
+                            ),
+                        ));
                     }
                     let expect = match &w.expect {
                         None => 0,
-                        Some(e) => u8::try_from(*e.get_ref())
-                            .map_err(|_| fail(at(e.span()), "expect: an exit code from 0 to 255 (docs/exit-codes.md)".into()))?,
+                        Some(e) => u8::try_from(*e.get_ref()).map_err(|_| {
+                            fail(
+                                at(e.span()),
+                                "expect: an exit code from 0 to 255 (docs/exit-codes.md)".into(),
+                            )
+                        })?,
                     };
                     let stdout = w.stdout.as_ref().map(|s| template(s, false)).transpose()?;
-                    ActionSpec::Run { argv, expect, stdout }
+                    ActionSpec::Run {
+                        argv,
+                        expect,
+                        stdout,
+                    }
                 }
                 (None, Some(text)) => {
                     if w.expect.is_some() || w.stdout.is_some() {
-                        return Err(fail(line, format!("step {id}: expect and stdout belong to a run step")));
+                        return Err(fail(
+                            line,
+                            format!("step {id}: expect and stdout belong to a run step"),
+                        ));
                     }
                     let by = match &w.by {
                         None => Role::Witness,
@@ -581,7 +685,12 @@ impl Script {
                             "witness" => Role::Witness,
                             "custodian" => Role::Custodian,
                             other => {
-                                return Err(fail(at(by.span()), format!("by = {other:?}: one of \"operator\", \"witness\", \"custodian\"")));
+                                return Err(fail(
+                                    at(by.span()),
+                                    format!(
+                                        "by = {other:?}: one of \"operator\", \"witness\", \"custodian\""
+                                    ),
+                                ));
                             }
                         },
                     };
@@ -591,15 +700,30 @@ impl Script {
                     }
                 }
                 (Some(_), Some(_)) => {
-                    return Err(fail(line, format!("step {id}: either run (a command) or confirm (a manual action), not both")));
+                    return Err(fail(
+                        line,
+                        format!(
+                            "step {id}: either run (a command) or confirm (a manual action), not both"
+                        ),
+                    ));
                 }
                 (None, None) => {
-                    return Err(fail(line, format!("step {id}: say what it does: run = [\"…\"] or confirm = \"…\"")));
+                    return Err(fail(
+                        line,
+                        format!("step {id}: say what it does: run = [\"…\"] or confirm = \"…\""),
+                    ));
                 }
             };
-            if let ActionSpec::Confirm { by: Role::Custodian, .. } = &action {
+            if let ActionSpec::Confirm {
+                by: Role::Custodian,
+                ..
+            } = &action
+            {
                 if custodians == 0 {
-                    return Err(fail(line, format!("step {id}: confirmed by a custodian, but roles.custodians is 0")));
+                    return Err(fail(
+                        line,
+                        format!("step {id}: confirmed by a custodian, but roles.custodians is 0"),
+                    ));
                 }
             }
             steps.push(StepSpec {
@@ -663,7 +787,10 @@ impl Script {
                         .for_each
                         .iter()
                         .map(|(var, param)| {
-                            (var.clone(), values.all(param).get(i).cloned().unwrap_or_default())
+                            (
+                                var.clone(),
+                                values.all(param).get(i).cloned().unwrap_or_default(),
+                            )
                         })
                         .collect(),
                 };
@@ -716,7 +843,11 @@ impl Scope<'_> {
         if let Some((_, v)) = self.bound.iter().find(|(var, _)| var == name) {
             return v;
         }
-        self.values.all(name).first().map(String::as_str).unwrap_or_default()
+        self.values
+            .all(name)
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     fn all(&self, name: &str) -> &[String] {
@@ -789,7 +920,9 @@ impl Values {
                 )));
             }
             if value.chars().any(char::is_control) {
-                return Err(Error::Value(format!("--set {name}=…: the value holds a control character")));
+                return Err(Error::Value(format!(
+                    "--set {name}=…: the value holds a control character"
+                )));
             }
             let entry = values.entry(name.to_owned()).or_default();
             if !spec.list && !entry.is_empty() {
@@ -888,8 +1021,18 @@ impl Roster {
                 Ok(())
             }
         };
-        need(witnesses.len(), script.witnesses.max(script.sign_offs), "witness", "--witness")?;
-        need(custodians.len(), script.custodians, "custodian", "--custodian")?;
+        need(
+            witnesses.len(),
+            script.witnesses.max(script.sign_offs),
+            "witness",
+            "--witness",
+        )?;
+        need(
+            custodians.len(),
+            script.custodians,
+            "custodian",
+            "--custodian",
+        )?;
         Ok(Self { participants })
     }
 

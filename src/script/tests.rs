@@ -56,7 +56,11 @@ fn sets(pairs: &[&str]) -> Vec<String> {
 #[test]
 fn a_script_plans_every_argument_before_anything_runs() {
     let s = script(GOOD).unwrap();
-    let values = Values::new(&s, &sets(&["root=r", "bundles=a", "bundles=b", "items=x", "items=y"])).unwrap();
+    let values = Values::new(
+        &s,
+        &sets(&["root=r", "bundles=a", "bundles=b", "items=x", "items=y"]),
+    )
+    .unwrap();
     let plan = s.plan(&values, "t.jsonl");
     let ids: Vec<&str> = plan.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["show", "each#1", "each#2", "look"]);
@@ -85,16 +89,61 @@ fn a_script_plans_every_argument_before_anything_runs() {
 #[test]
 fn bad_scripts_name_the_line_and_what_to_do() {
     let cases: &[(&str, &str, usize, &str)] = &[
-        ("format = \"ceremony.script.v1\"", "format = \"ceremony.script.v9\"", 2, "is not \"ceremony.script.v1\""),
-        ("run = [\"root\", \"show\"", "run = [\"root\", \"show\", \"{nothing}\"", 27, "{nothing} is not a parameter"),
-        ("\"{root}\", \"--bundle", "\"{bundles}\", \"--bundle", 27, "is a list"),
-        ("expect = 4", "expect = 400", 34, "an exit code from 0 to 255"),
+        (
+            "format = \"ceremony.script.v1\"",
+            "format = \"ceremony.script.v9\"",
+            2,
+            "is not \"ceremony.script.v1\"",
+        ),
+        (
+            "run = [\"root\", \"show\"",
+            "run = [\"root\", \"show\", \"{nothing}\"",
+            27,
+            "{nothing} is not a parameter",
+        ),
+        (
+            "\"{root}\", \"--bundle",
+            "\"{bundles}\", \"--bundle",
+            27,
+            "is a list",
+        ),
+        (
+            "expect = 4",
+            "expect = 400",
+            34,
+            "an exit code from 0 to 255",
+        ),
         ("id = \"each\"", "id = \"show\"", 30, "used twice"),
-        ("confirm = \"Check", "run = [\"x\"]\nconfirm = \"Check", 36, "not both"),
-        ("sign_offs = 1", "sign_offs = 2", 42, "raise roles.witnesses"),
-        ("witnesses = 1", "witnesses = 1\nextra = 2", 10, "unknown field"),
-        ("run = [\"root\", \"verify\"", "run = [\"run\", \"verify\"", 33, "cannot run another script"),
-        ("run = [\"root\", \"verify\"", "run = [\"root\", \"--transcript\"", 33, "leave --transcript out"),
+        (
+            "confirm = \"Check",
+            "run = [\"x\"]\nconfirm = \"Check",
+            36,
+            "not both",
+        ),
+        (
+            "sign_offs = 1",
+            "sign_offs = 2",
+            42,
+            "raise roles.witnesses",
+        ),
+        (
+            "witnesses = 1",
+            "witnesses = 1\nextra = 2",
+            10,
+            "unknown field",
+        ),
+        (
+            "run = [\"root\", \"verify\"",
+            "run = [\"run\", \"verify\"",
+            33,
+            "cannot run another script",
+        ),
+        (
+            "run = [\"root\", \"verify\"",
+            "run = [\"root\", \"--transcript\"",
+            33,
+            "leave --transcript out",
+        ),
     ];
     for (from, to, line, needle) in cases {
         assert!(GOOD.contains(from), "{from}");
@@ -102,11 +151,17 @@ fn bad_scripts_name_the_line_and_what_to_do() {
         let err = script(&text).unwrap_err();
         assert!(err.problem.contains(needle), "{to}: {err}");
         assert_eq!(err.line, *line, "{to}: {err}");
-        assert!(err.to_string().starts_with(&format!("s.toml:{line}: ")), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("s.toml:{line}: ")),
+            "{err}"
+        );
     }
     let key = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
     let err = script(&GOOD.replacen("Look", key, 1)).unwrap_err();
-    assert!(err.problem.contains("private key") && !err.to_string().contains("QQQQ"), "{err}");
+    assert!(
+        err.problem.contains("private key") && !err.to_string().contains("QQQQ"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -130,11 +185,14 @@ fn the_walk_goes_on_only_as_expected_or_by_an_accepted_exception() {
     let values = Values::new(&s, &sets(&["root=r", "bundles=a", "items=x"])).unwrap();
     let roster = Roster::new(&s, "alice", &sets(&["bob"]), &[]).unwrap();
     let (mut walk, start) = Walk::start(&s, roster, &values, "t");
-    assert!(matches!(start, crate::transcript::Entry::CeremonyStart { .. }));
+    assert!(matches!(
+        start,
+        crate::transcript::Entry::CeremonyStart { .. }
+    ));
     // Step 1 fails: it must be decided, not skipped.
-    let (_, next) = walk.ran(5, Some(1), "not enough shares").unwrap();
+    let (_, next) = walk.ran(5, Some(1), "not enough shares", None).unwrap();
     assert_eq!(next, Next::Decide);
-    assert!(walk.ran(0, Some(2), "ok").is_err());
+    assert!(walk.ran(0, Some(2), "ok", None).is_err());
     // The operator cannot decide; a witness can. A changed run goes again.
     let change = |witness: &str| Decision::Exception {
         reason: "wrong path".into(),
@@ -145,11 +203,14 @@ fn the_walk_goes_on_only_as_expected_or_by_an_accepted_exception() {
     assert!(walk.decide(change("alice")).is_err());
     let (entry, next) = walk.decide(change("bob")).unwrap();
     assert!(entry.is_some() && next == Next::Go);
-    assert_eq!(walk.current_argv().unwrap(), sets(&["root", "show", "r2"]).as_slice());
-    walk.ran(0, Some(4), "ok").unwrap();
+    assert_eq!(
+        walk.current_argv().unwrap(),
+        sets(&["root", "show", "r2"]).as_slice()
+    );
+    walk.ran(0, Some(4), "ok", None).unwrap();
     // each#1 expects exit 4.
     assert_eq!(walk.current().unwrap().1.id, "each#1");
-    let (_, next) = walk.ran(0, Some(6), "ok").unwrap();
+    let (_, next) = walk.ran(0, Some(6), "ok", None).unwrap();
     assert_eq!(next, Next::Decide);
     let (_, next) = walk
         .decide(Decision::Exception {
@@ -164,7 +225,11 @@ fn the_walk_goes_on_only_as_expected_or_by_an_accepted_exception() {
     assert!(matches!(walk.stopped(), Some(Error::Stopped { .. })));
     assert!(matches!(
         walk.end(),
-        crate::transcript::Entry::CeremonyEnd { completed: false, exceptions: 2, .. }
+        crate::transcript::Entry::CeremonyEnd {
+            completed: false,
+            exceptions: 2,
+            ..
+        }
     ));
 }
 
@@ -173,11 +238,17 @@ fn answers_name_their_step_and_say_one_thing() {
     assert_eq!(Answer::parse("  # a comment").unwrap(), None);
     assert_eq!(
         Answer::parse(r#"{ step = "look", confirmed_by = "bob" }"#).unwrap(),
-        Some(Answer::Confirm { step: "look".into(), by: "bob".into(), confirmed: true })
+        Some(Answer::Confirm {
+            step: "look".into(),
+            by: "bob".into(),
+            confirmed: true
+        })
     );
-    let a = Answer::parse(r#"{ step = "x", exception = "why", run = ["root", "show"], accepted_by = "bob" }"#)
-        .unwrap()
-        .unwrap();
+    let a = Answer::parse(
+        r#"{ step = "x", exception = "why", run = ["root", "show"], accepted_by = "bob" }"#,
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(a.step(), "x");
     for bad in [
         r#"{ step = "x" }"#,

@@ -77,7 +77,12 @@ pub enum Decision {
 impl Walk {
     /// Begins the ceremony of `script` with `roster` and `values`; returns
     /// the walk and the `ceremony-start` record.
-    pub fn start(script: &Script, roster: Roster, values: &Values, transcript: &str) -> (Self, Entry) {
+    pub fn start(
+        script: &Script,
+        roster: Roster,
+        values: &Values,
+        transcript: &str,
+    ) -> (Self, Entry) {
         let entry = Entry::CeremonyStart {
             script: script.name.clone(),
             script_version: script.version,
@@ -172,20 +177,26 @@ impl Walk {
 
     /// The current run step's command exited with `exit_code`; its command
     /// record is `command_seq` (`None` if it left none), and `outcome` is
-    /// that record's outcome (`ok` or the error).
+    /// that record's outcome (`ok` or the error). A `problem` after the
+    /// command (its output could not be delivered) makes the outcome
+    /// unexpected whatever the exit code.
     pub fn ran(
         &mut self,
         exit_code: u8,
         command_seq: Option<u64>,
         outcome: &str,
+        problem: Option<&str>,
     ) -> Result<(Entry, Next), Error> {
         let step = self.ready()?;
         let Planned::Run { expect, .. } = &step.action else {
             return Err(Error::Answer(format!("step {} is not a command", step.id)));
         };
-        let as_expected = exit_code == *expect && command_seq.is_some();
+        let as_expected = exit_code == *expect && command_seq.is_some() && problem.is_none();
         let mut text = format!("exit {exit_code}");
-        if command_seq.is_none() {
+        if let Some(problem) = problem {
+            text.push_str(", but ");
+            text.push_str(problem);
+        } else if command_seq.is_none() {
             text.push_str(" (the command left no record in the transcript)");
         } else if outcome != "ok" {
             text.push_str(": ");
@@ -248,9 +259,10 @@ impl Walk {
         }
         match decision {
             Decision::Stop => {
-                self.state = State::Stopped(format!(
+                self.state = State::Stopped(
                     "its outcome was not the expected one, and the operator stopped the ceremony"
-                ));
+                        .to_owned(),
+                );
                 Ok((None, Next::Stop))
             }
             Decision::Exception {
@@ -290,9 +302,7 @@ impl Walk {
                     accepted,
                 };
                 if !accepted {
-                    self.state = State::Stopped(format!(
-                        "witness {witness} refused the exception"
-                    ));
+                    self.state = State::Stopped(format!("witness {witness} refused the exception"));
                     return Ok((Some(entry), Next::Stop));
                 }
                 self.state = State::Ready;
@@ -360,7 +370,11 @@ fn check_reason(reason: &str) -> Result<(), Error> {
 
 fn check_changed_argv(argv: &[String]) -> Result<(), Error> {
     match argv.first().map(String::as_str) {
-        None => return Err(Error::Answer("run = []: name the command to run instead".into())),
+        None => {
+            return Err(Error::Answer(
+                "run = []: name the command to run instead".into(),
+            ));
+        }
         Some("run") => return Err(Error::Answer("a step cannot run a script".into())),
         Some(first) if first.starts_with('-') => {
             return Err(Error::Answer(format!(
@@ -377,7 +391,10 @@ fn check_changed_argv(argv: &[String]) -> Result<(), Error> {
             "leave --transcript out: the step is recorded in the ceremony's transcript".into(),
         ));
     }
-    if argv.iter().any(|a| crate::sops::recipient::looks_private(a)) {
+    if argv
+        .iter()
+        .any(|a| crate::sops::recipient::looks_private(a))
+    {
         return Err(Error::Answer(
             "an argument looks like a private key; it was not used or recorded".into(),
         ));
@@ -447,11 +464,20 @@ impl Answer {
             ));
         }
         let bad = |why: String| Error::Answer(format!("the answer {line:?}: {why}"));
-        let wire: WireLine = toml::from_str(&format!("answer = {line}"))
-            .map_err(|e| bad(format!("{} (write {{ step = \"ID\", … }}, docs/witness-guide.md)", e.message().trim_end())))?
-            ;
+        let wire: WireLine = toml::from_str(&format!("answer = {line}")).map_err(|e| {
+            bad(format!(
+                "{} (write {{ step = \"ID\", … }}, docs/witness-guide.md)",
+                e.message().trim_end()
+            ))
+        })?;
         let a = wire.answer;
-        let answer = match (a.stop, a.exception, a.confirmed_by, a.accepted_by, a.refused_by) {
+        let answer = match (
+            a.stop,
+            a.exception,
+            a.confirmed_by,
+            a.accepted_by,
+            a.refused_by,
+        ) {
             (true, None, None, None, None) if a.run.is_none() => Answer::Decide {
                 step: a.step,
                 decision: Decision::Stop,

@@ -408,12 +408,10 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
         }
         let misplaced = |problem: String| TranscriptError::Misplaced { line: n, problem };
         match &record.entry {
-            Entry::SignOff { head, witness, .. } => {
-                if *head != ceremony_head {
-                    return Err(misplaced(format!(
-                        "the sign-off of {witness} signs head {head}, but the head at this place is {ceremony_head}: it was moved, or signed over another transcript"
-                    )));
-                }
+            Entry::SignOff { head, witness, .. } if *head != ceremony_head => {
+                return Err(misplaced(format!(
+                    "the sign-off of {witness} signs head {head}, but the head at this place is {ceremony_head}: it was moved, or signed over another transcript"
+                )));
             }
             Entry::CeremonyStart { script, .. } => open_ceremony = Some(script.clone()),
             Entry::Step { command_seq, .. } => {
@@ -422,9 +420,8 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
                 }
                 if let Some(seq) = command_seq {
                     let before = records.last();
-                    let names_it = before.is_some_and(|r| {
-                        r.seq == *seq && matches!(r.entry, Entry::Command { .. })
-                    });
+                    let names_it = before
+                        .is_some_and(|r| r.seq == *seq && matches!(r.entry, Entry::Command { .. }));
                     if !names_it {
                         return Err(misplaced(format!(
                             "the step names command record {seq}, which is not the command record just before it"
@@ -560,10 +557,7 @@ pub fn check_with(text: &str, options: &CheckOptions<'_>) -> (Option<Verified>, 
                     "ceremony",
                     subject,
                     Status::Pass,
-                    format!(
-                        "{script} v{script_version} begins with {}",
-                        who.join(", ")
-                    ),
+                    format!("{script} v{script_version} begins with {}", who.join(", ")),
                 );
             }
             Entry::Step {
@@ -754,7 +748,12 @@ pub fn check_with(text: &str, options: &CheckOptions<'_>) -> (Option<Verified>, 
     }
     if let Some(result) = &sign_offs {
         for line in &result.summary {
-            report.record("witnessed", line.subject.clone(), line.passed, line.detail.clone());
+            report.record(
+                "witnessed",
+                line.subject.clone(),
+                line.passed,
+                line.detail.clone(),
+            );
         }
     }
     if let Some(expected) = options.expect_head {
@@ -772,7 +771,8 @@ fn expect_head(verified: &Verified, expected: &Digest) -> (bool, String) {
     if verified.records.is_empty() && wanted == GENESIS {
         return (true, "the transcript is empty, as it was".into());
     }
-    let at = (0..verified.records.len()).find(|&seq| verified.hash_of(seq) == Some(wanted.as_str()));
+    let at =
+        (0..verified.records.len()).find(|&seq| verified.hash_of(seq) == Some(wanted.as_str()));
     let Some(at) = at else {
         return (
             false,

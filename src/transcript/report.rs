@@ -82,9 +82,9 @@ pub fn markdown(
     }
 
     let inside = |seq: u64| {
-        ceremonies.iter().any(|c| {
-            seq >= c.start && c.end.as_ref().is_none_or(|(end, _)| seq <= *end)
-        })
+        ceremonies
+            .iter()
+            .any(|c| seq >= c.start && c.end.as_ref().is_none_or(|(end, _)| seq <= *end))
     };
     let outside: Vec<&Record> = verified
         .records
@@ -198,7 +198,12 @@ fn ceremony_section(
     if !params.is_empty() {
         out.push_str("### Parameters\n\n| Name | Value |\n|---|---|\n");
         for p in params {
-            let _ = writeln!(out, "| {} | {} |", escape(&p.name), escape(&p.values.join(", ")));
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                escape(&p.name),
+                escape(&p.values.join(", "))
+            );
         }
         out.push('\n');
     }
@@ -218,14 +223,22 @@ fn ceremony_section(
                 ..
             } => {
                 let what = match (action, command_seq.and_then(|_| i.checked_sub(1))) {
-                    (super::StepAction::Run, Some(before)) => match records.get(before).map(|r| &r.entry) {
-                        Some(Entry::Command { argv, .. }) => format!("ran: ceremony {}", argv.join(" ")),
-                        _ => "ran a command".to_owned(),
-                    },
+                    (super::StepAction::Run, Some(before)) => {
+                        match records.get(before).map(|r| &r.entry) {
+                            Some(Entry::Command { argv, .. }) => {
+                                format!("ran: ceremony {}", argv.join(" "))
+                            }
+                            _ => "ran a command".to_owned(),
+                        }
+                    }
                     (super::StepAction::Run, None) => "ran a command (not recorded)".to_owned(),
                     (super::StepAction::Confirm, _) => "confirmed by hand".to_owned(),
                 };
-                let mark = if *as_expected { "" } else { " **(unexpected)**" };
+                let mark = if *as_expected {
+                    ""
+                } else {
+                    " **(unexpected)**"
+                };
                 let _ = writeln!(
                     out,
                     "| {} | {} | {}: {} | {} | {} | {}{mark} |",

@@ -55,7 +55,10 @@ pub const NAMESPACE: &str = "ceremony-witness-signoff";
 /// may be mistaken for something else.
 pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
@@ -100,6 +103,28 @@ pub enum SignOffError {
     /// Only SSHSIG and minisign: a witness signs with a key of their own.
     #[error("witnesses sign with sshsig (ssh-keygen -Y sign) or minisign, not {0}")]
     SchemeNotForWitnesses(Scheme),
+}
+
+impl SignOffError {
+    /// Its class, for the exit code.
+    pub fn class(&self) -> crate::class::Class {
+        match self {
+            SignOffError::Name(_) | SignOffError::SchemeNotForWitnesses(_) => {
+                crate::class::Class::Usage
+            }
+            SignOffError::Signature(_) | SignOffError::UnknownScheme => crate::class::Class::Input,
+        }
+    }
+
+    /// What to do next.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            SignOffError::Signature(_) | SignOffError::UnknownScheme => Some(
+                "give the file `ssh-keygen -Y sign -n ceremony-witness-signoff` or `minisign -S` wrote (docs/witness-guide.md)",
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// The scheme of a signature file as the signing tools write it.
@@ -383,7 +408,9 @@ mod tests {
             )
         );
         let pae = to_sign(&head, "bob");
-        assert!(pae.starts_with(format!("DSSEv1 {} {PAYLOAD_TYPE} ", PAYLOAD_TYPE.len()).as_bytes()));
+        assert!(
+            pae.starts_with(format!("DSSEv1 {} {PAYLOAD_TYPE} ", PAYLOAD_TYPE.len()).as_bytes())
+        );
         assert!(pae.ends_with(text.as_bytes()));
         // Another witness or head, other bytes.
         assert_ne!(pae, to_sign(&head, "carol"));
