@@ -226,13 +226,13 @@ fn walk_steps(
 ) -> Result<()> {
     while let Some((n, step)) = walk.current() {
         let step = step.clone();
-        show(n, total, &step, walk.current_argv());
+        let mut argv = walk.current_argv().unwrap_or_default().to_vec();
+        if takes_gate(&argv) {
+            argv.extend(gate.iter().cloned());
+        }
+        show(n, total, &step, &argv);
         let (entry, next) = match &step.action {
             Planned::Run { expect, stdout, .. } => {
-                let mut argv = walk.current_argv().unwrap_or_default().to_vec();
-                if takes_gate(&argv) {
-                    argv.extend(gate.iter().cloned());
-                }
                 let ran = run_step(path, &argv, stdout.as_deref(), *expect, answers)?;
                 walk.ran(
                     ran.exit_code,
@@ -274,7 +274,7 @@ fn walk_steps(
     Ok(())
 }
 
-fn show(n: usize, total: usize, step: &PlannedStep, argv: Option<&[String]>) {
+fn show(n: usize, total: usize, step: &PlannedStep, argv: &[String]) {
     note!("");
     note!(
         "[{n}/{total}] {}: {}",
@@ -284,8 +284,8 @@ fn show(n: usize, total: usize, step: &PlannedStep, argv: Option<&[String]>) {
     if let Some(text) = &step.note {
         note!("  {}", output::printable(text));
     }
-    match (&step.action, argv) {
-        (Planned::Run { stdout, .. }, Some(argv)) => {
+    match &step.action {
+        Planned::Run { stdout, .. } => {
             let target = stdout
                 .as_ref()
                 .map(|p| format!(" > {}", p.display()))
@@ -296,10 +296,9 @@ fn show(n: usize, total: usize, step: &PlannedStep, argv: Option<&[String]>) {
                 output::printable(&target)
             );
         }
-        (Planned::Confirm { text, by }, _) => {
+        Planned::Confirm { text, by } => {
             note!("  {} confirms: {}", by.as_str(), output::printable(text));
         }
-        _ => {}
     }
 }
 

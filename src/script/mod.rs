@@ -101,7 +101,7 @@ impl Error {
         Some(match self {
             Error::Script(_) => "fix the script at that line (docs/formats/script.md)",
             Error::Value(_) => {
-                "give each parameter the script names with --set NAME=VALUE (ceremony run SCRIPT --help-script lists them)"
+                "give each parameter the script declares ([params] in the script) with --set NAME=VALUE; `ceremony run SCRIPT --plan --set …` shows every step as it would run"
             }
             Error::Roster(_) => {
                 "name the people present with --operator, --witness and --custodian"
