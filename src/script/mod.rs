@@ -948,6 +948,24 @@ impl Values {
                 }
             }
         }
+        // A `for_each` over several lists pairs their Nth values: the
+        // lists must be of one length, or a round would lack a value.
+        for step in &script.steps {
+            let lengths: Vec<(&str, usize)> = step
+                .for_each
+                .iter()
+                .map(|(_, p)| (p.as_str(), values.get(p).map_or(0, Vec::len)))
+                .collect();
+            if let Some(((first, n), (other, m))) = lengths
+                .first()
+                .zip(lengths.iter().find(|(_, m)| Some(m) != lengths.first().map(|(_, n)| n)))
+            {
+                return Err(Error::Value(format!(
+                    "step {} pairs {first} and {other}, but {n} and {m} values are given: give one {other} for each {first}",
+                    step.id
+                )));
+            }
+        }
         Ok(Self { values })
     }
 

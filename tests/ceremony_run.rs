@@ -1,0 +1,302 @@
+//! Scripted ceremonies (`ceremony run`, `ceremonies/*.toml`) run end to
+//! end against throwaway custodians and witnesses, each step recorded in
+//! the transcript; the head read aloud (`--expect-head`) and the witnesses'
+//! sign-offs (signed with the real `ssh-keygen` and `minisign`) checked.
+
+use crate::util::custodians::{Key, offline_root, write_custodians};
+use crate::util::witnesses::{self, WALT, WANDA, confirm, records, witnessed};
+use crate::util::{Scratch, fake_system};
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn quorum() -> Vec<String> {
+    strings(&[
+        "bundle=root/shares/alice.age",
+        "bundle=root/shares/bob.age",
+        "identity=alice.key",
+        "identity=bob.key",
+    ])
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ceremony::words::Digest::of(bytes).to_hex()
+}
+
+/// The step records of the transcript: (step, as_expected).
+fn steps(s: &Scratch) -> Vec<(String, bool)> {
+    records(s, "t.jsonl")
+        .iter()
+        .filter(|r| r["kind"] == "step")
+        .map(|r| {
+            (
+                r["step"].as_str().unwrap().to_owned(),
+                r["as_expected"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Rewrites the chain (`seq`, `prev`) of `lines` as an attacker who can
+/// edit the file would, so that only what the records themselves say can
+/// give the edit away.
+fn rechain(lines: &[serde_json::Value]) -> String {
+    let mut prev = ceremony::transcript::GENESIS.to_owned();
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mut line = line.clone();
+        line["seq"] = serde_json::json!(i);
+        line["prev"] = serde_json::json!(prev);
+        let text = serde_json::to_string(&line).unwrap();
+        prev = ceremony::transcript::line_hash(&text);
+        out.push_str(&text);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn root_init_runs_with_a_changed_step_a_witness_accepted_and_is_signed_off() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    write_custodians(
+        &s,
+        "custodians.toml",
+        "[threshold]\nbootstrap = 2\nunseal = 2\nsigning = 2\n",
+        &[("alice", Key::Age), ("bob", Key::Age), ("carol", Key::Ssh)],
+    );
+    // The operator typed the custodians file's name wrong: root init fails,
+    // and runs again changed, because a witness accepted it.
+    let answers = vec![
+        confirm("offline"),
+        r#"{ step = "init", exception = "the custodians file is custodians.toml, wrong.toml was a typo", run = ["root", "init", "--yes", "--custodians", "custodians.toml", "--out", "root"], accepted_by = "wanda" }"#.to_owned(),
+        confirm("record"),
+        confirm("shares-open"),
+    ];
+    let run = witnesses::run(
+        &s,
+        "root-init",
+        &["alice", "bob", "carol"],
+        &strings(&["custodians=wrong.toml", "root=root"]),
+        &answers,
+    )
+    .success();
+    assert!(s.path("root/root.json").is_file());
+    let stderr = run.stderr_text();
+    assert!(stderr.contains("The ceremony is over"), "{stderr}");
+    // The head printed at the end (after the steps' own output, such as
+    // `root show`'s words) is the one `transcript head` gives.
+    let printed = witnesses::words_of(&run.stdout_text());
+    let printed: Vec<&str> = printed.split(' ').collect();
+    let words = printed[printed.len() - 32..].join(" ");
+    assert_eq!(words, witnesses::head_words(&s, "t.jsonl"));
+
+    assert_eq!(
+        steps(&s),
+        [
+            ("offline".to_owned(), true),
+            ("preflight".to_owned(), true),
+            ("init".to_owned(), false),
+            ("init".to_owned(), true),
+            ("verify".to_owned(), true),
+            ("show".to_owned(), true),
+            ("record".to_owned(), true),
+            ("shares-open".to_owned(), true),
+        ]
+    );
+    let all = records(&s, "t.jsonl");
+    let start = &all[0];
+    assert_eq!(start["kind"], "ceremony-start");
+    assert_eq!(start["script"], "root-init");
+    assert_eq!(
+        start["script_sha256"],
+        format!("sha256:{}", sha256_hex(&std::fs::read(witnesses::script("root-init")).unwrap()))
+    );
+    assert_eq!(start["participants"][0]["name"], "olga");
+    assert_eq!(start["participants"][0]["role"], "operator");
+    let exception = all.iter().find(|r| r["kind"] == "exception").unwrap();
+    assert_eq!(exception["exception"], "changed");
+    assert_eq!(exception["accepted"], true);
+    assert_eq!(exception["witness"], WANDA);
+    // Each run step names the command record just before it, which ran
+    // with the script's arguments and the run's air-gap flags.
+    let failed = all
+        .iter()
+        .find(|r| r["kind"] == "step" && r["as_expected"] == false)
+        .unwrap();
+    let seq = failed["command_seq"].as_u64().unwrap() as usize;
+    assert_eq!(all[seq]["kind"], "command");
+    assert_eq!(all[seq]["exit_code"], 8);
+    assert!(all[seq]["argv"].to_string().contains("wrong.toml"));
+    assert!(all[seq]["argv"].to_string().contains("--system-root="));
+    assert!(failed["present"].to_string().contains("carol"));
+    let end = all.last().unwrap();
+    assert_eq!(end["kind"], "ceremony-end");
+    assert_eq!(end["completed"], true);
+    assert_eq!(end["exceptions"], 1);
+
+    let words = witnessed(&s, "t.jsonl");
+    // The record for the audit file.
+    let report = s
+        .ceremony(&["transcript", "report", "t.jsonl", "--witnesses", "witnesses.trust"])
+        .success()
+        .stdout_text();
+    for needle in [
+        "## Ceremony 1: Phase 0: create the root of trust",
+        "| olga | operator |",
+        "| wanda | witness |",
+        "**Accepted** by witness wanda",
+        "the custodians file is custodians.toml, wrong.toml was a typo",
+        "### Sign-offs (1 required)",
+        "| wanda |",
+        "| walt |",
+        "yes: sshsig key SHA256:",
+        "yes: minisign key",
+        words.split(' ').take(8).collect::<Vec<_>>().join(" ").as_str(),
+    ] {
+        assert!(report.contains(needle), "{needle:?} not in\n{report}");
+    }
+
+    // `root show` reads the root.json digest as words, and `root verify
+    // --head` takes them back.
+    let show = s.ceremony(&["root", "show", "root"]).success().stdout_text();
+    let digest = sha256_hex(&s.read("root/root.json"));
+    assert!(show.contains(&format!("root.json sha256    {digest}")), "{show}");
+    let root_words = witnesses::words_of(&show);
+    assert_eq!(root_words, ceremony::words::Digest::parse(&digest).unwrap().words());
+    s.ceremony(&["root", "verify", "root", "--head", &root_words]).success();
+}
+
+#[test]
+fn a_truncated_transcript_passes_without_the_head_read_aloud_and_fails_with_it() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    let system = offline_root(&s, &[]);
+    let system = system.to_str().unwrap();
+    let c = |args: &[&str]| {
+        let mut all = vec!["--transcript", "t.jsonl"];
+        all.extend_from_slice(args);
+        s.ceremony(&all).success();
+    };
+    c(&["preflight", "--system-root", system]);
+    c(&["root", "verify", "root"]);
+    c(&["root", "show", "root"]);
+    let words = witnesses::head_words(&s, "t.jsonl");
+    witnesses::sign_off_both(&s, "t.jsonl");
+    let full = String::from_utf8(s.read("t.jsonl")).unwrap();
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["transcript", "verify", "t.jsonl"];
+        args.extend_from_slice(extra);
+        s.ceremony(&args)
+    };
+    verify(&["--expect-head", &words, "--witnesses", "witnesses.trust"]).success();
+
+    // Cut after the second record, sign-offs and all: the chain still holds.
+    let cut: String = full.lines().take(2).map(|l| format!("{l}\n")).collect();
+    s.write("t.jsonl", &cut);
+    verify(&[]).success();
+    let out = verify(&["--expect-head", &words]).fails_with(4, "no record has the head");
+    assert!(out.stdout_text().contains("✗ expected head"), "{}", out.stdout_text());
+    // The hex works as well as the words.
+    let hex = ceremony::words::Digest::parse(&words).unwrap().to_prefixed_hex();
+    verify(&["--expect-head", &hex]).fails_with(4, "records were cut off");
+    // Cutting only the sign-offs keeps the head, but no witness vouches.
+    let unsigned: String = full.lines().take(3).map(|l| format!("{l}\n")).collect();
+    s.write("t.jsonl", &unsigned);
+    verify(&["--expect-head", &words]).success();
+    verify(&["--witnesses", "witnesses.trust"]).fails_with(4, "no witness signed off");
+
+    // A record added after the head was read is caught too.
+    s.write("t.jsonl", &full);
+    c(&["root", "show", "root"]);
+    verify(&["--expect-head", &words]).fails_with(4, "1 record(s) were added after the head");
+    verify(&["--witnesses", "witnesses.trust"])
+        .fails_with(4, "1 record(s) after the last witness sign-off");
+    // A head that is not 32 PGP words, with the place of the slip.
+    let skipped: Vec<&str> = words.split(' ').enumerate().filter(|(i, _)| *i != 5).map(|(_, w)| w).collect();
+    verify(&["--expect-head", &skipped.join(" ")]).fails_with(2, "word 6");
+}
+
+#[test]
+fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    let system = fake_system(s.dir.path(), false);
+    let system = system.to_str().unwrap();
+    let c = |args: &[&str]| {
+        let mut all = vec!["--transcript", "t.jsonl"];
+        all.extend_from_slice(args);
+        s.ceremony(&all).success();
+    };
+    c(&["preflight", "--system-root", system]);
+    c(&["preflight", "--system-root", system]);
+
+    // An untrusted key: refused on attach, and on verify if attached anyway.
+    s.ssh_key("mallory");
+    let file = witnesses::statement(&s, "t.jsonl", WANDA);
+    let forged = witnesses::ssh_sign(&s, "mallory", &file);
+    witnesses::attach(&s, "t.jsonl", WANDA, &forged).fails_with(4, "untrusted key");
+    s.ceremony(&["transcript", "sign-off", "t.jsonl", "--witness", WANDA, "--signature", &forged])
+        .success();
+    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
+        .fails_with(4, "the sign-off claiming wanda is refused: signature 0 (sshsig): untrusted key");
+    // Without a TRUSTFILE it is only a claim.
+    let out = s.ceremony(&["transcript", "verify", "t.jsonl"]).success();
+    assert!(out.stdout_text().contains("pass --witnesses to check it"));
+
+    // A trusted key's signature over another head: walt signed before the
+    // last record was added.
+    let s = Scratch::new();
+    witnesses::make(&s);
+    let c = |args: &[&str]| {
+        let mut all = vec!["--transcript", "t.jsonl"];
+        all.extend_from_slice(args);
+        s.ceremony(&all).success();
+    };
+    c(&["completions", "bash"]);
+    let old_words = witnesses::head_words(&s, "t.jsonl");
+    let file = witnesses::statement(&s, "t.jsonl", WALT);
+    let early = witnesses::minisign_sign(&s, &file);
+    c(&["completions", "zsh"]);
+    s.ceremony(&["transcript", "sign-off", "t.jsonl", "--witness", WALT, "--signature", &early, "--head", &old_words])
+        .fails_with(4, "is not the ceremony head");
+    witnesses::attach(&s, "t.jsonl", WALT, &early).fails_with(4, "bad signature");
+    s.ceremony(&["transcript", "sign-off", "t.jsonl", "--witness", WALT, "--signature", &early])
+        .success();
+    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
+        .fails_with(4, "the sign-off claiming walt is refused: signature 0 (minisign): bad signature");
+    // Wanda's genuine signature, but claimed for walt: the key is not his.
+    let s2 = Scratch::new();
+    witnesses::make(&s2);
+    s2.ceremony(&["--transcript", "t.jsonl", "completions", "bash"]).success();
+    let file = witnesses::statement(&s2, "t.jsonl", WALT);
+    let sig = witnesses::ssh_sign(&s2, WANDA, &file);
+    witnesses::attach(&s2, "t.jsonl", WALT, &sig).fails_with(4, "not by walt");
+
+    // A sign-off moved to another place, the chain rebuilt around it: its
+    // head is not the head there.
+    let s = Scratch::new();
+    witnesses::make(&s);
+    let c = |args: &[&str]| {
+        let mut all = vec!["--transcript", "t.jsonl"];
+        all.extend_from_slice(args);
+        s.ceremony(&all).success();
+    };
+    c(&["completions", "bash"]);
+    c(&["completions", "zsh"]);
+    witnesses::sign_off_both(&s, "t.jsonl");
+    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
+        .success();
+    let lines = records(&s, "t.jsonl");
+    // Wanda's sign-off (record 2) moved before record 1.
+    let moved = rechain(&[lines[0].clone(), lines[2].clone(), lines[1].clone(), lines[3].clone()]);
+    s.write("t.jsonl", &moved);
+    s.ceremony(&["transcript", "verify", "t.jsonl"])
+        .fails_with(4, "line 2: the sign-off of wanda signs head");
+    // Swapping the two sign-offs keeps both on their head: still valid.
+    let swapped = rechain(&[lines[0].clone(), lines[1].clone(), lines[3].clone(), lines[2].clone()]);
+    s.write("t.jsonl", &swapped);
+    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
+        .success();
+}
