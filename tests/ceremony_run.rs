@@ -300,3 +300,282 @@ fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
     s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
         .success();
 }
+
+/// The head the ceremony log recorded for the root in `root/`: its words.
+fn root_head(s: &Scratch) -> String {
+    ceremony::words::Digest::of(&s.read("root/root.json")).words()
+}
+
+#[test]
+fn unseal_split_and_reshare_run_end_to_end() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    write_custodians(
+        &s,
+        "custodians.toml",
+        "",
+        &[("alice", Key::Age), ("bob", Key::Ssh), ("carol", Key::Age)],
+    );
+    let answers = vec![confirm("offline"), confirm("hand-out")];
+    witnesses::run(
+        &s,
+        "unseal-split",
+        &["alice", "bob", "carol"],
+        &strings(&[
+            "custodians=custodians.toml",
+            "threshold=2",
+            "out=unseal",
+            "verifier=alice",
+            "verifier_key=alice.key",
+            "verifier=bob",
+            "verifier_key=bob",
+        ]),
+        &answers,
+    )
+    .success();
+    assert_eq!(
+        steps(&s).iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        ["offline", "share", "verify-share#1", "verify-share#2", "hand-out"]
+    );
+    assert!(steps(&s).iter().all(|(_, ok)| *ok));
+    witnessed(&s, "t.jsonl");
+
+    // The same transcript goes on with the reshare: a second ceremony,
+    // signed off on its own head.
+    write_custodians(&s, "new.toml", "", &[("dave", Key::Age), ("erin", Key::Age)]);
+    let answers = vec![confirm("offline"), confirm("destroy-old")];
+    witnesses::run(
+        &s,
+        "unseal-reshare",
+        &["alice", "bob", "dave", "erin"],
+        &strings(&[
+            "old=unseal",
+            "share=unseal/alice.share.age",
+            "share=unseal/carol.share.age",
+            "identity=alice.key",
+            "identity=carol.key",
+            "custodians=new.toml",
+            "threshold=2",
+            "out=unseal2",
+            "verifier=dave",
+            "verifier_key=dave.key",
+            "verifier=erin",
+            "verifier_key=erin.key",
+        ]),
+        &answers,
+    )
+    .success();
+    assert!(s.path("unseal2/erin.share.age").is_file());
+    witnessed(&s, "t.jsonl");
+    let report = s
+        .ceremony(&["transcript", "report", "t.jsonl"])
+        .success()
+        .stdout_text();
+    assert!(report.contains("## Ceremony 1: Split an unseal key among custodians"), "{report}");
+    assert!(report.contains("## Ceremony 2: Reshare an unseal key among new custodians"), "{report}");
+    assert!(report.contains("not checked (no TRUSTFILE given)"), "{report}");
+}
+
+#[test]
+fn rotate_signing_key_runs_end_to_end() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    offline_root(&s, &[]);
+    std::fs::copy(s.path("root/root.json"), s.path("first.json")).unwrap();
+    let mut sets = strings(&["root=root", "first=first.json"]);
+    sets.push(format!("head={}", root_head(&s)));
+    sets.extend(quorum());
+    witnesses::run(&s, "rotate-signing-key", &["alice", "bob"], &sets, &[confirm("record")])
+        .success();
+    let root = crate::util::custodians::root_manifest(&s, "root");
+    assert_eq!(root.body.version(), 2);
+    witnessed(&s, "t.jsonl");
+}
+
+#[test]
+fn custodian_changes_run_end_to_end_with_and_without_new_secrets() {
+    for (script, step) in [("custodian-change", "reshare"), ("custodian-change-rotate", "rotate")] {
+        let s = Scratch::new();
+        witnesses::make(&s);
+        offline_root(&s, &[]);
+        write_custodians(
+            &s,
+            "new.toml",
+            "[threshold]\nbootstrap = 2\nunseal = 2\nsigning = 2\n",
+            &[("dave", Key::Age), ("erin", Key::Age), ("frank", Key::Ssh)],
+        );
+        let before = crate::util::custodians::root_manifest(&s, "root");
+        let mut sets = strings(&["root=root", "custodians=new.toml"]);
+        sets.push(format!("head={}", root_head(&s)));
+        sets.extend(quorum());
+        let mut answers = vec![confirm("record")];
+        if script == "custodian-change-rotate" {
+            answers.push(confirm("runtime"));
+        }
+        witnesses::run(&s, script, &["alice", "bob", "dave", "erin", "frank"], &sets, &answers)
+            .success();
+        assert!(steps(&s).iter().any(|(id, ok)| id == step && *ok), "{script}");
+        let after = crate::util::custodians::root_manifest(&s, "root");
+        let names: Vec<&str> = after.body.share_sets[0]
+            .custodians
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["dave", "erin", "frank"], "{script}");
+        let same = after.body.bootstrap_recipient == before.body.bootstrap_recipient;
+        assert_eq!(same, script == "custodian-change", "{script}");
+        witnessed(&s, "t.jsonl");
+    }
+}
+
+#[test]
+fn rotate_bootstrap_key_runs_end_to_end() {
+    let h = crate::util::handover::Handover::new();
+    let s = &h.s;
+    witnesses::make(s);
+    // No .sops.yaml names the old recipient: `bootstrap seal` sealed to the
+    // root itself, and updatekeys moves the files to the root's new one.
+    std::fs::remove_file(s.path("bootstrap/.sops.yaml")).unwrap();
+    let mut sets = strings(&["root=root", "tree=bootstrap"]);
+    sets.push(format!("head={}", root_head(s)));
+    sets.extend(quorum());
+    let answers = vec![
+        confirm("record"),
+        "{ step = \"sops-yaml\", confirmed_by = \"olga\" }".to_owned(),
+        "{ step = \"flux-both\", confirmed_by = \"olga\" }".to_owned(),
+        confirm("reconciled"),
+        confirm("flux-new"),
+    ];
+    let before = crate::util::custodians::root_manifest(s, "root").body.bootstrap_recipient;
+    witnesses::run(s, "rotate-bootstrap-key", &["alice", "bob"], &sets, &answers).success();
+    let after = crate::util::custodians::root_manifest(s, "root");
+    assert_ne!(after.body.bootstrap_recipient, before);
+    assert!(after.body.retiring().bootstrap_recipient.is_none(), "retired");
+    // Every sealed file is now sealed to the new recipient.
+    let db = String::from_utf8(s.read("bootstrap/apps/db.yaml")).unwrap();
+    assert!(db.contains(&after.body.bootstrap_recipient));
+    assert!(!db.contains(&before));
+    witnessed(s, "t.jsonl");
+}
+
+#[test]
+fn rotate_unseal_key_stops_when_the_witness_refuses_the_rewrap() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    offline_root(&s, &[]);
+    std::fs::create_dir(s.path("media")).unwrap();
+    let mut sets = strings(&["root=root", "media=media"]);
+    sets.push(format!("head={}", root_head(&s)));
+    sets.extend(quorum());
+    // OpenBao has not rewrapped: the witness refuses to confirm, the
+    // operator asks to go on anyway, and the witness refuses that too.
+    let answers = vec![
+        format!("{{ step = \"rewrap\", refused_by = \"{WALT}\" }}"),
+        format!("{{ step = \"rewrap\", exception = \"the log line scrolled away, it surely rewrapped\", refused_by = \"{WANDA}\" }}"),
+    ];
+    witnesses::run(&s, "rotate-unseal-key", &["alice", "bob"], &sets, &answers)
+        .fails_with(10, "the ceremony stopped at step rewrap: witness wanda refused the exception");
+    // The old key was not retired: both keys are in the root, and the
+    // Secret with both was written owner-only.
+    let root = crate::util::custodians::root_manifest(&s, "root");
+    assert!(root.body.retiring().unseal.is_some());
+    assert!(!s.path("media/static-seal.yaml").exists());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(s.path("media/static-seal-both.yaml")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let all = records(&s, "t.jsonl");
+    let end = all.last().unwrap();
+    assert_eq!(end["kind"], "ceremony-end");
+    assert_eq!(end["completed"], false);
+    let exception = all.iter().find(|r| r["kind"] == "exception").unwrap();
+    assert_eq!(exception["accepted"], false);
+    let report = s.ceremony(&["transcript", "report", "t.jsonl"]).success().stdout_text();
+    assert!(report.contains("**Stopped**"), "{report}");
+    assert!(report.contains("**Refused** by witness wanda"), "{report}");
+    // A stopped ceremony ends, and its head can still be signed off; but
+    // the exit codes and the record say it did not complete.
+    witnesses::sign_off_both(&s, "t.jsonl");
+
+}
+
+#[test]
+fn rotate_unseal_key_runs_end_to_end_when_the_witness_confirms_the_rewrap() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    offline_root(&s, &[]);
+    std::fs::create_dir(s.path("media")).unwrap();
+    let mut sets = strings(&["root=root", "media=media"]);
+    sets.push(format!("head={}", root_head(&s)));
+    sets.extend(quorum());
+    let before = crate::util::custodians::root_manifest(&s, "root").body.unseal.key_id;
+    witnesses::run(
+        &s,
+        "rotate-unseal-key",
+        &["alice", "bob"],
+        &sets,
+        &[confirm("rewrap"), confirm("finish")],
+    )
+    .success();
+    let root = crate::util::custodians::root_manifest(&s, "root");
+    assert_ne!(root.body.unseal.key_id, before);
+    assert!(root.body.retiring().unseal.is_none());
+    let both = String::from_utf8(s.read("media/static-seal-both.yaml")).unwrap();
+    let current = String::from_utf8(s.read("media/static-seal.yaml")).unwrap();
+    assert!(both.contains(&before) && !current.contains(&before));
+    witnessed(&s, "t.jsonl");
+}
+
+#[test]
+fn cluster_loss_runs_end_to_end_with_the_receipt_made_while_it_waits() {
+    let h = crate::util::handover::Handover::new();
+    let s = &h.s;
+    witnesses::make(s);
+    let line = h.ed25519_key("openbao");
+    s.write("trust.txt", format!("{line}\n"));
+    std::fs::create_dir(s.path("media")).unwrap();
+    let mut sets = strings(&[
+        "root=root",
+        "tree=bootstrap",
+        "authority=openbao-prod",
+        "trust=trust.txt",
+        "media=media",
+    ]);
+    sets.push(format!("head={}", root_head(s)));
+    sets.extend(quorum());
+    let mut live = witnesses::Live::start(s, "cluster-loss", &["alice", "bob"], &sets);
+    // Online, while the ceremony waits: the restored authority answers the
+    // challenge the ceremony just made.
+    live.wait_for_question("restored");
+    s.ceremony(&[
+        "handover",
+        "receipt",
+        "--challenge",
+        "media/challenge.json",
+        "--values",
+        "values",
+        "--authority",
+        "openbao-prod",
+        "--key",
+        "openbao",
+        "--out",
+        "media/receipt.json",
+    ])
+    .success();
+    live.answer("restored", &confirm("restored"));
+    let run = live.finish().success();
+    assert!(run.stderr_text().contains("The ceremony is over"), "{}", run.stderr_text());
+    assert!(steps(s).iter().all(|(_, ok)| *ok), "{:?}", steps(s));
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["media/openbao-static-seal.yaml", "media/sops-age.yaml"] {
+        let mode = std::fs::metadata(s.path(file)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    let verify = records(s, "t.jsonl")
+        .into_iter()
+        .filter(|r| r["kind"] == "command")
+        .last()
+        .unwrap();
+    assert!(verify["argv"].to_string().contains("\"--deep\""), "{verify}");
+    assert_eq!(verify["exit_code"], 0);
+    witnessed(s, "t.jsonl");
+}

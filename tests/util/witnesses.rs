@@ -40,8 +40,10 @@ pub fn statement(s: &Scratch, transcript: &str, witness: &str) -> String {
     file
 }
 
-/// Signs `file` with wanda's ssh key: `FILE.sig`.
+/// Signs `file` with the ssh key `key`: `FILE.sig`.
 pub fn ssh_sign(s: &Scratch, key: &str, file: &str) -> String {
+    // ssh-keygen will not write over an earlier signature.
+    let _ = std::fs::remove_file(s.path(&format!("{file}.sig")));
     s.tool("ssh-keygen", &["-Y", "sign", "-n", NAMESPACE, "-f", key, file])
         .success();
     format!("{file}.sig")
@@ -49,6 +51,7 @@ pub fn ssh_sign(s: &Scratch, key: &str, file: &str) -> String {
 
 /// Signs `file` with walt's minisign key: `FILE.minisig`.
 pub fn minisign_sign(s: &Scratch, file: &str) -> String {
+    let _ = std::fs::remove_file(s.path(&format!("{file}.minisig")));
     s.tool("minisign", &["-S", "-s", "walt.key", "-m", file])
         .success();
     format!("{file}.minisig")
@@ -104,11 +107,7 @@ pub fn script(name: &str) -> String {
         .to_string()
 }
 
-/// `ceremony --transcript t.jsonl run SCRIPT` with olga operating, both
-/// witnesses, `custodians`, the `--set` values and `answers.txt` (written
-/// from `answers`), on an air-gapped fake system root.
-pub fn run(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answers: &[String]) -> Run {
-    s.write("answers.txt", answers.join("\n") + "\n");
+fn run_args(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answers: &str) -> Vec<String> {
     let system = fake_system(s.dir.path(), false);
     let script = script(name);
     let mut args: Vec<String> = [
@@ -123,7 +122,7 @@ pub fn run(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answer
         "--witness",
         WALT,
         "--answers",
-        "answers.txt",
+        answers,
         "--system-root",
         system.to_str().unwrap(),
     ]
@@ -138,8 +137,116 @@ pub fn run(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answer
         args.push("--set".into());
         args.push(set.clone());
     }
+    args
+}
+
+/// `ceremony --transcript t.jsonl run SCRIPT` with olga operating, both
+/// witnesses, `custodians`, the `--set` values and `answers.txt` (written
+/// from `answers`), on an air-gapped fake system root.
+pub fn run(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answers: &[String]) -> Run {
+    s.write("answers.txt", answers.join("\n") + "\n");
+    let args = run_args(s, name, custodians, sets, "answers.txt");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     s.ceremony(&args)
+}
+
+/// A ceremony running with its answers on stdin (`--answers -`), given one
+/// by one as it asks for them: what happens between two steps (a receipt
+/// made online, a file edited) happens in the test, as in the room.
+pub struct Live {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Live {
+    /// Starts `run` of script `name`.
+    pub fn start(s: &Scratch, name: &str, custodians: &[&str], sets: &[String]) -> Self {
+        use std::io::Read;
+        use std::process::{Command, Stdio};
+        let args = run_args(s, name, custodians, sets, "-");
+        let mut child = super::hermetic(&mut Command::new(super::ceremony_bin()), s.dir.path())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ceremony run");
+        let stdin = child.stdin.take();
+        let mut readers = Vec::new();
+        let mut pipe = |mut from: Box<dyn Read + Send>| {
+            let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let into = text.clone();
+            readers.push(std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = from.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    into.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }));
+            text
+        };
+        let stderr = pipe(Box::new(child.stderr.take().unwrap()));
+        let stdout = pipe(Box::new(child.stdout.take().unwrap()));
+        Self {
+            child,
+            stdin,
+            stderr,
+            readers,
+            stdout,
+        }
+    }
+
+    /// Waits until the ceremony asks about `step`.
+    pub fn wait_for_question(&mut self, step: &str) {
+        let needle = format!("awaiting answer for step {step}:");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while std::time::Instant::now() < deadline {
+            if self.stderr.lock().unwrap().contains(&needle) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the ceremony ended ({status}) before asking about {step}:\n{}",
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {needle:?}:\n{}", self.stderr.lock().unwrap());
+    }
+
+    /// Waits for the question about `step`, then gives `answer`.
+    pub fn answer(&mut self, step: &str, answer: &str) {
+        use std::io::Write;
+        self.wait_for_question(step);
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{answer}").expect("write an answer");
+        stdin.flush().expect("flush");
+    }
+
+    /// Closes stdin and waits for the end.
+    pub fn finish(mut self) -> Run {
+        self.stdin = None;
+        let status = self.child.wait().expect("wait");
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        let stdout = self.stdout.lock().unwrap().clone().into_bytes();
+        let stderr = self.stderr.lock().unwrap().clone().into_bytes();
+        Run {
+            description: "ceremony run --answers -".into(),
+            output: std::process::Output {
+                status,
+                stdout,
+                stderr,
+            },
+        }
+    }
 }
 
 /// `{ step = "ID", confirmed_by = "wanda" }`
