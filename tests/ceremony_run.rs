@@ -111,7 +111,10 @@ fn root_init_runs_with_a_changed_step_a_witness_accepted_and_is_signed_off() {
     assert_eq!(start["script"], "root-init");
     assert_eq!(
         start["script_sha256"],
-        format!("sha256:{}", sha256_hex(&std::fs::read(witnesses::script("root-init")).unwrap()))
+        format!(
+            "sha256:{}",
+            sha256_hex(&std::fs::read(witnesses::script("root-init")).unwrap())
+        )
     );
     assert_eq!(start["participants"][0]["name"], "olga");
     assert_eq!(start["participants"][0]["role"], "operator");
@@ -139,7 +142,13 @@ fn root_init_runs_with_a_changed_step_a_witness_accepted_and_is_signed_off() {
     let words = witnessed(&s, "t.jsonl");
     // The record for the audit file.
     let report = s
-        .ceremony(&["transcript", "report", "t.jsonl", "--witnesses", "witnesses.trust"])
+        .ceremony(&[
+            "transcript",
+            "report",
+            "t.jsonl",
+            "--witnesses",
+            "witnesses.trust",
+        ])
         .success()
         .stdout_text();
     for needle in [
@@ -153,19 +162,34 @@ fn root_init_runs_with_a_changed_step_a_witness_accepted_and_is_signed_off() {
         "| walt |",
         "yes: sshsig key SHA256:",
         "yes: minisign key",
-        words.split(' ').take(8).collect::<Vec<_>>().join(" ").as_str(),
+        words
+            .split(' ')
+            .take(8)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .as_str(),
     ] {
         assert!(report.contains(needle), "{needle:?} not in\n{report}");
     }
 
     // `root show` reads the root.json digest as words, and `root verify
     // --head` takes them back.
-    let show = s.ceremony(&["root", "show", "root"]).success().stdout_text();
+    let show = s
+        .ceremony(&["root", "show", "root"])
+        .success()
+        .stdout_text();
     let digest = sha256_hex(&s.read("root/root.json"));
-    assert!(show.contains(&format!("root.json sha256    {digest}")), "{show}");
+    assert!(
+        show.contains(&format!("root.json sha256    {digest}")),
+        "{show}"
+    );
     let root_words = witnesses::words_of(&show);
-    assert_eq!(root_words, ceremony::words::Digest::parse(&digest).unwrap().words());
-    s.ceremony(&["root", "verify", "root", "--head", &root_words]).success();
+    assert_eq!(
+        root_words,
+        ceremony::words::Digest::parse(&digest).unwrap().words()
+    );
+    s.ceremony(&["root", "verify", "root", "--head", &root_words])
+        .success();
 }
 
 #[test]
@@ -197,9 +221,15 @@ fn a_truncated_transcript_passes_without_the_head_read_aloud_and_fails_with_it()
     s.write("t.jsonl", &cut);
     verify(&[]).success();
     let out = verify(&["--expect-head", &words]).fails_with(4, "no record has the head");
-    assert!(out.stdout_text().contains("✗ expected head"), "{}", out.stdout_text());
+    assert!(
+        out.stdout_text().contains("✗ expected head"),
+        "{}",
+        out.stdout_text()
+    );
     // The hex works as well as the words.
-    let hex = ceremony::words::Digest::parse(&words).unwrap().to_prefixed_hex();
+    let hex = ceremony::words::Digest::parse(&words)
+        .unwrap()
+        .to_prefixed_hex();
     verify(&["--expect-head", &hex]).fails_with(4, "records were cut off");
     // Cutting only the sign-offs keeps the head, but no witness vouches.
     let unsigned: String = full.lines().take(3).map(|l| format!("{l}\n")).collect();
@@ -214,7 +244,12 @@ fn a_truncated_transcript_passes_without_the_head_read_aloud_and_fails_with_it()
     verify(&["--witnesses", "witnesses.trust"])
         .fails_with(4, "1 record(s) after the last witness sign-off");
     // A head that is not 32 PGP words, with the place of the slip.
-    let skipped: Vec<&str> = words.split(' ').enumerate().filter(|(i, _)| *i != 5).map(|(_, w)| w).collect();
+    let skipped: Vec<&str> = words
+        .split(' ')
+        .enumerate()
+        .filter(|(i, _)| *i != 5)
+        .map(|(_, w)| w)
+        .collect();
     verify(&["--expect-head", &skipped.join(" ")]).fails_with(2, "word 6");
 }
 
@@ -237,10 +272,27 @@ fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
     let file = witnesses::statement(&s, "t.jsonl", WANDA);
     let forged = witnesses::ssh_sign(&s, "mallory", &file);
     witnesses::attach(&s, "t.jsonl", WANDA, &forged).fails_with(4, "untrusted key");
-    s.ceremony(&["transcript", "sign-off", "t.jsonl", "--witness", WANDA, "--signature", &forged])
-        .success();
-    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
-        .fails_with(4, "the sign-off claiming wanda is refused: signature 0 (sshsig): untrusted key");
+    s.ceremony(&[
+        "transcript",
+        "sign-off",
+        "t.jsonl",
+        "--witness",
+        WANDA,
+        "--signature",
+        &forged,
+    ])
+    .success();
+    s.ceremony(&[
+        "transcript",
+        "verify",
+        "t.jsonl",
+        "--witnesses",
+        "witnesses.trust",
+    ])
+    .fails_with(
+        4,
+        "the sign-off claiming wanda is refused: signature 0 (sshsig): untrusted key",
+    );
     // Without a TRUSTFILE it is only a claim.
     let out = s.ceremony(&["transcript", "verify", "t.jsonl"]).success();
     assert!(out.stdout_text().contains("pass --witnesses to check it"));
@@ -259,17 +311,45 @@ fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
     let file = witnesses::statement(&s, "t.jsonl", WALT);
     let early = witnesses::minisign_sign(&s, &file);
     c(&["completions", "zsh"]);
-    s.ceremony(&["transcript", "sign-off", "t.jsonl", "--witness", WALT, "--signature", &early, "--head", &old_words])
-        .fails_with(4, "is not the ceremony head");
+    s.ceremony(&[
+        "transcript",
+        "sign-off",
+        "t.jsonl",
+        "--witness",
+        WALT,
+        "--signature",
+        &early,
+        "--head",
+        &old_words,
+    ])
+    .fails_with(4, "is not the ceremony head");
     witnesses::attach(&s, "t.jsonl", WALT, &early).fails_with(4, "bad signature");
-    s.ceremony(&["transcript", "sign-off", "t.jsonl", "--witness", WALT, "--signature", &early])
-        .success();
-    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
-        .fails_with(4, "the sign-off claiming walt is refused: signature 0 (minisign): bad signature");
+    s.ceremony(&[
+        "transcript",
+        "sign-off",
+        "t.jsonl",
+        "--witness",
+        WALT,
+        "--signature",
+        &early,
+    ])
+    .success();
+    s.ceremony(&[
+        "transcript",
+        "verify",
+        "t.jsonl",
+        "--witnesses",
+        "witnesses.trust",
+    ])
+    .fails_with(
+        4,
+        "the sign-off claiming walt is refused: signature 0 (minisign): bad signature",
+    );
     // Wanda's genuine signature, but claimed for walt: the key is not his.
     let s2 = Scratch::new();
     witnesses::make(&s2);
-    s2.ceremony(&["--transcript", "t.jsonl", "completions", "bash"]).success();
+    s2.ceremony(&["--transcript", "t.jsonl", "completions", "bash"])
+        .success();
     let file = witnesses::statement(&s2, "t.jsonl", WALT);
     let sig = witnesses::ssh_sign(&s2, WANDA, &file);
     witnesses::attach(&s2, "t.jsonl", WALT, &sig).fails_with(4, "not by walt");
@@ -286,19 +366,41 @@ fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
     c(&["completions", "bash"]);
     c(&["completions", "zsh"]);
     witnesses::sign_off_both(&s, "t.jsonl");
-    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
-        .success();
+    s.ceremony(&[
+        "transcript",
+        "verify",
+        "t.jsonl",
+        "--witnesses",
+        "witnesses.trust",
+    ])
+    .success();
     let lines = records(&s, "t.jsonl");
     // Wanda's sign-off (record 2) moved before record 1.
-    let moved = rechain(&[lines[0].clone(), lines[2].clone(), lines[1].clone(), lines[3].clone()]);
+    let moved = rechain(&[
+        lines[0].clone(),
+        lines[2].clone(),
+        lines[1].clone(),
+        lines[3].clone(),
+    ]);
     s.write("t.jsonl", &moved);
     s.ceremony(&["transcript", "verify", "t.jsonl"])
         .fails_with(4, "line 2: the sign-off of wanda signs head");
     // Swapping the two sign-offs keeps both on their head: still valid.
-    let swapped = rechain(&[lines[0].clone(), lines[1].clone(), lines[3].clone(), lines[2].clone()]);
+    let swapped = rechain(&[
+        lines[0].clone(),
+        lines[1].clone(),
+        lines[3].clone(),
+        lines[2].clone(),
+    ]);
     s.write("t.jsonl", &swapped);
-    s.ceremony(&["transcript", "verify", "t.jsonl", "--witnesses", "witnesses.trust"])
-        .success();
+    s.ceremony(&[
+        "transcript",
+        "verify",
+        "t.jsonl",
+        "--witnesses",
+        "witnesses.trust",
+    ])
+    .success();
 }
 
 /// The head the ceremony log recorded for the root in `root/`: its words.
@@ -334,15 +436,29 @@ fn unseal_split_and_reshare_run_end_to_end() {
     )
     .success();
     assert_eq!(
-        steps(&s).iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
-        ["offline", "share", "verify-share#1", "verify-share#2", "hand-out"]
+        steps(&s)
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "offline",
+            "share",
+            "verify-share#1",
+            "verify-share#2",
+            "hand-out"
+        ]
     );
     assert!(steps(&s).iter().all(|(_, ok)| *ok));
     witnessed(&s, "t.jsonl");
 
     // The same transcript goes on with the reshare: a second ceremony,
     // signed off on its own head.
-    write_custodians(&s, "new.toml", "", &[("dave", Key::Age), ("erin", Key::Age)]);
+    write_custodians(
+        &s,
+        "new.toml",
+        "",
+        &[("dave", Key::Age), ("erin", Key::Age)],
+    );
     let answers = vec![confirm("offline"), confirm("destroy-old")];
     witnesses::run(
         &s,
@@ -371,9 +487,18 @@ fn unseal_split_and_reshare_run_end_to_end() {
         .ceremony(&["transcript", "report", "t.jsonl"])
         .success()
         .stdout_text();
-    assert!(report.contains("## Ceremony 1: Split an unseal key among custodians"), "{report}");
-    assert!(report.contains("## Ceremony 2: Reshare an unseal key among new custodians"), "{report}");
-    assert!(report.contains("not checked (no TRUSTFILE given)"), "{report}");
+    assert!(
+        report.contains("## Ceremony 1: Split an unseal key among custodians"),
+        "{report}"
+    );
+    assert!(
+        report.contains("## Ceremony 2: Reshare an unseal key among new custodians"),
+        "{report}"
+    );
+    assert!(
+        report.contains("not checked (no TRUSTFILE given)"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -385,8 +510,14 @@ fn rotate_signing_key_runs_end_to_end() {
     let mut sets = strings(&["root=root", "first=first.json"]);
     sets.push(format!("head={}", root_head(&s)));
     sets.extend(quorum());
-    witnesses::run(&s, "rotate-signing-key", &["alice", "bob"], &sets, &[confirm("record")])
-        .success();
+    witnesses::run(
+        &s,
+        "rotate-signing-key",
+        &["alice", "bob"],
+        &sets,
+        &[confirm("record")],
+    )
+    .success();
     let root = crate::util::custodians::root_manifest(&s, "root");
     assert_eq!(root.body.version(), 2);
     witnessed(&s, "t.jsonl");
@@ -394,7 +525,10 @@ fn rotate_signing_key_runs_end_to_end() {
 
 #[test]
 fn custodian_changes_run_end_to_end_with_and_without_new_secrets() {
-    for (script, step) in [("custodian-change", "reshare"), ("custodian-change-rotate", "rotate")] {
+    for (script, step) in [
+        ("custodian-change", "reshare"),
+        ("custodian-change-rotate", "rotate"),
+    ] {
         let s = Scratch::new();
         witnesses::make(&s);
         offline_root(&s, &[]);
@@ -412,9 +546,18 @@ fn custodian_changes_run_end_to_end_with_and_without_new_secrets() {
         if script == "custodian-change-rotate" {
             answers.push(confirm("runtime"));
         }
-        witnesses::run(&s, script, &["alice", "bob", "dave", "erin", "frank"], &sets, &answers)
-            .success();
-        assert!(steps(&s).iter().any(|(id, ok)| id == step && *ok), "{script}");
+        witnesses::run(
+            &s,
+            script,
+            &["alice", "bob", "dave", "erin", "frank"],
+            &sets,
+            &answers,
+        )
+        .success();
+        assert!(
+            steps(&s).iter().any(|(id, ok)| id == step && *ok),
+            "{script}"
+        );
         let after = crate::util::custodians::root_manifest(&s, "root");
         let names: Vec<&str> = after.body.share_sets[0]
             .custodians
@@ -446,11 +589,23 @@ fn rotate_bootstrap_key_runs_end_to_end() {
         confirm("reconciled"),
         confirm("flux-new"),
     ];
-    let before = crate::util::custodians::root_manifest(s, "root").body.bootstrap_recipient;
-    witnesses::run(s, "rotate-bootstrap-key", &["alice", "bob"], &sets, &answers).success();
+    let before = crate::util::custodians::root_manifest(s, "root")
+        .body
+        .bootstrap_recipient;
+    witnesses::run(
+        s,
+        "rotate-bootstrap-key",
+        &["alice", "bob"],
+        &sets,
+        &answers,
+    )
+    .success();
     let after = crate::util::custodians::root_manifest(s, "root");
     assert_ne!(after.body.bootstrap_recipient, before);
-    assert!(after.body.retiring().bootstrap_recipient.is_none(), "retired");
+    assert!(
+        after.body.retiring().bootstrap_recipient.is_none(),
+        "retired"
+    );
     // Every sealed file is now sealed to the new recipient.
     let db = String::from_utf8(s.read("bootstrap/apps/db.yaml")).unwrap();
     assert!(db.contains(&after.body.bootstrap_recipient));
@@ -471,17 +626,24 @@ fn rotate_unseal_key_stops_when_the_witness_refuses_the_rewrap() {
     // operator asks to go on anyway, and the witness refuses that too.
     let answers = vec![
         format!("{{ step = \"rewrap\", refused_by = \"{WALT}\" }}"),
-        format!("{{ step = \"rewrap\", exception = \"the log line scrolled away, it surely rewrapped\", refused_by = \"{WANDA}\" }}"),
+        format!(
+            "{{ step = \"rewrap\", exception = \"the log line scrolled away, it surely rewrapped\", refused_by = \"{WANDA}\" }}"
+        ),
     ];
-    witnesses::run(&s, "rotate-unseal-key", &["alice", "bob"], &sets, &answers)
-        .fails_with(10, "the ceremony stopped at step rewrap: witness wanda refused the exception");
+    witnesses::run(&s, "rotate-unseal-key", &["alice", "bob"], &sets, &answers).fails_with(
+        10,
+        "the ceremony stopped at step rewrap: witness wanda refused the exception",
+    );
     // The old key was not retired: both keys are in the root, and the
     // Secret with both was written owner-only.
     let root = crate::util::custodians::root_manifest(&s, "root");
     assert!(root.body.retiring().unseal.is_some());
     assert!(!s.path("media/static-seal.yaml").exists());
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(s.path("media/static-seal-both.yaml")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(s.path("media/static-seal-both.yaml"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let all = records(&s, "t.jsonl");
     let end = all.last().unwrap();
@@ -489,13 +651,15 @@ fn rotate_unseal_key_stops_when_the_witness_refuses_the_rewrap() {
     assert_eq!(end["completed"], false);
     let exception = all.iter().find(|r| r["kind"] == "exception").unwrap();
     assert_eq!(exception["accepted"], false);
-    let report = s.ceremony(&["transcript", "report", "t.jsonl"]).success().stdout_text();
+    let report = s
+        .ceremony(&["transcript", "report", "t.jsonl"])
+        .success()
+        .stdout_text();
     assert!(report.contains("**Stopped**"), "{report}");
     assert!(report.contains("**Refused** by witness wanda"), "{report}");
     // A stopped ceremony ends, and its head can still be signed off; but
     // the exit codes and the record say it did not complete.
     witnesses::sign_off_both(&s, "t.jsonl");
-
 }
 
 #[test]
@@ -507,7 +671,10 @@ fn rotate_unseal_key_runs_end_to_end_when_the_witness_confirms_the_rewrap() {
     let mut sets = strings(&["root=root", "media=media"]);
     sets.push(format!("head={}", root_head(&s)));
     sets.extend(quorum());
-    let before = crate::util::custodians::root_manifest(&s, "root").body.unseal.key_id;
+    let before = crate::util::custodians::root_manifest(&s, "root")
+        .body
+        .unseal
+        .key_id;
     witnesses::run(
         &s,
         "rotate-unseal-key",
@@ -563,11 +730,18 @@ fn cluster_loss_runs_end_to_end_with_the_receipt_made_while_it_waits() {
     .success();
     live.answer("restored", &confirm("restored"));
     let run = live.finish().success();
-    assert!(run.stderr_text().contains("The ceremony is over"), "{}", run.stderr_text());
+    assert!(
+        run.stderr_text().contains("The ceremony is over"),
+        "{}",
+        run.stderr_text()
+    );
     assert!(steps(s).iter().all(|(_, ok)| *ok), "{:?}", steps(s));
     use std::os::unix::fs::PermissionsExt;
     for file in ["media/openbao-static-seal.yaml", "media/sops-age.yaml"] {
-        let mode = std::fs::metadata(s.path(file)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(s.path(file))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
     let verify = records(s, "t.jsonl")
@@ -575,7 +749,121 @@ fn cluster_loss_runs_end_to_end_with_the_receipt_made_while_it_waits() {
         .filter(|r| r["kind"] == "command")
         .last()
         .unwrap();
-    assert!(verify["argv"].to_string().contains("\"--deep\""), "{verify}");
+    assert!(
+        verify["argv"].to_string().contains("\"--deep\""),
+        "{verify}"
+    );
     assert_eq!(verify["exit_code"], 0);
+    witnessed(s, "t.jsonl");
+}
+
+/// Waits until the screen shows `second` after the last `first`.
+fn wait_after(t: &crate::util::tmux::Tmux, first: &str, second: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        let screen = t.screen();
+        if let Some(at) = screen.rfind(first) {
+            if screen[at..].contains(second) {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "timed out waiting for {second:?} after {first:?}; screen:\n{}",
+        t.screen()
+    );
+}
+
+/// On the terminal: the first witness confirms the step whose header is `header`.
+fn confirm_on_terminal(t: &crate::util::tmux::Tmux, header: &str) {
+    wait_after(t, header, "Who confirms, as witness?");
+    t.send_keys(&["Enter"]);
+    wait_after(t, header, "Done?");
+    t.send_keys(&["y"]);
+}
+
+#[test]
+fn credential_leak_runs_end_to_end_on_a_terminal_with_the_value_typed_at_the_prompt() {
+    let h = crate::util::handover::Handover::new();
+    let s = &h.s;
+    witnesses::make(s);
+    let line = h.ed25519_key("openbao");
+    s.write("trust.txt", format!("{line}\n"));
+    let system = fake_system(s.dir.path(), false);
+    let mut args = vec![
+        crate::util::ceremony_bin().display().to_string(),
+        "--transcript".into(),
+        "t.jsonl".into(),
+        "run".into(),
+        witnesses::script("credential-leak"),
+        "--operator".into(),
+        "olga".into(),
+        "--witness".into(),
+        WANDA.into(),
+        "--witness".into(),
+        WALT.into(),
+        "--custodian".into(),
+        "alice".into(),
+        "--custodian".into(),
+        "bob".into(),
+        "--system-root".into(),
+        system.display().to_string(),
+    ];
+    let mut sets = strings(&[
+        "root=root",
+        "tree=bootstrap",
+        "authority=openbao-prod",
+        "trust=trust.txt",
+        "leaked_file=bootstrap/apps/db.yaml",
+        "leaked_item=apps/db/user",
+    ]);
+    sets.push(format!("head={}", root_head(s)));
+    sets.extend(quorum());
+    for set in sets {
+        args.push("--set".into());
+        args.push(format!("'{set}'"));
+    }
+    let t = crate::util::tmux::Tmux::start(s.dir.path(), &args.join(" "));
+    confirm_on_terminal(&t, "[1/10] changed-at-source");
+    // `bootstrap set` asks for the new value itself, twice, without echo.
+    t.wait_for("New value for apps/db/user (not shown)", 1);
+    t.type_line("new-db-user-7");
+    t.wait_for("Type the new value for apps/db/user again", 1);
+    t.type_line("new-db-user-7");
+    confirm_on_terminal(&t, "[7/10] applied");
+    // The runtime side answers the challenge with the new value.
+    wait_after(&t, "[9/10] answered", "Who confirms, as witness?");
+    h.write_values(
+        "apps/db.yaml",
+        &crate::util::handover::DB_YAML.replace("user: admin", "user: new-db-user-7"),
+    );
+    s.ceremony(&[
+        "handover",
+        "receipt",
+        "--challenge",
+        "leak-challenge.json",
+        "--values",
+        "values",
+        "--authority",
+        "openbao-prod",
+        "--key",
+        "openbao",
+        "--out",
+        "receipt.json",
+    ])
+    .success();
+    t.send_keys(&["Enter"]);
+    wait_after(&t, "[9/10] answered", "Done?");
+    t.send_keys(&["y"]);
+    assert_eq!(t.exit_code(), 0, "{}", t.screen());
+    let screen = t.screen();
+    assert!(!screen.contains("new-db-user-7"), "echoed:\n{screen}");
+    assert!(steps(s).iter().all(|(_, ok)| *ok), "{:?}", steps(s));
+    let transcript = String::from_utf8(s.read("t.jsonl")).unwrap();
+    assert!(
+        !transcript.contains("new-db-user-7"),
+        "the secret is in the transcript"
+    );
     witnessed(s, "t.jsonl");
 }

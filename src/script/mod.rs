@@ -956,10 +956,11 @@ impl Values {
                 .iter()
                 .map(|(_, p)| (p.as_str(), values.get(p).map_or(0, Vec::len)))
                 .collect();
-            if let Some(((first, n), (other, m))) = lengths
-                .first()
-                .zip(lengths.iter().find(|(_, m)| Some(m) != lengths.first().map(|(_, n)| n)))
-            {
+            if let Some(((first, n), (other, m))) = lengths.first().zip(
+                lengths
+                    .iter()
+                    .find(|(_, m)| Some(m) != lengths.first().map(|(_, n)| n)),
+            ) {
                 return Err(Error::Value(format!(
                     "step {} pairs {first} and {other}, but {n} and {m} values are given: give one {other} for each {first}",
                     step.id

@@ -44,8 +44,11 @@ pub fn statement(s: &Scratch, transcript: &str, witness: &str) -> String {
 pub fn ssh_sign(s: &Scratch, key: &str, file: &str) -> String {
     // ssh-keygen will not write over an earlier signature.
     let _ = std::fs::remove_file(s.path(&format!("{file}.sig")));
-    s.tool("ssh-keygen", &["-Y", "sign", "-n", NAMESPACE, "-f", key, file])
-        .success();
+    s.tool(
+        "ssh-keygen",
+        &["-Y", "sign", "-n", NAMESPACE, "-f", key, file],
+    )
+    .success();
     format!("{file}.sig")
 }
 
@@ -92,7 +95,12 @@ pub fn head_words(s: &Scratch, transcript: &str) -> String {
 /// The words of printed word lines (`  1-8  word …`).
 pub fn words_of(text: &str) -> String {
     text.lines()
-        .filter(|l| l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .filter(|l| {
+            l.trim_start()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
         .flat_map(|l| l.split_whitespace().skip(1))
         .collect::<Vec<_>>()
         .join(" ")
@@ -107,7 +115,13 @@ pub fn script(name: &str) -> String {
         .to_string()
 }
 
-fn run_args(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answers: &str) -> Vec<String> {
+fn run_args(
+    s: &Scratch,
+    name: &str,
+    custodians: &[&str],
+    sets: &[String],
+    answers: &str,
+) -> Vec<String> {
     let system = fake_system(s.dir.path(), false);
     let script = script(name);
     let mut args: Vec<String> = [
@@ -143,7 +157,13 @@ fn run_args(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answe
 /// `ceremony --transcript t.jsonl run SCRIPT` with olga operating, both
 /// witnesses, `custodians`, the `--set` values and `answers.txt` (written
 /// from `answers`), on an air-gapped fake system root.
-pub fn run(s: &Scratch, name: &str, custodians: &[&str], sets: &[String], answers: &[String]) -> Run {
+pub fn run(
+    s: &Scratch,
+    name: &str,
+    custodians: &[&str],
+    sets: &[String],
+    answers: &[String],
+) -> Run {
     s.write("answers.txt", answers.join("\n") + "\n");
     let args = run_args(s, name, custodians, sets, "answers.txt");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -185,7 +205,9 @@ impl Live {
                     if n == 0 {
                         break;
                     }
-                    into.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                    into.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
             }));
             text
@@ -217,7 +239,10 @@ impl Live {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("timed out waiting for {needle:?}:\n{}", self.stderr.lock().unwrap());
+        panic!(
+            "timed out waiting for {needle:?}:\n{}",
+            self.stderr.lock().unwrap()
+        );
     }
 
     /// Waits for the question about `step`, then gives `answer`.
