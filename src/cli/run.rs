@@ -162,7 +162,7 @@ fn append(path: &Path, entry: Entry) -> Result<transcript::Record> {
 /// Runs `ceremony run`.
 pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
     let bytes = fsio::read_input(&args.script, Cap::Document)?;
-    let script = Script::parse(&args.script, &bytes)?;
+    let script = Script::parse(&args.script, &bytes).map_err(script::Error::from)?;
     let values = Values::new(&script, &args.sets)?;
     let transcript_text = transcript_path
         .map(|p| p.display().to_string())
