@@ -746,8 +746,7 @@ fn cluster_loss_runs_end_to_end_with_the_receipt_made_while_it_waits() {
     }
     let verify = records(s, "t.jsonl")
         .into_iter()
-        .filter(|r| r["kind"] == "command")
-        .last()
+        .rfind(|r| r["kind"] == "command")
         .unwrap();
     assert!(
         verify["argv"].to_string().contains("\"--deep\""),
