@@ -1026,6 +1026,49 @@ fn handover_and_transcript_cases() -> Vec<Case> {
         case("transcript sign", Out::Notes, 0, |fx| {
             fx.sign_args(&fx.copy_of("t.jsonl"))
         }),
+        fixed(
+            "transcript head",
+            Out::Listing,
+            0,
+            &["transcript", "head", "t.jsonl"],
+        ),
+        fixed(
+            "transcript head",
+            Out::Product,
+            0,
+            &["transcript", "head", "t.jsonl", "--witness", "wanda"],
+        ),
+        fixed(
+            "transcript report",
+            Out::Product,
+            0,
+            &["transcript", "report", "t.jsonl"],
+        ),
+        // Not a signature file: refused before anything is appended (exit 3).
+        case("transcript sign-off", Out::Notes, 3, |fx| {
+            args(&[
+                "transcript",
+                "sign-off",
+                &fx.copy_of("t.jsonl"),
+                "--witness",
+                "wanda",
+                "--signature",
+                "t.jsonl",
+            ])
+        }),
+        // `run` records the ceremony itself, never its own invocation.
+        unrecorded(case("run", Out::Listing, 0, |_| {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/ceremonies/root-init.toml");
+            args(&[
+                "run",
+                script,
+                "--plan",
+                "--set",
+                "custodians=custodians.toml",
+                "--set",
+                "root=new-root",
+            ])
+        })),
         fixed("completions", Out::Product, 0, &["completions", "bash"]),
         fixed("manpage", Out::Product, 0, &["manpage"]),
         unrecorded(fixed("", Out::Product, 0, &["--help"])),

@@ -901,6 +901,9 @@ fn append_checked(
     let mut line =
         serde_json::to_string(&record).map_err(|e| TranscriptError::Io(e.to_string()))?;
     line.push('\n');
+    // The new record must stand where it goes (a sign-off of this head, a
+    // step after its command): a transcript is never made invalid.
+    verify(&format!("{existing}{line}"))?;
     locked.append(&line).map_err(io)?;
     Ok(record)
 }
@@ -1033,12 +1036,121 @@ mod tests {
         let path = dir.path().join("t.jsonl");
         append(&path, command(&["a"]), &SystemClock).unwrap();
         let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-        // Signed over the genesis hash, but placed after record 0.
-        append(&path, signature_entry(GENESIS, "r", &key), &SystemClock).unwrap();
-        let err = verify(&std::fs::read_to_string(&path).unwrap()).unwrap_err();
+        // Signed over the genesis hash, but placed after record 0: refused
+        // before it is written, and caught by verify if written by hand.
+        let before = std::fs::read_to_string(&path).unwrap();
+        let err = append(&path, signature_entry(GENESIS, "r", &key), &SystemClock).unwrap_err();
         assert!(
             matches!(err, TranscriptError::BadSignature { line: 2, .. }),
             "{err}"
         );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+        let record = Record {
+            format: TRANSCRIPT_FORMAT_V1.into(),
+            seq: 1,
+            prev: verify(&before).unwrap().head,
+            time: SystemClock.now_rfc3339(),
+            tool: "ceremony 0.1.0".into(),
+            entry: signature_entry(GENESIS, "r", &key),
+        };
+        let forged = format!("{before}{}\n", serde_json::to_string(&record).unwrap());
+        let err = verify(&forged).unwrap_err();
+        assert!(
+            matches!(err, TranscriptError::BadSignature { line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    fn step(command_seq: Option<u64>) -> Entry {
+        Entry::Step {
+            step: "s".into(),
+            title: "S".into(),
+            action: StepAction::Run,
+            expected: "exit 0".into(),
+            outcome: "exit 0".into(),
+            as_expected: true,
+            command_seq,
+            present: vec!["olga".into()],
+        }
+    }
+
+    fn start() -> Entry {
+        Entry::CeremonyStart {
+            script: "demo".into(),
+            script_version: 1,
+            script_sha256: GENESIS.into(),
+            title: "Demo".into(),
+            participants: vec![Participant {
+                name: "olga".into(),
+                role: Role::Operator,
+            }],
+            params: Vec::new(),
+            sign_offs: 1,
+        }
+    }
+
+    #[test]
+    fn ceremony_records_must_stand_where_they_belong() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        // A step outside a ceremony is refused before it is written.
+        assert!(matches!(
+            append(&path, step(None), &SystemClock),
+            Err(TranscriptError::Misplaced { line: 1, .. })
+        ));
+        append(&path, start(), &SystemClock).unwrap();
+        append(&path, command(&["preflight"]), &SystemClock).unwrap();
+        // A step must name the command record just before it.
+        assert!(matches!(
+            append(&path, step(Some(0)), &SystemClock),
+            Err(TranscriptError::Misplaced { line: 3, .. })
+        ));
+        append(&path, step(Some(1)), &SystemClock).unwrap();
+        let end = Entry::CeremonyEnd {
+            script: "other".into(),
+            completed: true,
+            steps: 1,
+            exceptions: 0,
+        };
+        assert!(append(&path, end, &SystemClock).is_err());
+        let end = Entry::CeremonyEnd {
+            script: "demo".into(),
+            completed: true,
+            steps: 1,
+            exceptions: 0,
+        };
+        append(&path, end, &SystemClock).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let verified = verify(&text).unwrap();
+        assert_eq!(verified.head, verified.ceremony_head);
+        // A sign-off must sign the ceremony head at its place.
+        let sign_off = |head: &str| Entry::SignOff {
+            head: head.into(),
+            witness: "wanda".into(),
+            keyid: "sshsig:SHA256:x".into(),
+            signature: String::new(),
+        };
+        assert!(matches!(
+            append(&path, sign_off(GENESIS), &SystemClock),
+            Err(TranscriptError::Misplaced { line: 5, .. })
+        ));
+        append(&path, sign_off(&verified.head), &SystemClock).unwrap();
+        append(&path, sign_off(&verified.head), &SystemClock).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let after = verify(&text).unwrap();
+        assert_eq!(after.ceremony_head, verified.head);
+        assert_ne!(after.head, verified.head);
+        assert_eq!(after.hash_of(3), Some(verified.head.as_str()));
+        // The head read aloud, with only sign-offs after it, is found.
+        let digest = Digest::parse(&verified.head).unwrap();
+        let options = CheckOptions {
+            expect_head: Some(&digest),
+            ..CheckOptions::default()
+        };
+        let (_, report) = check_with(&text, &options);
+        assert!(report.passed(), "{report:?}");
+        let first_lines: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        let (_, report) = check_with(&first_lines, &options);
+        assert!(!report.passed());
     }
 }
