@@ -222,11 +222,11 @@ pub enum Plain {
 /// name the path and type, never the plaintext.
 pub fn from_typed_bytes(plain: SecretBytes, value_type: &str, path: &str) -> Result<Plain, Error> {
     let ty = ValueType::parse(value_type).ok_or_else(|| Error::UnknownValueType {
-        path: path.to_string(),
+        path: path.into(),
         value_type: value_type.to_string(),
     })?;
     let bad = || Error::MalformedPlaintext {
-        path: path.to_string(),
+        path: path.into(),
         value_type: ty.as_str(),
     };
     let text = || std::str::from_utf8(plain.expose_secret()).map_err(|_| bad());

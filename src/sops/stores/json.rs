@@ -136,7 +136,7 @@ impl Node<'_> {
             _ => false,
         };
         if !exact {
-            let path = self.state.path.borrow().join(":");
+            let path = super::super::KeyPath::from(self.state.path.borrow().join(":"));
             let message = format!(
                 "the number at {path:?} cannot be held exactly in a 64-bit float, which is how \
                  sops 3.11 reads every JSON number: it would come back as another number; \
@@ -301,7 +301,7 @@ impl Writer {
             Value::Int(i) => self.out.extend_from_slice(i.to_string().as_bytes()),
             Value::Float(f) => {
                 let s = json_format_float(*f).ok_or_else(|| Error::UnsupportedValue {
-                    path: path.join(":"),
+                    path: path.join(":").into(),
                     reason: "JSON cannot hold NaN or infinity",
                 })?;
                 self.out.extend_from_slice(s.as_bytes());
