@@ -166,3 +166,32 @@ fn sops_encrypted_yaml() {
         }
     }
 }
+
+/// The fuzz targets `sops_encrypted_binary` and `sops_encrypted_ini`: an
+/// error about a sealed file shows neither the text of a key it stands
+/// under (a number that a float cannot hold is named by its line) nor an
+/// unknown `type:` that is not a type name (here a pasted private key).
+#[test]
+fn sops_encrypted_binary_and_ini() {
+    use ceremony::sops::{self, Format, MacCheck};
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops");
+    let key = std::fs::read(vectors.join("key1.agekey")).expect("key1.agekey");
+    let identities = ceremony::identity::parse_identity_file("key1.agekey", &key, age::NoCallbacks)
+        .expect("the test identity");
+    for (target, format) in [
+        ("sops_encrypted_binary", Format::Binary),
+        ("sops_encrypted_ini", Format::Ini),
+    ] {
+        for (file, bytes) in inputs(target) {
+            let errors = [
+                sops::inspect(&bytes, format).err(),
+                sops::decrypt(&bytes, format, &identities, MacCheck::Skip).err(),
+            ];
+            for e in errors.into_iter().flatten() {
+                let shown = format!("{e} {e:?}");
+                assert_no_key_shown(&file, &bytes, &shown);
+                assert!(!shown.contains("S3CR3T"), "{file}: {shown}");
+            }
+        }
+    }
+}
