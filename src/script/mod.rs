@@ -230,6 +230,39 @@ impl Template {
     }
 }
 
+/// Why `arg` may not be an argument of a step, if it may not: the flags
+/// that belong to the run itself. `--transcript` (every step is recorded in
+/// the ceremony's own transcript) and the air-gap flags (`--allow-online`,
+/// the testing `--system-root`), which the operator gives once, to `ceremony
+/// run`, and which it passes on to every step that checks the air gap: a
+/// script, a value or a changed step that gave them would skip that check
+/// for one step, unseen in the run's own command line. The one home of
+/// this rule, for scripts ([`Script::parse`]) and changed steps
+/// ([`walk::Walk::decide`]).
+pub(crate) fn reserved_flag(arg: &str) -> Option<String> {
+    const RUN_FLAGS: [(&str, &str); 3] = [
+        (
+            "--transcript",
+            "leave --transcript out: the step is recorded in the ceremony's own transcript",
+        ),
+        (
+            "--allow-online",
+            "--allow-online is the operator's, given once to `ceremony run`, which passes it on to every step that checks the air gap",
+        ),
+        (
+            "--system-root",
+            "--system-root is the operator's, given once to `ceremony run`, which passes it on to every step that checks the air gap",
+        ),
+    ];
+    RUN_FLAGS.iter().find_map(|(flag, why)| {
+        let is_it = arg == *flag
+            || arg
+                .strip_prefix(flag)
+                .is_some_and(|rest| rest.starts_with('='));
+        is_it.then(|| (*why).to_owned())
+    })
+}
+
 fn is_identifier(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 40
@@ -500,6 +533,14 @@ impl Script {
                             ));
                         }
                     };
+                    if values.iter().any(|v| v.starts_with('-')) {
+                        return Err(fail(
+                            line,
+                            format!(
+                                "params.{name}.default: a value that begins with `-` would be read as an option by the step's command"
+                            ),
+                        ));
+                    }
                     Some(values)
                 }
             };
@@ -645,15 +686,9 @@ impl Script {
                         }
                         _ => {}
                     }
-                    if run.get_ref().iter().any(|a| {
-                        a.get_ref() == "--transcript" || a.get_ref().starts_with("--transcript=")
-                    }) {
-                        return Err(fail(
-                            run_line,
-                            format!(
-                                "step {id}: leave --transcript out: ceremony run records every step in its own transcript"
-                            ),
-                        ));
+                    if let Some(why) = run.get_ref().iter().find_map(|a| reserved_flag(a.get_ref()))
+                    {
+                        return Err(fail(run_line, format!("step {id}: {why}")));
                     }
                     let expect = match &w.expect {
                         None => 0,
@@ -922,6 +957,14 @@ impl Values {
             if value.chars().any(char::is_control) {
                 return Err(Error::Value(format!(
                     "--set {name}=…: the value holds a control character"
+                )));
+            }
+            // A value stands as a whole argument of a step (`{root}`,
+            // `{bundle...}`): one that begins with `-` would be read as
+            // an option of the step's command, not as the value.
+            if value.starts_with('-') {
+                return Err(Error::Value(format!(
+                    "--set {name}={value}: a value that begins with `-` would be read as an option by the step's command; a path that begins with `-` is written ./{value}"
                 )));
             }
             let entry = values.entry(name.to_owned()).or_default();

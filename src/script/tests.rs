@@ -260,3 +260,57 @@ fn answers_name_their_step_and_say_one_thing() {
         assert!(Answer::parse(bad).is_err(), "{bad}");
     }
 }
+
+/// A value stands as a whole argument of the step's command: one that
+/// begins with `-` would be read as an option (`--allow-online` skipping
+/// the air gap the operator did not skip, `--transcript=…` recording the
+/// step elsewhere). The run's own flags belong to the operator alone: no
+/// script, value or changed step may give them.
+#[test]
+fn no_value_script_or_changed_step_can_give_an_option_of_its_own() {
+    let s = script(GOOD).unwrap();
+    for smuggled in [
+        "root=--allow-online",
+        "root=--transcript=/tmp/elsewhere.jsonl",
+        "root=-i",
+    ] {
+        let err = Values::new(&s, &sets(&[smuggled, "bundles=a"])).unwrap_err();
+        assert!(
+            matches!(err, Error::Value(_)) && err.to_string().contains("read as an option"),
+            "{smuggled}: {err}"
+        );
+    }
+    // In a list too, which becomes whole arguments (`{bundles...}`) or not.
+    let err = Values::new(&s, &sets(&["root=r", "bundles=--allow-online"])).unwrap_err();
+    assert!(err.to_string().contains("read as an option"), "{err}");
+    let text = GOOD.replacen("list = true\ndefault = []", "list = true\ndefault = [\"--allow-online\"]", 1);
+    assert_ne!(text, GOOD);
+    let err = script(&text).unwrap_err();
+    assert!(err.problem.contains("read as an option"), "{err}");
+    // A path that begins with a dash is still given, as ./-x.
+    assert!(Values::new(&s, &sets(&["root=./-r", "bundles=a"])).is_ok());
+
+    for flag in ["--allow-online", "--system-root=/tmp/fake", "--system-root"] {
+        let text = GOOD.replacen(r#""{{x}}"]"#, &format!(r#""{{{{x}}}}", "{flag}"]"#), 1);
+        assert_ne!(text, GOOD);
+        let err = script(&text).unwrap_err();
+        assert!(
+            err.problem.contains("the operator's") && err.line == 27,
+            "{flag}: {err}"
+        );
+    }
+
+    let values = Values::new(&s, &sets(&["root=r", "bundles=a"])).unwrap();
+    let roster = Roster::new(&s, "alice", &sets(&["bob"]), &[]).unwrap();
+    let (mut walk, _) = Walk::start(&s, roster, &values, "t");
+    walk.ran(5, Some(1), "failed", None).unwrap();
+    let err = walk
+        .decide(Decision::Exception {
+            reason: "the check fails on this machine".into(),
+            run: Some(sets(&["root", "show", "r", "--allow-online"])),
+            witness: "bob".into(),
+            accepted: true,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("the operator's"), "{err}");
+}

@@ -383,13 +383,8 @@ fn check_changed_argv(argv: &[String]) -> Result<(), Error> {
         }
         _ => {}
     }
-    if argv
-        .iter()
-        .any(|a| a == "--transcript" || a.starts_with("--transcript="))
-    {
-        return Err(Error::Answer(
-            "leave --transcript out: the step is recorded in the ceremony's transcript".into(),
-        ));
+    if let Some(why) = argv.iter().find_map(|a| super::reserved_flag(a)) {
+        return Err(Error::Answer(why));
     }
     if argv
         .iter()
