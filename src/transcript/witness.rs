@@ -179,6 +179,25 @@ pub fn verify_sign_off(
     signature: &str,
     trust: &TrustFile,
 ) -> Result<String, String> {
+    verify_sign_off_by(head, witness, keyid, signature, trust).map(|by| signed_by(&by))
+}
+
+/// Who signed, in words.
+fn signed_by(by: &crate::handover::verify::VerifiedBy) -> String {
+    format!(
+        "{} key {}, TRUSTFILE line {}",
+        by.scheme, by.key, by.trust_line
+    )
+}
+
+/// [`verify_sign_off`], returning the key that made it.
+fn verify_sign_off_by(
+    head: &str,
+    witness: &str,
+    keyid: &str,
+    signature: &str,
+    trust: &TrustFile,
+) -> Result<crate::handover::verify::VerifiedBy, String> {
     let head = Digest::parse(head).map_err(|e| format!("the head it names: {e}"))?;
     let sig = B64
         .decode(signature)
@@ -195,6 +214,15 @@ pub fn verify_sign_off(
     };
     let by = crate::handover::verify_with_policy(&envelope, trust, &policy)
         .map_err(|e| e.to_string())?;
+    // As when it is attached (`sign_off_entry`): a TRUSTFILE shared with
+    // handover receipts may hold a runtime's ed25519 or transit key, which
+    // signs what its holder asks, and is never a witness's.
+    if !matches!(by.scheme, Scheme::Sshsig | Scheme::Minisign) {
+        return Err(format!(
+            "it is signed by a {} key (TRUSTFILE line {}): witnesses sign with sshsig or minisign, with a key of their own",
+            by.scheme, by.trust_line
+        ));
+    }
     let names_it = by.key_name == witness || by.key_name.split(',').any(|n| n == witness);
     if !names_it {
         return Err(format!(
@@ -202,10 +230,7 @@ pub fn verify_sign_off(
             by.key_name, by.trust_line
         ));
     }
-    Ok(format!(
-        "{} key {}, TRUSTFILE line {}",
-        by.scheme, by.key, by.trust_line
-    ))
+    Ok(by)
 }
 
 /// One scripted ceremony in a transcript.
@@ -293,8 +318,10 @@ pub fn check_sign_offs(
     trust: &TrustFile,
 ) -> SignOffCheck {
     let mut result = SignOffCheck::default();
-    // Who signed which head (only sign-offs that verify).
+    // Who signed which head (only sign-offs that verify), and with which
+    // key: each counts once, by a key no other witness signed it with.
     let mut signed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut keys: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut last_sign_off = None;
     for record in &verified.records {
         let Entry::SignOff {
@@ -311,7 +338,7 @@ pub fn check_sign_offs(
             .iter()
             .rev()
             .find(|c| c.end.as_ref().is_some_and(|(_, hash)| hash == head));
-        let mut checked = verify_sign_off(head, witness, keyid, signature, trust);
+        let mut checked = verify_sign_off_by(head, witness, keyid, signature, trust);
         if let (Ok(_), Some(c)) = (&checked, ceremony) {
             if !c.witnesses.iter().any(|w| w == witness) {
                 checked = Err(format!(
@@ -320,6 +347,19 @@ pub fn check_sign_offs(
                 ));
             }
         }
+        if let Ok(by) = &checked {
+            let key = format!("{} key {}", by.scheme, by.key);
+            let by_key = keys.entry(head.clone()).or_default();
+            match by_key.iter().find(|(k, w)| *k == key && w != witness) {
+                Some((_, other)) => {
+                    checked = Err(format!(
+                        "it is made by {key}, which signed this head as {other} already: each witness signs with a key of their own"
+                    ));
+                }
+                None => by_key.push((key, witness.clone())),
+            }
+        }
+        let checked = checked.map(|by| signed_by(&by));
         if checked.is_ok() {
             let names = signed.entry(head.clone()).or_default();
             if !names.contains(witness) {
@@ -432,5 +472,126 @@ mod tests {
             detect_scheme(b"hello"),
             Err(SignOffError::UnknownScheme)
         ));
+    }
+
+    use crate::clock::SystemClock;
+    use crate::handover::Ed25519SigningKey;
+    use crate::transcript::{Participant, append, verify};
+
+    /// A finished ceremony of `witnesses` that needs `sign_offs`, in a new
+    /// transcript; returns its path and ceremony head.
+    fn ended_ceremony(
+        dir: &std::path::Path,
+        witnesses: &[&str],
+        sign_offs: u32,
+    ) -> (std::path::PathBuf, Digest) {
+        let path = dir.join("t.jsonl");
+        let mut participants = vec![Participant {
+            name: "olga".into(),
+            role: Role::Operator,
+        }];
+        participants.extend(witnesses.iter().map(|w| Participant {
+            name: (*w).into(),
+            role: Role::Witness,
+        }));
+        let start = Entry::CeremonyStart {
+            script: "demo".into(),
+            script_version: 1,
+            script_sha256: super::super::GENESIS.into(),
+            title: "Demo".into(),
+            participants,
+            params: Vec::new(),
+            sign_offs,
+        };
+        append(&path, start, &SystemClock).unwrap();
+        let end = Entry::CeremonyEnd {
+            script: "demo".into(),
+            completed: true,
+            steps: 0,
+            exceptions: 0,
+        };
+        append(&path, end, &SystemClock).unwrap();
+        let head = verify(&std::fs::read_to_string(&path).unwrap())
+            .unwrap()
+            .ceremony_head;
+        (path, Digest::parse(&head).unwrap())
+    }
+
+    /// The sign-off record of `witness` over `head`, signed with `key` in
+    /// `scheme` (sshsig, or plain ed25519 as handover receipts are).
+    fn signed(head: &Digest, witness: &str, key: &Ed25519SigningKey, ssh: bool) -> Entry {
+        let mut envelope = envelope(head, witness);
+        if ssh {
+            crate::handover::sign_sshsig(&mut envelope, key, NAMESPACE).unwrap();
+        } else {
+            crate::handover::sign_ed25519(&mut envelope, key).unwrap();
+        }
+        let signature = envelope.signatures.pop().unwrap();
+        Entry::SignOff {
+            head: head.to_prefixed_hex(),
+            witness: witness.into(),
+            keyid: signature.keyid.unwrap(),
+            signature: B64.encode(&signature.sig),
+        }
+    }
+
+    fn checked(path: &std::path::Path, trust: &str) -> SignOffCheck {
+        let verified = verify(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let trust = TrustFile::parse("witnesses.trust", trust.as_bytes()).unwrap();
+        check_sign_offs(&verified, &ceremonies(&verified), &trust)
+    }
+
+    /// Witnesses sign with a key of their own, by ssh-keygen or minisign:
+    /// a plain ed25519 key (a runtime's receipt key, in a TRUSTFILE shared
+    /// with handover receipts) is not a witness's, whatever its line names.
+    #[test]
+    fn a_receipt_scheme_key_cannot_sign_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, head) = ended_ceremony(dir.path(), &["wanda"], 1);
+        let runtime = Ed25519SigningKey::generate("runtime");
+        append(&path, signed(&head, "wanda", &runtime, false), &SystemClock).unwrap();
+        let trust = format!("{}\n", runtime.ed25519_trust_line("prod", "wanda"));
+        let result = checked(&path, &trust);
+        let why = result.by_seq.get(&2).unwrap().as_ref().unwrap_err();
+        assert!(why.contains("sshsig or minisign"), "{why}");
+        assert!(result.summary.iter().any(|l| !l.passed), "{:?}", result.summary);
+    }
+
+    /// Every sign-off a ceremony requires is by another witness's key: one
+    /// key whose TRUSTFILE line names two witnesses (`sshsig wanda,walt …`)
+    /// counts once, not once per name it signs as.
+    #[test]
+    fn one_key_signing_as_two_witnesses_counts_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, head) = ended_ceremony(dir.path(), &["wanda", "walt"], 2);
+        let key = Ed25519SigningKey::generate("wanda@laptop");
+        append(&path, signed(&head, "wanda", &key, true), &SystemClock).unwrap();
+        append(&path, signed(&head, "walt", &key, true), &SystemClock).unwrap();
+        let trust = format!(
+            "sshsig wanda,walt namespaces=\"{NAMESPACE}\" {}\n",
+            key.openssh_public_key().unwrap()
+        );
+        let result = checked(&path, &trust);
+        assert!(result.by_seq.get(&2).unwrap().is_ok(), "{result:?}");
+        let why = result.by_seq.get(&3).unwrap().as_ref().unwrap_err();
+        assert!(why.contains("signed this head as wanda"), "{why}");
+        let ceremony = &result.summary[0];
+        assert!(
+            !ceremony.passed && ceremony.detail.contains("1 of 2 required"),
+            "{ceremony:?}"
+        );
+        // Two keys, two witnesses: both count.
+        let dir = tempfile::tempdir().unwrap();
+        let (path, head) = ended_ceremony(dir.path(), &["wanda", "walt"], 2);
+        let other = Ed25519SigningKey::generate("walt@laptop");
+        append(&path, signed(&head, "wanda", &key, true), &SystemClock).unwrap();
+        append(&path, signed(&head, "walt", &other, true), &SystemClock).unwrap();
+        let trust = format!(
+            "{trust}sshsig walt namespaces=\"{NAMESPACE}\" {}\n",
+            other.openssh_public_key().unwrap()
+        )
+        .replace("wanda,walt", "wanda");
+        let result = checked(&path, &trust);
+        assert!(result.summary.iter().all(|l| l.passed), "{result:?}");
     }
 }
