@@ -253,6 +253,33 @@ fn a_truncated_transcript_passes_without_the_head_read_aloud_and_fails_with_it()
     verify(&["--expect-head", &skipped.join(" ")]).fails_with(2, "word 6");
 }
 
+/// A record the ceremony did not make (a command run in another shell on
+/// the workstation while the ceremony waits for a witness) would sit inside
+/// the ceremony, under the head read aloud and signed off, as if it were a
+/// step of it: the ceremony stops at once, and says which record.
+#[test]
+fn a_record_written_by_another_process_during_the_ceremony_stops_it() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    let sets = strings(&["custodians=custodians.toml", "root=root"]);
+    let mut live = witnesses::Live::start(&s, "root-init", &["alice", "bob"], &sets);
+    live.wait_for_question("offline");
+    // Any command with --transcript appends its record, failed or not.
+    let _ = s.ceremony(&["--transcript", "t.jsonl", "root", "show", "elsewhere"]);
+    let intruder = records(&s, "t.jsonl").len() - 1;
+    live.answer("offline", &confirm("offline"));
+    let run = live.finish().fails_with(4, "was not made by this ceremony");
+    assert!(
+        run.stderr_text().contains(&format!("record {intruder}")),
+        "{}",
+        run.stderr_text()
+    );
+    // Nothing was recorded after it: no step, no end, no head to read aloud.
+    let after = records(&s, "t.jsonl");
+    assert_eq!(after.len(), intruder + 1, "{after:?}");
+    assert!(!run.stderr_text().contains("The ceremony is over"));
+}
+
 #[test]
 fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
     let s = Scratch::new();

@@ -155,8 +155,88 @@ fn gate_flags(args: &RunArgs) -> Vec<String> {
     flags
 }
 
-fn append(path: &Path, entry: Entry) -> Result<transcript::Record> {
-    Ok(transcript::append(path, entry, &SystemClock)?)
+/// The ceremony's transcript, and the head it left it at. Between two of
+/// its records, only a step's own command may append one: a record made
+/// by anything else (a command in another shell, a line written by hand)
+/// would stand inside the ceremony, under the head the witnesses read
+/// aloud and sign, as if it were part of it. So every append, and the head
+/// printed at the end, first checks that the transcript is as the ceremony
+/// left it.
+struct Recorder {
+    path: PathBuf,
+    head: String,
+}
+
+impl Recorder {
+    fn open(path: &Path) -> Result<Self> {
+        let head = if path.exists() {
+            read_verified(path)?.head
+        } else {
+            transcript::GENESIS.to_owned()
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            head,
+        })
+    }
+
+    /// The transcript, verified, refused if anything was appended since
+    /// the ceremony's last record (or the record of its step's command).
+    fn current(&self) -> Result<transcript::Verified> {
+        // Not yet made: the ceremony's start creates it.
+        if self.head == transcript::GENESIS && !self.path.exists() {
+            return Ok(transcript::verify("")?);
+        }
+        let verified = read_verified(&self.path)?;
+        if verified.head == self.head {
+            return Ok(verified);
+        }
+        let last_ours = (0..verified.records.len())
+            .find(|&seq| verified.hash_of(seq) == Some(self.head.as_str()));
+        let what = match last_ours {
+            Some(seq) => format!(
+                "record {} was not made by this ceremony: something else wrote to the transcript while the ceremony ran",
+                seq + 1
+            ),
+            None if self.head == transcript::GENESIS => "record 0 was not made by this ceremony: something else wrote to the transcript while the ceremony ran".to_owned(),
+            None => "the ceremony's last record is no longer in it: the transcript was rewritten while the ceremony ran".to_owned(),
+        };
+        Err(CliError::NotVerified(format!(
+            "{}: {what} (the ceremony left its head at {}, it is now {}); the ceremony stops here",
+            self.path.display(),
+            self.head,
+            verified.head
+        ))
+        .into())
+    }
+
+    fn append(&mut self, entry: Entry) -> Result<transcript::Record> {
+        self.current()?;
+        let record = transcript::append_if_head(&self.path, entry, &self.head, &SystemClock)?;
+        self.head = transcript::line_hash(&serde_json::to_string(&record)?);
+        Ok(record)
+    }
+
+    /// After a step's command: its one record, if it left one, is the
+    /// ceremony's too.
+    fn took(&mut self, verified: &transcript::Verified, command_seq: Option<u64>) {
+        let seq = command_seq.and_then(|s| usize::try_from(s).ok());
+        if let Some(seq) = seq.filter(|&seq| seq + 1 == verified.records.len()) {
+            let after_ours = verified
+                .records
+                .get(seq)
+                .is_some_and(|r| r.prev == self.head);
+            if after_ours {
+                self.head = verified.head.clone();
+            }
+        }
+    }
+}
+
+fn read_verified(path: &Path) -> Result<transcript::Verified> {
+    let text = String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
+        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())))?;
+    Ok(transcript::verify(&text)?)
 }
 
 /// Runs `ceremony run`.
@@ -183,15 +263,11 @@ pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
     let gate = gate_flags(args);
     // A transcript that does not verify is never extended: found now,
     // before anyone is asked anything.
-    if path.exists() {
-        let text = String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
-            .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())))?;
-        transcript::verify(&text)?;
-    }
+    let mut recorder = Recorder::open(path)?;
 
     let (mut walk, start) = Walk::start(&script, roster, &values, &transcript_text);
     let total = walk.steps().len();
-    append(path, start)?;
+    recorder.append(start)?;
     note!(
         "Ceremony {} (script {} version {}, sha256 {}): {total} step(s). Operator {}; witnesses {}{}.",
         script.title,
@@ -205,22 +281,22 @@ pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
             c => format!("; custodians {}", c.join(", ")),
         }
     );
-    let outcome = walk_steps(&mut walk, &mut answers, path, &gate, total);
+    let outcome = walk_steps(&mut walk, &mut answers, &mut recorder, &gate, total);
     // Whatever happened, the ceremony's end is recorded: a stop, an answer
     // out of step, a command that could not start.
-    let end = append(path, walk.end());
+    let end = recorder.append(walk.end());
     outcome?;
     end?;
     if let Some(stopped) = walk.stopped() {
         return Err(stopped.into());
     }
-    finish(path, &script)
+    finish(&recorder, &script)
 }
 
 fn walk_steps(
     walk: &mut Walk,
     answers: &mut Answers,
-    path: &Path,
+    recorder: &mut Recorder,
     gate: &[String],
     total: usize,
 ) -> Result<()> {
@@ -233,7 +309,7 @@ fn walk_steps(
         show(n, total, &step, &argv);
         let (entry, next) = match &step.action {
             Planned::Run { expect, stdout, .. } => {
-                let ran = run_step(path, &argv, stdout.as_deref(), *expect, answers)?;
+                let ran = run_step(recorder, &argv, stdout.as_deref(), *expect, answers)?;
                 walk.ran(
                     ran.exit_code,
                     ran.command_seq,
@@ -246,7 +322,7 @@ fn walk_steps(
                 walk.confirmed(&who, yes)?
             }
         };
-        append(path, entry)?;
+        recorder.append(entry)?;
         if next == Next::Decide {
             note!("  ✗ step {} did not go as the script expects.", step.id);
             let is_run = matches!(step.action, Planned::Run { .. });
@@ -255,7 +331,7 @@ fn walk_steps(
                 match walk.decide(decision) {
                     Ok((entry, next)) => {
                         if let Some(entry) = entry {
-                            append(path, entry)?;
+                            recorder.append(entry)?;
                         }
                         if next == Next::Stop {
                             return Ok(());
@@ -312,13 +388,15 @@ struct Ran {
 /// Runs `ceremony --transcript PATH ARGV…` (this very binary), then finds
 /// the command record it appended.
 fn run_step(
-    path: &Path,
+    recorder: &mut Recorder,
     argv: &[String],
     stdout: Option<&Path>,
     expect: u8,
     answers: &Answers,
 ) -> Result<Ran> {
-    let records_before = record_count(path)?;
+    let path = recorder.path.clone();
+    let path = path.as_path();
+    let records_before = recorder.current()?.records.len();
     let exe = std::env::current_exe().context("finding the ceremony binary to run the step")?;
     let mut command = Command::new(exe);
     command
@@ -357,7 +435,9 @@ fn run_step(
         .code()
         .and_then(|c| u8::try_from(c).ok())
         .unwrap_or(super::exit::INTERNAL);
-    let (command_seq, outcome) = find_record(path, records_before, argv)?;
+    let verified = read_verified(path)?;
+    let (command_seq, outcome) = find_record(&verified, records_before, argv);
+    recorder.took(&verified, command_seq);
     let mut problem = None;
     if let Some(target) = stdout {
         if captured.len() as u64 > MAX_CAPTURED_BYTES {
@@ -384,20 +464,15 @@ fn run_step(
     })
 }
 
-fn record_count(path: &Path) -> Result<usize> {
-    let text = String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
-        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())))?;
-    Ok(transcript::verify(&text)?.records.len())
-}
-
 /// The command record the step appended: the one record after
 /// `before`, a command with exactly these arguments.
-fn find_record(path: &Path, before: usize, argv: &[String]) -> Result<(Option<u64>, String)> {
-    let text = String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
-        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())))?;
-    let verified = transcript::verify(&text)?;
+fn find_record(
+    verified: &transcript::Verified,
+    before: usize,
+    argv: &[String],
+) -> (Option<u64>, String) {
     if verified.records.len() != before + 1 {
-        return Ok((None, String::new()));
+        return (None, String::new());
     }
     match verified.records.last().map(|r| (r.seq, &r.entry)) {
         Some((
@@ -408,9 +483,9 @@ fn find_record(path: &Path, before: usize, argv: &[String]) -> Result<(Option<u6
                 ..
             },
         )) if recorded.len() == argv.len() + 2 && recorded.get(2..) == Some(argv) => {
-            Ok((Some(seq), outcome.clone()))
+            (Some(seq), outcome.clone())
         }
-        _ => Ok((None, String::new())),
+        _ => (None, String::new()),
     }
 }
 
@@ -511,10 +586,10 @@ fn select(prompt: &str, names: &[&str]) -> Result<String> {
     Ok(names.get(index).copied().unwrap_or_default().to_owned())
 }
 
-fn finish(path: &Path, script: &Script) -> Result<()> {
-    let text = String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
-        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())))?;
-    let verified = transcript::verify(&text)?;
+fn finish(recorder: &Recorder, script: &Script) -> Result<()> {
+    let path = recorder.path.as_path();
+    // The head read aloud is the ceremony's own: its end record, nothing after.
+    let verified = recorder.current()?;
     let head = Digest::parse(&verified.ceremony_head)
         .map_err(|e| CliError::Input(format!("the ceremony head: {e}")))?;
     note!("");
