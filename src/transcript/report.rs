@@ -114,9 +114,18 @@ pub fn markdown(
                     format!("ceremony {}", argv.join(" ")),
                     format!("exit {exit_code}: {outcome}"),
                 ),
-                Entry::Signature { root_id, .. } => (
-                    format!("root signature (root {root_id})"),
-                    "signs the record before it".to_owned(),
+                // It verifies by the key it carries: whose key that is,
+                // only `transcript verify --root` can say.
+                Entry::Signature {
+                    root_id,
+                    public_key,
+                    ..
+                } => (
+                    format!(
+                        "signature claiming root {root_id}, by key {}",
+                        super::key_fingerprint(public_key)
+                    ),
+                    "signs the record before it; not checked here against the root: `transcript verify --root ROOTDIR` does".to_owned(),
                 ),
                 other => (kind_of(other).to_owned(), String::new()),
             };
@@ -337,6 +346,8 @@ fn sign_off_table(out: &mut String, records: &[&Record], check: Option<&SignOffC
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
 
     #[test]
     fn transcript_text_cannot_add_markup() {
@@ -345,5 +356,36 @@ mod tests {
         assert_eq!(escape("[x](http://e)"), "\\[x\\](http://e)");
         assert_eq!(escape("line\nbreak"), "line\\u{a}break");
         assert_eq!(escape("plain text, ok."), "plain text, ok.");
+    }
+
+    /// A signature record verifies by the key it carries, whoever's it is:
+    /// anyone can append one that names the real root. The record says
+    /// which key signed and that it is not checked against the root here,
+    /// never that the root signed.
+    #[test]
+    fn a_root_signature_is_shown_as_the_claim_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let clock = crate::clock::SystemClock;
+        let command = Entry::Command {
+            argv: vec!["preflight".into()],
+            exit_code: 0,
+            outcome: "ok".into(),
+        };
+        super::super::append(&path, command, &clock).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let head = super::super::verify(&text).unwrap().head;
+        let anyone = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
+        let forged = super::super::signature_entry(&head, "the-real-root", &anyone);
+        super::super::append(&path, forged, &clock).unwrap();
+        let verified = super::super::verify(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let md = markdown(&verified, &[], None, "t.jsonl");
+        let fingerprint = super::super::key_fingerprint(&B64.encode(anyone.verifying_key().to_bytes()));
+        let row = md.lines().find(|l| l.starts_with("| 1 |")).unwrap();
+        assert!(
+            row.contains(&escape(&fingerprint)) && row.contains("not checked"),
+            "{row}"
+        );
+        assert!(!md.contains("root signature (root"), "{md}");
     }
 }
