@@ -686,7 +686,10 @@ impl Script {
                         }
                         _ => {}
                     }
-                    if let Some(why) = run.get_ref().iter().find_map(|a| reserved_flag(a.get_ref()))
+                    if let Some(why) = run
+                        .get_ref()
+                        .iter()
+                        .find_map(|a| reserved_flag(a.get_ref()))
                     {
                         return Err(fail(run_line, format!("step {id}: {why}")));
                     }

@@ -283,7 +283,11 @@ fn no_value_script_or_changed_step_can_give_an_option_of_its_own() {
     // In a list too, which becomes whole arguments (`{bundles...}`) or not.
     let err = Values::new(&s, &sets(&["root=r", "bundles=--allow-online"])).unwrap_err();
     assert!(err.to_string().contains("read as an option"), "{err}");
-    let text = GOOD.replacen("list = true\ndefault = []", "list = true\ndefault = [\"--allow-online\"]", 1);
+    let text = GOOD.replacen(
+        "list = true\ndefault = []",
+        "list = true\ndefault = [\"--allow-online\"]",
+        1,
+    );
     assert_ne!(text, GOOD);
     let err = script(&text).unwrap_err();
     assert!(err.problem.contains("read as an option"), "{err}");

@@ -380,7 +380,8 @@ mod tests {
         super::super::append(&path, forged, &clock).unwrap();
         let verified = super::super::verify(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let md = markdown(&verified, &[], None, "t.jsonl");
-        let fingerprint = super::super::key_fingerprint(&B64.encode(anyone.verifying_key().to_bytes()));
+        let fingerprint =
+            super::super::key_fingerprint(&B64.encode(anyone.verifying_key().to_bytes()));
         let row = md.lines().find(|l| l.starts_with("| 1 |")).unwrap();
         assert!(
             row.contains(&escape(&fingerprint)) && row.contains("not checked"),

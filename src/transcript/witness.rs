@@ -554,7 +554,11 @@ mod tests {
         let result = checked(&path, &trust);
         let why = result.by_seq.get(&2).unwrap().as_ref().unwrap_err();
         assert!(why.contains("sshsig or minisign"), "{why}");
-        assert!(result.summary.iter().any(|l| !l.passed), "{:?}", result.summary);
+        assert!(
+            result.summary.iter().any(|l| !l.passed),
+            "{:?}",
+            result.summary
+        );
     }
 
     /// Every sign-off a ceremony requires is by another witness's key: one
