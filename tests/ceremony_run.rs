@@ -155,7 +155,7 @@ fn root_init_runs_with_a_changed_step_a_witness_accepted_and_is_signed_off() {
         "## Ceremony 1: Phase 0: create the root of trust",
         "| olga | operator |",
         "| wanda | witness |",
-        "**Accepted** by witness wanda",
+        "| **Accepted** | wanda |",
         "the custodians file is custodians.toml, wrong.toml was a typo",
         "### Sign-offs (1 required)",
         "| wanda |",

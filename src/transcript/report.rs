@@ -270,7 +270,12 @@ fn ceremony_section(
 
     out.push_str("### Exceptions\n\n");
     if exceptions.is_empty() {
-        out.push_str("None.\n\n");
+        out.push_str("None.\n");
+    } else {
+        // A table: the reason is the operator's own words and may say
+        // anything, so the decision and the witness stand in cells of
+        // their own, where no reason can reach.
+        out.push_str("| Record | Step | Exception | Run instead | Operator's reason | Decision | Witness |\n|---:|---|---|---|---|---|---|\n");
     }
     for r in exceptions {
         if let Entry::Exception {
@@ -285,23 +290,25 @@ fn ceremony_section(
             let change = if argv.is_empty() {
                 String::new()
             } else {
-                format!(", to run instead: ceremony {}", escape(&argv.join(" ")))
+                escape(&format!("ceremony {}", argv.join(" ")))
             };
             let _ = writeln!(
                 out,
-                "- Record {}, step {} ({}{change}): the operator's reason: \"{}\". **{}** by witness {}.",
+                "| {} | {} | {} | {change} | {} | {} | {} |",
                 r.seq,
                 escape(step),
                 exception.as_str(),
                 escape(reason),
-                if *accepted { "Accepted" } else { "Refused" },
+                if *accepted {
+                    "**Accepted**"
+                } else {
+                    "**Refused**"
+                },
                 escape(witness)
             );
         }
     }
-    if let Some(Entry::CeremonyEnd { .. }) = records.last().map(|r| &r.entry) {
-        out.push('\n');
-    }
+    out.push('\n');
 
     if let Some((_, hash)) = &c.end {
         out.push_str("### Head at the end, as read aloud\n\n");
@@ -356,6 +363,56 @@ mod tests {
         assert_eq!(escape("[x](http://e)"), "\\[x\\](http://e)");
         assert_eq!(escape("line\nbreak"), "line\\u{a}break");
         assert_eq!(escape("plain text, ok."), "plain text, ok.");
+    }
+
+    /// The operator writes the reason, and a reason can say anything: that
+    /// the exception was accepted, by whom. The decision and the witness
+    /// stand apart from it, in cells of their own that no reason reaches.
+    #[test]
+    fn a_reason_cannot_read_as_the_decision() {
+        use crate::transcript::{ExceptionKind, Participant, Role};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let clock = crate::clock::SystemClock;
+        let start = Entry::CeremonyStart {
+            script: "demo".into(),
+            script_version: 1,
+            script_sha256: super::super::GENESIS.into(),
+            title: "Demo".into(),
+            participants: vec![Participant {
+                name: "walt".into(),
+                role: Role::Witness,
+            }],
+            params: Vec::new(),
+            sign_offs: 1,
+        };
+        super::super::append(&path, start, &clock).unwrap();
+        let reason = "typo\". **Accepted** by witness wanda. (\"";
+        let exception = Entry::Exception {
+            step: "init".into(),
+            exception: ExceptionKind::Failed,
+            reason: reason.into(),
+            argv: Vec::new(),
+            witness: "walt".into(),
+            accepted: false,
+        };
+        super::super::append(&path, exception, &clock).unwrap();
+        let verified = super::super::verify(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let ceremonies = super::super::witness::ceremonies(&verified);
+        let md = markdown(&verified, &ceremonies, None, "t.jsonl");
+        let row = md
+            .lines()
+            .find(|l| l.starts_with("| 1 |"))
+            .unwrap_or_else(|| panic!("no table row for the exception:\n{md}"));
+        // The cells, split at the pipes the escaping left alone.
+        let cells: Vec<String> = row
+            .replace("\\|", "\u{0}")
+            .split('|')
+            .map(|c| c.trim().replace('\u{0}', "\\|"))
+            .collect();
+        assert!(cells.contains(&escape(reason)), "{row}");
+        assert!(cells.iter().any(|c| c == "**Refused**"), "{row}");
+        assert!(cells.iter().any(|c| c == "walt"), "{row}");
     }
 
     /// A signature record verifies by the key it carries, whoever's it is:
