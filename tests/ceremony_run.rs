@@ -280,6 +280,76 @@ fn a_record_written_by_another_process_during_the_ceremony_stops_it() {
     assert!(!run.stderr_text().contains("The ceremony is over"));
 }
 
+/// A secret a step emits goes to the new file its script names
+/// (`stdout = …`). A script whose emit step names none would send the
+/// Secret to the run's own output, which is not a terminal when the
+/// operator keeps a log of the ceremony (`ceremony run … | tee log`): the
+/// step is refused, and nothing secret reaches that output.
+#[test]
+fn a_step_without_a_stdout_file_cannot_emit_a_secret_into_the_runs_output() {
+    let s = Scratch::new();
+    let system = offline_root(&s, &[]);
+    s.write(
+        "emit.toml",
+        r#"format = "ceremony.script.v1"
+name = "emit"
+version = 1
+title = "Emit the unseal key"
+
+[roles]
+operator = 1
+witnesses = 1
+
+[params.bundle]
+about = "bundles"
+list = true
+
+[params.identity]
+about = "identities"
+list = true
+
+[[step]]
+id = "emit"
+title = "Emit the static seal"
+run = ["root", "emit", "openbao-static-seal", "--root", "root", "{bundle...}", "--identity={identity...}", "--allow-terminal"]
+
+[end]
+sign_offs = 1
+"#,
+    );
+    s.write("answers.txt", "{ step = \"emit\", stop = true }\n");
+    let mut args = strings(&[
+        "--transcript",
+        "t.jsonl",
+        "run",
+        "emit.toml",
+        "--operator",
+        "olga",
+        "--witness",
+        WANDA,
+        "--answers",
+        "answers.txt",
+        "--system-root",
+        system.to_str().unwrap(),
+    ]);
+    for set in quorum() {
+        args.push("--set".into());
+        args.push(set);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = s.ceremony(&args).fails_with(10, "stopped at step emit");
+    assert!(
+        !run.stdout_text().contains("kind: Secret") && !run.stdout_text().contains("static"),
+        "{}",
+        run.stdout_text()
+    );
+    assert!(
+        run.stderr_text().contains("names no stdout file"),
+        "{}",
+        run.stderr_text()
+    );
+}
+
 #[test]
 fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
     let s = Scratch::new();
@@ -683,7 +753,7 @@ fn rotate_unseal_key_stops_when_the_witness_refuses_the_rewrap() {
         .success()
         .stdout_text();
     assert!(report.contains("**Stopped**"), "{report}");
-    assert!(report.contains("**Refused** by witness wanda"), "{report}");
+    assert!(report.contains("| **Refused** | wanda |"), "{report}");
     // A stopped ceremony ends, and its head can still be signed off; but
     // the exit codes and the record say it did not complete.
     witnesses::sign_off_both(&s, "t.jsonl");

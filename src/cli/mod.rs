@@ -49,6 +49,12 @@ pub enum CliError {
     /// A secret would have been printed to a terminal.
     #[error("refusing to print a secret to a terminal")]
     SecretToTerminal,
+    /// A secret would have gone to `ceremony run`'s own output: the step
+    /// that emits it names no `stdout` file.
+    #[error(
+        "refusing to emit a secret from a ceremony step that names no stdout file: it would go to the run's own output"
+    )]
+    SecretFromStep,
     /// An argument that looks like a private key.
     #[error("argument {position} looks like a private key; it was not used, printed or recorded")]
     PrivateKeyArgument {
@@ -74,7 +80,9 @@ impl CliError {
                 Class::Usage
             }
             CliError::Input(_) => Class::Input,
-            CliError::NoConsent | CliError::SecretToTerminal => Class::Refused,
+            CliError::NoConsent | CliError::SecretToTerminal | CliError::SecretFromStep => {
+                Class::Refused
+            }
             CliError::Output { .. } => Class::Io,
             CliError::NotVerified(_) => Class::Verification,
         }
@@ -87,6 +95,9 @@ impl CliError {
             }
             CliError::SecretToTerminal => {
                 "redirect stdout to a file or pipe (for example `> key.txt` on an encrypted disk), or pass --allow-terminal if it may stay on screen"
+            }
+            CliError::SecretFromStep => {
+                "give the step `stdout = \"PATH\"` in the script: the secret is written to that new file, owner-only (docs/formats/script.md)"
             }
             CliError::PrivateKeyArgument { .. } => {
                 "give keys in files (-i FILE); treat a key that was typed on a command line as exposed (shell history)"

@@ -419,9 +419,14 @@ fn run_step(
                 )),
             });
         }
-        command.stdout(Stdio::piped());
+        command
+            .stdout(Stdio::piped())
+            .env_remove(output::STEP_WITHOUT_STDOUT_FILE);
     } else {
-        command.stdout(Stdio::inherit());
+        // The run's own output: listings may go there, a secret may not.
+        command
+            .stdout(Stdio::inherit())
+            .env(output::STEP_WITHOUT_STDOUT_FILE, "1");
     }
     let mut child = command.spawn().context("starting the step's command")?;
     let mut captured = zeroize::Zeroizing::new(Vec::new());
