@@ -31,6 +31,9 @@ pub enum Class {
     /// A SOPS value failed its own authentication tag: moved to another key
     /// path, altered, or sealed under another data key (sops uses 25).
     ValueDecryption,
+    /// A scripted ceremony stopped: a step's outcome was not the expected
+    /// one, and no witness accepted an exception.
+    Stopped,
     /// A failure that is not the input's fault (a bug, or the system
     /// refusing something it should not, such as the clock).
     Internal,

@@ -41,6 +41,9 @@ pub enum Error {
     /// Transcripts.
     #[error(transparent)]
     Transcript(#[from] crate::transcript::TranscriptError),
+    /// Ceremony scripts and walking them.
+    #[error(transparent)]
+    Script(#[from] crate::script::Error),
     /// The preflight gate refused.
     #[error(transparent)]
     Online(#[from] crate::preflight::Online),
@@ -87,6 +90,7 @@ impl Error {
             Error::BootstrapSet(e) => e.class(),
             Error::Handover(e) => e.class(),
             Error::Transcript(e) => e.class(),
+            Error::Script(e) => e.class(),
             Error::Online(e) => e.class(),
             Error::Walk(e) => e.class(),
             Error::Recipient(_) | Error::KeyId(_) | Error::Name(_) => Class::Usage,
@@ -105,6 +109,7 @@ impl Error {
             Error::BootstrapSet(e) => e.hint(),
             Error::Handover(e) => e.hint(),
             Error::Transcript(e) => e.hint(),
+            Error::Script(e) => e.hint(),
             Error::Online(e) => Some(e.hint()),
             _ => None,
         }
@@ -137,6 +142,8 @@ pub fn classify(
         crate::bootstrap::Error,
         crate::handover::Error,
         crate::transcript::TranscriptError,
+        crate::script::Error,
+        crate::transcript::witness::SignOffError,
         crate::plugin::PluginError,
     );
     if let Some(e) = error.downcast_ref::<crate::preflight::Online>() {

@@ -415,7 +415,9 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FsError> {
     read_input(path, Cap::Document)
 }
 
-/// What a write did besides writing its target.
+/// What a write did besides writing its target. Must be used: the
+/// leftovers it found are for the operator to hear about.
+#[must_use = "the leftovers a write found must be reported (cli::output::leftovers)"]
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Written {
     /// Leftovers of killed earlier writes found in the target's directory
@@ -1898,7 +1900,8 @@ mod tests {
         let ((), failures) = Batch::run_flushing(Some(Flush::FileSystem), 2, |batch| {
             for file in [&kept, &changed] {
                 let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
-                batch.replace_if_unchanged(file, b"sealed", stamp).unwrap();
+                let written = batch.replace_if_unchanged(file, b"sealed", stamp).unwrap();
+                assert!(written.leftovers.is_empty());
             }
             fs::write(&changed, "someone else's edit").unwrap();
         });
@@ -1987,7 +1990,8 @@ mod tests {
     fn write_new_is_0600_and_never_clobbers() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.age");
-        write_new(&path, b"one", SECRET_MODE).unwrap();
+        let written = write_new(&path, b"one", SECRET_MODE).unwrap();
+        assert!(written.leftovers.is_empty());
         assert_eq!(mode_of(&path), 0o600);
         let err = write_new(&path, b"two", SECRET_MODE).unwrap_err();
         assert!(matches!(err, FsError::Exists { .. }));

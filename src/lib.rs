@@ -13,13 +13,13 @@
 //! | 0: custodians | [`shares`] (Shamir, share files, share sets, Vault/OpenBao init output) |
 //! | 1: Git + GitOps | [`bootstrap`] (seal, open, update keys, rotate, verify) on the [`sops`] engine |
 //! | 2→3: runtime authority | [`handover`] (challenge, receipt, signatures, verification) |
-//! | all | [`transcript`] (the ceremony's hash-chained record) |
+//! | all | [`transcript`] (the ceremony's hash-chained record, witness sign-offs), [`script`] (ceremonies as data, walked step by step) |
 //!
 //! And what they share, each in one place: [`kube`] (what is a Secret),
 //! [`walk`] (which files a command reads), [`identity`] (loading keys),
 //! [`plugin`] (age plugins: custodians on hardware tokens),
 //! [`fsio`] (reading inputs, writing outputs), [`report`] (check reports),
-//! [`secret`] (wiping secret types), [`clock`], and [`error`] with the
+//! [`secret`] (wiping secret types), [`words`] (hashes read aloud), [`clock`], and [`error`] with the
 //! [`class`] of every failure.
 
 #![deny(unsafe_code)]
@@ -52,11 +52,13 @@ pub mod plugin;
 pub mod preflight;
 pub mod report;
 pub mod root;
+pub mod script;
 pub mod secret;
 pub mod shares;
 pub mod sops;
 pub mod text;
 pub mod transcript;
 pub mod walk;
+pub mod words;
 
 pub use error::{Error, Result};

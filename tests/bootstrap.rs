@@ -1240,7 +1240,7 @@ fn identities_come_from_everywhere_sops_looks() {
 /// `stores:` in `.sops.yaml` lays out what `bootstrap seal` writes as sops
 /// lays out what it writes: the same indents, line for line.
 #[test]
-fn seal_follows_the_stores_indent_of_sops_yaml_as_sops_does() {
+fn seal_rotate_and_set_follow_the_stores_indent_of_sops_yaml_as_sops_does() {
     let s = Scratch::new();
     mkdirs(&s, "tree");
     s.write(
@@ -1272,5 +1272,41 @@ fn seal_follows_the_stores_indent_of_sops_yaml_as_sops_does() {
     assert!(
         ours.contains(&4) && !ours.contains(&8),
         "indent 2 per level: {ours:?}"
+    );
+
+    // Every rewrite keeps that layout, as sops's do: a rotation, and a new
+    // value for one item.
+    let key = key_arg("key1.agekey");
+    s.ceremony(&["bootstrap", "rotate", "-i", &key, "tree/db.yaml"])
+        .success();
+    let sops = run_sops(
+        &s.path("tree"),
+        Some("key1.agekey"),
+        &["rotate", "-i", "by-sops.yaml"],
+    );
+    assert_eq!(sops.code(), 0, "{}", sops.stderr_text());
+    let rotated = shape(String::from_utf8(s.read("tree/db.yaml")).unwrap());
+    assert_eq!(rotated, ours, "bootstrap rotate keeps the indent");
+    assert_eq!(
+        rotated,
+        shape(String::from_utf8(s.read("tree/by-sops.yaml")).unwrap())
+    );
+    s.ceremony_with_stdin(
+        &[
+            "bootstrap",
+            "set",
+            "tree/db.yaml",
+            "--item",
+            "default/db/password",
+            "-i",
+            &key,
+        ],
+        b"correct horse",
+    )
+    .success();
+    assert_eq!(
+        shape(String::from_utf8(s.read("tree/db.yaml")).unwrap()),
+        ours,
+        "bootstrap set keeps the indent"
     );
 }

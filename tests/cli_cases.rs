@@ -87,6 +87,7 @@ const GROUPS: &[&str] = &[
     "bootstrap",
     "handover",
     "transcript",
+    "run",
     "preflight",
 ];
 

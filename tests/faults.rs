@@ -1026,6 +1026,49 @@ fn handover_and_transcript_cases() -> Vec<Case> {
         case("transcript sign", Out::Notes, 0, |fx| {
             fx.sign_args(&fx.copy_of("t.jsonl"))
         }),
+        fixed(
+            "transcript head",
+            Out::Listing,
+            0,
+            &["transcript", "head", "t.jsonl"],
+        ),
+        fixed(
+            "transcript head",
+            Out::Product,
+            0,
+            &["transcript", "head", "t.jsonl", "--witness", "wanda"],
+        ),
+        fixed(
+            "transcript report",
+            Out::Product,
+            0,
+            &["transcript", "report", "t.jsonl"],
+        ),
+        // Not a signature file: refused before anything is appended (exit 3).
+        case("transcript sign-off", Out::Notes, 3, |fx| {
+            args(&[
+                "transcript",
+                "sign-off",
+                &fx.copy_of("t.jsonl"),
+                "--witness",
+                "wanda",
+                "--signature",
+                "t.jsonl",
+            ])
+        }),
+        // `run` records the ceremony itself, never its own invocation.
+        unrecorded(case("run", Out::Listing, 0, |_| {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/ceremonies/root-init.toml");
+            args(&[
+                "run",
+                script,
+                "--plan",
+                "--set",
+                "custodians=custodians.toml",
+                "--set",
+                "root=new-root",
+            ])
+        })),
         fixed("completions", Out::Product, 0, &["completions", "bash"]),
         fixed("manpage", Out::Product, 0, &["manpage"]),
         unrecorded(fixed("", Out::Product, 0, &["--help"])),
@@ -1529,6 +1572,15 @@ fn the_next_write_says_which_leftovers_it_removed() {
     let out = fx.ok(&rotate);
     assert_leftovers_said(&String::from_utf8_lossy(&out.stderr), &stale, &live);
     assert!(!stale.exists() && live.exists());
+
+    // A handover receipt, unsigned (two files into one directory), then
+    // signed in place.
+    std::fs::create_dir(fx.path("receipts")).unwrap();
+    let (stale, live) = plant_leftovers(&fx.path("receipts"));
+    let out = fx.ok(&fx.receipt_args("receipts/receipt.json", &["--unsigned"]));
+    assert_leftovers_said(&String::from_utf8_lossy(&out.stderr), &stale, &live);
+    assert!(!stale.exists() && live.exists());
+    assert!(fx.path("receipts/receipt.json.pae").exists());
 }
 
 #[test]
@@ -2129,7 +2181,6 @@ fn a_command_that_succeeded_but_was_not_recorded_says_so() {
 }
 
 #[test]
-#[ignore = "needs: handover receipt --unsigned to write the receipt and its .pae together or neither (it leaves the receipt when the .pae fails, and the rerun is refused)"]
 fn a_full_disk_fails_an_unsigned_receipt_cleanly() {
     let Some((fx, tmpfs)) = full_disk("unsigned receipt") else {
         return;

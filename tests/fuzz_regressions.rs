@@ -128,3 +128,70 @@ fn sops_roundtrip() {
         }
     }
 }
+
+/// The fuzz target `sops_plain_json`: an error names the key path where the
+/// input is wrong, but never a key that looks like a pasted private key.
+#[test]
+fn sops_plain_json() {
+    use ceremony::sops::{self, Format};
+    for (file, bytes) in inputs("sops_plain_json") {
+        match sops::parse_plain(&bytes, Format::Json) {
+            Ok(_) => {}
+            Err(e) => assert_no_key_shown(&file, &bytes, &format!("{e} {e:?}")),
+        }
+    }
+}
+
+/// The fuzz target `sops_encrypted_yaml`: what `decrypt` accepts (the MAC
+/// skipped, as `--ignore-mac` does) prints a file that reads back; a key
+/// given twice at the top of the first document is refused, as sops refuses
+/// it.
+#[test]
+fn sops_encrypted_yaml() {
+    use ceremony::sops::{self, Error, Format, MacCheck};
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops");
+    let key = std::fs::read(vectors.join("key1.agekey")).expect("key1.agekey");
+    let identities = ceremony::identity::parse_identity_file("key1.agekey", &key, age::NoCallbacks)
+        .expect("the test identity");
+    for (file, bytes) in inputs("sops_encrypted_yaml") {
+        match sops::decrypt(&bytes, Format::Yaml, &identities, MacCheck::Skip) {
+            Ok(plain) => match sops::parse_plain(plain.expose_secret(), Format::Yaml) {
+                Ok(_) | Err(Error::AlreadyEncrypted) => {}
+                Err(e) => panic!("{file}: what decrypt wrote does not read back: {e}"),
+            },
+            Err(e) => assert!(
+                matches!(e, Error::DuplicateKey { ref key, .. } if key == "stringData"),
+                "{file}: {e:?}"
+            ),
+        }
+    }
+}
+
+/// The fuzz targets `sops_encrypted_binary` and `sops_encrypted_ini`: an
+/// error about a sealed file shows neither the text of a key it stands
+/// under (a number that a float cannot hold is named by its line) nor an
+/// unknown `type:` that is not a type name (here a pasted private key).
+#[test]
+fn sops_encrypted_binary_and_ini() {
+    use ceremony::sops::{self, Format, MacCheck};
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/sops");
+    let key = std::fs::read(vectors.join("key1.agekey")).expect("key1.agekey");
+    let identities = ceremony::identity::parse_identity_file("key1.agekey", &key, age::NoCallbacks)
+        .expect("the test identity");
+    for (target, format) in [
+        ("sops_encrypted_binary", Format::Binary),
+        ("sops_encrypted_ini", Format::Ini),
+    ] {
+        for (file, bytes) in inputs(target) {
+            let errors = [
+                sops::inspect(&bytes, format).err(),
+                sops::decrypt(&bytes, format, &identities, MacCheck::Skip).err(),
+            ];
+            for e in errors.into_iter().flatten() {
+                let shown = format!("{e} {e:?}");
+                assert_no_key_shown(&file, &bytes, &shown);
+                assert!(!shown.contains("S3CR3T"), "{file}: {shown}");
+            }
+        }
+    }
+}

@@ -340,3 +340,57 @@ fn error_messages_carry_no_plaintext() {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
+
+/// A key given twice in a sealed YAML file: sops refuses one at the top of
+/// the first document (it reads that level into a struct to find its
+/// metadata) and opens one deeper down, printing both; ours does the same,
+/// checked against the real sops on the same files.
+#[test]
+fn a_duplicate_key_in_a_sealed_file_is_refused_or_opened_as_sops_does() {
+    use crate::util::Scratch;
+    use crate::util::sops::run_sops;
+    let text = String::from_utf8(read_sops_vector("k8s-secret.enc.yaml")).unwrap();
+    let key1 = sops_identities("key1.agekey");
+    let line_of = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in the vector"))
+            .to_owned()
+    };
+    let twice = |line: &str| text.replacen(&format!("{line}\n"), &format!("{line}\n{line}\n"), 1);
+    let s = Scratch::new();
+    let top = twice(&line_of("type: "));
+    let nested = twice(&line_of("    password: "));
+    s.write("top.enc.yaml", &top);
+    s.write("nested.enc.yaml", &nested);
+
+    let theirs = run_sops(
+        &s.path("."),
+        Some("key1.agekey"),
+        &["decrypt", "--ignore-mac", "top.enc.yaml"],
+    );
+    assert_ne!(theirs.code(), 0, "sops opened a top-level duplicate");
+    assert!(
+        theirs.stderr_text().contains("already defined"),
+        "{}",
+        theirs.stderr_text()
+    );
+    let err = sops::decrypt(top.as_bytes(), Format::Yaml, &key1, MacCheck::Skip).unwrap_err();
+    assert!(
+        matches!(err, Error::DuplicateKey { ref key, .. } if key == "type"),
+        "{err:?}"
+    );
+
+    let theirs = run_sops(
+        &s.path("."),
+        Some("key1.agekey"),
+        &["decrypt", "--ignore-mac", "nested.enc.yaml"],
+    );
+    assert_eq!(theirs.code(), 0, "{}", theirs.stderr_text());
+    let ours = sops::decrypt(nested.as_bytes(), Format::Yaml, &key1, MacCheck::Skip).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(ours.expose_secret()),
+        theirs.stdout_text(),
+        "the nested duplicate opens as sops prints it"
+    );
+}

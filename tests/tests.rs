@@ -13,6 +13,7 @@
 mod util;
 
 mod bootstrap;
+mod ceremony_run;
 mod cli_cases;
 mod dayn_bootstrap;
 mod dayn_leak;

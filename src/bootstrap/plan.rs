@@ -75,15 +75,22 @@ pub fn plan_for(
             file: target.path.clone(),
         });
     };
-    // sops lays out what it writes as the governing `.sops.yaml` says.
-    let layout = configs
-        .for_file(&target.path)?
-        .map(|c| c.stores())
-        .unwrap_or_default();
+    let layout = layout_for(&target.path, configs)?;
     Ok(Planned::Plan(Plan {
         key_groups,
         rule: rule.as_ref().and_then(|r| r.crypt_rule.clone()),
         mac_only_encrypted: rule.is_some_and(|r| r.mac_only_encrypted),
         layout,
     }))
+}
+
+/// How a file written at `path` is laid out: sops lays out everything it
+/// writes (a seal, a key update, a rotation, an edit) as the `stores:`
+/// section of the governing `.sops.yaml` says, and so does every rewrite
+/// here.
+pub fn layout_for(path: &std::path::Path, configs: &mut Configs) -> Result<StoreOptions, Error> {
+    Ok(configs
+        .for_file(path)?
+        .map(|c| c.stores())
+        .unwrap_or_default())
 }

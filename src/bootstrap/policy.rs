@@ -162,7 +162,7 @@ pub fn check_bytes(
             let at = match &e {
                 sops::Error::MalformedEncryptedValue { path }
                 | sops::Error::UnsupportedValue { path, .. }
-                | sops::Error::UnexpectedLeaf { path } => path.clone(),
+                | sops::Error::UnexpectedLeaf { path } => path.to_string(),
                 sops::Error::InvalidMetadata { field, .. } => format!("sops:{field}"),
                 _ => "-".into(),
             };

@@ -190,16 +190,25 @@ pub fn update_in_place(
 }
 
 /// Gives one sealed file a new data key (sops `rotate`), replacing it as
-/// part of `writes`.
+/// part of `writes`. `layout` is how the rewritten file is laid out
+/// ([`super::plan::layout_for`]).
 pub fn rotate_in_place(
     target: &Target,
+    layout: &sops::StoreOptions,
     identities: &[Identity],
     clock: &dyn Clock,
     writes: &fsio::Batch,
 ) -> Result<Done, Error> {
     let path = &target.path;
     let (sealed, stamp) = read_stamped(path)?;
-    match sops::rotate(&sealed, Format::from_path(path), identities, clock) {
+    match sops::rotate_to(
+        &sealed,
+        Format::from_path(path),
+        identities,
+        None,
+        layout,
+        clock,
+    ) {
         Ok(rotated) => Ok(Done::Changed(
             writes.replace_if_unchanged(path, &rotated, stamp)?,
         )),

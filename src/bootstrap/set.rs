@@ -511,10 +511,14 @@ impl From<sops::Error> for Step {
 /// is to store), under a new data key, and replaces the file if the result
 /// reads back. `identities` must open the file (and so the result, which
 /// is sealed to the same recipients).
+///
+/// `layout` is how the rewritten file is laid out
+/// ([`super::plan::layout_for`]).
 pub fn set_in_place(
     path: &Path,
     item: &ItemRef,
     value: &SecretBytes,
+    layout: &sops::StoreOptions,
     identities: &[Identity],
     clock: &dyn Clock,
 ) -> Result<Set, Error> {
@@ -536,7 +540,7 @@ pub fn set_in_place(
         format,
         identities,
         None,
-        &sops::StoreOptions::default(),
+        layout,
         clock,
         |branches| {
             located = Some(set_value(branches, item, value).map_err(Step::Set)?);
@@ -771,6 +775,7 @@ stringData:
             &path,
             &item("apps/db/password"),
             &SecretBytes::from_slice(b"rotated"),
+            &sops::StoreOptions::default(),
             &ids,
             &SystemClock,
         )
@@ -792,6 +797,7 @@ stringData:
             &path,
             &item("apps/db/password"),
             &SecretBytes::from_slice(b"rotated"),
+            &sops::StoreOptions::default(),
             &ids,
             &SystemClock,
         )
@@ -821,6 +827,7 @@ stringData:
             &path,
             &item("apps/db/user"),
             &SecretBytes::from_slice(b"new-user"),
+            &sops::StoreOptions::default(),
             &ids,
             &SystemClock,
         )
@@ -841,6 +848,7 @@ stringData:
             &path,
             &item("apps/db/password"),
             &SecretBytes::from_slice(b"new-password"),
+            &sops::StoreOptions::default(),
             &ids,
             &SystemClock,
         )
@@ -889,6 +897,7 @@ stringData:
             &path,
             &item("apps/db/password"),
             &SecretBytes::from_slice(b"json-new"),
+            &sops::StoreOptions::default(),
             &ids,
             &SystemClock,
         )
@@ -914,8 +923,15 @@ stringData:
         let link = dir.path().join("link.yaml");
         std::os::unix::fs::symlink(&path, &link).unwrap();
         let new = SecretBytes::from_slice(b"rotated");
-        let e =
-            set_in_place(&link, &item("apps/db/password"), &new, &ids, &SystemClock).unwrap_err();
+        let e = set_in_place(
+            &link,
+            &item("apps/db/password"),
+            &new,
+            &sops::StoreOptions::default(),
+            &ids,
+            &SystemClock,
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 e,
@@ -928,8 +944,15 @@ stringData:
         );
         let hard = dir.path().join("hard.yaml");
         std::fs::hard_link(&path, &hard).unwrap();
-        let e =
-            set_in_place(&path, &item("apps/db/password"), &new, &ids, &SystemClock).unwrap_err();
+        let e = set_in_place(
+            &path,
+            &item("apps/db/password"),
+            &new,
+            &sops::StoreOptions::default(),
+            &ids,
+            &SystemClock,
+        )
+        .unwrap_err();
         assert_eq!(
             crate::error::chain_text(&e),
             format!(

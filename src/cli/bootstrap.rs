@@ -458,8 +458,29 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
         &identities,
     )?);
     let found = walk::collect(&args.paths, REWRITE_WALK)?;
-    let outcomes = run_writing(&found.targets, |_, target, writes| {
-        seal::rotate_in_place(target, &identities, &SystemClock, writes).into()
+    let mut configs = Configs::new(args.config.as_deref())?;
+    // Looked up before the batch (the lookup caches by directory); each
+    // file's is taken once by the worker that rewrites it.
+    let layouts = found
+        .targets
+        .iter()
+        .map(|target| std::sync::Mutex::new(Some(plan::layout_for(&target.path, &mut configs))))
+        .collect::<Vec<_>>();
+    let outcomes = run_writing(&found.targets, |i, target, writes| {
+        let layout = layouts
+            .get(i)
+            .and_then(|slot| slot.lock().ok().and_then(|mut l| l.take()));
+        match layout {
+            Some(Ok(layout)) => {
+                seal::rotate_in_place(target, &layout, &identities, &SystemClock, writes).into()
+            }
+            Some(Err(e)) => Outcome::Failed(e),
+            None => Outcome::Failed(bootstrap::Error::Batch {
+                failed: 1,
+                total: 1,
+                class: ceremony::class::Class::Internal,
+            }),
+        }
     });
     let summary = Summary::new(&found.targets, outcomes, found.skipped);
     finish_batch(

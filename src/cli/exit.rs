@@ -24,6 +24,9 @@ pub const IO: u8 = 8;
 /// The command succeeded and its work is done, but its `--transcript`
 /// record could not be appended. Never a failure to retry.
 pub const NOT_RECORDED: u8 = 9;
+/// A scripted ceremony (`ceremony run`) stopped at a step whose outcome
+/// was not the expected one, and no witness accepted an exception.
+pub const STOPPED: u8 = 10;
 /// A SOPS value failed its authentication tag (25, as in sops).
 pub const VALUE_DECRYPTION: u8 = 25;
 /// A SOPS file's MAC does not match (51, as in sops).
@@ -41,6 +44,7 @@ pub fn for_class(class: Class) -> u8 {
         Class::Io => IO,
         Class::MacMismatch => MAC_MISMATCH,
         Class::ValueDecryption => VALUE_DECRYPTION,
+        Class::Stopped => STOPPED,
         Class::Internal => INTERNAL,
         _ => INTERNAL,
     }

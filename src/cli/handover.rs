@@ -85,7 +85,7 @@ fn challenge(args: &HandoverChallengeArgs) -> Result<()> {
     let json = challenge.to_json().map_err(lib)?;
     // Owner-only: the nonce is not secret, but with a receipt it lets
     // guesses of low-entropy values be tested (docs/handover.md §4).
-    fsio::write_new(&args.out, &json, fsio::SECRET_MODE)?;
+    output::leftovers(&fsio::write_new(&args.out, &json, fsio::SECRET_MODE)?.leftovers);
     note!(
         "Challenge {} for {} (root {}), valid until {}:",
         challenge.challenge_id,
@@ -195,7 +195,12 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
         sign::sign_ed25519(&mut envelope, key).map_err(lib)?;
     }
     let json = envelope.to_json().map_err(lib)?;
-    fsio::write_new(&args.out, json.as_bytes(), fsio::PUBLIC_MODE)?;
+    match &key {
+        Some(_) => output::leftovers(
+            &fsio::write_new(&args.out, json.as_bytes(), fsio::PUBLIC_MODE)?.leftovers,
+        ),
+        None => write_unsigned(&args.out, json.as_bytes(), &pae_path, &envelope.pae())?,
+    }
     note!(
         "Receipt for challenge {}: {} item(s), {} Secret(s) retired",
         challenge.challenge_id,
@@ -213,7 +218,6 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
             key.ed25519_trust_line(&args.authority, "")
         ),
         None => {
-            fsio::write_new(&pae_path, &envelope.pae(), fsio::PUBLIC_MODE)?;
             note!(
                 "  unsigned; sign the exact bytes in {} and add the signature with `ceremony handover attach-signature`",
                 pae_path.display()
@@ -222,6 +226,34 @@ fn receipt(args: &HandoverReceiptArgs) -> Result<()> {
     }
     note!("Written to {}", args.out.display());
     Ok(())
+}
+
+/// Writes an unsigned receipt and the exact bytes to sign (`.pae`) together
+/// or, when either write fails, neither: the `.pae` is written first (it is
+/// only derived from the receipt), and removed again if the receipt cannot
+/// be written, so that a rerun after freeing space is not refused. (A kill
+/// between the two writes leaves the `.pae` alone: the rerun names it.)
+fn write_unsigned(receipt: &Path, json: &[u8], pae_path: &Path, pae: &[u8]) -> Result<()> {
+    output::leftovers(&fsio::write_new(pae_path, pae, fsio::PUBLIC_MODE)?.leftovers);
+    match fsio::write_new(receipt, json, fsio::PUBLIC_MODE) {
+        Ok(written) => {
+            output::leftovers(&written.leftovers);
+            Ok(())
+        }
+        Err(err) => {
+            // Only a file that still holds exactly what this run wrote is
+            // removed: never one put there meanwhile by someone else.
+            if fsio::read(pae_path).is_ok_and(|now| now == pae) {
+                if let Err(e) = std::fs::remove_file(pae_path) {
+                    note!(
+                        "note: could not remove {} after the failure: {e}; remove it before running again",
+                        printable(&pae_path.display().to_string())
+                    );
+                }
+            }
+            Err(err.into())
+        }
+    }
 }
 
 fn attach(args: &HandoverAttachArgs) -> Result<()> {
@@ -242,7 +274,9 @@ fn attach(args: &HandoverAttachArgs) -> Result<()> {
     let json = envelope.to_json().map_err(lib)?;
     // The operator named this receipt to change it; the write is atomic and
     // refused if the receipt changed meanwhile.
-    fsio::replace_if_unchanged(&args.receipt, json.as_bytes(), stamp)?;
+    output::leftovers(
+        &fsio::replace_if_unchanged(&args.receipt, json.as_bytes(), stamp)?.leftovers,
+    );
     note!(
         "Added a {scheme} signature to {} ({} signature(s)); it is checked by `handover verify`",
         args.receipt.display(),

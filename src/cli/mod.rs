@@ -17,6 +17,7 @@ mod preflight;
 mod prompt;
 mod root;
 mod rotate;
+mod run;
 mod transcript;
 mod unseal;
 
@@ -48,6 +49,12 @@ pub enum CliError {
     /// A secret would have been printed to a terminal.
     #[error("refusing to print a secret to a terminal")]
     SecretToTerminal,
+    /// A secret would have gone to `ceremony run`'s own output: the step
+    /// that emits it names no `stdout` file.
+    #[error(
+        "refusing to emit a secret from a ceremony step that names no stdout file: it would go to the run's own output"
+    )]
+    SecretFromStep,
     /// An argument that looks like a private key.
     #[error("argument {position} looks like a private key; it was not used, printed or recorded")]
     PrivateKeyArgument {
@@ -73,7 +80,9 @@ impl CliError {
                 Class::Usage
             }
             CliError::Input(_) => Class::Input,
-            CliError::NoConsent | CliError::SecretToTerminal => Class::Refused,
+            CliError::NoConsent | CliError::SecretToTerminal | CliError::SecretFromStep => {
+                Class::Refused
+            }
             CliError::Output { .. } => Class::Io,
             CliError::NotVerified(_) => Class::Verification,
         }
@@ -86,6 +95,9 @@ impl CliError {
             }
             CliError::SecretToTerminal => {
                 "redirect stdout to a file or pipe (for example `> key.txt` on an encrypted disk), or pass --allow-terminal if it may stay on screen"
+            }
+            CliError::SecretFromStep => {
+                "give the step `stdout = \"PATH\"` in the script: the secret is written to that new file, owner-only (docs/formats/script.md)"
             }
             CliError::PrivateKeyArgument { .. } => {
                 "give keys in files (-i FILE); treat a key that was typed on a command line as exposed (shell history)"
@@ -132,7 +144,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let transcript = cli.transcript.clone();
+    // `run` records the ceremony itself (its start, every step, its end),
+    // so its own invocation gets no command record after the head.
+    let transcript = match cli.command {
+        Command::Run(_) => None,
+        _ => cli.transcript.clone(),
+    };
     let made = made_by(&cli.command);
     let (code, outcome) = match run(cli) {
         Ok(()) => (exit::OK, "ok".to_owned()),
@@ -256,6 +273,9 @@ fn made_by(command: &Command) -> Option<String> {
         Command::Transcript(TranscriptCommand::Sign(a)) => {
             format!("the head of {} was signed", shown(&a.file))
         }
+        Command::Transcript(TranscriptCommand::SignOff(a)) => {
+            format!("the sign-off was attached to {}", shown(&a.file))
+        }
         Command::Demo(args::DemoArgs { keep: Some(dir) }) => {
             format!("the demo's files were written to {}", shown(dir))
         }
@@ -293,6 +313,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unseal(command) => unseal::run(command),
         Command::Preflight(args) => preflight::run(&args),
         Command::Transcript(command) => transcript::run(command),
+        Command::Run(args) => run::run(&args, cli.transcript.as_deref()),
         Command::Demo(args) => demo::run(args),
         Command::Handover(command) => handover::run(command),
         Command::Bootstrap(command) => bootstrap::run(command),

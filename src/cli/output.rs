@@ -123,13 +123,22 @@ pub fn leftovers(found: &ceremony::fsio::Leftovers) {
     }
 }
 
+/// Set by `ceremony run` for a step whose script names no `stdout` file:
+/// its stdout is the run's own (a screen, or a log the operator keeps), and
+/// no secret may go there, `--allow-terminal` or not. Not a secret itself.
+pub const STEP_WITHOUT_STDOUT_FILE: &str = "CEREMONY_STEP_WITHOUT_STDOUT_FILE";
+
 /// Permission to write a secret to stdout, checked before anything secret
-/// exists: stdout is not a terminal, or the operator allowed one.
+/// exists: stdout is not a terminal, or the operator allowed one; and it is
+/// not the output of `ceremony run` ([`STEP_WITHOUT_STDOUT_FILE`]).
 pub struct SecretStdout(());
 
 impl SecretStdout {
     /// Checks stdout now (before any share is opened).
     pub fn check(allow_terminal: bool) -> Result<Self, CliError> {
+        if std::env::var_os(STEP_WITHOUT_STDOUT_FILE).is_some() {
+            return Err(CliError::SecretFromStep);
+        }
         if std::io::stdout().is_terminal() && !allow_terminal {
             return Err(CliError::SecretToTerminal);
         }

@@ -168,6 +168,15 @@ fn show(args: &RootShowArgs) -> Result<()> {
     let body = &manifest.body;
     let mut out = Listing::new();
     out.line(&format!("root {} version {}", body.root_id, body.version()))?;
+    // What the witnesses write down and `root verify --head` takes: the
+    // digest of root.json's bytes, in hex and as words to read aloud.
+    let current = root.lineage().current();
+    out.line(&format!("  root.json sha256    {}", current.sha256))?;
+    if let Ok(digest) = ceremony::words::Digest::parse(&current.sha256) {
+        for line in digest.word_lines() {
+            out.line(&format!("              {line}"))?;
+        }
+    }
     out.line(&format!(
         "  created             {} by {}",
         body.created_at, body.tool_version
@@ -253,17 +262,24 @@ fn verify(args: &RootVerifyArgs) -> Result<()> {
             ))
         })
         .transpose()?;
-    if let Some(head) = &args.head {
+    // The head as the ceremony log has it: hex, or the words `root show`
+    // prints.
+    let head = args.head.as_deref().map(|text| {
+        ceremony::words::Digest::parse(text)
+            .map(|d| d.to_hex())
+            .unwrap_or_else(|_| text.to_owned())
+    });
+    if let Some(head) = &head {
         if head.len() != 64 || !head.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(CliError::Usage(
-                "--head takes the 64 hex digits of a SHA-256 (as `root show` prints them)".into(),
+                "--head takes the 64 hex digits of a SHA-256, or its 32 words (as `root show` prints them)".into(),
             )
             .into());
         }
     }
     let options = root::VerifyOptions {
         anchor: anchor.as_ref().map(|(f, b)| (f.as_str(), b.as_slice())),
-        head: args.head.as_deref(),
+        head: head.as_deref(),
     };
     let (_, report) = root::verify_dir(&args.root, options);
     output::report(&report, "root verify", args.json)?;

@@ -1,14 +1,23 @@
-//! `ceremony transcript …`: check a ceremony transcript, and seal its head
-//! with the root signing key rebuilt from a quorum.
+//! `ceremony transcript …`: check a ceremony transcript (its chain, the
+//! head the witnesses wrote down, their sign-offs, the root's signatures),
+//! attach a witness's sign-off, seal the head with the root signing key,
+//! and render the ceremony record.
+
+use std::path::Path;
 
 use anyhow::Result;
 use ceremony::clock::SystemClock;
 use ceremony::fsio::{self, Cap};
+use ceremony::handover::TrustFile;
 use ceremony::root::RootDir;
-use ceremony::transcript::{self, ExpectedSigner};
+use ceremony::transcript::{self, CheckOptions, ExpectedSigner, witness};
+use ceremony::words::Digest;
 
-use super::args::{TranscriptCommand, TranscriptSignArgs, TranscriptVerifyArgs};
-use super::output::{self, note};
+use super::args::{
+    TranscriptCommand, TranscriptHeadArgs, TranscriptReportArgs, TranscriptSignArgs,
+    TranscriptSignOffArgs, TranscriptVerifyArgs,
+};
+use super::output::{self, Listing, note};
 use super::{CliError, root};
 
 /// Runs one `transcript` subcommand.
@@ -16,17 +25,53 @@ pub fn run(command: TranscriptCommand) -> Result<()> {
     match command {
         TranscriptCommand::Verify(args) => verify(&args),
         TranscriptCommand::Sign(args) => sign(&args),
+        TranscriptCommand::Head(args) => head(&args),
+        TranscriptCommand::SignOff(args) => sign_off(&args),
+        TranscriptCommand::Report(args) => report(&args),
     }
 }
 
-fn read(path: &std::path::Path) -> Result<String> {
+fn read(path: &Path) -> Result<String> {
     String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
         .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())).into())
+}
+
+/// The transcript, verified: a broken chain is a failed check (exit 4).
+fn read_verified(path: &Path) -> Result<transcript::Verified> {
+    let text = read(path)?;
+    Ok(transcript::verify(&text)
+        .map_err(|e| CliError::NotVerified(format!("{}: {e}", path.display())))?)
+}
+
+/// The witnesses' TRUSTFILE.
+pub fn load_witnesses(path: &Path) -> Result<TrustFile> {
+    let bytes = fsio::read(path)?;
+    TrustFile::parse(path, &bytes)
+        .map_err(|e| anyhow::Error::new(ceremony::handover::Error::from(e)))
+}
+
+fn parse_digest(text: &str, flag: &str) -> Result<Digest> {
+    Digest::parse(text).map_err(|e| CliError::Usage(format!("{flag}: {e}")).into())
+}
+
+/// Prints a head for reading aloud: the hex, then the words, 8 to a line.
+pub fn print_head(out: &mut Listing, digest: &Digest) -> Result<(), CliError> {
+    out.line(&format!("head {}", digest.to_prefixed_hex()))?;
+    for line in digest.word_lines() {
+        out.line(&line)?;
+    }
+    Ok(())
 }
 
 fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
     let text = read(&args.file)?;
     let root = args.root.as_deref().map(RootDir::load).transpose()?;
+    let expect = args
+        .expect_head
+        .as_deref()
+        .map(|t| parse_digest(t, "--expect-head"))
+        .transpose()?;
+    let witnesses = args.witnesses.as_deref().map(load_witnesses).transpose()?;
     let keys = root
         .as_ref()
         .map(|r| r.lineage().signing_keys())
@@ -35,8 +80,20 @@ fn verify(args: &TranscriptVerifyArgs) -> Result<()> {
         root_id: r.root_id(),
         keys: &keys,
     });
-    let (_, report) = transcript::check(&text, signer);
+    let options = CheckOptions {
+        signer,
+        expect_head: expect.as_ref(),
+        witnesses: witnesses.as_ref(),
+    };
+    let (verified, report) = transcript::check_with(&text, &options);
     output::report(&report, "transcript verify", args.json)?;
+    if let (Some(v), false) = (&verified, args.json) {
+        if let Ok(head) = Digest::parse(&v.head) {
+            let mut out = Listing::new();
+            print_head(&mut out, &head)?;
+            out.finish()?;
+        }
+    }
     if !report.passed() {
         return Err(output::not_verified(&report, &args.file.display().to_string()).into());
     }
@@ -57,5 +114,109 @@ fn sign(args: &TranscriptSignArgs) -> Result<()> {
         root.root_id(),
         record.seq
     );
+    Ok(())
+}
+
+fn ceremony_head(verified: &transcript::Verified) -> Result<Digest> {
+    Digest::parse(&verified.ceremony_head)
+        .map_err(|e| CliError::Input(format!("the ceremony head: {e}")).into())
+}
+
+fn head(args: &TranscriptHeadArgs) -> Result<()> {
+    let verified = read_verified(&args.file)?;
+    let digest = ceremony_head(&verified)?;
+    match &args.witness {
+        Some(name) => {
+            if !witness::valid_name(name) {
+                return Err(witness::SignOffError::Name(name.clone()).into());
+            }
+            output::product(&witness::to_sign(&digest, name))?;
+            note!(
+                "Witness {name}: sign these bytes with `ssh-keygen -Y sign -n {} -f KEY FILE` or `minisign -S -s KEY -m FILE`, then attach the signature with `ceremony transcript sign-off`.",
+                witness::NAMESPACE
+            );
+        }
+        None => {
+            let mut out = Listing::new();
+            print_head(&mut out, &digest)?;
+            out.finish()?;
+        }
+    }
+    Ok(())
+}
+
+fn sign_off(args: &TranscriptSignOffArgs) -> Result<()> {
+    let verified = read_verified(&args.file)?;
+    let digest = ceremony_head(&verified)?;
+    if let Some(given) = &args.head {
+        let given = parse_digest(given, "--head")?;
+        if given != digest {
+            return Err(CliError::NotVerified(format!(
+                "{}: the head the witness signed ({}) is not the ceremony head of the transcript ({}): something was added or cut off since it was read",
+                args.file.display(),
+                given,
+                digest
+            ))
+            .into());
+        }
+    }
+    let already = verified.records.iter().any(|r| {
+        matches!(&r.entry, transcript::Entry::SignOff { head, witness, .. }
+            if *head == digest.to_prefixed_hex() && *witness == args.witness)
+    });
+    if already {
+        return Err(CliError::Usage(format!(
+            "{}: {} has already signed off this head",
+            args.file.display(),
+            args.witness
+        ))
+        .into());
+    }
+    let signature = fsio::read(&args.signature)?;
+    let scheme = witness::detect_scheme(&signature)?;
+    let entry = witness::sign_off_entry(&digest, &args.witness, scheme, &signature)?;
+    if let Some(path) = &args.witnesses {
+        let trust = load_witnesses(path)?;
+        if let transcript::Entry::SignOff {
+            head,
+            witness: name,
+            keyid,
+            signature,
+        } = &entry
+        {
+            let by =
+                witness::verify_sign_off(head, name, keyid, signature, &trust).map_err(|why| {
+                    CliError::NotVerified(format!(
+                        "{}: the sign-off of {name} does not verify: {why}; nothing was attached",
+                        args.signature.display()
+                    ))
+                })?;
+            note!("The signature verifies: {by}.");
+        }
+    }
+    let record = transcript::append_if_head(&args.file, entry, &verified.head, &SystemClock)?;
+    note!(
+        "Witness {} signed off the head {digest} of {} (record {}).",
+        args.witness,
+        args.file.display(),
+        record.seq
+    );
+    Ok(())
+}
+
+fn report(args: &TranscriptReportArgs) -> Result<()> {
+    let verified = read_verified(&args.file)?;
+    let ceremonies = witness::ceremonies(&verified);
+    let trust = args.witnesses.as_deref().map(load_witnesses).transpose()?;
+    let checked = trust
+        .as_ref()
+        .map(|t| witness::check_sign_offs(&verified, &ceremonies, t));
+    let text = transcript::report::markdown(
+        &verified,
+        &ceremonies,
+        checked.as_ref(),
+        &args.file.display().to_string(),
+    );
+    output::product(text.as_bytes())?;
     Ok(())
 }

@@ -27,6 +27,10 @@ use super::shamir::{self, ShamirShare, Threshold};
 use super::shareset::Origin;
 use crate::secret::{SecretBytes, SecretText};
 
+/// The length of the one unseal key of a single-key init: the whole
+/// 256-bit key.
+const SINGLE_KEY_BYTES: usize = 32;
+
 /// Which keys of the output to take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Which {
@@ -198,6 +202,15 @@ impl InitOutput {
                     "a single recovery key is the whole key: ceremony splits only unseal keys given whole".into(),
                 ));
             }
+            // One unseal key is the server's whole 256-bit key: anything
+            // else is a damaged or truncated output, and splitting it would
+            // hand the custodians shares of a key that unseals nothing.
+            if only.len() != SINGLE_KEY_BYTES {
+                return Err(bad(format!(
+                    "{field}[0] is {} bytes; a single unseal key is {SINGLE_KEY_BYTES}: the output is damaged or not of a single-key init",
+                    only.len()
+                )));
+            }
             return Ok(Self {
                 keys: Keys::Single {
                     key: SecretBytes::from_slice(only),
@@ -329,6 +342,14 @@ mod tests {
         let parsed = parse(&single, Which::Auto, 2).unwrap();
         assert_eq!(parsed.origin, Origin::VaultSingleKey);
         assert!(matches!(parsed.keys, Keys::Single { ref key } if key.len() == 32));
+        for wrong in [0usize, 1, 31, 33] {
+            let short = serde_json::json!({"unseal_keys_b64": [B64.encode(vec![7u8; wrong])]});
+            let err = parse(&short, Which::Auto, 2).err().unwrap().to_string();
+            assert!(
+                err.contains(&format!("is {wrong} bytes; a single unseal key is 32")),
+                "{err}"
+            );
+        }
 
         let rekey = serde_json::json!({"nonce": "n", "keys": [], "keys_base64": keys(3, 4)});
         assert_eq!(

@@ -218,15 +218,30 @@ pub enum Plain {
     Comment(SecretBytes),
 }
 
+/// An unknown `type:` as an error shows it: the file's text, so only when
+/// it looks like a type name (short, lowercase letters, digits, `_`);
+/// anything else (a pasted key, a value) is not repeated.
+fn shown_type(value_type: &str) -> String {
+    let plausible = value_type.len() <= 16
+        && value_type
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if plausible {
+        value_type.to_owned()
+    } else {
+        "(not a type name; not shown)".to_owned()
+    }
+}
+
 /// Parses decrypted bytes by their `type:` (sops `Cipher.Decrypt`). Errors
 /// name the path and type, never the plaintext.
 pub fn from_typed_bytes(plain: SecretBytes, value_type: &str, path: &str) -> Result<Plain, Error> {
     let ty = ValueType::parse(value_type).ok_or_else(|| Error::UnknownValueType {
-        path: path.to_string(),
-        value_type: value_type.to_string(),
+        path: path.into(),
+        value_type: shown_type(value_type),
     })?;
     let bad = || Error::MalformedPlaintext {
-        path: path.to_string(),
+        path: path.into(),
         value_type: ty.as_str(),
     };
     let text = || std::str::from_utf8(plain.expose_secret()).map_err(|_| bad());
@@ -337,7 +352,17 @@ mod tests {
         ));
         assert!(matches!(
             from_typed_bytes(SecretBytes::from_slice(b"x"), "blob", "a:"),
-            Err(Error::UnknownValueType { .. })
+            Err(Error::UnknownValueType { ref value_type, .. }) if value_type == "blob"
         ));
+        // The type text is the file's: what is not a type name is not shown.
+        let pasted = "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+        let Err(err) = from_typed_bytes(SecretBytes::from_slice(b"x"), pasted, "a:") else {
+            panic!("an unknown type was accepted");
+        };
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("QQQQ") && shown.contains("not a type name"),
+            "{shown}"
+        );
     }
 }

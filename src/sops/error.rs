@@ -49,7 +49,7 @@ pub enum Error {
     #[error("duplicate key {key:?} at line {line}")]
     DuplicateKey {
         /// The key.
-        key: String,
+        key: KeyPath,
         /// 1-based line of the second occurrence.
         line: usize,
     },
@@ -58,7 +58,7 @@ pub enum Error {
     #[error("unsupported value at {path:?}: {reason}")]
     UnsupportedValue {
         /// Key path joined with `:`.
-        path: String,
+        path: KeyPath,
         /// What is unsupported.
         reason: &'static str,
     },
@@ -148,19 +148,19 @@ pub enum Error {
     #[error("value at {path:?} is not a well-formed ENC[AES256_GCM,…] value")]
     MalformedEncryptedValue {
         /// Key path joined with `:`.
-        path: String,
+        path: KeyPath,
     },
     /// A value failed its AEAD tag: wrong key, moved or tampered (sops exit 25).
     #[error("value at {path:?} failed to decrypt (authentication failed)")]
     ValueDecryption {
         /// Key path joined with `:`.
-        path: String,
+        path: KeyPath,
     },
     /// An encrypted value has an unknown `type:`.
     #[error("value at {path:?} has unknown type {value_type:?}")]
     UnknownValueType {
         /// Key path.
-        path: String,
+        path: KeyPath,
         /// The type text.
         value_type: String,
     },
@@ -168,7 +168,7 @@ pub enum Error {
     #[error("value at {path:?} does not parse as type {value_type}")]
     MalformedPlaintext {
         /// Key path.
-        path: String,
+        path: KeyPath,
         /// Its declared type.
         value_type: &'static str,
     },
@@ -176,13 +176,13 @@ pub enum Error {
     #[error("unexpected leaf at {path:?}")]
     UnexpectedLeaf {
         /// Key path.
-        path: String,
+        path: KeyPath,
     },
     /// Under `unencrypted_comment_regex`, an encrypted comment would match.
     #[error("an encrypted comment at {path:?} matches unencrypted_comment_regex")]
     EncryptedCommentMatchesRule {
         /// Key path of the enclosing mapping.
-        path: String,
+        path: KeyPath,
     },
     /// The stored MAC could not be decrypted (wrong data key or a changed
     /// `lastmodified`; sops exit 51).
@@ -248,6 +248,66 @@ pub enum Error {
         /// The path as it was matched (relative to the configuration's directory).
         path: String,
     },
+}
+
+/// A key path (`data:password`) or key as an error names it: where in
+/// the file the problem is, never what the value is. A key that looks like
+/// private key material (an age identity pasted as a key, a dotenv line
+/// holding only a key) is not shown, in `Display` or `Debug`: errors end
+/// up in terminals, logs and transcripts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyPath(String);
+
+impl KeyPath {
+    /// The path as the file has it, for code that compares or looks it
+    /// up; never for display.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn shown(&self) -> &str {
+        if super::recipient::looks_private(&self.0) {
+            "(a key that looks like a private key; not shown)"
+        } else {
+            &self.0
+        }
+    }
+}
+
+impl From<String> for KeyPath {
+    fn from(path: String) -> Self {
+        Self(path)
+    }
+}
+
+impl From<&str> for KeyPath {
+    fn from(path: &str) -> Self {
+        Self(path.to_owned())
+    }
+}
+
+impl PartialEq<str> for KeyPath {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for KeyPath {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl std::fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.shown())
+    }
+}
+
+impl std::fmt::Debug for KeyPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.shown(), f)
+    }
 }
 
 impl Error {

@@ -59,7 +59,7 @@ mod walk;
 use std::fmt;
 use std::path::Path;
 
-pub use error::Error;
+pub use error::{Error, KeyPath};
 pub use keygroups::Identity;
 pub use metadata::{AgeEntry, KeyGroup, Metadata, OpaqueKeys, SOPS_VERSION};
 pub use recipient::{KeyGroups, KeyGroupsError, Recipient, RecipientError};

@@ -89,7 +89,7 @@ impl Walker<'_, '_> {
                         Leaf::Value(Value::Str(s)) => s,
                         Leaf::Value(_) => {
                             return Err(Error::UnexpectedLeaf {
-                                path: path_text(&self.path),
+                                path: path_text(&self.path).into(),
                             });
                         }
                     };
@@ -120,7 +120,7 @@ impl Walker<'_, '_> {
                         Ok(())
                     }
                     Leaf::Comment(_) => Err(Error::UnexpectedLeaf {
-                        path: path_text(&self.path),
+                        path: path_text(&self.path).into(),
                     }),
                 }
             }
@@ -198,7 +198,7 @@ pub(crate) fn encrypt_branches(
                     // the MAC, so sops refuses it up front.
                     if p.is_match(sealed.as_bytes()) {
                         return Err(Error::EncryptedCommentMatchesRule {
-                            path: path_text(ctx.path),
+                            path: path_text(ctx.path).into(),
                         });
                     }
                 }
@@ -206,7 +206,7 @@ pub(crate) fn encrypt_branches(
             }
             Leaf::Value(value) => {
                 let (bytes, ty) = cipher::to_typed_bytes(&value).ok_or(Error::UnexpectedLeaf {
-                    path: path_text(ctx.path),
+                    path: path_text(ctx.path).into(),
                 })?;
                 mac.feed(bytes.expose_secret(), encrypt);
                 // Empty values are not encrypted (aes/cipher.go isEmpty).
@@ -254,17 +254,27 @@ pub(crate) fn decrypt_branches(
                 }
                 Leaf::Value(Value::Str(s)) if s.is_empty() => Leaf::Value(Value::Str(s)),
                 Leaf::Value(Value::Str(s)) => {
-                    let ev = EncryptedValue::parse(s.expose_secret())
-                        .ok_or_else(|| Error::MalformedEncryptedValue { path: path() })?;
-                    let plain = cipher::open(key, &ev, &aad_for(ctx.path))
-                        .ok_or_else(|| Error::ValueDecryption { path: path() })?;
+                    let ev = EncryptedValue::parse(s.expose_secret()).ok_or_else(|| {
+                        Error::MalformedEncryptedValue {
+                            path: path().into(),
+                        }
+                    })?;
+                    let plain = cipher::open(key, &ev, &aad_for(ctx.path)).ok_or_else(|| {
+                        Error::ValueDecryption {
+                            path: path().into(),
+                        }
+                    })?;
                     match cipher::from_typed_bytes(plain, &ev.value_type, &path())? {
                         Plain::Comment(c) => Leaf::Comment(c),
                         Plain::Value(v) => Leaf::Value(v),
                     }
                 }
                 // sops would panic on a non-string here (`in.(string)`).
-                Leaf::Value(_) => return Err(Error::MalformedEncryptedValue { path: path() }),
+                Leaf::Value(_) => {
+                    return Err(Error::MalformedEncryptedValue {
+                        path: path().into(),
+                    });
+                }
             }
         };
         if let Leaf::Value(v) = &out {

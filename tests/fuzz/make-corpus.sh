@@ -70,6 +70,18 @@ seed transcript signed.jsonl <"$work/signed.jsonl"
 seed transcript after-signature.jsonl <"$transcript"
 head -n 1 "$transcript" | seed transcript one.jsonl
 : | seed transcript empty.jsonl
+# A scripted ceremony with an exception and two sign-offs (tests/cmd/fixture).
+seed transcript witnessed.jsonl <"$repo/tests/cmd/fixture/witnessed/transcript.jsonl"
+# Every ceremony script, and answers (one per line) as `ceremony run` reads them.
+for script in "$repo"/ceremonies/*.toml; do
+  seed script "$(basename "$script")" <"$script"
+done
+seed script answers.txt <<'ANSWERS'
+{ step = "offline", confirmed_by = "wanda" }
+{ step = "rewrap", refused_by = "walt" }
+{ step = "init", exception = "a typo", run = ["root", "init", "--yes"], accepted_by = "wanda" }
+{ step = "verify", stop = true }
+ANSWERS
 
 seed root_manifest root.json <"$demo/root/root.json"
 seed shareset unseal.json <"$demo/unseal/shareset.json"

@@ -16,6 +16,8 @@
 //!   handover tests.
 //! - [`plugin`]: the test age plugin (a software token) on PATH for the
 //!   commands a test runs.
+//! - [`witnesses`]: witnesses' keys, their TRUSTFILE and sign-offs with
+//!   the real `ssh-keygen` and `minisign`, and `ceremony run` of a script.
 //! - [`openbao`]: the real OpenBao server (`bao server`, raft storage in the
 //!   scratch directory) for the transit, KV and day-N OpenBao tests.
 //!
@@ -29,6 +31,7 @@ pub mod openbao;
 pub mod plugin;
 pub mod sops;
 pub mod tmux;
+pub mod witnesses;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -151,6 +151,10 @@ pub struct BootstrapRotateArgs {
     /// The root whose bundles --bundle gives.
     #[arg(long, value_name = "ROOTDIR", requires = "bundles")]
     pub root: Option<PathBuf>,
+    /// Lay the rewritten file out as this .sops.yaml's `stores:` section
+    /// says, instead of the first one found above each file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub quorum: BootstrapQuorumArgs,
     /// Print the summary as JSON on stdout.
@@ -175,6 +179,10 @@ pub struct BootstrapSetArgs {
     /// The root whose bundles --bundle gives.
     #[arg(long, value_name = "ROOTDIR", requires = "bundles")]
     pub root: Option<PathBuf>,
+    /// Lay the rewritten file out as this .sops.yaml's `stores:` section
+    /// says, instead of the first one found above each file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub quorum: BootstrapQuorumArgs,
     /// The sealed manifest.

@@ -8,12 +8,14 @@ use clap::{Args, Parser, Subcommand};
 mod bootstrap;
 mod handover;
 mod root;
+mod run;
 mod transcript;
 mod unseal;
 
 pub use bootstrap::*;
 pub use handover::*;
 pub use root::*;
+pub use run::*;
 pub use transcript::*;
 pub use unseal::*;
 
@@ -46,7 +48,9 @@ pub enum Command {
     Unseal(UnsealCommand),
     /// Check that this machine is air-gapped and harden this process; print each check.
     Preflight(PreflightRunArgs),
-    /// Verify a ceremony transcript, or seal its head with the root signing key.
+    /// Run a ceremony script step by step with its witnesses, recording each step.
+    Run(RunArgs),
+    /// Verify a ceremony transcript, its head and sign-offs; seal it; report it.
     #[command(subcommand)]
     Transcript(TranscriptCommand),
     /// Walk through a whole ceremony with throwaway custodians in a temporary directory.

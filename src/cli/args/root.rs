@@ -171,7 +171,7 @@ pub struct RootVerifyArgs {
     /// The root's first root.json as kept out of band: the history must start with exactly it.
     #[arg(long, value_name = "FILE")]
     pub anchor: Option<PathBuf>,
-    /// The SHA-256 of the latest root.json as the ceremony log recorded it: root.json must have it.
+    /// The SHA-256 of the latest root.json as the ceremony log recorded it (hex, or its words): root.json must have it.
     #[arg(long, value_name = "SHA256")]
     pub head: Option<String>,
     /// Print the report as JSON.

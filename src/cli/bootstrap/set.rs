@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Read};
 
 use anyhow::Result;
 use ceremony::bootstrap::set as lib;
+use ceremony::bootstrap::{Configs, plan};
 use ceremony::clock::SystemClock;
 use ceremony::fsio::{self, Cap};
 use ceremony::handover::items::{Field, ItemRef};
@@ -44,7 +45,15 @@ pub fn run(args: &BootstrapSetArgs) -> Result<()> {
     let identities = identities(args)?;
     lib::check_opens(&args.file, &identities)?;
     let value = read_value(&item, args.keep_newline)?;
-    let done = lib::set_in_place(&args.file, &item, &value, &identities, &SystemClock)?;
+    let layout = plan::layout_for(&args.file, &mut Configs::new(args.config.as_deref())?)?;
+    let done = lib::set_in_place(
+        &args.file,
+        &item,
+        &value,
+        &layout,
+        &identities,
+        &SystemClock,
+    )?;
     output::leftovers(&done.written.leftovers);
     if done.written.old_content_links > 0 {
         // Refused before the work; only a link made in the rename's own

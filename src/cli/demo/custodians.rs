@@ -10,7 +10,7 @@ use ceremony::secret::SecretBytes;
 use ceremony::shares::{self, Custodians, KeyId, SplitPlan};
 
 use super::super::unseal;
-use super::{Demo, DemoCustodian, load_identity, make_custodians, say};
+use super::{Demo, DemoCustodian, load_identity, make_custodians, say, write_new};
 
 /// Steps 6-10: the same Shamir sharing for any secret.
 pub(super) fn unseal_steps(
@@ -102,7 +102,7 @@ pub(super) fn unseal_steps(
         })
         .collect();
     let new_file = demo.dir.join("new-custodians.toml");
-    fsio::write_new(&new_file, new_toml.as_bytes(), fsio::PUBLIC_MODE)?;
+    write_new(&new_file, new_toml.as_bytes(), fsio::PUBLIC_MODE)?;
     let new_parsed = shares::load_custodians(&new_file, shares::SharedKeys::Refuse)?;
     let resplit = shares::reshare(
         &set,

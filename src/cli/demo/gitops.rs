@@ -13,7 +13,7 @@ use ceremony::root::{BootstrapKey, RootDir};
 use ceremony::secret::SecretBytes;
 use ceremony::sops::{self, Format, KeyGroups, MacCheck, Recipient};
 
-use super::{Demo, say};
+use super::{Demo, say, write_new};
 
 /// Steps 11-13: seal bootstrap manifests to the root, check them without a
 /// key, open one. Returns the sealed Secret manifests `(file name, bytes)`.
@@ -61,7 +61,7 @@ pub(super) fn bootstrap_steps(
             &demo.clock,
         )?
         .context("the demo's plaintext was sealed already")?;
-        fsio::write_new(&path, &sealed, fsio::SECRET_MODE)?;
+        write_new(&path, &sealed, fsio::SECRET_MODE)?;
         if name.ends_with(".yaml") {
             sealed_secrets.push((name.to_string(), sealed.clone()));
         }
@@ -106,7 +106,7 @@ pub(super) fn bootstrap_steps(
     // Written beside the bootstrap directory, not in it: the handover below
     // takes the bootstrap directory as it is.
     let stray = demo.dir.join("forgotten-secret.yaml");
-    fsio::write_new(
+    write_new(
         &stray,
         b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: forgotten\nstringData:\n  token: not-sealed\n",
         fsio::SECRET_MODE,
@@ -160,7 +160,7 @@ pub(super) fn handover_steps(
         &sealed,
     )
     .map_err(ho::Error::from)?;
-    fsio::write_new(
+    write_new(
         &demo.dir.join("challenge.json"),
         &challenge.to_json().map_err(ho::Error::from)?,
         fsio::PUBLIC_MODE,
@@ -206,14 +206,14 @@ pub(super) fn handover_steps(
     let mut envelope = statement.to_envelope().map_err(ho::Error::from)?;
     sign::sign_ed25519(&mut envelope, &authority_key).map_err(ho::Error::from)?;
     let receipt_path = demo.dir.join("receipt.json");
-    fsio::write_new(
+    write_new(
         &receipt_path,
         envelope.to_json().map_err(ho::Error::from)?.as_bytes(),
         fsio::PUBLIC_MODE,
     )?;
     let trust_line = authority_key.ed25519_trust_line("openbao-demo", "openbao-demo receipts");
     let trust_path = demo.dir.join("trust.txt");
-    fsio::write_new(
+    write_new(
         &trust_path,
         format!("{trust_line}\n").as_bytes(),
         fsio::PUBLIC_MODE,

@@ -180,7 +180,7 @@ fn phase0(demo: &mut Demo) -> Result<(RootDir, AirGapped, Vec<DemoCustodian>, Cu
         say!(demo.out, "  {:<6} {}", c.name, c.recipient);
     }
     let custodians_file = demo.dir.join("custodians.toml");
-    fsio::write_new(&custodians_file, toml.as_bytes(), fsio::PUBLIC_MODE)?;
+    write_new(&custodians_file, toml.as_bytes(), fsio::PUBLIC_MODE)?;
     let parsed = shares::load_custodians(&custodians_file, shares::SharedKeys::Refuse)?;
 
     demo.step("preflight: is this machine air-gapped? (ceremony preflight)")?;
@@ -322,7 +322,7 @@ fn make_custodians(dir: &Path, names: &[&'static str]) -> Result<Vec<DemoCustodi
             "# throwaway demo identity of {name}\n{}\n",
             secrecy::ExposeSecret::expose_secret(&identity.to_string())
         ));
-        fsio::write_new(&path, text.as_bytes(), fsio::SECRET_MODE)?;
+        write_new(&path, text.as_bytes(), fsio::SECRET_MODE)?;
         out.push(DemoCustodian {
             name,
             identity: path,
@@ -334,4 +334,11 @@ fn make_custodians(dir: &Path, names: &[&'static str]) -> Result<Vec<DemoCustodi
 
 fn load_identity(path: &Path) -> Result<Vec<Identity>> {
     Ok(identity::load_files(&[path.to_owned()], age::NoCallbacks)?)
+}
+
+/// `fsio::write_new` for the demo's files, saying what leftovers of a killed
+/// earlier demo it found in the directory, as every command does.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), fsio::FsError> {
+    output::leftovers(&fsio::write_new(path, bytes, mode)?.leftovers);
+    Ok(())
 }

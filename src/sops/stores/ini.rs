@@ -273,7 +273,7 @@ pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result
         };
         let Value::Branch(section) = value else {
             return Err(Error::UnsupportedValue {
-                path: key.clone(),
+                path: key.clone().into(),
                 reason: "INI top-level values must be sections",
             });
         };

@@ -22,7 +22,6 @@ pub(super) fn parse(input: &[u8]) -> Result<Branch, Error> {
     let state = State {
         numbers,
         next_number: Cell::new(0),
-        path: RefCell::new(Vec::new()),
         problem: RefCell::new(None),
     };
     let mut de = serde_json::Deserializer::from_slice(input);
@@ -65,8 +64,6 @@ struct State {
     /// [`number_texts`]), to tell whether a float64 holds it exactly.
     numbers: Vec<NumberText>,
     next_number: Cell<usize>,
-    /// Keys from the root, for messages.
-    path: RefCell<Vec<String>>,
     /// A refusal of ours (a rounded number), kept apart from serde_json's
     /// message, which would add its own position text.
     problem: RefCell<Option<String>>,
@@ -136,12 +133,12 @@ impl Node<'_> {
             _ => false,
         };
         if !exact {
-            let path = self.state.path.borrow().join(":");
-            let message = format!(
-                "the number at {path:?} cannot be held exactly in a 64-bit float, which is how \
+            // The error gives the line; not the key path, which is the
+            // input's text (and might be anything pasted there).
+            let message = "a number here cannot be held exactly in a 64-bit float, which is how \
                  sops 3.11 reads every JSON number: it would come back as another number; \
                  write it as a string"
-            );
+                .to_owned();
             *self.state.problem.borrow_mut() = Some(message.clone());
             return Err(E::custom(message));
         }
@@ -198,9 +195,7 @@ impl<'de> Visitor<'de> for Node<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut b = Branch::new();
         while let Some(key) = map.next_key::<String>()? {
-            self.state.path.borrow_mut().push(key.clone());
             let v = map.next_value_seed(Node { state: self.state });
-            self.state.path.borrow_mut().pop();
             b.push(key, v?);
         }
         Ok(Value::Branch(b))
@@ -301,7 +296,7 @@ impl Writer {
             Value::Int(i) => self.out.extend_from_slice(i.to_string().as_bytes()),
             Value::Float(f) => {
                 let s = json_format_float(*f).ok_or_else(|| Error::UnsupportedValue {
-                    path: path.join(":"),
+                    path: path.join(":").into(),
                     reason: "JSON cannot hold NaN or infinity",
                 })?;
                 self.out.extend_from_slice(s.as_bytes());

@@ -169,7 +169,7 @@ fn single(branches: &[Branch]) -> Result<&Branch, Error> {
     match branches {
         [b] => Ok(b),
         _ => Err(Error::UnsupportedValue {
-            path: String::new(),
+            path: String::new().into(),
             reason: "this format holds exactly one document",
         }),
     }
@@ -291,7 +291,7 @@ fn val_to_string(value: &Value, path: &str) -> Result<zeroize::Zeroizing<Vec<u8>
         Value::Null => b"<nil>".to_vec(),
         Value::Branch(_) | Value::List(_) => {
             return Err(Error::UnsupportedValue {
-                path: path.to_string(),
+                path: path.into(),
                 reason: "nested values are not supported in this format",
             });
         }

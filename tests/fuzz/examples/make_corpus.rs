@@ -282,6 +282,7 @@ fn shares(put: &dyn Fn(&str, &str, &[u8])) {
     );
     let bundle = ceremony::root::Bundle {
         root_id: "0123456789abcdef0123456789abcdef".into(),
+        root_version: 2,
         custodian: "alice".into(),
         shares: vec![
             share(

@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let format = FORMATS[which % FORMATS.len()];
     let policy = RootPolicy {
         root_recipient: Recipient::parse(R1).expect("R1"),
+        retiring_recipient: None,
     };
     let with_rule = which >= FORMATS.len();
     let report = check_bytes("bootstrap/x", rest, format, &policy, with_rule.then(rule));

@@ -39,7 +39,7 @@ fn resign(data: &[u8]) {
     body.signing_public_key =
         base64::engine::general_purpose::STANDARD.encode(key.verifying_key().as_bytes());
     body.format = ceremony::root::manifest::ROOT_FORMAT_V1.to_owned();
-    let manifest = body.sign(&key);
+    let manifest = body.sign(&key, None);
     let json = manifest.to_json();
     let again = RootManifest::from_json(&json)
         .unwrap_or_else(|e| panic!("a signed manifest to_json wrote does not read back: {e}"));

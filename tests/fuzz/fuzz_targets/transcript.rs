@@ -1,7 +1,7 @@
 //! `ceremony::transcript::verify` and `check`: a ceremony transcript, with
 //! and without the demo root as the expected signer.
 #![no_main]
-use ceremony::transcript::{self, ExpectedSigner, GENESIS};
+use ceremony::transcript::{self, ExpectedSigner, GENESIS, SignerKey};
 use libfuzzer_sys::fuzz_target;
 
 /// The signing key of the root whose signed transcript is a seed.
@@ -29,13 +29,24 @@ fuzz_target!(|data: &[u8]| {
     if verified.is_err() {
         assert!(!report.passed());
     }
+    let keys = [SignerKey {
+        public_key: ROOT_KEY.trim().to_owned(),
+        versions: "version 1".to_owned(),
+        replaced_at: None,
+    }];
     let signer = ExpectedSigner {
         root_id: ROOT_ID.trim(),
-        public_key: ROOT_KEY.trim(),
+        keys: &keys,
     };
     let (signed, report) = transcript::check(text, Some(signer));
     assert_eq!(signed.is_some(), verified.is_ok());
     if report.passed() {
         assert!(verified.is_ok());
+    }
+    // The Markdown record renders any transcript that verifies.
+    if let Ok(v) = &verified {
+        let ceremonies = transcript::witness::ceremonies(v);
+        let text = transcript::report::markdown(v, &ceremonies, None, "t.jsonl");
+        assert!(text.starts_with("# Ceremony record: t.jsonl"));
     }
 });

@@ -268,14 +268,14 @@ pub fn assert_sops_error_hides_values(what: &str, error: &sops::Error, input: &[
     let mut display = error.to_string();
     let mut debug = format!("{error:?}");
     let quoted: Vec<String> = match error {
-        E::DuplicateKey { key, .. } => vec![key.clone()],
+        E::DuplicateKey { key, .. } => vec![key.to_string()],
         E::UnsupportedValue { path, .. }
         | E::MalformedEncryptedValue { path }
         | E::ValueDecryption { path }
         | E::MalformedPlaintext { path, .. }
         | E::UnexpectedLeaf { path }
-        | E::EncryptedCommentMatchesRule { path } => vec![path.clone()],
-        E::UnknownValueType { path, value_type } => vec![path.clone(), value_type.clone()],
+        | E::EncryptedCommentMatchesRule { path } => vec![path.to_string()],
+        E::UnknownValueType { path, value_type } => vec![path.to_string(), value_type.clone()],
         // Metadata is public (its secrets are encrypted); a serde message
         // about it may quote it.
         E::InvalidMetadata { .. } | E::UnsupportedVersion { .. } => return,

@@ -84,6 +84,8 @@ struct Reader<'a> {
     /// the item's last key, down to the dash's column, the mapping's foot.
     item_foot_col: Option<usize>,
     depth: usize,
+    /// The index of the document being read.
+    document: usize,
     /// Chars in the source: a block scalar that ends there ended at EOF.
     total_chars: usize,
     /// Where flow collections (`[`, `{`) start, by char index.
@@ -174,7 +176,7 @@ fn resolved_value(r: Resolved, text: &str, line: usize) -> Result<Value, Error> 
         Resolved::Str => Value::str(text),
         Resolved::Uint => {
             return Err(Error::UnsupportedValue {
-                path: format!("line {line}"),
+                path: format!("line {line}").into(),
                 reason: "integer above the signed 64-bit range (sops 3.11 refuses it too)",
             });
         }
@@ -265,7 +267,7 @@ impl<'a> Reader<'a> {
                 if self.mode == Mode::Seal && f.is_finite() && !float_is_exact(text, f) =>
             {
                 Err(Error::UnsupportedValue {
-                    path: format!("line {line}"),
+                    path: format!("line {line}").into(),
                     reason: "a number that a 64-bit float cannot hold exactly: sops 3.11 would write back another number; quote it to keep it as text",
                 })
             }
@@ -404,8 +406,15 @@ impl<'a> Reader<'a> {
                     .map_err(|_| parse_error(Some(line), "key is not UTF-8"))?,
                 _ => return Err(Error::NonStringKey { line }),
             };
-            if !seen.insert(key.clone()) && self.mode == Mode::Seal {
-                return Err(Error::DuplicateKey { key, line });
+            // sops reads the top of a sealed file's first document into a
+            // struct to find its metadata, and that read refuses a key given
+            // twice; deeper down, and in later documents, it keeps both.
+            let refused = self.mode == Mode::Seal || (self.document == 0 && self.depth == 1);
+            if !seen.insert(key.clone()) && refused {
+                return Err(Error::DuplicateKey {
+                    key: key.into(),
+                    line,
+                });
             }
             let (vev, vspan) = self.next()?;
             if let Event::Scalar(..) = vev {
@@ -562,6 +571,7 @@ pub(in crate::sops::stores) fn parse(input: &[u8], mode: Mode) -> Result<Vec<Bra
         anchors: HashMap::new(),
         item_foot_col: None,
         depth: 0,
+        document: 0,
         alias_nodes: 0,
         total_chars,
         flow_starts,
@@ -575,6 +585,7 @@ pub(in crate::sops::stores) fn parse(input: &[u8], mode: Mode) -> Result<Vec<Bra
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
                 let document = branches.len();
+                r.document = document;
                 let (root, rspan) = r.next()?;
                 let mut branch = match root {
                     Event::MappingStart(..) => {

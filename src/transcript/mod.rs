@@ -1,29 +1,40 @@
 //! The ceremony transcript: an append-only, hash-chained log of every command
-//! run during a ceremony, which the root signing key can seal.
+//! run during a ceremony, of the scripted ceremony around them (who was in
+//! the room, each step, each exception), and of the witnesses' sign-offs.
 //!
 //! Each line of the file is one JSON record. A record names the hash of the
 //! record before it (`prev`), so changing, removing or reordering any earlier
 //! line breaks the chain at that point. The chain alone does not stop someone
-//! from rewriting the whole file; two things do: the witnesses write the head
-//! hash into the paper log, and a quorum signs the head with the root signing
-//! key (`transcript sign`), which `transcript verify --root` checks against
-//! `root.json`.
+//! from cutting records off the end or rewriting the whole file; three things
+//! do: the witnesses read the head hash aloud as words ([`crate::words`]) and
+//! write it down, so `transcript verify --expect-head` can prove later that
+//! nothing was dropped or added after it; each witness signs the head with
+//! their own key ([`witness`]); and a quorum can sign the head with the root
+//! signing key (`transcript sign`), which `transcript verify --root` checks
+//! against `root.json`.
 //!
 //! What is recorded: the time, the tool version, the command line and its
-//! outcome (exit code and error message). Command lines never carry secrets
-//! (secrets are prompted, read from files, or generated), and error messages
-//! never quote them, so a transcript is public. Format:
-//! `docs/formats/transcript.md`.
+//! outcome (exit code and error message); for a scripted ceremony
+//! ([`crate::script`]) its script, participants, steps, exceptions with the
+//! operator's reason and the witness's decision, and its end. Command lines
+//! never carry secrets (secrets are prompted, read from files, or
+//! generated), and error messages never quote them, so a transcript is
+//! public. Format: `docs/formats/transcript.md`; the Markdown record of it:
+//! [`report`].
 
 use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::clock::Clock;
 use crate::report::{Report, Status};
+use crate::words::Digest;
+
+pub mod report;
+pub mod witness;
 
 /// The format tag of version 1 records.
 pub const TRANSCRIPT_FORMAT_V1: &str = "ceremony.transcript.v1";
@@ -56,6 +67,166 @@ pub enum Entry {
         /// Base64 of the signature over the context and `prev`.
         signature: String,
     },
+    /// A scripted ceremony begins (`ceremony run`): what is run, by whom.
+    CeremonyStart {
+        /// The script's `name`.
+        script: String,
+        /// The script's `version`.
+        script_version: u32,
+        /// `sha256:<hex>` of the script file's bytes.
+        script_sha256: String,
+        /// The script's title.
+        title: String,
+        /// Everyone in the room, in the order given.
+        participants: Vec<Participant>,
+        /// The values given for the script's parameters.
+        params: Vec<Param>,
+        /// How many witnesses must sign off the head at the end.
+        sign_offs: u32,
+    },
+    /// One step of the ceremony, and what came of it.
+    Step {
+        /// The step's id in the script (`id#N` for the Nth of a
+        /// `for_each` step).
+        step: String,
+        /// The step's title.
+        title: String,
+        /// What the step is.
+        action: StepAction,
+        /// What the script expects: `exit 0`, `confirmed`.
+        expected: String,
+        /// What happened: `exit 0`, `confirmed by bob`, `refused by bob`,
+        /// `exit 5: <message>`.
+        outcome: String,
+        /// Whether the outcome is the expected one.
+        as_expected: bool,
+        /// For a command, the `seq` of its command record (the record just
+        /// before this one); `null` if it left none.
+        command_seq: Option<u64>,
+        /// The names of the participants present.
+        present: Vec<String>,
+    },
+    /// A step that did not go as the script says, with the operator's
+    /// reason and a witness's decision.
+    Exception {
+        /// The step's id.
+        step: String,
+        /// What the operator asks for.
+        exception: ExceptionKind,
+        /// The operator's reason, in their words.
+        reason: String,
+        /// For `changed`: the arguments run instead; empty otherwise.
+        argv: Vec<String>,
+        /// The witness who decided.
+        witness: String,
+        /// Whether the witness accepted it. A refused exception ends the
+        /// ceremony.
+        accepted: bool,
+    },
+    /// The ceremony ended.
+    CeremonyEnd {
+        /// The script's `name`.
+        script: String,
+        /// Every step went through (as expected, or by accepted exception).
+        completed: bool,
+        /// How many step records it made.
+        steps: u32,
+        /// How many exceptions it recorded.
+        exceptions: u32,
+    },
+    /// A witness's signature over the ceremony head: the hash of the last
+    /// record before this run of sign-offs ([`witness`]).
+    SignOff {
+        /// `sha256:<hex>`: the head the witness signed.
+        head: String,
+        /// The witness's name, as the signed statement gives it.
+        witness: String,
+        /// `sshsig:SHA256:…` or `minisign:<KEYID>`, as handover receipts write it.
+        keyid: String,
+        /// Base64 of the signature in its canonical form (the SSHSIG blob,
+        /// or the four-line minisign signature file).
+        signature: String,
+    },
+}
+
+impl Entry {
+    /// Records that vouch for what came before them rather than add to it:
+    /// a root signature or a witness sign-off. After the head was read
+    /// aloud, only these may follow it.
+    pub fn is_attestation(&self) -> bool {
+        matches!(self, Entry::Signature { .. } | Entry::SignOff { .. })
+    }
+}
+
+/// A participant of a scripted ceremony.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    /// Their name.
+    pub name: String,
+    /// Their role.
+    pub role: Role,
+}
+
+/// The roles of a ceremony.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Runs the workstation, reads each step out, gives reasons for exceptions.
+    Operator,
+    /// Watches, confirms manual actions, decides on exceptions, signs the head.
+    Witness,
+    /// Holds a share of the root.
+    Custodian,
+}
+
+impl Role {
+    /// The role in words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Witness => "witness",
+            Role::Custodian => "custodian",
+        }
+    }
+}
+
+/// A value given for a script parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Param {
+    /// The parameter's name.
+    pub name: String,
+    /// Its values (one, or several for a list).
+    pub values: Vec<String>,
+}
+
+/// What a step is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepAction {
+    /// A ceremony command.
+    Run,
+    /// A manual action that a participant confirms.
+    Confirm,
+}
+
+/// What an exception asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExceptionKind {
+    /// Go on past a step whose outcome was not the expected one.
+    Failed,
+    /// Run the step again with other arguments.
+    Changed,
+}
+
+impl ExceptionKind {
+    /// The kind in words.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionKind::Failed => "failed",
+            ExceptionKind::Changed => "changed",
+        }
+    }
 }
 
 /// One line of the transcript. (Unknown fields are refused by the canonical
@@ -111,6 +282,15 @@ pub enum TranscriptError {
         /// Context.
         detail: String,
     },
+    /// A record that cannot stand where it is: a sign-off of another head
+    /// (moved, or signed over something else), a step outside a ceremony.
+    #[error("line {line}: {problem}")]
+    Misplaced {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
     /// Reading or writing the file failed.
     #[error("{0}")]
     Io(String),
@@ -129,7 +309,7 @@ impl TranscriptError {
     /// What to do next.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            TranscriptError::Broken { .. } => Some(
+            TranscriptError::Broken { .. } | TranscriptError::Misplaced { .. } => Some(
                 "compare the transcript with the head the witnesses wrote down; restore it from their copy",
             ),
             _ => None,
@@ -147,16 +327,38 @@ pub fn line_hash(line: &str) -> String {
 pub struct Verified {
     /// Every record in order.
     pub records: Vec<Record>,
-    /// The hash of the last line (what the next record or a witness names).
+    /// The hash of the last line (what the next record names).
     pub head: String,
+    /// The hash of the last line that is not a witness sign-off: what a
+    /// witness signs now ([`witness`]); [`GENESIS`] for an empty transcript.
+    pub ceremony_head: String,
+}
+
+impl Verified {
+    /// The hash of line `seq` (0-based), recomputed from the chain: the
+    /// `prev` of the next record, or the head for the last one.
+    pub fn hash_of(&self, seq: usize) -> Option<&str> {
+        match self.records.get(seq + 1) {
+            Some(next) => Some(next.prev.as_str()),
+            None if seq + 1 == self.records.len() => Some(self.head.as_str()),
+            None => None,
+        }
+    }
 }
 
 /// Checks every line: format, sequence, chain, and each signature record
 /// against its own public key. (Whether that key is the root's is for the
 /// caller to compare with `root.json`.)
+///
+/// Also where each record stands: a sign-off must sign the ceremony head at
+/// its place (so a sign-off moved elsewhere, even with the chain rebuilt
+/// around it, is refused), a step must follow the command it names, and
+/// step, exception and end records belong inside a ceremony.
 pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
     let mut prev = GENESIS.to_owned();
-    let mut records = Vec::new();
+    let mut ceremony_head = GENESIS.to_owned();
+    let mut open_ceremony: Option<String> = None;
+    let mut records: Vec<Record> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         let record: Record =
@@ -204,12 +406,52 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
             verify_head_signature(&record.prev, public_key, signature)
                 .map_err(|detail| TranscriptError::BadSignature { line: n, detail })?;
         }
+        let misplaced = |problem: String| TranscriptError::Misplaced { line: n, problem };
+        match &record.entry {
+            Entry::SignOff { head, witness, .. } if *head != ceremony_head => {
+                return Err(misplaced(format!(
+                    "the sign-off of {witness} signs head {head}, but the head at this place is {ceremony_head}: it was moved, or signed over another transcript"
+                )));
+            }
+            Entry::CeremonyStart { script, .. } => open_ceremony = Some(script.clone()),
+            Entry::Step { command_seq, .. } => {
+                if open_ceremony.is_none() {
+                    return Err(misplaced("a step record outside a ceremony".into()));
+                }
+                if let Some(seq) = command_seq {
+                    let before = records.last();
+                    let names_it = before
+                        .is_some_and(|r| r.seq == *seq && matches!(r.entry, Entry::Command { .. }));
+                    if !names_it {
+                        return Err(misplaced(format!(
+                            "the step names command record {seq}, which is not the command record just before it"
+                        )));
+                    }
+                }
+            }
+            Entry::Exception { .. } if open_ceremony.is_none() => {
+                return Err(misplaced("an exception record outside a ceremony".into()));
+            }
+            Entry::CeremonyEnd { script, .. } => {
+                if open_ceremony.as_deref() != Some(script.as_str()) {
+                    return Err(misplaced(format!(
+                        "the end of ceremony {script}, which did not begin here"
+                    )));
+                }
+                open_ceremony = None;
+            }
+            _ => {}
+        }
         prev = line_hash(line);
+        if !matches!(record.entry, Entry::SignOff { .. }) {
+            ceremony_head = prev.clone();
+        }
         records.push(record);
     }
     Ok(Verified {
         records,
         head: prev,
+        ceremony_head,
     })
 }
 
@@ -236,10 +478,35 @@ pub struct SignerKey {
     pub replaced_at: Option<String>,
 }
 
-/// `transcript verify`: the chain, then each record, as a report. With
-/// `signer`, every signature must be that root's, at least one is needed,
-/// and no record may follow the last one (nothing unsigned at the end).
+/// What `transcript verify` is asked to check beyond the chain.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CheckOptions<'a> {
+    /// Every root signature must be by this root, at least one is needed,
+    /// and no record may follow the last one.
+    pub signer: Option<ExpectedSigner<'a>>,
+    /// The head the witnesses read aloud and wrote down: a record must
+    /// have it, and only attestations may follow it.
+    pub expect_head: Option<&'a Digest>,
+    /// The witnesses' keys: every sign-off must verify by one, each
+    /// ceremony must have its required sign-offs, and nothing but
+    /// attestations may follow the last sign-off.
+    pub witnesses: Option<&'a crate::handover::TrustFile>,
+}
+
+/// `transcript verify` with root signatures only: [`check_with`].
 pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified>, Report) {
+    check_with(
+        text,
+        &CheckOptions {
+            signer,
+            ..CheckOptions::default()
+        },
+    )
+}
+
+/// `transcript verify`: the chain, then each record, then what `options`
+/// asks for, as a report.
+pub fn check_with(text: &str, options: &CheckOptions<'_>) -> (Option<Verified>, Report) {
     let mut report = Report::new();
     let verified = match verify(text) {
         Ok(v) => v,
@@ -248,26 +515,130 @@ pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified
             return (None, report);
         }
     };
+    let signer = options.signer;
     let mut signatures = 0;
     let mut unsigned_after = 0;
     // The latest record time so far, signature records included.
     let mut latest = String::new();
+    let ceremonies = witness::ceremonies(&verified);
+    let sign_offs = options
+        .witnesses
+        .map(|trust| witness::check_sign_offs(&verified, &ceremonies, trust));
     for record in &verified.records {
         if record.time > latest {
             latest = record.time.clone();
         }
         let subject = format!("{:>4} {}", record.seq, record.time);
+        if !matches!(record.entry, Entry::Signature { .. }) {
+            unsigned_after += 1;
+        }
         match &record.entry {
             Entry::Command {
                 argv, exit_code, ..
             } => {
-                unsigned_after += 1;
                 report.push(
                     "record",
                     subject,
                     Status::Pass,
                     format!("exit {exit_code:<3} ceremony {}", argv.join(" ")),
                 );
+            }
+            Entry::CeremonyStart {
+                script,
+                script_version,
+                participants,
+                ..
+            } => {
+                let who: Vec<String> = participants
+                    .iter()
+                    .map(|p| format!("{} ({})", p.name, p.role.as_str()))
+                    .collect();
+                report.push(
+                    "ceremony",
+                    subject,
+                    Status::Pass,
+                    format!("{script} v{script_version} begins with {}", who.join(", ")),
+                );
+            }
+            Entry::Step {
+                step,
+                outcome,
+                as_expected,
+                ..
+            } => report.push(
+                "step",
+                subject,
+                if *as_expected {
+                    Status::Pass
+                } else {
+                    Status::Warn
+                },
+                format!(
+                    "{step}: {outcome}{}",
+                    if *as_expected { "" } else { " (unexpected)" }
+                ),
+            ),
+            Entry::Exception {
+                step,
+                exception,
+                reason,
+                witness,
+                accepted,
+                ..
+            } => report.push(
+                "exception",
+                subject,
+                Status::Warn,
+                format!(
+                    "{step} ({}): {} by {witness}: {reason}",
+                    exception.as_str(),
+                    if *accepted { "accepted" } else { "refused" }
+                ),
+            ),
+            Entry::CeremonyEnd {
+                script,
+                completed,
+                steps,
+                exceptions,
+            } => report.push(
+                "ceremony",
+                subject,
+                if *completed {
+                    Status::Pass
+                } else {
+                    Status::Warn
+                },
+                format!(
+                    "{script} {} after {steps} step(s), {exceptions} exception(s)",
+                    if *completed { "completed" } else { "stopped" }
+                ),
+            ),
+            Entry::SignOff { witness, head, .. } => {
+                let checked = sign_offs
+                    .as_ref()
+                    .and_then(|s| s.by_seq.get(&record.seq).cloned());
+                match checked {
+                    Some(Ok(by)) => report.record(
+                        "sign-off",
+                        subject,
+                        true,
+                        format!("{witness} signed head {head} ({by})"),
+                    ),
+                    Some(Err(why)) => report.record(
+                        "sign-off",
+                        subject,
+                        false,
+                        format!("the sign-off claiming {witness} is refused: {why}"),
+                    ),
+                    None => report.push(
+                        "sign-off",
+                        subject,
+                        Status::Warn,
+                        format!(
+                            "claims {witness} signed head {head} (pass --witnesses to check it)"
+                        ),
+                    ),
+                }
             }
             Entry::Signature {
                 root_id,
@@ -375,7 +746,61 @@ pub fn check(text: &str, signer: Option<ExpectedSigner<'_>>) -> (Option<Verified
             format!("{unsigned_after} record(s) after the last signature are not covered by it"),
         );
     }
+    if let Some(result) = &sign_offs {
+        for line in &result.summary {
+            report.record(
+                "witnessed",
+                line.subject.clone(),
+                line.passed,
+                line.detail.clone(),
+            );
+        }
+    }
+    if let Some(expected) = options.expect_head {
+        let (passed, detail) = expect_head(&verified, expected);
+        report.record("expected head", "", passed, detail);
+    }
     (Some(verified), report)
+}
+
+/// Whether the head the witnesses wrote down is in the transcript with
+/// nothing but attestations after it: records cut off after it, or added
+/// after it (other than sign-offs and root signatures), are caught here.
+fn expect_head(verified: &Verified, expected: &Digest) -> (bool, String) {
+    let wanted = expected.to_prefixed_hex();
+    if verified.records.is_empty() && wanted == GENESIS {
+        return (true, "the transcript is empty, as it was".into());
+    }
+    let at =
+        (0..verified.records.len()).find(|&seq| verified.hash_of(seq) == Some(wanted.as_str()));
+    let Some(at) = at else {
+        return (
+            false,
+            format!(
+                "no record has the head {wanted} that was read aloud: records were cut off or the transcript was rewritten (its head is now {})",
+                verified.head
+            ),
+        );
+    };
+    let added = verified
+        .records
+        .iter()
+        .skip(at + 1)
+        .filter(|r| !r.entry.is_attestation())
+        .count();
+    if added > 0 {
+        return (
+            false,
+            format!(
+                "{added} record(s) were added after the head {wanted} was read aloud (record {at})"
+            ),
+        );
+    }
+    let after = verified.records.len() - at - 1;
+    (
+        true,
+        format!("record {at} has the head that was read aloud; {after} attestation(s) after it"),
+    )
 }
 
 /// SHA-256 fingerprint of a base64 ed25519 public key, as `root show` prints.
@@ -476,6 +901,9 @@ fn append_checked(
     let mut line =
         serde_json::to_string(&record).map_err(|e| TranscriptError::Io(e.to_string()))?;
     line.push('\n');
+    // The new record must stand where it goes (a sign-off of this head, a
+    // step after its command): a transcript is never made invalid.
+    verify(&format!("{existing}{line}"))?;
     locked.append(&line).map_err(io)?;
     Ok(record)
 }
@@ -608,12 +1036,121 @@ mod tests {
         let path = dir.path().join("t.jsonl");
         append(&path, command(&["a"]), &SystemClock).unwrap();
         let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-        // Signed over the genesis hash, but placed after record 0.
-        append(&path, signature_entry(GENESIS, "r", &key), &SystemClock).unwrap();
-        let err = verify(&std::fs::read_to_string(&path).unwrap()).unwrap_err();
+        // Signed over the genesis hash, but placed after record 0: refused
+        // before it is written, and caught by verify if written by hand.
+        let before = std::fs::read_to_string(&path).unwrap();
+        let err = append(&path, signature_entry(GENESIS, "r", &key), &SystemClock).unwrap_err();
         assert!(
             matches!(err, TranscriptError::BadSignature { line: 2, .. }),
             "{err}"
         );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+        let record = Record {
+            format: TRANSCRIPT_FORMAT_V1.into(),
+            seq: 1,
+            prev: verify(&before).unwrap().head,
+            time: SystemClock.now_rfc3339(),
+            tool: "ceremony 0.1.0".into(),
+            entry: signature_entry(GENESIS, "r", &key),
+        };
+        let forged = format!("{before}{}\n", serde_json::to_string(&record).unwrap());
+        let err = verify(&forged).unwrap_err();
+        assert!(
+            matches!(err, TranscriptError::BadSignature { line: 2, .. }),
+            "{err}"
+        );
+    }
+
+    fn step(command_seq: Option<u64>) -> Entry {
+        Entry::Step {
+            step: "s".into(),
+            title: "S".into(),
+            action: StepAction::Run,
+            expected: "exit 0".into(),
+            outcome: "exit 0".into(),
+            as_expected: true,
+            command_seq,
+            present: vec!["olga".into()],
+        }
+    }
+
+    fn start() -> Entry {
+        Entry::CeremonyStart {
+            script: "demo".into(),
+            script_version: 1,
+            script_sha256: GENESIS.into(),
+            title: "Demo".into(),
+            participants: vec![Participant {
+                name: "olga".into(),
+                role: Role::Operator,
+            }],
+            params: Vec::new(),
+            sign_offs: 1,
+        }
+    }
+
+    #[test]
+    fn ceremony_records_must_stand_where_they_belong() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        // A step outside a ceremony is refused before it is written.
+        assert!(matches!(
+            append(&path, step(None), &SystemClock),
+            Err(TranscriptError::Misplaced { line: 1, .. })
+        ));
+        append(&path, start(), &SystemClock).unwrap();
+        append(&path, command(&["preflight"]), &SystemClock).unwrap();
+        // A step must name the command record just before it.
+        assert!(matches!(
+            append(&path, step(Some(0)), &SystemClock),
+            Err(TranscriptError::Misplaced { line: 3, .. })
+        ));
+        append(&path, step(Some(1)), &SystemClock).unwrap();
+        let end = Entry::CeremonyEnd {
+            script: "other".into(),
+            completed: true,
+            steps: 1,
+            exceptions: 0,
+        };
+        assert!(append(&path, end, &SystemClock).is_err());
+        let end = Entry::CeremonyEnd {
+            script: "demo".into(),
+            completed: true,
+            steps: 1,
+            exceptions: 0,
+        };
+        append(&path, end, &SystemClock).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let verified = verify(&text).unwrap();
+        assert_eq!(verified.head, verified.ceremony_head);
+        // A sign-off must sign the ceremony head at its place.
+        let sign_off = |head: &str| Entry::SignOff {
+            head: head.into(),
+            witness: "wanda".into(),
+            keyid: "sshsig:SHA256:x".into(),
+            signature: String::new(),
+        };
+        assert!(matches!(
+            append(&path, sign_off(GENESIS), &SystemClock),
+            Err(TranscriptError::Misplaced { line: 5, .. })
+        ));
+        append(&path, sign_off(&verified.head), &SystemClock).unwrap();
+        append(&path, sign_off(&verified.head), &SystemClock).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let after = verify(&text).unwrap();
+        assert_eq!(after.ceremony_head, verified.head);
+        assert_ne!(after.head, verified.head);
+        assert_eq!(after.hash_of(3), Some(verified.head.as_str()));
+        // The head read aloud, with only sign-offs after it, is found.
+        let digest = Digest::parse(&verified.head).unwrap();
+        let options = CheckOptions {
+            expect_head: Some(&digest),
+            ..CheckOptions::default()
+        };
+        let (_, report) = check_with(&text, &options);
+        assert!(report.passed(), "{report:?}");
+        let first_lines: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        let (_, report) = check_with(&first_lines, &options);
+        assert!(!report.passed());
     }
 }

@@ -1,0 +1,667 @@
+//! `ceremony run SCRIPT`: walks a ceremony script with the people in the
+//! room. The walk itself (what each outcome means, what comes next, what
+//! is recorded) is the library's ([`ceremony::script::walk`]); this module
+//! shows each step, runs the ceremony binary itself for it (with the
+//! script's argument list, never a shell), asks for confirmations and
+//! decisions on the terminal or reads them from an answers file, and
+//! appends every record.
+
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use ceremony::clock::SystemClock;
+use ceremony::fsio::{self, Cap};
+use ceremony::script::walk::{Answer, Decision, Next, Walk};
+use ceremony::script::{self, Planned, PlannedStep, Roster, Script, Values};
+use ceremony::transcript::{self, Entry, Role};
+use ceremony::words::Digest;
+use clap::CommandFactory;
+
+use super::CliError;
+use super::args::{Cli, RunArgs};
+use super::output::{self, Listing, note};
+
+/// The longest answer line read (bytes).
+const MAX_ANSWER_BYTES: u64 = 8 * 1024;
+
+/// The most a step's captured stdout may hold (an emitted Secret is a few KiB).
+const MAX_CAPTURED_BYTES: u64 = 16 << 20;
+
+/// Where confirmations and decisions come from.
+enum Answers {
+    /// Asked on the terminal.
+    Terminal,
+    /// One per line, all read up front from a regular file.
+    File { lines: std::vec::IntoIter<String> },
+    /// One per line, read from stdin as each question comes.
+    Stdin,
+}
+
+impl Answers {
+    fn open(path: Option<&Path>) -> Result<Self> {
+        match path {
+            Some(p) if p == Path::new("-") => Ok(Answers::Stdin),
+            Some(p) => {
+                let bytes = fsio::read(p)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", p.display())))?;
+                let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+                Ok(Answers::File {
+                    lines: lines.into_iter(),
+                })
+            }
+            None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
+                Ok(Answers::Terminal)
+            }
+            None => Err(CliError::Usage(
+                "ceremony run asks the witnesses to confirm and decide, and there is no terminal to ask on: give --answers FILE (or - for stdin)".into(),
+            )
+            .into()),
+        }
+    }
+
+    /// What a step's command reads as stdin: the terminal or our own
+    /// stdin, except when our stdin carries the answers.
+    fn child_stdin(&self) -> Stdio {
+        match self {
+            Answers::Stdin => Stdio::null(),
+            _ => Stdio::inherit(),
+        }
+    }
+
+    /// The next answer from a file or stdin, for `step`; `None` at the end.
+    fn next(&mut self, step: &str, question: &str) -> Result<Answer> {
+        // Said before waiting, so that whoever feeds stdin knows what is asked.
+        note!("awaiting answer for step {step}: {question}");
+        loop {
+            let line = match self {
+                Answers::Terminal => unreachable_terminal()?,
+                Answers::File { lines } => lines.next(),
+                Answers::Stdin => read_stdin_line()?,
+            };
+            let Some(line) = line else {
+                return Err(script::Error::Answer(format!(
+                    "the answers ended before step {step} was answered ({question})"
+                ))
+                .into());
+            };
+            if let Some(answer) = Answer::parse(&line)? {
+                if answer.step() != step {
+                    return Err(script::Error::Answer(format!(
+                        "the next answer is for step {}, but the ceremony asks about step {step} ({question}): the answers are out of step with the ceremony",
+                        answer.step()
+                    ))
+                    .into());
+                }
+                return Ok(answer);
+            }
+        }
+    }
+}
+
+fn unreachable_terminal() -> Result<Option<String>> {
+    Err(anyhow::anyhow!(
+        "internal: terminal answers are asked, not read"
+    ))
+}
+
+fn read_stdin_line() -> Result<Option<String>> {
+    let mut line = Vec::new();
+    let stdin = std::io::stdin();
+    let mut limited = stdin.lock().take(MAX_ANSWER_BYTES + 1);
+    let n = limited
+        .read_until(b'\n', &mut line)
+        .context("reading an answer from stdin")?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.len() as u64 > MAX_ANSWER_BYTES {
+        return Err(CliError::Input(format!(
+            "an answer on stdin is longer than {MAX_ANSWER_BYTES} bytes"
+        ))
+        .into());
+    }
+    String::from_utf8(line)
+        .map(Some)
+        .map_err(|_| CliError::Input("an answer on stdin is not UTF-8".into()).into())
+}
+
+/// Whether the command `argv` names takes the air-gap flags: then the
+/// run's own `--allow-online` (and the testing `--system-root`) go to it.
+/// Read from the one flag definition, so no list here can fall behind it.
+fn takes_gate(argv: &[String]) -> bool {
+    let mut command = Cli::command();
+    for arg in argv {
+        match command.find_subcommand(arg) {
+            Some(sub) => command = sub.clone(),
+            None => break,
+        }
+    }
+    command
+        .get_arguments()
+        .any(|a| a.get_id().as_str() == "system_root")
+}
+
+fn gate_flags(args: &RunArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if args.preflight.allow_online {
+        flags.push("--allow-online".to_owned());
+    }
+    if let Some(dir) = &args.preflight.system_root {
+        flags.push(format!("--system-root={}", dir.display()));
+    }
+    flags
+}
+
+/// The ceremony's transcript, and the head it left it at. Between two of
+/// its records, only a step's own command may append one: a record made
+/// by anything else (a command in another shell, a line written by hand)
+/// would stand inside the ceremony, under the head the witnesses read
+/// aloud and sign, as if it were part of it. So every append, and the head
+/// printed at the end, first checks that the transcript is as the ceremony
+/// left it.
+struct Recorder {
+    path: PathBuf,
+    head: String,
+}
+
+impl Recorder {
+    fn open(path: &Path) -> Result<Self> {
+        let head = if path.exists() {
+            read_verified(path)?.head
+        } else {
+            transcript::GENESIS.to_owned()
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            head,
+        })
+    }
+
+    /// The transcript, verified, refused if anything was appended since
+    /// the ceremony's last record (or the record of its step's command).
+    fn current(&self) -> Result<transcript::Verified> {
+        // Not yet made: the ceremony's start creates it.
+        if self.head == transcript::GENESIS && !self.path.exists() {
+            return Ok(transcript::verify("")?);
+        }
+        let verified = read_verified(&self.path)?;
+        if verified.head == self.head {
+            return Ok(verified);
+        }
+        let last_ours = (0..verified.records.len())
+            .find(|&seq| verified.hash_of(seq) == Some(self.head.as_str()));
+        let what = match last_ours {
+            Some(seq) => format!(
+                "record {} was not made by this ceremony: something else wrote to the transcript while the ceremony ran",
+                seq + 1
+            ),
+            None if self.head == transcript::GENESIS => "record 0 was not made by this ceremony: something else wrote to the transcript while the ceremony ran".to_owned(),
+            None => "the ceremony's last record is no longer in it: the transcript was rewritten while the ceremony ran".to_owned(),
+        };
+        Err(CliError::NotVerified(format!(
+            "{}: {what} (the ceremony left its head at {}, it is now {}); the ceremony stops here",
+            self.path.display(),
+            self.head,
+            verified.head
+        ))
+        .into())
+    }
+
+    fn append(&mut self, entry: Entry) -> Result<transcript::Record> {
+        self.current()?;
+        let record = transcript::append_if_head(&self.path, entry, &self.head, &SystemClock)?;
+        self.head = transcript::line_hash(&serde_json::to_string(&record)?);
+        Ok(record)
+    }
+
+    /// After a step's command: its one record, if it left one, is the
+    /// ceremony's too.
+    fn took(&mut self, verified: &transcript::Verified, command_seq: Option<u64>) {
+        let seq = command_seq.and_then(|s| usize::try_from(s).ok());
+        if let Some(seq) = seq.filter(|&seq| seq + 1 == verified.records.len()) {
+            let after_ours = verified
+                .records
+                .get(seq)
+                .is_some_and(|r| r.prev == self.head);
+            if after_ours {
+                self.head = verified.head.clone();
+            }
+        }
+    }
+}
+
+fn read_verified(path: &Path) -> Result<transcript::Verified> {
+    let text = String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
+        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())))?;
+    Ok(transcript::verify(&text)?)
+}
+
+/// Runs `ceremony run`.
+pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
+    let bytes = fsio::read_input(&args.script, Cap::Document)?;
+    let script = Script::parse(&args.script, &bytes).map_err(script::Error::from)?;
+    let values = Values::new(&script, &args.sets)?;
+    let transcript_text = transcript_path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "TRANSCRIPT".to_owned());
+    if args.plan {
+        return print_plan(&script, &script.plan(&values, &transcript_text), args);
+    }
+    let Some(path) = transcript_path else {
+        return Err(CliError::Usage(
+            "ceremony run records the ceremony: give --transcript FILE (before or after `run`)"
+                .into(),
+        )
+        .into());
+    };
+    let operator = args.operator.as_deref().unwrap_or_default();
+    let roster = Roster::new(&script, operator, &args.witnesses, &args.custodians)?;
+    let mut answers = Answers::open(args.answers.as_deref())?;
+    let gate = gate_flags(args);
+    // A transcript that does not verify is never extended: found now,
+    // before anyone is asked anything.
+    let mut recorder = Recorder::open(path)?;
+
+    let (mut walk, start) = Walk::start(&script, roster, &values, &transcript_text);
+    let total = walk.steps().len();
+    recorder.append(start)?;
+    note!(
+        "Ceremony {} (script {} version {}, sha256 {}): {total} step(s). Operator {}; witnesses {}{}.",
+        script.title,
+        script.name,
+        script.version,
+        script.sha256().to_hex(),
+        walk.roster().operator(),
+        walk.roster().of(Role::Witness).join(", "),
+        match walk.roster().of(Role::Custodian) {
+            c if c.is_empty() => String::new(),
+            c => format!("; custodians {}", c.join(", ")),
+        }
+    );
+    let outcome = walk_steps(&mut walk, &mut answers, &mut recorder, &gate, total);
+    // Whatever happened, the ceremony's end is recorded: a stop, an answer
+    // out of step, a command that could not start.
+    let end = recorder.append(walk.end());
+    outcome?;
+    end?;
+    if let Some(stopped) = walk.stopped() {
+        return Err(stopped.into());
+    }
+    finish(&recorder, &script)
+}
+
+fn walk_steps(
+    walk: &mut Walk,
+    answers: &mut Answers,
+    recorder: &mut Recorder,
+    gate: &[String],
+    total: usize,
+) -> Result<()> {
+    while let Some((n, step)) = walk.current() {
+        let step = step.clone();
+        let mut argv = walk.current_argv().unwrap_or_default().to_vec();
+        if takes_gate(&argv) {
+            argv.extend(gate.iter().cloned());
+        }
+        show(n, total, &step, &argv);
+        let (entry, next) = match &step.action {
+            Planned::Run { expect, stdout, .. } => {
+                let ran = run_step(recorder, &argv, stdout.as_deref(), *expect, answers)?;
+                walk.ran(
+                    ran.exit_code,
+                    ran.command_seq,
+                    &ran.outcome,
+                    ran.problem.as_deref(),
+                )?
+            }
+            Planned::Confirm { text, by } => {
+                let (who, yes) = ask_confirm(answers, walk.roster(), &step, text, *by)?;
+                walk.confirmed(&who, yes)?
+            }
+        };
+        recorder.append(entry)?;
+        if next == Next::Decide {
+            note!("  ✗ step {} did not go as the script expects.", step.id);
+            let is_run = matches!(step.action, Planned::Run { .. });
+            loop {
+                let decision = ask_decision(answers, walk.roster(), &step, is_run)?;
+                match walk.decide(decision) {
+                    Ok((entry, next)) => {
+                        if let Some(entry) = entry {
+                            recorder.append(entry)?;
+                        }
+                        if next == Next::Stop {
+                            return Ok(());
+                        }
+                        break;
+                    }
+                    // On a terminal, a decision that does not fit is asked again.
+                    Err(e) if matches!(answers, Answers::Terminal) => note!("{e}"),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        } else {
+            note!("  ✓ {}", step.id);
+        }
+    }
+    Ok(())
+}
+
+fn show(n: usize, total: usize, step: &PlannedStep, argv: &[String]) {
+    note!("");
+    note!(
+        "[{n}/{total}] {}: {}",
+        step.id,
+        output::printable(&step.title)
+    );
+    if let Some(text) = &step.note {
+        note!("  {}", output::printable(text));
+    }
+    match &step.action {
+        Planned::Run { stdout, .. } => {
+            let target = stdout
+                .as_ref()
+                .map(|p| format!(" > {}", p.display()))
+                .unwrap_or_default();
+            note!(
+                "  $ ceremony {}{}",
+                output::printable(&argv.join(" ")),
+                output::printable(&target)
+            );
+        }
+        Planned::Confirm { text, by } => {
+            note!("  {} confirms: {}", by.as_str(), output::printable(text));
+        }
+    }
+}
+
+struct Ran {
+    exit_code: u8,
+    command_seq: Option<u64>,
+    outcome: String,
+    problem: Option<String>,
+}
+
+/// Runs `ceremony --transcript PATH ARGV…` (this very binary), then finds
+/// the command record it appended.
+fn run_step(
+    recorder: &mut Recorder,
+    argv: &[String],
+    stdout: Option<&Path>,
+    expect: u8,
+    answers: &Answers,
+) -> Result<Ran> {
+    let path = recorder.path.clone();
+    let path = path.as_path();
+    let records_before = recorder.current()?.records.len();
+    let exe = std::env::current_exe().context("finding the ceremony binary to run the step")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("--transcript")
+        .arg(path)
+        .args(argv)
+        .stdin(answers.child_stdin())
+        .stderr(Stdio::inherit());
+    // A product (an emitted Secret) is captured and written only when the
+    // step succeeds, owner-only and never over a file: nothing half-written.
+    if let Some(target) = stdout {
+        if target.exists() {
+            return Ok(Ran {
+                exit_code: 0,
+                command_seq: None,
+                outcome: String::new(),
+                problem: Some(format!(
+                    "{} already exists: the step writes a new file, never over one",
+                    target.display()
+                )),
+            });
+        }
+        command
+            .stdout(Stdio::piped())
+            .env_remove(output::STEP_WITHOUT_STDOUT_FILE);
+    } else {
+        // The run's own output: listings may go there, a secret may not.
+        command
+            .stdout(Stdio::inherit())
+            .env(output::STEP_WITHOUT_STDOUT_FILE, "1");
+    }
+    let mut child = command.spawn().context("starting the step's command")?;
+    let mut captured = zeroize::Zeroizing::new(Vec::new());
+    if let Some(out) = child.stdout.take() {
+        out.take(MAX_CAPTURED_BYTES + 1)
+            .read_to_end(&mut captured)
+            .context("reading the step's output")?;
+    }
+    let status = child.wait().context("waiting for the step's command")?;
+    let exit_code = status
+        .code()
+        .and_then(|c| u8::try_from(c).ok())
+        .unwrap_or(super::exit::INTERNAL);
+    let verified = read_verified(path)?;
+    let (command_seq, outcome) = find_record(&verified, records_before, argv);
+    recorder.took(&verified, command_seq);
+    let mut problem = None;
+    if let Some(target) = stdout {
+        if captured.len() as u64 > MAX_CAPTURED_BYTES {
+            problem = Some(format!(
+                "its output is larger than {MAX_CAPTURED_BYTES} bytes"
+            ));
+        } else if exit_code == expect && exit_code == 0 {
+            match fsio::write_new(target, &captured, 0o600) {
+                Ok(_) => note!("  written {} (owner-only)", target.display()),
+                Err(e) => {
+                    problem = Some(format!(
+                        "its output could not be written: {}",
+                        ceremony::error::chain_text(&e)
+                    ))
+                }
+            }
+        }
+    }
+    Ok(Ran {
+        exit_code,
+        command_seq,
+        outcome,
+        problem,
+    })
+}
+
+/// The command record the step appended: the one record after
+/// `before`, a command with exactly these arguments.
+fn find_record(
+    verified: &transcript::Verified,
+    before: usize,
+    argv: &[String],
+) -> (Option<u64>, String) {
+    if verified.records.len() != before + 1 {
+        return (None, String::new());
+    }
+    match verified.records.last().map(|r| (r.seq, &r.entry)) {
+        Some((
+            seq,
+            Entry::Command {
+                argv: recorded,
+                outcome,
+                ..
+            },
+        )) if recorded.len() == argv.len() + 2 && recorded.get(2..) == Some(argv) => {
+            (Some(seq), outcome.clone())
+        }
+        _ => (None, String::new()),
+    }
+}
+
+fn ask_confirm(
+    answers: &mut Answers,
+    roster: &Roster,
+    step: &PlannedStep,
+    text: &str,
+    role: Role,
+) -> Result<(String, bool)> {
+    if matches!(answers, Answers::Terminal) {
+        let names = roster.of(role);
+        let who = select(&format!("Who confirms, as {}?", role.as_str()), &names)?;
+        let yes = dialoguer::Confirm::new()
+            .with_prompt(format!("{who}: {}  Done?", output::printable(text)))
+            .default(false)
+            .interact()
+            .map_err(|_| CliError::Cancelled)?;
+        return Ok((who, yes));
+    }
+    match answers.next(&step.id, &format!("confirmed by a {}", role.as_str()))? {
+        Answer::Confirm { by, confirmed, .. } => Ok((by, confirmed)),
+        Answer::Decide { .. } => Err(script::Error::Answer(format!(
+            "step {} asks for a confirmation (confirmed_by or refused_by), not an exception",
+            step.id
+        ))
+        .into()),
+    }
+}
+
+fn ask_decision(
+    answers: &mut Answers,
+    roster: &Roster,
+    step: &PlannedStep,
+    is_run: bool,
+) -> Result<Decision> {
+    if !matches!(answers, Answers::Terminal) {
+        return match answers.next(&step.id, "an exception: the operator's reason and a witness's decision, or stop")? {
+            Answer::Decide { decision, .. } => Ok(decision),
+            Answer::Confirm { .. } => Err(script::Error::Answer(format!(
+                "step {} did not go as expected: answer with an exception or stop, not a confirmation",
+                step.id
+            ))
+            .into()),
+        };
+    }
+    let mut choices = vec!["stop the ceremony", "go on past this step, as an exception"];
+    if is_run {
+        choices.push("run it again with other arguments, as an exception");
+    }
+    let choice = dialoguer::Select::new()
+        .with_prompt(format!("Operator {}: what now?", roster.operator()))
+        .items(&choices)
+        .default(0)
+        .interact()
+        .map_err(|_| CliError::Cancelled)?;
+    if choice == 0 {
+        return Ok(Decision::Stop);
+    }
+    let reason: String = dialoguer::Input::new()
+        .with_prompt(format!("Operator {}: the reason", roster.operator()))
+        .interact_text()
+        .map_err(|_| CliError::Cancelled)?;
+    let run = if choice == 2 {
+        let line: String = dialoguer::Input::new()
+            .with_prompt("The arguments to run instead, after `ceremony` (separated by spaces)")
+            .interact_text()
+            .map_err(|_| CliError::Cancelled)?;
+        Some(line.split_whitespace().map(str::to_owned).collect())
+    } else {
+        None
+    };
+    let witnesses = roster.of(Role::Witness);
+    let witness = select("Which witness decides?", &witnesses)?;
+    let accepted = dialoguer::Confirm::new()
+        .with_prompt(format!(
+            "Witness {witness}: do you accept this exception (\"{}\")?",
+            output::printable(&reason)
+        ))
+        .default(false)
+        .interact()
+        .map_err(|_| CliError::Cancelled)?;
+    Ok(Decision::Exception {
+        reason,
+        run,
+        witness,
+        accepted,
+    })
+}
+
+fn select(prompt: &str, names: &[&str]) -> Result<String> {
+    let index = dialoguer::Select::new()
+        .with_prompt(prompt)
+        .items(names)
+        .default(0)
+        .interact()
+        .map_err(|_| CliError::Cancelled)?;
+    Ok(names.get(index).copied().unwrap_or_default().to_owned())
+}
+
+fn finish(recorder: &Recorder, script: &Script) -> Result<()> {
+    let path = recorder.path.as_path();
+    // The head read aloud is the ceremony's own: its end record, nothing after.
+    let verified = recorder.current()?;
+    let head = Digest::parse(&verified.ceremony_head)
+        .map_err(|e| CliError::Input(format!("the ceremony head: {e}")))?;
+    note!("");
+    note!(
+        "The ceremony is over. Every witness reads its head aloud and writes it down; {} of them sign it off:",
+        script.sign_offs
+    );
+    let mut out = Listing::new();
+    super::transcript::print_head(&mut out, &head)?;
+    out.finish()?;
+    let file = path.display();
+    note!("Each witness (docs/witness-guide.md):");
+    note!("  ceremony transcript head {file} --witness NAME > NAME.signoff");
+    note!(
+        "  ssh-keygen -Y sign -n {} -f KEY NAME.signoff     (or: minisign -S -s KEY -m NAME.signoff)",
+        transcript::witness::NAMESPACE
+    );
+    note!(
+        "  ceremony transcript sign-off {file} --witness NAME --signature NAME.signoff.sig --witnesses WITNESSES"
+    );
+    note!(
+        "Then: ceremony transcript verify {file} --expect-head \"THE WORDS\" --witnesses WITNESSES"
+    );
+    Ok(())
+}
+
+fn print_plan(script: &Script, plan: &[PlannedStep], args: &RunArgs) -> Result<()> {
+    let mut out = Listing::new();
+    out.line(&format!(
+        "{}: {} (version {}, sha256 {})",
+        script.name,
+        output::printable(&script.title),
+        script.version,
+        script.sha256().to_hex()
+    ))?;
+    let gate = gate_flags(args);
+    for (i, step) in plan.iter().enumerate() {
+        let line = match &step.action {
+            Planned::Run {
+                argv,
+                expect,
+                stdout,
+            } => {
+                let mut argv = argv.clone();
+                if takes_gate(&argv) {
+                    argv.extend(gate.iter().cloned());
+                }
+                let target = stdout
+                    .as_ref()
+                    .map(|p: &PathBuf| format!(" > {}", p.display()))
+                    .unwrap_or_default();
+                format!(
+                    "ceremony {}{target}   (expect exit {expect})",
+                    argv.join(" ")
+                )
+            }
+            Planned::Confirm { text, by } => format!("{} confirms: {text}", by.as_str()),
+        };
+        out.line(&output::printable(&format!(
+            "{:>3}. {}: {}",
+            i + 1,
+            step.id,
+            step.title
+        )))?;
+        out.line(&format!("       {}", output::printable(&line)))?;
+    }
+    out.line(&format!("end: {} witness sign-off(s)", script.sign_offs))?;
+    out.finish()?;
+    Ok(())
+}
