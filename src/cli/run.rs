@@ -133,6 +133,8 @@ fn read_stdin_line() -> Result<Option<String>> {
 /// Read from the one flag definition, so no list here can fall behind it.
 fn takes_gate(argv: &[String]) -> bool {
     let mut command = Cli::command();
+    // Commands get their flags when built (clap `defer`, see `args`).
+    command.build();
     for arg in argv {
         match command.find_subcommand(arg) {
             Some(sub) => command = sub.clone(),

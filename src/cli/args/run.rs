@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::PreflightArgs;
 
-/// `ceremony run`
+// `ceremony run`
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The ceremony script (ceremonies/*.toml; format in docs/formats/script.md).

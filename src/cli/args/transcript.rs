@@ -52,7 +52,7 @@ pub struct TranscriptSignArgs {
     pub common: EmitCommon,
 }
 
-/// `transcript head`
+// `transcript head`
 #[derive(Args, Debug)]
 pub struct TranscriptHeadArgs {
     /// The transcript file.
@@ -63,7 +63,7 @@ pub struct TranscriptHeadArgs {
     pub witness: Option<String>,
 }
 
-/// `transcript sign-off`
+// `transcript sign-off`
 #[derive(Args, Debug)]
 pub struct TranscriptSignOffArgs {
     /// The transcript file.
@@ -83,7 +83,7 @@ pub struct TranscriptSignOffArgs {
     pub witnesses: Option<PathBuf>,
 }
 
-/// `transcript report`
+// `transcript report`
 #[derive(Args, Debug)]
 pub struct TranscriptReportArgs {
     /// The transcript file.
