@@ -328,6 +328,18 @@ impl Keyring {
         out.finish_keyed(callbacks)
     }
 
+    /// [`parse_identity_file`], each identity with its public key.
+    pub fn parse_identity_file<C>(
+        source_name: &str,
+        bytes: &[u8],
+        callbacks: C,
+    ) -> Result<Self, IdentityError>
+    where
+        C: age::Callbacks + Send + Sync + 'static,
+    {
+        read_identity_file(source_name, bytes, callbacks.clone(), true)?.finish_keyed(callbacks)
+    }
+
     /// Adds an identity, and the public key it answers to if known.
     pub fn push(&mut self, identity: Identity, public_key: Option<String>) {
         self.identities.push(identity);
@@ -339,6 +351,20 @@ impl Keyring {
         self.public_keys
             .iter()
             .position(|k| k.as_deref() == Some(public_key))
+    }
+
+    /// The public key identity `index` answers to, where that is known.
+    pub fn public_key(&self, index: usize) -> Option<&str> {
+        self.public_keys.get(index)?.as_deref()
+    }
+}
+
+/// Identities whose public keys are not known (rebuilt ones, plugins).
+impl Extend<Identity> for Keyring {
+    fn extend<I: IntoIterator<Item = Identity>>(&mut self, identities: I) {
+        for identity in identities {
+            self.push(identity, None);
+        }
     }
 }
 
@@ -371,11 +397,14 @@ impl Environment for ProcessEnvironment {
 /// `SOPS_AGE_KEY_FILE`, `SOPS_AGE_SSH_PRIVATE_KEY_FILE`, the default
 /// `keys.txt` and `~/.ssh/id_ed25519` (these two only when present), then
 /// `SOPS_AGE_KEY`. Files named explicitly (by flag or variable) must exist.
+/// Each with the public key it answers to, where that is known: a rewrite
+/// keeps an entry of a file only where it knows the identity that opened
+/// it is the entry's own recipient ([`crate::sops::SealedFile::update_keys`]).
 pub fn sops_identities<C>(
     explicit: &[PathBuf],
     env: &dyn Environment,
     callbacks: C,
-) -> Result<Vec<Identity>, IdentityError>
+) -> Result<Keyring, IdentityError>
 where
     C: age::Callbacks + Clone + Send + Sync + 'static,
 {
@@ -400,7 +429,7 @@ where
         if !required && !file.is_file() {
             continue;
         }
-        out.extend(load_file(file, callbacks.clone(), false)?);
+        out.extend(load_file(file, callbacks.clone(), true)?);
     }
     if let Some(key) = env.var("SOPS_AGE_KEY") {
         // sops reads the key from the environment; so do we, but the copy
@@ -409,13 +438,13 @@ where
             variable: "SOPS_AGE_KEY",
         })?);
         if !key.trim().is_empty() {
-            out.extend(parse_age_lines("SOPS_AGE_KEY", &key, false)?);
+            out.extend(parse_age_lines("SOPS_AGE_KEY", &key, true)?);
         }
     }
     if out.native.is_empty() && out.plugins.is_empty() {
         return Err(IdentityError::NoIdentity);
     }
-    out.finish(callbacks)
+    out.finish_keyed(callbacks)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use ceremony::clock::SystemClock;
 use ceremony::sops::{self, CryptRule, EncryptOptions, Format, MacCheck};
 
-use crate::util::sops::{R1, R2, key_groups, run_sops, sops_identities};
+use crate::util::sops::{R1, R2, key_groups, run_sops, sops_identities, sops_keyring};
 
 fn sops_decrypt(dir: &Path, name: &str, bytes: &[u8], key: &str) -> Vec<u8> {
     std::fs::write(dir.join(name), bytes).unwrap();
@@ -271,7 +271,7 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
     let moved = sops::update_keys(
         &enc,
         Format::Yaml,
-        &sops_identities("key1.agekey"),
+        &sops_keyring("key1.agekey"),
         &key_groups(&[&[R2]], 0),
         &sops::StoreOptions::default(),
     )
@@ -330,7 +330,7 @@ fn update_keys_and_rotate_keep_files_readable_by_sops() {
     let split = sops::update_keys(
         &rotated,
         Format::Yaml,
-        &sops_identities("key2.agekey"),
+        &sops_keyring("key2.agekey"),
         &key_groups(&[&[R1], &[R2]], 2),
         &sops::StoreOptions::default(),
     )
@@ -371,7 +371,7 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
     let updated = sops::update_keys(
         with_pgp.as_bytes(),
         Format::Yaml,
-        &sops_identities("key1.agekey"),
+        &sops_keyring("key1.agekey"),
         &key_groups(&[&[R1, R2]], 0),
         &sops::StoreOptions::default(),
     )
@@ -394,6 +394,100 @@ fn update_keys_keeps_unknown_master_keys_verbatim() {
         matches!(err, sops::Error::OpaqueKeysNeedRewrap { count: 1 }),
         "{err:?}"
     );
+}
+
+/// The `enc` of the entry for `recipient` in a sealed file, as written.
+fn entry_enc(file: &[u8], recipient: &str) -> String {
+    let meta = sops::SealedFile::parse(file, Format::Yaml).unwrap();
+    let group = &meta.metadata().key_groups[0];
+    let entry = group.age.iter().find(|a| a.recipient == recipient);
+    entry.unwrap().enc.clone()
+}
+
+#[test]
+fn update_keys_keeps_the_entry_its_own_recipient_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let enc = sops::encrypt(
+        K8S_SECRET.as_bytes(),
+        Format::Yaml,
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
+    )
+    .unwrap();
+    let updated = sops::update_keys(
+        &enc,
+        Format::Yaml,
+        &sops_keyring("key1.agekey"),
+        &key_groups(&[&[R1, R2]], 0),
+        &sops::StoreOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        entry_enc(&updated, R1),
+        entry_enc(&enc, R1),
+        "R1's own key opened its entry: kept as it was"
+    );
+    for key in ["key1.agekey", "key2.agekey"] {
+        assert_eq!(
+            sops_decrypt(dir.path(), "updated.yaml", &updated, key),
+            K8S_SECRET.as_bytes(),
+            "sops opens the file with {key}"
+        );
+    }
+
+    // Identities whose public keys are not known keep nothing.
+    let mut unknown = ceremony::identity::Keyring::default();
+    unknown.extend(sops_identities("key1.agekey"));
+    let rewrapped = sops::update_keys(
+        &enc,
+        Format::Yaml,
+        &unknown,
+        &key_groups(&[&[R1, R2]], 0),
+        &sops::StoreOptions::default(),
+    )
+    .unwrap();
+    assert_ne!(entry_enc(&rewrapped, R1), entry_enc(&enc, R1));
+    assert_eq!(
+        sops_decrypt(dir.path(), "rewrapped.yaml", &rewrapped, "key1.agekey"),
+        K8S_SECRET.as_bytes()
+    );
+}
+
+#[test]
+fn update_keys_wraps_again_an_entry_that_another_recipients_key_opened() {
+    // The metadata is outside the MAC: whoever can write the file can put
+    // R2's name on the entry sealed to R1. Our key (R1's) opens it; kept,
+    // it would tell sops and R2 that R2 can open the file, and R2 could not.
+    let dir = tempfile::tempdir().unwrap();
+    let enc = sops::encrypt(
+        K8S_SECRET.as_bytes(),
+        Format::Yaml,
+        &EncryptOptions::for_recipients([R1]).unwrap(),
+        &SystemClock,
+    )
+    .unwrap();
+    let text = String::from_utf8(enc).unwrap();
+    assert_eq!(text.matches(R1).count(), 1, "{text}");
+    let mislabelled = text.replace(R1, R2);
+    let updated = sops::update_keys(
+        mislabelled.as_bytes(),
+        Format::Yaml,
+        &sops_keyring("key1.agekey"),
+        &key_groups(&[&[R1, R2]], 0),
+        &sops::StoreOptions::default(),
+    )
+    .unwrap();
+    assert_ne!(
+        entry_enc(&updated, R2),
+        entry_enc(mislabelled.as_bytes(), R2)
+    );
+    for key in ["key1.agekey", "key2.agekey"] {
+        assert_eq!(
+            sops_decrypt(dir.path(), "updated.yaml", &updated, key),
+            K8S_SECRET.as_bytes(),
+            "sops opens the file with {key}"
+        );
+    }
 }
 
 #[test]

@@ -15,7 +15,7 @@ use super::Error;
 use super::plan::Plan;
 use crate::clock::Clock;
 use crate::fsio::{self, Cap};
-use crate::identity::Identity;
+use crate::identity::{Identity, Keyring};
 use crate::kube;
 use crate::secret::SecretBytes;
 use crate::sops::{self, CryptRule, EncryptOptions, Format, MacCheck};
@@ -140,45 +140,38 @@ pub fn open_with(
 pub fn update_in_place(
     target: &Target,
     plan: &Plan,
-    identities: &[Identity],
+    identities: &Keyring,
     clock: &dyn Clock,
     writes: &fsio::Batch,
 ) -> Result<Done, Error> {
     let path = &target.path;
     let (sealed, stamp) = read_stamped(path)?;
     let format = Format::from_path(path);
-    let inspection = match sops::inspect(&sealed, format) {
-        Ok(i) => i,
+    let file = match sops::SealedFile::parse(&sealed, format) {
+        Ok(file) => file,
         Err(sops::Error::MetadataNotFound) if target.walked => {
             return Ok(Done::Skipped("not sealed".into()));
         }
         Err(e) => return Err(Error::sops(path, e)),
     };
-    let no_opaque = inspection.opaque_keys.iter().all(|&n| n == 0);
+    let recorded = file.age_recipients();
+    let no_opaque = file.opaque_key_count() == 0;
     if no_opaque
         && plan
             .key_groups
-            .matches(&inspection.age_recipients, inspection.shamir_threshold)
+            .matches(&recorded, file.metadata().shamir_threshold)
     {
         return Ok(Done::Unchanged);
     }
     let kept = plan.key_groups.recipients();
-    let loses_one = inspection
-        .age_recipients
+    let loses_one = recorded
         .iter()
         .flatten()
         .any(|had| !kept.iter().any(|k| *k == had.as_str()));
     let updated = if loses_one && no_opaque {
-        sops::rotate_to(
-            &sealed,
-            format,
-            identities,
-            Some(&plan.key_groups),
-            &plan.layout,
-            clock,
-        )
+        file.rotate_to(identities, Some(&plan.key_groups), &plan.layout, clock)
     } else {
-        sops::update_keys(&sealed, format, identities, &plan.key_groups, &plan.layout)
+        file.update_keys(identities, &plan.key_groups, &plan.layout)
     }
     .map_err(|e| Error::sops(path, e))?;
     let written = writes.replace_if_unchanged(path, &updated, stamp)?;

@@ -12,7 +12,7 @@ use ceremony::bootstrap::{
 };
 use ceremony::clock::SystemClock;
 use ceremony::fsio;
-use ceremony::identity::{self, Identity, ProcessEnvironment};
+use ceremony::identity::{self, Identity, Keyring, ProcessEnvironment};
 use ceremony::root::{BootstrapKey, RootDir};
 use ceremony::secret::SecretBytes;
 use ceremony::sops::Recipient;
@@ -72,7 +72,7 @@ fn flag_recipients(args: &BootstrapRecipientArgs) -> Result<Vec<Recipient>> {
     Ok(unique)
 }
 
-fn sops_identities(args: &BootstrapIdentityArgs) -> Result<Vec<Identity>> {
+fn sops_identities(args: &BootstrapIdentityArgs) -> Result<Keyring> {
     Ok(identity::sops_identities(
         &args.identities,
         &ProcessEnvironment,

@@ -147,8 +147,10 @@ fn open_bytes_with<'a>(
     callbacks: &dyn Fn(&str) -> Option<SecretText>,
     what: &str,
 ) -> Result<Zeroizing<Vec<u8>>, ShareFileError> {
-    let decryptor =
-        age::Decryptor::new(ArmoredReader::new(bytes)).map_err(|_| ShareFileError::NotAgeFile)?;
+    // Buffered: `Decryptor::new` reads the header a few bytes at a time
+    // and parses it again after each read.
+    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(bytes))
+        .map_err(|_| ShareFileError::NotAgeFile)?;
     let reader = if decryptor.is_scrypt() {
         let passphrase =
             callbacks(&format!("Passphrase for {what}: ")).ok_or(ShareFileError::NoPassphrase)?;

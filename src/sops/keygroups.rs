@@ -51,25 +51,41 @@ fn wrap(secret: &SecretBytes, recipient: &dyn age::Recipient) -> Result<String, 
     String::from_utf8(out).map_err(|_| Error::KeyWrap)
 }
 
-/// Opens one `enc` entry with any of `identities`. A plugin that failed is
-/// noted in `failed` (the last one wins), so that a file no identity opens
-/// can say why.
+/// Opens one `enc` entry with the first of `identities` that can: which
+/// one, and what it holds. A plugin that failed is noted in `failed` (the
+/// last one wins), so that a file no identity opens can say why.
+///
+/// Each identity is tried by itself, in order (as age tries them when
+/// given all at once), so that the caller knows which one opened it.
 fn unwrap_entry(
     enc: &str,
     identities: &[Identity],
     failed: &mut Option<crate::plugin::PluginError>,
+) -> Option<(usize, SecretBytes)> {
+    identities
+        .iter()
+        .enumerate()
+        .find_map(|(index, identity)| Some((index, unwrap_with(enc, identity.as_ref(), failed)?)))
+}
+
+fn unwrap_with(
+    enc: &str,
+    identity: &dyn age::Identity,
+    failed: &mut Option<crate::plugin::PluginError>,
 ) -> Option<SecretBytes> {
-    let decryptor = age::Decryptor::new(ArmoredReader::new(enc.as_bytes())).ok()?;
-    let mut reader =
-        match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
-            Ok(reader) => reader,
-            Err(e) => {
-                if let Some(plugin) = crate::plugin::in_decrypt_error(&e) {
-                    *failed = Some(plugin.clone());
-                }
-                return None;
+    // Buffered: `Decryptor::new` reads the header a few bytes at a time
+    // and parses it again after each read, which cost more than the
+    // parse of the whole sops file around it.
+    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(enc.as_bytes())).ok()?;
+    let mut reader = match decryptor.decrypt(std::iter::once(identity)) {
+        Ok(reader) => reader,
+        Err(e) => {
+            if let Some(plugin) = crate::plugin::in_decrypt_error(&e) {
+                *failed = Some(plugin.clone());
             }
-        };
+            return None;
+        }
+    };
     // Sized for the data key (or a Shamir share of it) up front, so that
     // no reallocation leaves an unwiped copy behind.
     let mut plain = Zeroizing::new(Vec::with_capacity(64));
@@ -84,8 +100,21 @@ pub fn seal_data_key(
     data_key: &SecretBytes,
     groups: &KeyGroups,
 ) -> Result<(Vec<KeyGroup>, usize), Error> {
+    seal_data_key_keeping(data_key, groups, None)
+}
+
+/// [`seal_data_key`], keeping `proven` for its own recipient instead of
+/// wrapping the data key to it again, when the groups are a single one
+/// (several get new shares, so nothing can be kept). `proven` must be an
+/// entry known to hold `data_key` for that recipient: one that recipient's
+/// own identity has just opened.
+pub fn seal_data_key_keeping(
+    data_key: &SecretBytes,
+    groups: &KeyGroups,
+    proven: Option<&AgeEntry>,
+) -> Result<(Vec<KeyGroup>, usize), Error> {
     if let [only] = groups.groups() {
-        let entries = seal_for_group(data_key, only)?;
+        let entries = seal_for_group(data_key, only, proven)?;
         return Ok((
             vec![KeyGroup {
                 age: entries,
@@ -105,35 +134,52 @@ pub fn seal_data_key(
     for (recipients, share) in groups.groups().iter().zip(shares.iter()) {
         let bytes = share.to_vault_bytes();
         out.push(KeyGroup {
-            age: seal_for_group(&bytes, recipients)?,
+            age: seal_for_group(&bytes, recipients, None)?,
             ..KeyGroup::default()
         });
     }
     Ok((out, groups.recorded_threshold()))
 }
 
-fn seal_for_group(secret: &SecretBytes, recipients: &[Recipient]) -> Result<Vec<AgeEntry>, Error> {
+fn seal_for_group(
+    secret: &SecretBytes,
+    recipients: &[Recipient],
+    proven: Option<&AgeEntry>,
+) -> Result<Vec<AgeEntry>, Error> {
     recipients
         .iter()
-        .map(|r| {
-            let age_recipient = r.to_age()?;
-            Ok(AgeEntry {
+        .map(|r| match proven {
+            Some(entry) if entry.recipient == r.as_str() => Ok(entry.clone()),
+            _ => Ok(AgeEntry {
                 recipient: r.as_str().to_owned(),
-                enc: wrap(secret, age_recipient.as_ref())?,
-            })
+                enc: wrap(secret, r.to_age()?.as_ref())?,
+            }),
         })
         .collect()
 }
 
+/// The first entry of `group` that one of `identities` opens: which entry
+/// and which identity, and what it holds.
 fn open_group(
     group: &KeyGroup,
     identities: &[Identity],
     failed: &mut Option<crate::plugin::PluginError>,
-) -> Option<SecretBytes> {
-    group
-        .age
-        .iter()
-        .find_map(|entry| unwrap_entry(&entry.enc, identities, failed))
+) -> Option<(OpenedBy, SecretBytes)> {
+    group.age.iter().enumerate().find_map(|(entry, age)| {
+        let (identity, secret) = unwrap_entry(&age.enc, identities, failed)?;
+        Some((OpenedBy { entry, identity }, secret))
+    })
+}
+
+/// Which entry of a single-group file gave the data key, and which
+/// identity opened it (indexes into the group's entries and the identities
+/// given).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpenedBy {
+    /// The entry's index in the group.
+    pub entry: usize,
+    /// The identity's index.
+    pub identity: usize,
 }
 
 /// Recovers the data key (sops `GetDataKeyWithKeyServices`): the first age
@@ -141,16 +187,21 @@ fn open_group(
 /// that opens contributes its share, and at least `shamir_threshold` must.
 /// When too little opens and a plugin failed on the way, that failure is
 /// the error: it says what to do (the PIN, the token, the program).
-pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretBytes, Error> {
+///
+/// With a single group, also which entry and identity opened it.
+pub fn open_data_key(
+    meta: &Metadata,
+    identities: &[Identity],
+) -> Result<(SecretBytes, Option<OpenedBy>), Error> {
     let mut failed = None;
     let or_plugin = |failed: Option<crate::plugin::PluginError>, error: Error| match failed {
         Some(plugin) => Error::Plugin(plugin),
         None => error,
     };
-    let key = match meta.key_groups.as_slice() {
+    let (key, opened_entry) = match meta.key_groups.as_slice() {
         [] => return Err(Error::NoKeys),
         [single] => match open_group(single, identities, &mut failed) {
-            Some(key) => key,
+            Some((by, key)) => (key, Some(by)),
             None => return Err(or_plugin(failed, Error::NoIdentityOpened)),
         },
         groups => {
@@ -158,7 +209,7 @@ pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretB
             let mut failed_groups = Vec::new();
             for (g, group) in groups.iter().enumerate() {
                 match open_group(group, identities, &mut failed) {
-                    Some(bytes) => shares.push(
+                    Some((_, bytes)) => shares.push(
                         ShamirShare::from_vault_bytes(bytes.expose_secret())
                             .map_err(|_| Error::InvalidShare { group: g })?,
                     ),
@@ -182,13 +233,13 @@ pub fn open_data_key(meta: &Metadata, identities: &[Identity]) -> Result<SecretB
             }
             // Use every recovered share, as sops does; combine checks that
             // the x coordinates are distinct and never assumes x = i + 1.
-            shamir::combine(&shares)?
+            (shamir::combine(&shares)?, None)
         }
     };
     if key.len() != DATA_KEY_LEN {
         return Err(Error::DataKeyLength { len: key.len() });
     }
-    Ok(key)
+    Ok((key, opened_entry))
 }
 
 #[cfg(test)]
@@ -223,10 +274,15 @@ mod tests {
         let enc = &groups[0].age[0].enc;
         assert!(enc.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n"));
         assert!(enc.ends_with("-----END AGE ENCRYPTED FILE-----\n"));
-        assert!(
-            open_data_key(&meta(groups.clone(), 0), &ids)
-                .unwrap()
-                .ct_eq(&key)
+        let (opened, entry) = open_data_key(&meta(groups.clone(), 0), &ids).unwrap();
+        assert!(opened.ct_eq(&key));
+        assert_eq!(
+            entry,
+            Some(OpenedBy {
+                entry: 0,
+                identity: 0
+            }),
+            "the one entry, by the one identity"
         );
         let (other, _) = identity();
         assert!(matches!(
@@ -244,16 +300,14 @@ mod tests {
             seal_data_key(&key, &KeyGroups::new(vec![vec![ra], vec![rb]], 0).unwrap()).unwrap();
         assert_eq!(threshold, 2, "0 means every group");
         for (i, (g, ids)) in groups.iter().zip([&a, &b]).enumerate() {
-            let share = unwrap_entry(&g.age[0].enc, ids, &mut None).unwrap();
+            let (_, share) = unwrap_entry(&g.age[0].enc, ids, &mut None).unwrap();
             assert_eq!(share.len(), 33);
             assert_eq!(share.expose_secret()[32], i as u8 + 1);
         }
         let both: Vec<Identity> = a.into_iter().chain(b).collect();
-        assert!(
-            open_data_key(&meta(groups.clone(), 2), &both)
-                .unwrap()
-                .ct_eq(&key)
-        );
+        let (opened, entry) = open_data_key(&meta(groups.clone(), 2), &both).unwrap();
+        assert!(opened.ct_eq(&key));
+        assert_eq!(entry, None, "shares from several groups");
         let only_a: Vec<Identity> = both.into_iter().take(1).collect();
         assert!(matches!(
             open_data_key(&meta(groups, 2), &only_a),

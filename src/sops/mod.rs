@@ -67,6 +67,7 @@ pub use rules::CryptRule;
 pub use walk::LeafReport;
 
 use crate::clock::Clock;
+use crate::identity::Keyring;
 use crate::secret::SecretBytes;
 
 /// A file format (sops: `cmd/sops/formats/formats.go`).
@@ -293,6 +294,9 @@ pub struct OpenedFile {
     plain: Vec<tree::Branch>,
     meta: Metadata,
     data_key: SecretBytes,
+    /// In a file of one key group, the entry that gave the data key and
+    /// the identity that opened it.
+    opened_by: Option<keygroups::OpenedBy>,
     computed_mac: zeroize::Zeroizing<String>,
 }
 
@@ -327,36 +331,94 @@ impl OpenedFile {
     }
 }
 
-/// Opens a sops file: loads the metadata, checks `version`, recovers the data
-/// key with `identities`, decrypts every value and (unless told
-/// [`MacCheck::Skip`]) checks the MAC.
+/// A sops file parsed and its metadata read, not yet opened: what a command
+/// looks at (its recipients, its other master keys) before it decides what
+/// to do with the file, so that deciding and doing read the file once.
+pub struct SealedFile {
+    format: Format,
+    encrypted: Vec<tree::Branch>,
+    meta: Metadata,
+}
+
+impl fmt::Debug for SealedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SealedFile")
+            .field("format", &self.format)
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SealedFile {
+    /// Parses a sops file and its metadata block. Fails with
+    /// [`Error::MetadataNotFound`] on a file that has none.
+    pub fn parse(input: &[u8], format: Format) -> Result<Self, Error> {
+        let (encrypted, wire) = stores::load_encrypted(format, input)?;
+        Ok(SealedFile {
+            format,
+            encrypted,
+            meta: Metadata::from_wire(wire)?,
+        })
+    }
+
+    /// The metadata block.
+    pub fn metadata(&self) -> &Metadata {
+        &self.meta
+    }
+
+    /// The age recipients per key group, in file order, as recorded.
+    pub fn age_recipients(&self) -> Vec<Vec<String>> {
+        self.meta
+            .key_groups
+            .iter()
+            .map(|g| g.age.iter().map(|a| a.recipient.clone()).collect())
+            .collect()
+    }
+
+    /// How many master keys of types this engine cannot use (pgp, kms, …)
+    /// the file has, over all groups.
+    pub fn opaque_key_count(&self) -> usize {
+        self.meta.key_groups.iter().map(|g| g.opaque.len()).sum()
+    }
+
+    /// Opens the file: checks `version`, recovers the data key with
+    /// `identities`, decrypts every value and (unless told
+    /// [`MacCheck::Skip`]) checks the MAC.
+    pub fn open(self, identities: &[Identity], mac_check: MacCheck) -> Result<OpenedFile, Error> {
+        let SealedFile {
+            encrypted, meta, ..
+        } = self;
+        meta.check_version()?;
+        let (data_key, opened_by) = keygroups::open_data_key(&meta, identities)?;
+        let mut plain = encrypted.clone();
+        let computed_mac = walk::decrypt_branches(
+            &mut plain,
+            &data_key,
+            &meta.effective_rule(),
+            meta.mac_only_encrypted,
+        )?;
+        if mac_check == MacCheck::Verify {
+            mac::verify_mac(&data_key, &meta.mac, &meta.lastmodified, &computed_mac)?;
+        }
+        Ok(OpenedFile {
+            encrypted,
+            plain,
+            meta,
+            data_key,
+            opened_by,
+            computed_mac,
+        })
+    }
+}
+
+/// Opens a sops file: [`SealedFile::parse`], then [`SealedFile::open`].
 pub fn open_file(
     input: &[u8],
     format: Format,
     identities: &[Identity],
     mac_check: MacCheck,
 ) -> Result<OpenedFile, Error> {
-    let (encrypted, wire) = stores::load_encrypted(format, input)?;
-    let meta = Metadata::from_wire(wire)?;
-    meta.check_version()?;
-    let data_key = keygroups::open_data_key(&meta, identities)?;
-    let mut plain = encrypted.clone();
-    let computed_mac = walk::decrypt_branches(
-        &mut plain,
-        &data_key,
-        &meta.effective_rule(),
-        meta.mac_only_encrypted,
-    )?;
-    if mac_check == MacCheck::Verify {
-        mac::verify_mac(&data_key, &meta.mac, &meta.lastmodified, &computed_mac)?;
-    }
-    Ok(OpenedFile {
-        encrypted,
-        plain,
-        meta,
-        data_key,
-        computed_mac,
-    })
+    SealedFile::parse(input, format)?.open(identities, mac_check)
 }
 
 /// Decrypts a sops file to its plaintext bytes (sops `decrypt`).
@@ -393,36 +455,16 @@ pub fn decrypt_with(
 }
 
 /// Re-encrypts the existing data key to a new set of key groups, leaving
-/// every value, the MAC and `lastmodified` untouched (sops `updatekeys`).
-///
-/// The file is fully decrypted first so a wrong key or a tampered file is
-/// refused before anything is rewritten. Non-age master keys are kept
-/// verbatim when the file keeps a single group (they still encrypt the same
-/// data key); with several groups the shares change, so such keys make this
-/// fail with [`Error::OpaqueKeysNeedRewrap`] rather than be dropped.
+/// every value, the MAC and `lastmodified` untouched (sops `updatekeys`):
+/// [`SealedFile::update_keys`] on `input`.
 pub fn update_keys(
     input: &[u8],
     format: Format,
-    identities: &[Identity],
+    identities: &Keyring,
     key_groups: &KeyGroups,
     layout: &StoreOptions,
 ) -> Result<Vec<u8>, Error> {
-    let opened = open_file(input, format, identities, MacCheck::Verify)?;
-    let mut meta = opened.meta;
-    let opaque: Vec<OpaqueKeys> = meta.key_groups.iter().map(|g| g.opaque.clone()).collect();
-    let (mut groups, threshold) = keygroups::seal_data_key(&opened.data_key, key_groups)?;
-    match (opaque.as_slice(), groups.as_mut_slice()) {
-        ([old], [new]) => new.opaque = old.clone(),
-        (old, _) => {
-            let count: usize = old.iter().map(OpaqueKeys::len).sum();
-            if count > 0 {
-                return Err(Error::OpaqueKeysNeedRewrap { count });
-            }
-        }
-    }
-    meta.key_groups = groups;
-    meta.shamir_threshold = threshold;
-    stores::emit_encrypted(format, &opened.encrypted, &meta.to_wire(), layout)
+    SealedFile::parse(input, format)?.update_keys(identities, key_groups, layout)
 }
 
 /// Generates a new data key, re-encrypts every value and the MAC under it,
@@ -446,9 +488,7 @@ pub fn rotate(
 }
 
 /// [`rotate`], sealing the new data key to `key_groups` instead of the
-/// file's own groups (when given): what moving a file away from a
-/// recipient needs, since the recipient being removed could open the old
-/// data key and everything under it.
+/// file's own groups (when given): [`SealedFile::rotate_to`] on `input`.
 pub fn rotate_to(
     input: &[u8],
     format: Format,
@@ -457,22 +497,11 @@ pub fn rotate_to(
     layout: &StoreOptions,
     clock: &dyn Clock,
 ) -> Result<Vec<u8>, Error> {
-    rotate_edited(input, format, identities, key_groups, layout, clock, |_| {
-        Ok::<(), Error>(())
-    })
+    SealedFile::parse(input, format)?.rotate_to(identities, key_groups, layout, clock)
 }
 
-/// [`rotate_to`] with a change to the plaintext in between: the file is
-/// opened (every tag and the MAC checked), `edit` changes the decrypted
-/// tree, and the result is sealed under a **new** data key with a new MAC
-/// and `lastmodified`, by the same code as every other rotation.
-///
-/// This is how a value is replaced (`bootstrap set`): the new value never
-/// exists under the old data key, which whoever could read the old value
-/// may hold. `edit` sees plaintext, so its errors must not quote values;
-/// if it fails, nothing is sealed. What `edit` leaves in a leaf is
-/// encrypted or not by the file's own rule, as on any rotation: a caller
-/// that needs a leaf encrypted checks the result.
+/// [`rotate_to`] with a change to the plaintext in between:
+/// [`SealedFile::rotate_edited`] on `input`.
 pub fn rotate_edited<E>(
     input: &[u8],
     format: Format,
@@ -485,46 +514,144 @@ pub fn rotate_edited<E>(
 where
     E: From<Error>,
 {
-    let opened = open_file(input, format, identities, MacCheck::Verify)?;
-    let mut meta = opened.meta;
-    let count: usize = meta.key_groups.iter().map(|g| g.opaque.len()).sum();
-    if count > 0 {
-        return Err(Error::OpaqueKeysNeedRewrap { count }.into());
-    }
-    let own;
-    let groups = match key_groups {
-        Some(groups) => groups,
-        None => {
-            let mut recipients = Vec::with_capacity(meta.key_groups.len());
-            for (group, g) in meta.key_groups.iter().enumerate() {
-                let parsed = g
-                    .age
-                    .iter()
-                    .enumerate()
-                    .map(|(index, a)| {
-                        Recipient::parse(&a.recipient)
-                            .map_err(|_| Error::InvalidRecipient { group, index })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                recipients.push(parsed);
+    SealedFile::parse(input, format)?.rotate_edited(identities, key_groups, layout, clock, edit)
+}
+
+impl SealedFile {
+    /// Re-encrypts the existing data key to a new set of key groups,
+    /// leaving every value, the MAC and `lastmodified` untouched (sops
+    /// `updatekeys`).
+    ///
+    /// The file is fully decrypted first so a wrong key or a tampered file
+    /// is refused before anything is rewritten. Non-age master keys are
+    /// kept verbatim when the file keeps a single group (they still encrypt
+    /// the same data key); with several groups the shares change, so such
+    /// keys make this fail with [`Error::OpaqueKeysNeedRewrap`] rather than
+    /// be dropped.
+    ///
+    /// The entry that opened the file is kept as it is, not wrapped again,
+    /// when its recipient stays and the identity that opened it is known
+    /// (by `identities`) to answer to that recipient: it is then known to
+    /// hold this data key for it. Every other entry is new. So adding a
+    /// recipient changes one entry less in the file's history, and costs
+    /// one key exchange less.
+    pub fn update_keys(
+        self,
+        identities: &Keyring,
+        key_groups: &KeyGroups,
+        layout: &StoreOptions,
+    ) -> Result<Vec<u8>, Error> {
+        let format = self.format;
+        let opened = self.open(identities, MacCheck::Verify)?;
+        let mut meta = opened.meta;
+        let opaque: Vec<OpaqueKeys> = meta.key_groups.iter().map(|g| g.opaque.clone()).collect();
+        let proven = match (opened.opened_by, meta.key_groups.as_slice()) {
+            (Some(by), [group]) => group.age.get(by.entry).filter(|entry| {
+                identities.public_key(by.identity) == Some(entry.recipient.as_str())
+            }),
+            _ => None,
+        };
+        let (mut groups, threshold) =
+            keygroups::seal_data_key_keeping(&opened.data_key, key_groups, proven)?;
+        match (opaque.as_slice(), groups.as_mut_slice()) {
+            ([old], [new]) => new.opaque = old.clone(),
+            (old, _) => {
+                let count: usize = old.iter().map(OpaqueKeys::len).sum();
+                if count > 0 {
+                    return Err(Error::OpaqueKeysNeedRewrap { count });
+                }
             }
-            own = KeyGroups::new(recipients, meta.shamir_threshold).map_err(|_| Error::NoKeys)?;
-            &own
         }
-    };
-    let mut branches = opened.plain;
-    edit(&mut branches)?;
-    let data_key = keygroups::generate_data_key();
-    let (groups, threshold) = keygroups::seal_data_key(&data_key, groups)?;
-    meta.key_groups = groups;
-    meta.shamir_threshold = threshold;
-    seal_tree(&mut branches, &data_key, &mut meta, clock)?;
-    Ok(stores::emit_encrypted(
-        format,
-        &branches,
-        &meta.to_wire(),
-        layout,
-    )?)
+        meta.key_groups = groups;
+        meta.shamir_threshold = threshold;
+        stores::emit_encrypted(format, &opened.encrypted, &meta.to_wire(), layout)
+    }
+
+    /// Generates a new data key, re-encrypts every value and the MAC under
+    /// it, and seals it to `key_groups`, or to the file's own recipients
+    /// and groups when `None` (sops `rotate`). Sealing to other groups is
+    /// what moving a file away from a recipient needs, since the recipient
+    /// being removed could open the old data key and everything under it.
+    /// Fails with [`Error::OpaqueKeysNeedRewrap`] if the file has master
+    /// keys this engine cannot re-encrypt.
+    pub fn rotate_to(
+        self,
+        identities: &[Identity],
+        key_groups: Option<&KeyGroups>,
+        layout: &StoreOptions,
+        clock: &dyn Clock,
+    ) -> Result<Vec<u8>, Error> {
+        self.rotate_edited(identities, key_groups, layout, clock, |_| {
+            Ok::<(), Error>(())
+        })
+    }
+
+    /// [`SealedFile::rotate_to`] with a change to the plaintext in between:
+    /// the file is opened (every tag and the MAC checked), `edit` changes
+    /// the decrypted tree, and the result is sealed under a **new** data key
+    /// with a new MAC and `lastmodified`, by the same code as every other
+    /// rotation.
+    ///
+    /// This is how a value is replaced (`bootstrap set`): the new value
+    /// never exists under the old data key, which whoever could read the
+    /// old value may hold. `edit` sees plaintext, so its errors must not
+    /// quote values; if it fails, nothing is sealed. What `edit` leaves in a
+    /// leaf is encrypted or not by the file's own rule, as on any rotation:
+    /// a caller that needs a leaf encrypted checks the result.
+    pub fn rotate_edited<E>(
+        self,
+        identities: &[Identity],
+        key_groups: Option<&KeyGroups>,
+        layout: &StoreOptions,
+        clock: &dyn Clock,
+        edit: impl FnOnce(&mut [tree::Branch]) -> Result<(), E>,
+    ) -> Result<Vec<u8>, E>
+    where
+        E: From<Error>,
+    {
+        let format = self.format;
+        let opened = self.open(identities, MacCheck::Verify)?;
+        let mut meta = opened.meta;
+        let count: usize = meta.key_groups.iter().map(|g| g.opaque.len()).sum();
+        if count > 0 {
+            return Err(Error::OpaqueKeysNeedRewrap { count }.into());
+        }
+        let own;
+        let groups = match key_groups {
+            Some(groups) => groups,
+            None => {
+                let mut recipients = Vec::with_capacity(meta.key_groups.len());
+                for (group, g) in meta.key_groups.iter().enumerate() {
+                    let parsed = g
+                        .age
+                        .iter()
+                        .enumerate()
+                        .map(|(index, a)| {
+                            Recipient::parse(&a.recipient)
+                                .map_err(|_| Error::InvalidRecipient { group, index })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    recipients.push(parsed);
+                }
+                own =
+                    KeyGroups::new(recipients, meta.shamir_threshold).map_err(|_| Error::NoKeys)?;
+                &own
+            }
+        };
+        let mut branches = opened.plain;
+        edit(&mut branches)?;
+        let data_key = keygroups::generate_data_key();
+        let (groups, threshold) = keygroups::seal_data_key(&data_key, groups)?;
+        meta.key_groups = groups;
+        meta.shamir_threshold = threshold;
+        seal_tree(&mut branches, &data_key, &mut meta, clock)?;
+        Ok(stores::emit_encrypted(
+            format,
+            &branches,
+            &meta.to_wire(),
+            layout,
+        )?)
+    }
 }
 
 /// What a sops file says about itself, read without any key.
@@ -554,19 +681,20 @@ pub struct Inspection {
 
 /// Lists leaves and recipients of an encrypted file without decrypting.
 pub fn inspect(input: &[u8], format: Format) -> Result<Inspection, Error> {
-    let (branches, wire) = stores::load_encrypted(format, input)?;
-    let meta = Metadata::from_wire(wire)?;
+    let sealed = SealedFile::parse(input, format)?;
+    let age_recipients = sealed.age_recipients();
+    let SealedFile {
+        encrypted: branches,
+        meta,
+        ..
+    } = sealed;
     let rule = meta.effective_rule();
     let mut walked = branches.clone();
     let leaves = walk::inspect_branches(&mut walked, &rule)?;
     Ok(Inspection {
         tree: branches,
         leaves,
-        age_recipients: meta
-            .key_groups
-            .iter()
-            .map(|g| g.age.iter().map(|a| a.recipient.clone()).collect())
-            .collect(),
+        age_recipients,
         opaque_keys: meta.key_groups.iter().map(|g| g.opaque.len()).collect(),
         shamir_threshold: meta.shamir_threshold,
         rule: (rule.field().to_string(), rule.value().to_string()),

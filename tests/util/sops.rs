@@ -46,6 +46,16 @@ pub fn sops_identities(key_file: &str) -> Vec<Identity> {
         .unwrap()
 }
 
+/// [`sops_identities`], each with the public key it answers to.
+pub fn sops_keyring(key_file: &str) -> ceremony::identity::Keyring {
+    ceremony::identity::Keyring::parse_identity_file(
+        key_file,
+        &read_sops_vector(key_file),
+        age::NoCallbacks,
+    )
+    .unwrap()
+}
+
 /// Key groups of recipients (`shamir_threshold` as sops records it).
 pub fn key_groups(groups: &[&[&str]], shamir_threshold: usize) -> sops::KeyGroups {
     let parsed = groups

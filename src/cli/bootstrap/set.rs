@@ -12,7 +12,7 @@ use ceremony::bootstrap::{Configs, plan};
 use ceremony::clock::SystemClock;
 use ceremony::fsio::{self, Cap};
 use ceremony::handover::items::{Field, ItemRef};
-use ceremony::identity::{self, IdentityError, ProcessEnvironment};
+use ceremony::identity::{self, IdentityError, Keyring, ProcessEnvironment};
 use ceremony::secret::SecretBytes;
 use zeroize::Zeroizing;
 
@@ -78,14 +78,14 @@ pub fn run(args: &BootstrapSetArgs) -> Result<()> {
 /// plus the root's bootstrap identities rebuilt from a quorum's bundles.
 /// With bundles, having no `-i` identity at all is fine (passphrase
 /// custodians are asked on the terminal).
-fn identities(args: &BootstrapSetArgs) -> Result<Vec<identity::Identity>> {
+fn identities(args: &BootstrapSetArgs) -> Result<Keyring> {
     let mut identities = match identity::sops_identities(
         &args.identities.identities,
         &ProcessEnvironment,
         TerminalCallbacks,
     ) {
         Ok(found) => found,
-        Err(IdentityError::NoIdentity) if !args.quorum.bundles.is_empty() => Vec::new(),
+        Err(IdentityError::NoIdentity) if !args.quorum.bundles.is_empty() => Keyring::default(),
         Err(e) => return Err(e.into()),
     };
     let rebuilt = super::quorum_identities(args.root.as_deref(), &args.quorum, &identities)?;
