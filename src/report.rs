@@ -12,6 +12,8 @@
 //! warns does not fail it; the rendering says so, so that a pass is never
 //! read as covering more than it did.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// The outcome of one check.
@@ -58,14 +60,15 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// What kind of check: `signature`, `share set`, `sealed`, …
-    pub check: String,
+    pub check: Cow<'static, str>,
     /// What it is about: a file, a key path, an item id; empty for a check
     /// of the whole input.
     pub subject: String,
     /// The outcome.
     pub status: Status,
-    /// Why, in words. Never a secret value.
-    pub detail: String,
+    /// Why, in words. Never a secret value. (Most are fixed words: a
+    /// report of ten thousand files then holds one copy of them.)
+    pub detail: Cow<'static, str>,
 }
 
 /// An ordered list of checks.
@@ -84,10 +87,10 @@ impl Report {
     /// Adds a check.
     pub fn push(
         &mut self,
-        check: impl Into<String>,
+        check: impl Into<Cow<'static, str>>,
         subject: impl Into<String>,
         status: Status,
-        detail: impl Into<String>,
+        detail: impl Into<Cow<'static, str>>,
     ) {
         self.checks.push(Check {
             check: check.into(),
@@ -100,10 +103,10 @@ impl Report {
     /// Adds a check that held (`ok`) or failed.
     pub fn record(
         &mut self,
-        check: impl Into<String>,
+        check: impl Into<Cow<'static, str>>,
         subject: impl Into<String>,
         ok: bool,
-        detail: impl Into<String>,
+        detail: impl Into<Cow<'static, str>>,
     ) {
         let status = if ok { Status::Pass } else { Status::Fail };
         self.push(check, subject, status, detail);

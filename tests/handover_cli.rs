@@ -742,7 +742,7 @@ fn any_flipped_byte_in_the_envelope_is_rejected() {
                 .checks
                 .iter()
                 .all(|c| c.status != Status::Pass
-                    || ["receipt", "expiry"].contains(&c.check.as_str())),
+                    || ["receipt", "expiry"].contains(&c.check.as_ref())),
             "byte {i}: {report:?}"
         );
     }

@@ -186,13 +186,13 @@ struct Checks<'a> {
 }
 
 impl Checks<'_> {
-    fn fail(&mut self, check: &str, key_path: &str, detail: impl Into<String>) {
+    fn fail(&mut self, check: &'static str, key_path: &str, detail: impl Into<String>) {
         let subject = if key_path == "-" {
             self.file.to_owned()
         } else {
             format!("{}: {key_path}", self.file)
         };
-        self.report.record(check, subject, false, detail);
+        self.report.record(check, subject, false, detail.into());
     }
 }
 

@@ -243,7 +243,7 @@ pub fn report_lines(report: &Report, prefix: &str) -> Vec<String> {
         .iter()
         .map(|check| {
             let label = if check.subject.is_empty() {
-                check.check.clone()
+                check.check.to_string()
             } else {
                 format!("{} {}", check.check, check.subject)
             };

@@ -104,29 +104,29 @@ struct Builder {
 impl Builder {
     fn push(&mut self, check: &'static str, subject: impl Into<String>, ok: bool, detail: String) {
         self.checks.push(Check {
-            check: check.to_owned(),
+            check: check.into(),
             subject: subject.into(),
             status: if ok { Status::Pass } else { Status::Fail },
-            detail,
+            detail: detail.into(),
         });
     }
 
     fn skip(&mut self, check: &'static str, subject: impl Into<String>, why: &str) {
         self.checks.push(Check {
-            check: check.to_owned(),
+            check: check.into(),
             subject: subject.into(),
             status: Status::Skipped,
-            detail: format!("not checked: {why}"),
+            detail: format!("not checked: {why}").into(),
         });
     }
 
     /// A commitment line without `--deep`: reported, but not a failure.
     fn commitment_not_requested(&mut self, id: &str) {
         self.checks.push(Check {
-            check: "commitment".to_owned(),
+            check: "commitment".into(),
             subject: id.to_owned(),
             status: Status::NotChecked,
-            detail: COMMITMENT_NOT_REQUESTED.to_owned(),
+            detail: COMMITMENT_NOT_REQUESTED.into(),
         });
     }
 }
@@ -804,7 +804,7 @@ mod tests {
         let statuses: Vec<_> = report
             .checks
             .iter()
-            .map(|c| (c.check.as_str(), c.status))
+            .map(|c| (c.check.as_ref(), c.status))
             .collect();
         assert_eq!(statuses[0], ("receipt", Status::Pass));
         assert_eq!(statuses[1], ("signature", Status::Fail));
@@ -847,7 +847,7 @@ mod tests {
         let lines: Vec<_> = report
             .checks
             .iter()
-            .map(|c| (c.check.as_str(), c.subject.as_str(), c.status))
+            .map(|c| (c.check.as_ref(), c.subject.as_str(), c.status))
             .collect();
         let at = lines
             .iter()

@@ -134,12 +134,12 @@ impl Online {
     }
 }
 
-fn check(name: &str, status: Status, detail: impl Into<String>) -> Check {
+fn check(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
     Check {
-        check: name.to_owned(),
+        check: name.into(),
         subject: String::new(),
         status,
-        detail: detail.into(),
+        detail: detail.into().into(),
     }
 }
 
@@ -157,7 +157,7 @@ pub fn run(options: &Options) -> Preflight {
         if check.status == Status::Fail && options.allow_online {
             Check {
                 status: Status::Overridden,
-                detail: format!("{} (allowed by --allow-online)", check.detail),
+                detail: format!("{} (allowed by --allow-online)", check.detail).into(),
                 ..check
             }
         } else {
@@ -220,7 +220,7 @@ pub fn check_kernel_interfaces() -> Check {
     interfaces_outcome(name, &up)
 }
 
-fn interfaces_outcome(name: &str, up: &[String]) -> Check {
+fn interfaces_outcome(name: &'static str, up: &[String]) -> Check {
     if up.is_empty() {
         check(
             name,
@@ -260,13 +260,13 @@ pub fn check_inet_sockets() -> Check {
 /// read from a `/sys/class/net` tree under `root` (the fake trees of the
 /// tests; the real machine is asked over netlink).
 pub fn check_interfaces(root: &Path) -> Check {
-    let name = "network-interfaces".to_owned();
+    let name = "network-interfaces";
     let dir = root.join("sys/class/net");
     let entries = match fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(_) => {
             return check(
-                &name,
+                name,
                 Status::Fail,
                 format!(
                     "cannot read {}: the interfaces cannot be checked",
@@ -304,7 +304,7 @@ pub fn check_interfaces(root: &Path) -> Check {
     }
     if !unreadable.is_empty() {
         return check(
-            &name,
+            name,
             Status::Fail,
             format!(
                 "cannot read the state of {}: the interfaces cannot be checked",
@@ -312,12 +312,12 @@ pub fn check_interfaces(root: &Path) -> Check {
             ),
         );
     }
-    interfaces_outcome(&name, &up)
+    interfaces_outcome(name, &up)
 }
 
 /// A default route, IPv4 or IPv6 (reject routes do not count).
 pub fn check_default_route(root: &Path) -> Check {
-    let name = "default-route".to_owned();
+    let name = "default-route";
     let mut found = Vec::new();
     let mut unreadable = Vec::new();
     for table in ["proc/net/route", "proc/net/ipv6_route"] {
@@ -330,7 +330,7 @@ pub fn check_default_route(root: &Path) -> Check {
     }
     if !unreadable.is_empty() {
         return check(
-            &name,
+            name,
             Status::Fail,
             format!(
                 "cannot read {}: the routes cannot be checked",
@@ -365,10 +365,10 @@ pub fn check_default_route(root: &Path) -> Check {
         }
     }
     if found.is_empty() {
-        check(&name, Status::Pass, "no default route")
+        check(name, Status::Pass, "no default route")
     } else {
         check(
-            &name,
+            name,
             Status::Fail,
             format!("default route present: {}", found.join(", ")),
         )
@@ -377,11 +377,11 @@ pub fn check_default_route(root: &Path) -> Check {
 
 /// Active swap: a page holding a secret could be written to disk.
 pub fn check_swap(root: &Path) -> Check {
-    let name = "swap".to_owned();
+    let name = "swap";
     // Unread is not the same as none: say what was not checked.
     let Some(table) = read(root, "proc/swaps") else {
         return check(
-            &name,
+            name,
             Status::Warn,
             format!(
                 "cannot read {}: swap was not checked (secrets could be paged to disk)",
@@ -395,10 +395,10 @@ pub fn check_swap(root: &Path) -> Check {
         .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect();
     if swaps.is_empty() {
-        check(&name, Status::Pass, "no active swap")
+        check(name, Status::Pass, "no active swap")
     } else {
         check(
-            &name,
+            name,
             Status::Warn,
             format!(
                 "swap active on {}: secrets could be paged to disk (swapoff -a, or encrypted swap)",
@@ -466,7 +466,7 @@ fn harden() -> Vec<Check> {
 /// without the flag refuses it; then everything is locked at once.
 #[allow(unsafe_code)]
 fn lock_memory() -> Check {
-    let name = "memory-lock".to_owned();
+    let name = "memory-lock";
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -476,7 +476,7 @@ fn lock_memory() -> Check {
     let unlimited = got && limit.rlim_cur == libc::RLIM_INFINITY;
     if !(unlimited || has_cap_ipc_lock()) {
         return check(
-            &name,
+            name,
             Status::Warn,
             format!(
                 "memory not locked: RLIMIT_MEMLOCK is {} KiB and CAP_IPC_LOCK is not held (run as root or raise ulimit -l)",
@@ -494,10 +494,10 @@ fn lock_memory() -> Check {
         detail = "all memory locked in RAM (mlockall)";
     }
     if locked {
-        check(&name, Status::Pass, detail)
+        check(name, Status::Pass, detail)
     } else {
         check(
-            &name,
+            name,
             Status::Warn,
             format!("mlockall failed: {}", std::io::Error::last_os_error()),
         )

@@ -203,14 +203,14 @@ impl PreflightRecord {
                 .checks
                 .iter()
                 .map(|c| PreflightCheckRecord {
-                    name: c.check.clone(),
+                    name: c.check.to_string(),
                     outcome: match c.status {
                         Status::Pass => PreflightOutcome::Pass,
                         Status::Fail | Status::Skipped => PreflightOutcome::Fail,
                         Status::Overridden => PreflightOutcome::Overridden,
                         Status::Warn | Status::NotChecked => PreflightOutcome::Warn,
                     },
-                    detail: c.detail.clone(),
+                    detail: c.detail.to_string(),
                 })
                 .collect(),
             allow_online: preflight.allow_online(),

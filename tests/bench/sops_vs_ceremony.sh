@@ -156,18 +156,30 @@ peak() {
   PEAK=$(tail -n 1 "$WORK/peak")
 }
 
+# retire PATH…: moves each out of the way, into spent/, all removed at the
+# exit: on ext4 without a journal every file deleted in the last half
+# minute costs each new file time (docs/performance.md), and what the
+# bench itself deletes is no part of what it measures.
+mkdir spent
+retired=0
+retire() {
+  local path
+  for path in "$@"; do
+    [ -e "$path" ] || continue
+    retired=$((retired + 1))
+    mv "$path" "spent/$retired"
+  done
+}
+
 # batch LABEL SOURCE SETUP CMD…: $REPEAT timed runs of CMD, which works on
 # the tree `ours`, then one more for its peak memory; sets ELAPSED (the
 # median) and PEAK, and leaves the last run's tree in `ours`. Each run has
 # its own copy of SOURCE (SETUP run on it), all made before the first run
-# and moved into place by a rename, and removed after the last: on ext4
-# without a journal a new file costs time for every file deleted in the
-# last half minute (docs/performance.md), and the bench's own deletions are
-# no part of what is measured.
+# and moved into place by a rename, and retired after the last.
 batch() {
   local label="$1" source="$2" setup="$3" times=() k
   shift 3
-  rm -rf copies ours
+  retire copies ours
   mkdir copies
   for k in $(seq 0 "$REPEAT"); do
     cp -r "$source" "copies/$k"
@@ -184,7 +196,7 @@ batch() {
   done
   mv copies/0 ours
   peak "$label" "$@"
-  rm -rf copies
+  retire copies
   echo "   ceremony runs: ${times[*]} s"
   ELAPSED=$(median "${times[@]}")
 }
@@ -268,7 +280,7 @@ for N in $SIZES; do
   echo "== seal $N files"
   batch "seal $N" "plain-$N" no_setup "$CEREMONY" bootstrap seal --in-place --recipient "$R1" ours
   seal_ours=$ELAPSED seal_peak=$PEAK
-  rm -rf theirs && cp -r "plain-$N" theirs
+  retire theirs && cp -r "plain-$N" theirs
   pushd theirs >/dev/null
   loop "sops encrypt" "$SOPS" encrypt --in-place --age "$R1" --encrypted-regex "$REGEX"
   popd >/dev/null
@@ -279,7 +291,7 @@ for N in $SIZES; do
     fail "sops does not open ceremony's sealed file to the original"
   "$CEREMONY" bootstrap open -i key.txt "theirs/$first" | cmp -s - "plain-$N/$first" ||
     fail "ceremony does not open sops's sealed file to the original"
-  rm -rf "sealed-$N" && mv ours "sealed-$N"
+  retire "sealed-$N" && mv ours "sealed-$N"
   sops_seal_peak=$(sops_peak "$SOPS" encrypt --age "$R1" --encrypted-regex "$REGEX" "plain-$N/$first")
   record "seal $N files (one --in-place call vs sops loop)" "$seal_ours" "$seal_sops" 100 "$seal_peak" "$sops_seal_peak"
 
@@ -287,14 +299,14 @@ for N in $SIZES; do
   batch "updatekeys $N" "sealed-$N" sops_yaml "$CEREMONY" bootstrap updatekeys -i key.txt ours
   update_ours=$ELAPSED update_peak=$PEAK
   grep -q "$R2" "ours/$first" || fail "ceremony updatekeys did not add the recipient"
-  rm -rf theirs && cp -r "sealed-$N" theirs && sops_yaml theirs
+  retire theirs && cp -r "sealed-$N" theirs && sops_yaml theirs
   pushd theirs >/dev/null
   SOPS_AGE_KEY_FILE=../key.txt loop "sops updatekeys" "$SOPS" updatekeys -y
   popd >/dev/null
   update_sops=$ELAPSED
   echo "   sops loop: $update_sops s"
   grep -q "$R2" "theirs/$first" || fail "sops updatekeys did not add the recipient"
-  rm -rf theirs && cp -r "sealed-$N" theirs && sops_yaml theirs
+  retire theirs && cp -r "sealed-$N" theirs && sops_yaml theirs
   sops_update_peak=$(cd theirs && SOPS_AGE_KEY_FILE=../key.txt sops_peak "$SOPS" updatekeys -y "$first")
   record "updatekeys $N files (one call vs sops loop)" "$update_ours" "$update_sops" 100 "$update_peak" "$sops_update_peak"
 
@@ -304,16 +316,16 @@ for N in $SIZES; do
   cmp -s "ours/$first" "sealed-$N/$first" && fail "ceremony rotate left the file as it was"
   SOPS_AGE_KEY_FILE=key.txt "$SOPS" decrypt "ours/$first" | cmp -s - "plain-$N/$first" ||
     fail "sops does not open ceremony's rotated file to the original"
-  rm -rf theirs && cp -r "sealed-$N" theirs
+  retire theirs && cp -r "sealed-$N" theirs
   pushd theirs >/dev/null
   SOPS_AGE_KEY_FILE=../key.txt loop "sops rotate" "$SOPS" rotate -i
   popd >/dev/null
   rotate_sops=$ELAPSED
   echo "   sops loop: $rotate_sops s"
-  rm -rf theirs && cp -r "sealed-$N" theirs
+  retire theirs && cp -r "sealed-$N" theirs
   sops_rotate_peak=$(SOPS_AGE_KEY_FILE=key.txt sops_peak "$SOPS" rotate -i "theirs/$first")
   record "rotate $N files (one call vs sops loop)" "$rotate_ours" "$rotate_sops" 100 "$rotate_peak" "$sops_rotate_peak"
-  rm -rf ours theirs
+  retire ours theirs
 done
 
 # ---- one file

@@ -70,7 +70,7 @@ impl DemoOut {
         if let Some((staging, kept)) = &self.renamed {
             for check in &mut shown.checks {
                 check.subject = check.subject.replace(staging.as_str(), kept);
-                check.detail = check.detail.replace(staging.as_str(), kept);
+                check.detail = check.detail.replace(staging.as_str(), kept).into();
             }
         }
         for line in report_lines(&shown, "  ") {

@@ -51,12 +51,13 @@ fn analyze(value: &str) -> ScalarAnalysis {
     let (mut break_space, mut space_break) = (false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
-    let mut chars: Zeroizing<Vec<char>> = Zeroizing::new(Vec::with_capacity(value.len()));
-    chars.extend(value.chars());
-    for (i, &c) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).copied();
+    // One pass over the characters, looking one ahead; no copy of the
+    // value is made (it may be a secret, and a copy would need wiping).
+    let mut chars = value.chars().enumerate().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|&(_, n)| n);
         let followed_by_ws = next.is_none_or(|n| n == ' ' || n == '\t' || is_break(n));
-        let last = i + 1 == chars.len();
+        let last = next.is_none();
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
