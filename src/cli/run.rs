@@ -14,8 +14,8 @@ use anyhow::{Context, Result};
 use ceremony::clock::SystemClock;
 use ceremony::fsio::{self, Cap};
 use ceremony::script::walk::{Answer, Decision, Next, Walk};
-use ceremony::script::{self, Planned, PlannedStep, Roster, Script, Values};
-use ceremony::transcript::{self, Entry, Role};
+use ceremony::script::{self, Planned, PlannedStep, Recorder, Roster, Script, Values};
+use ceremony::transcript::{self, Role};
 use ceremony::words::Digest;
 use clap::CommandFactory;
 
@@ -25,9 +25,6 @@ use super::output::{self, Listing, note};
 
 /// The longest answer line read (bytes).
 const MAX_ANSWER_BYTES: u64 = 8 * 1024;
-
-/// The most a step's captured stdout may hold (an emitted Secret is a few KiB).
-const MAX_CAPTURED_BYTES: u64 = 16 << 20;
 
 /// Where confirmations and decisions come from.
 enum Answers {
@@ -88,14 +85,7 @@ impl Answers {
                 .into());
             };
             if let Some(answer) = Answer::parse(&line)? {
-                if answer.step() != step {
-                    return Err(script::Error::Answer(format!(
-                        "the next answer is for step {}, but the ceremony asks about step {step} ({question}): the answers are out of step with the ceremony",
-                        answer.step()
-                    ))
-                    .into());
-                }
-                return Ok(answer);
+                return Ok(answer.for_step(step, question)?);
             }
         }
     }
@@ -157,90 +147,6 @@ fn gate_flags(args: &RunArgs) -> Vec<String> {
     flags
 }
 
-/// The ceremony's transcript, and the head it left it at. Between two of
-/// its records, only a step's own command may append one: a record made
-/// by anything else (a command in another shell, a line written by hand)
-/// would stand inside the ceremony, under the head the witnesses read
-/// aloud and sign, as if it were part of it. So every append, and the head
-/// printed at the end, first checks that the transcript is as the ceremony
-/// left it.
-struct Recorder {
-    path: PathBuf,
-    head: String,
-}
-
-impl Recorder {
-    fn open(path: &Path) -> Result<Self> {
-        let head = if path.exists() {
-            read_verified(path)?.head
-        } else {
-            transcript::GENESIS.to_owned()
-        };
-        Ok(Self {
-            path: path.to_owned(),
-            head,
-        })
-    }
-
-    /// The transcript, verified, refused if anything was appended since
-    /// the ceremony's last record (or the record of its step's command).
-    fn current(&self) -> Result<transcript::Verified> {
-        // Not yet made: the ceremony's start creates it.
-        if self.head == transcript::GENESIS && !self.path.exists() {
-            return Ok(transcript::verify("")?);
-        }
-        let verified = read_verified(&self.path)?;
-        if verified.head == self.head {
-            return Ok(verified);
-        }
-        let last_ours = (0..verified.records.len())
-            .find(|&seq| verified.hash_of(seq) == Some(self.head.as_str()));
-        let what = match last_ours {
-            Some(seq) => format!(
-                "record {} was not made by this ceremony: something else wrote to the transcript while the ceremony ran",
-                seq + 1
-            ),
-            None if self.head == transcript::GENESIS => "record 0 was not made by this ceremony: something else wrote to the transcript while the ceremony ran".to_owned(),
-            None => "the ceremony's last record is no longer in it: the transcript was rewritten while the ceremony ran".to_owned(),
-        };
-        Err(CliError::NotVerified(format!(
-            "{}: {what} (the ceremony left its head at {}, it is now {}); the ceremony stops here",
-            self.path.display(),
-            self.head,
-            verified.head
-        ))
-        .into())
-    }
-
-    fn append(&mut self, entry: Entry) -> Result<transcript::Record> {
-        self.current()?;
-        let record = transcript::append_if_head(&self.path, entry, &self.head, &SystemClock)?;
-        self.head = transcript::line_hash(&serde_json::to_string(&record)?);
-        Ok(record)
-    }
-
-    /// After a step's command: its one record, if it left one, is the
-    /// ceremony's too.
-    fn took(&mut self, verified: &transcript::Verified, command_seq: Option<u64>) {
-        let seq = command_seq.and_then(|s| usize::try_from(s).ok());
-        if let Some(seq) = seq.filter(|&seq| seq + 1 == verified.records.len()) {
-            let after_ours = verified
-                .records
-                .get(seq)
-                .is_some_and(|r| r.prev == self.head);
-            if after_ours {
-                self.head = verified.head.clone();
-            }
-        }
-    }
-}
-
-fn read_verified(path: &Path) -> Result<transcript::Verified> {
-    let text = String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
-        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())))?;
-    Ok(transcript::verify(&text)?)
-}
-
 /// Runs `ceremony run`.
 pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
     let bytes = fsio::read_input(&args.script, Cap::Document)?;
@@ -269,7 +175,7 @@ pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
 
     let (mut walk, start) = Walk::start(&script, roster, &values, &transcript_text);
     let total = walk.steps().len();
-    recorder.append(start)?;
+    recorder.append(start, &SystemClock)?;
     note!(
         "Ceremony {} (script {} version {}, sha256 {}): {total} step(s). Operator {}; witnesses {}{}.",
         script.title,
@@ -286,7 +192,7 @@ pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
     let outcome = walk_steps(&mut walk, &mut answers, &mut recorder, &gate, total);
     // Whatever happened, the ceremony's end is recorded: a stop, an answer
     // out of step, a command that could not start.
-    let end = recorder.append(walk.end());
+    let end = recorder.append(walk.end(), &SystemClock);
     outcome?;
     end?;
     if let Some(stopped) = walk.stopped() {
@@ -324,7 +230,7 @@ fn walk_steps(
                 walk.confirmed(&who, yes)?
             }
         };
-        recorder.append(entry)?;
+        recorder.append(entry, &SystemClock)?;
         if next == Next::Decide {
             note!("  ✗ step {} did not go as the script expects.", step.id);
             let is_run = matches!(step.action, Planned::Run { .. });
@@ -333,7 +239,7 @@ fn walk_steps(
                 match walk.decide(decision) {
                     Ok((entry, next)) => {
                         if let Some(entry) = entry {
-                            recorder.append(entry)?;
+                            recorder.append(entry, &SystemClock)?;
                         }
                         if next == Next::Stop {
                             return Ok(());
@@ -396,7 +302,7 @@ fn run_step(
     expect: u8,
     answers: &Answers,
 ) -> Result<Ran> {
-    let path = recorder.path.clone();
+    let path = recorder.path().to_owned();
     let path = path.as_path();
     let records_before = recorder.current()?.records.len();
     let exe = std::env::current_exe().context("finding the ceremony binary to run the step")?;
@@ -410,15 +316,12 @@ fn run_step(
     // A product (an emitted Secret) is captured and written only when the
     // step succeeds, owner-only and never over a file: nothing half-written.
     if let Some(target) = stdout {
-        if target.exists() {
+        if let Some(problem) = script::product_target_problem(target) {
             return Ok(Ran {
                 exit_code: 0,
                 command_seq: None,
                 outcome: String::new(),
-                problem: Some(format!(
-                    "{} already exists: the step writes a new file, never over one",
-                    target.display()
-                )),
+                problem: Some(problem),
             });
         }
         command
@@ -433,7 +336,7 @@ fn run_step(
     let mut child = command.spawn().context("starting the step's command")?;
     let mut captured = zeroize::Zeroizing::new(Vec::new());
     if let Some(out) = child.stdout.take() {
-        out.take(MAX_CAPTURED_BYTES + 1)
+        out.take(script::MAX_PRODUCT_BYTES + 1)
             .read_to_end(&mut captured)
             .context("reading the step's output")?;
     }
@@ -442,25 +345,15 @@ fn run_step(
         .code()
         .and_then(|c| u8::try_from(c).ok())
         .unwrap_or(super::exit::INTERNAL);
-    let verified = read_verified(path)?;
-    let (command_seq, outcome) = find_record(&verified, records_before, argv);
+    let verified = transcript::read_verified(path)?;
+    let (command_seq, outcome) = script::find_command_record(&verified, records_before, argv);
     recorder.took(&verified, command_seq);
     let mut problem = None;
     if let Some(target) = stdout {
-        if captured.len() as u64 > MAX_CAPTURED_BYTES {
-            problem = Some(format!(
-                "its output is larger than {MAX_CAPTURED_BYTES} bytes"
-            ));
-        } else if exit_code == expect && exit_code == 0 {
-            match fsio::write_new(target, &captured, 0o600) {
-                Ok(_) => note!("  written {} (owner-only)", target.display()),
-                Err(e) => {
-                    problem = Some(format!(
-                        "its output could not be written: {}",
-                        ceremony::error::chain_text(&e)
-                    ))
-                }
-            }
+        match script::keep_product(target, &captured, exit_code, expect) {
+            Ok(script::Kept::Written) => note!("  written {} (owner-only)", target.display()),
+            Ok(script::Kept::NotWritten) => {}
+            Err(why) => problem = Some(why),
         }
     }
     Ok(Ran {
@@ -469,31 +362,6 @@ fn run_step(
         outcome,
         problem,
     })
-}
-
-/// The command record the step appended: the one record after
-/// `before`, a command with exactly these arguments.
-fn find_record(
-    verified: &transcript::Verified,
-    before: usize,
-    argv: &[String],
-) -> (Option<u64>, String) {
-    if verified.records.len() != before + 1 {
-        return (None, String::new());
-    }
-    match verified.records.last().map(|r| (r.seq, &r.entry)) {
-        Some((
-            seq,
-            Entry::Command {
-                argv: recorded,
-                outcome,
-                ..
-            },
-        )) if recorded.len() == argv.len() + 2 && recorded.get(2..) == Some(argv) => {
-            (Some(seq), outcome.clone())
-        }
-        _ => (None, String::new()),
-    }
 }
 
 fn ask_confirm(
@@ -513,14 +381,8 @@ fn ask_confirm(
             .map_err(|_| CliError::Cancelled)?;
         return Ok((who, yes));
     }
-    match answers.next(&step.id, &format!("confirmed by a {}", role.as_str()))? {
-        Answer::Confirm { by, confirmed, .. } => Ok((by, confirmed)),
-        Answer::Decide { .. } => Err(script::Error::Answer(format!(
-            "step {} asks for a confirmation (confirmed_by or refused_by), not an exception",
-            step.id
-        ))
-        .into()),
-    }
+    let question = format!("confirmed by a {}", role.as_str());
+    Ok(answers.next(&step.id, &question)?.into_confirmation()?)
 }
 
 fn ask_decision(
@@ -530,14 +392,8 @@ fn ask_decision(
     is_run: bool,
 ) -> Result<Decision> {
     if !matches!(answers, Answers::Terminal) {
-        return match answers.next(&step.id, "an exception: the operator's reason and a witness's decision, or stop")? {
-            Answer::Decide { decision, .. } => Ok(decision),
-            Answer::Confirm { .. } => Err(script::Error::Answer(format!(
-                "step {} did not go as expected: answer with an exception or stop, not a confirmation",
-                step.id
-            ))
-            .into()),
-        };
+        let question = "an exception: the operator's reason and a witness's decision, or stop";
+        return Ok(answers.next(&step.id, question)?.into_decision()?);
     }
     let mut choices = vec!["stop the ceremony", "go on past this step, as an exception"];
     if is_run {
@@ -594,7 +450,7 @@ fn select(prompt: &str, names: &[&str]) -> Result<String> {
 }
 
 fn finish(recorder: &Recorder, script: &Script) -> Result<()> {
-    let path = recorder.path.as_path();
+    let path = recorder.path();
     // The head read aloud is the ceremony's own: its end record, nothing after.
     let verified = recorder.current()?;
     let head = Digest::parse(&verified.ceremony_head)

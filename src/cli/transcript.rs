@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use ceremony::clock::SystemClock;
-use ceremony::fsio::{self, Cap};
+use ceremony::fsio;
 use ceremony::handover::TrustFile;
 use ceremony::root::RootDir;
 use ceremony::transcript::{self, CheckOptions, ExpectedSigner, witness};
@@ -32,8 +32,7 @@ pub fn run(command: TranscriptCommand) -> Result<()> {
 }
 
 fn read(path: &Path) -> Result<String> {
-    String::from_utf8(fsio::read_input(path, Cap::Transcript)?)
-        .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", path.display())).into())
+    Ok(transcript::read_text(path)?)
 }
 
 /// The transcript, verified: a broken chain is a failed check (exit 4).

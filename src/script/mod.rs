@@ -35,7 +35,12 @@ use crate::transcript::witness::valid_name;
 use crate::transcript::{Param, Participant, Role};
 use crate::words::Digest;
 
+mod product;
+mod recorder;
 pub mod walk;
+
+pub use product::{Kept, MAX_PRODUCT_BYTES, keep_product, product_target_problem};
+pub use recorder::{Recorder, find_command_record};
 
 /// The format tag of version 1 scripts.
 pub const SCRIPT_FORMAT_V1: &str = "ceremony.script.v1";
@@ -74,6 +79,10 @@ pub enum Error {
     /// An answer that does not answer the question asked.
     #[error("{0}")]
     Answer(String),
+    /// Something other than the ceremony and its steps' commands wrote to
+    /// the transcript while the ceremony ran ([`Recorder`]).
+    #[error("{0}")]
+    Interfered(String),
     /// The ceremony stopped: a step's outcome was not the expected one and
     /// no witness accepted an exception.
     #[error("the ceremony stopped at step {step}: {why}")]
@@ -93,6 +102,7 @@ impl Error {
             Error::Script(_) => Class::Input,
             Error::Value(_) | Error::Roster(_) | Error::Answer(_) => Class::Usage,
             Error::Stopped { .. } => Class::Stopped,
+            Error::Interfered(_) => Class::Verification,
         }
     }
 
@@ -111,6 +121,9 @@ impl Error {
             }
             Error::Stopped { .. } => {
                 "the transcript records where and why; `ceremony transcript report` shows it. Fix the cause, then run the ceremony again or continue by hand"
+            }
+            Error::Interfered(_) => {
+                "nothing but the ceremony may write to its transcript while it runs: find what did, and start the ceremony again on a transcript that holds only ceremonies"
             }
         })
     }

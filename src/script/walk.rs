@@ -520,4 +520,40 @@ impl Answer {
             Answer::Confirm { step, .. } | Answer::Decide { step, .. } => step,
         }
     }
+
+    /// This answer, if it is for `step`; `question` (what the ceremony
+    /// asks) is for the error. Answers are read in order, one per
+    /// question: one for another step means the answers and the ceremony
+    /// have parted ways, and nothing after can be trusted to fit.
+    pub fn for_step(self, step: &str, question: &str) -> Result<Self, Error> {
+        if self.step() == step {
+            return Ok(self);
+        }
+        Err(Error::Answer(format!(
+            "the next answer is for step {}, but the ceremony asks about step {step} ({question}): the answers are out of step with the ceremony",
+            self.step()
+        )))
+    }
+
+    /// Who confirmed (or refused) a confirm step, and which: the answer to
+    /// a confirm step must be one.
+    pub fn into_confirmation(self) -> Result<(String, bool), Error> {
+        match self {
+            Answer::Confirm { by, confirmed, .. } => Ok((by, confirmed)),
+            Answer::Decide { step, .. } => Err(Error::Answer(format!(
+                "step {step} asks for a confirmation (confirmed_by or refused_by), not an exception"
+            ))),
+        }
+    }
+
+    /// The decision on a step that did not go as expected: the answer
+    /// there must be one.
+    pub fn into_decision(self) -> Result<Decision, Error> {
+        match self {
+            Answer::Decide { decision, .. } => Ok(decision),
+            Answer::Confirm { step, .. } => Err(Error::Answer(format!(
+                "step {step} did not go as expected: answer with an exception or stop, not a confirmation"
+            ))),
+        }
+    }
 }

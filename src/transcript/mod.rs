@@ -294,6 +294,12 @@ pub enum TranscriptError {
     /// Reading or writing the file failed.
     #[error("{0}")]
     Io(String),
+    /// The file is not UTF-8 text, so no transcript.
+    #[error("{}: not UTF-8 text", path.display())]
+    NotText {
+        /// The file.
+        path: std::path::PathBuf,
+    },
 }
 
 impl TranscriptError {
@@ -302,6 +308,7 @@ impl TranscriptError {
         use crate::class::Class;
         match self {
             TranscriptError::Io(_) => Class::Io,
+            TranscriptError::NotText { .. } => Class::Input,
             _ => Class::Verification,
         }
     }
@@ -314,6 +321,31 @@ impl TranscriptError {
             ),
             _ => None,
         }
+    }
+}
+
+/// Reads the transcript at `path` as text: a regular file of at most
+/// [`crate::fsio::Cap::Transcript`], UTF-8.
+pub fn read_text(path: &Path) -> Result<String, crate::Error> {
+    let bytes = crate::fsio::read_input(path, crate::fsio::Cap::Transcript)?;
+    String::from_utf8(bytes).map_err(|_| {
+        TranscriptError::NotText {
+            path: path.to_owned(),
+        }
+        .into()
+    })
+}
+
+/// Reads and verifies the transcript at `path` ([`read_text`], [`verify`]).
+pub fn read_verified(path: &Path) -> Result<Verified, crate::Error> {
+    Ok(verify(&read_text(path)?)?)
+}
+
+impl Record {
+    /// The hash of its line, which the next record's `prev` carries.
+    pub fn hash(&self) -> Result<String, TranscriptError> {
+        let line = serde_json::to_string(self).map_err(|e| TranscriptError::Io(e.to_string()))?;
+        Ok(line_hash(&line))
     }
 }
 

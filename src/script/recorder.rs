@@ -1,0 +1,236 @@
+//! The ceremony's hold on its transcript while it runs.
+//!
+//! Between two of the ceremony's records, only a step's own command may
+//! append one: a record made by anything else (a command in another shell,
+//! a line written by hand) would stand inside the ceremony, under the head
+//! the witnesses read aloud and sign, as if it were part of it. So a
+//! [`Recorder`] remembers the head the ceremony left the transcript at,
+//! and every append, and every look at the transcript, first checks that
+//! it is still as the ceremony left it.
+
+use std::path::{Path, PathBuf};
+
+use crate::clock::Clock;
+use crate::transcript::{self, Entry, Record, Verified};
+
+/// The ceremony's transcript, and the head it left it at.
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    head: String,
+}
+
+impl Recorder {
+    /// Holds the transcript at `path` (which need not exist yet: the
+    /// ceremony's start creates it). One that does not verify is refused
+    /// now, before anyone is asked anything: it is never extended.
+    pub fn open(path: &Path) -> Result<Self, crate::Error> {
+        let head = if path.exists() {
+            transcript::read_verified(path)?.head
+        } else {
+            transcript::GENESIS.to_owned()
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            head,
+        })
+    }
+
+    /// The transcript's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The transcript, verified; refused ([`super::Error::Interfered`]) if
+    /// anything was appended since the ceremony's last record (or the
+    /// record of its step's command).
+    pub fn current(&self) -> Result<Verified, crate::Error> {
+        if self.head == transcript::GENESIS && !self.path.exists() {
+            return Ok(transcript::verify("")?);
+        }
+        let verified = transcript::read_verified(&self.path)?;
+        if verified.head == self.head {
+            return Ok(verified);
+        }
+        let last_ours = (0..verified.records.len())
+            .find(|&seq| verified.hash_of(seq) == Some(self.head.as_str()));
+        let what = match last_ours {
+            Some(seq) => format!(
+                "record {} was not made by this ceremony: something else wrote to the transcript while the ceremony ran",
+                seq + 1
+            ),
+            None if self.head == transcript::GENESIS => "record 0 was not made by this ceremony: something else wrote to the transcript while the ceremony ran".to_owned(),
+            None => "the ceremony's last record is no longer in it: the transcript was rewritten while the ceremony ran".to_owned(),
+        };
+        Err(super::Error::Interfered(format!(
+            "{}: {what} (the ceremony left its head at {}, it is now {}); the ceremony stops here",
+            self.path.display(),
+            self.head,
+            verified.head
+        ))
+        .into())
+    }
+
+    /// Appends one of the ceremony's own records.
+    pub fn append(&mut self, entry: Entry, clock: &dyn Clock) -> Result<Record, crate::Error> {
+        self.current()?;
+        let record = transcript::append_if_head(&self.path, entry, &self.head, clock)?;
+        self.head = record.hash()?;
+        Ok(record)
+    }
+
+    /// After a step's command ran, with the transcript as it now is:
+    /// the command's one record (`command_seq`, see
+    /// [`find_command_record`]) is the ceremony's too, if it is the last
+    /// and follows the ceremony's own.
+    pub fn took(&mut self, verified: &Verified, command_seq: Option<u64>) {
+        let seq = command_seq.and_then(|s| usize::try_from(s).ok());
+        if let Some(seq) = seq.filter(|&seq| seq + 1 == verified.records.len()) {
+            let after_ours = verified
+                .records
+                .get(seq)
+                .is_some_and(|r| r.prev == self.head);
+            if after_ours {
+                self.head = verified.head.clone();
+            }
+        }
+    }
+}
+
+/// The record a step's command appended: the one record after the first
+/// `before`, a command with exactly these arguments (after the
+/// `--transcript PATH` the ceremony put in front). Its sequence number and
+/// recorded outcome; `None` and an empty outcome when there is no such
+/// record.
+pub fn find_command_record(
+    verified: &Verified,
+    before: usize,
+    argv: &[String],
+) -> (Option<u64>, String) {
+    if verified.records.len() != before + 1 {
+        return (None, String::new());
+    }
+    match verified.records.last().map(|r| (r.seq, &r.entry)) {
+        Some((
+            seq,
+            Entry::Command {
+                argv: recorded,
+                outcome,
+                ..
+            },
+        )) if recorded.len() == argv.len() + 2 && recorded.get(2..) == Some(argv) => {
+            (Some(seq), outcome.clone())
+        }
+        _ => (None, String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    fn command(argv: &[&str]) -> Entry {
+        Entry::Command {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            exit_code: 0,
+            outcome: "ok".into(),
+        }
+    }
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_record_made_by_anything_else_stops_the_ceremony() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut recorder = Recorder::open(&path).unwrap();
+        recorder.append(command(&["one"]), &SystemClock).unwrap();
+        recorder.append(command(&["two"]), &SystemClock).unwrap();
+        assert_eq!(recorder.current().unwrap().records.len(), 2);
+
+        transcript::append(&path, command(&["intruder"]), &SystemClock).unwrap();
+        let err = recorder.current().unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(
+                err,
+                crate::Error::Script(super::super::Error::Interfered(_))
+            ),
+            "{err:?}"
+        );
+        assert!(
+            text.contains("record 2 was not made by this ceremony"),
+            "{text}"
+        );
+        assert_eq!(err.class(), crate::class::Class::Verification);
+        assert!(
+            recorder.append(command(&["three"]), &SystemClock).is_err(),
+            "nothing is appended after it"
+        );
+        assert_eq!(
+            transcript::read_verified(&path).unwrap().records.len(),
+            3,
+            "the transcript holds the intruder's record and nothing after"
+        );
+    }
+
+    #[test]
+    fn a_rewritten_transcript_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut recorder = Recorder::open(&path).unwrap();
+        recorder.append(command(&["one"]), &SystemClock).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        transcript::append(&path, command(&["other"]), &SystemClock).unwrap();
+        let text = recorder.current().unwrap_err().to_string();
+        assert!(text.contains("no longer in it"), "{text}");
+    }
+
+    #[test]
+    fn the_one_record_of_a_steps_command_becomes_the_ceremonys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let mut recorder = Recorder::open(&path).unwrap();
+        recorder.append(command(&["start"]), &SystemClock).unwrap();
+        let before = recorder.current().unwrap().records.len();
+        // What `ceremony --transcript PATH root verify` records.
+        let step = argv(&["root", "verify"]);
+        let path_text = path.display().to_string();
+        transcript::append(
+            &path,
+            command(&["--transcript", &path_text, "root", "verify"]),
+            &SystemClock,
+        )
+        .unwrap();
+        let verified = transcript::read_verified(&path).unwrap();
+        assert_eq!(
+            find_command_record(&verified, before, &argv(&["root", "init"])),
+            (None, String::new()),
+            "other arguments: not the step's record"
+        );
+        let (seq, outcome) = find_command_record(&verified, before, &step);
+        assert_eq!((seq, outcome.as_str()), (Some(1), "ok"));
+        recorder.took(&verified, seq);
+        recorder
+            .append(command(&["end"]), &SystemClock)
+            .expect("the step's record is the ceremony's");
+    }
+
+    #[test]
+    fn a_transcript_that_does_not_verify_is_refused_at_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, "not a record\n").unwrap();
+        assert!(Recorder::open(&path).is_err());
+        std::fs::write(&path, b"\xff\n").unwrap();
+        let err = Recorder::open(&path).unwrap_err();
+        assert_eq!(err.class(), crate::class::Class::Input);
+        assert!(
+            err.to_string().ends_with("t.jsonl: not UTF-8 text"),
+            "{err}"
+        );
+    }
+}
