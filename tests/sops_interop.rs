@@ -404,53 +404,44 @@ fn entry_enc(file: &[u8], recipient: &str) -> String {
     entry.unwrap().enc.clone()
 }
 
+/// The Kubernetes Secret sealed to R1 alone.
+fn secret_sealed_to_r1() -> Vec<u8> {
+    let options = EncryptOptions::for_recipients([R1]).unwrap();
+    sops::encrypt(K8S_SECRET.as_bytes(), Format::Yaml, &options, &SystemClock).unwrap()
+}
+
+/// `file` moved to R1 and R2 with `keyring`; checks that the real sops
+/// opens the result with either key.
+fn update_to_both(dir: &Path, file: &[u8], keyring: &ceremony::identity::Keyring) -> Vec<u8> {
+    let groups = key_groups(&[&[R1, R2]], 0);
+    let layout = sops::StoreOptions::default();
+    let updated = sops::update_keys(file, Format::Yaml, keyring, &groups, &layout).unwrap();
+    for key in ["key1.agekey", "key2.agekey"] {
+        assert_eq!(
+            sops_decrypt(dir, "updated.yaml", &updated, key),
+            K8S_SECRET.as_bytes(),
+            "sops opens the file with {key}"
+        );
+    }
+    updated
+}
+
 #[test]
 fn update_keys_keeps_the_entry_its_own_recipient_opened() {
     let dir = tempfile::tempdir().unwrap();
-    let enc = sops::encrypt(
-        K8S_SECRET.as_bytes(),
-        Format::Yaml,
-        &EncryptOptions::for_recipients([R1]).unwrap(),
-        &SystemClock,
-    )
-    .unwrap();
-    let updated = sops::update_keys(
-        &enc,
-        Format::Yaml,
-        &sops_keyring("key1.agekey"),
-        &key_groups(&[&[R1, R2]], 0),
-        &sops::StoreOptions::default(),
-    )
-    .unwrap();
+    let enc = secret_sealed_to_r1();
+    let updated = update_to_both(dir.path(), &enc, &sops_keyring("key1.agekey"));
     assert_eq!(
         entry_enc(&updated, R1),
         entry_enc(&enc, R1),
         "R1's own key opened its entry: kept as it was"
     );
-    for key in ["key1.agekey", "key2.agekey"] {
-        assert_eq!(
-            sops_decrypt(dir.path(), "updated.yaml", &updated, key),
-            K8S_SECRET.as_bytes(),
-            "sops opens the file with {key}"
-        );
-    }
 
     // Identities whose public keys are not known keep nothing.
     let mut unknown = ceremony::identity::Keyring::default();
     unknown.extend(sops_identities("key1.agekey"));
-    let rewrapped = sops::update_keys(
-        &enc,
-        Format::Yaml,
-        &unknown,
-        &key_groups(&[&[R1, R2]], 0),
-        &sops::StoreOptions::default(),
-    )
-    .unwrap();
+    let rewrapped = update_to_both(dir.path(), &enc, &unknown);
     assert_ne!(entry_enc(&rewrapped, R1), entry_enc(&enc, R1));
-    assert_eq!(
-        sops_decrypt(dir.path(), "rewrapped.yaml", &rewrapped, "key1.agekey"),
-        K8S_SECRET.as_bytes()
-    );
 }
 
 #[test]
@@ -459,35 +450,18 @@ fn update_keys_wraps_again_an_entry_that_another_recipients_key_opened() {
     // R2's name on the entry sealed to R1. Our key (R1's) opens it; kept,
     // it would tell sops and R2 that R2 can open the file, and R2 could not.
     let dir = tempfile::tempdir().unwrap();
-    let enc = sops::encrypt(
-        K8S_SECRET.as_bytes(),
-        Format::Yaml,
-        &EncryptOptions::for_recipients([R1]).unwrap(),
-        &SystemClock,
-    )
-    .unwrap();
-    let text = String::from_utf8(enc).unwrap();
+    let text = String::from_utf8(secret_sealed_to_r1()).unwrap();
     assert_eq!(text.matches(R1).count(), 1, "{text}");
     let mislabelled = text.replace(R1, R2);
-    let updated = sops::update_keys(
+    let updated = update_to_both(
+        dir.path(),
         mislabelled.as_bytes(),
-        Format::Yaml,
         &sops_keyring("key1.agekey"),
-        &key_groups(&[&[R1, R2]], 0),
-        &sops::StoreOptions::default(),
-    )
-    .unwrap();
+    );
     assert_ne!(
         entry_enc(&updated, R2),
         entry_enc(mislabelled.as_bytes(), R2)
     );
-    for key in ["key1.agekey", "key2.agekey"] {
-        assert_eq!(
-            sops_decrypt(dir.path(), "updated.yaml", &updated, key),
-            K8S_SECRET.as_bytes(),
-            "sops opens the file with {key}"
-        );
-    }
 }
 
 #[test]
