@@ -337,6 +337,35 @@ fn kind_of(file_type: &fs::FileType) -> &'static str {
     }
 }
 
+/// Reads a secret from a stream (`name` names it in errors: `stdin`), at
+/// most [`Cap::Secret`], into one wiped buffer sized up front, so that no
+/// reallocation leaves an unwiped copy behind.
+pub fn read_secret(
+    reader: impl std::io::Read,
+    name: &str,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, FsError> {
+    use std::io::Read;
+    let cap = Cap::Secret.bytes();
+    let mut buffer =
+        zeroize::Zeroizing::new(Vec::with_capacity(usize::try_from(cap).unwrap_or(0) + 1));
+    reader
+        .take(cap + 1)
+        .read_to_end(&mut buffer)
+        .map_err(|source| FsError::Io {
+            path: name.into(),
+            action: "reading",
+            source,
+        })?;
+    if buffer.len() as u64 > cap {
+        return Err(FsError::TooLarge {
+            path: name.into(),
+            limit: cap,
+            what: Cap::Secret.what(),
+        });
+    }
+    Ok(buffer)
+}
+
 /// Reads an input whole, refusing anything but a regular file and anything
 /// over `cap`. Symbolic links are followed; what they point to must pass
 /// the same checks. The buffer is sized from the file, so a caller that
@@ -1837,6 +1866,30 @@ fn check_target_dir(target: &Path) -> Result<(), FsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_from_a_stream_is_capped_and_named() {
+        let cap = Cap::Secret.bytes() as usize;
+        let at_cap = vec![7u8; cap];
+        assert_eq!(&*read_secret(&at_cap[..], "stdin").unwrap(), &at_cap[..]);
+        let over = vec![7u8; cap + 1];
+        match read_secret(&over[..], "stdin") {
+            Err(FsError::TooLarge { path, limit, .. }) => {
+                assert_eq!(path, Path::new("stdin"));
+                assert_eq!(limit, cap as u64);
+            }
+            other => panic!("{other:?}"),
+        }
+        struct Broken;
+        impl std::io::Read for Broken {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("gone"))
+            }
+        }
+        let err = read_secret(Broken, "stdin").unwrap_err();
+        assert!(err.to_string().contains("stdin"), "{err}");
+        assert_eq!(err.class(), Class::Io);
+    }
 
     fn mode_of(path: &Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o777

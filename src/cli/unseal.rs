@@ -199,33 +199,14 @@ fn read_secret(path: &Path) -> Result<SecretBytes> {
 /// Reads stdin up to the secret cap. Typed at a terminal, a secret would be
 /// echoed, so a terminal is refused.
 fn read_stdin_secret() -> Result<Zeroizing<Vec<u8>>> {
-    use std::io::{IsTerminal, Read};
+    use std::io::IsTerminal;
     if std::io::stdin().is_terminal() {
         return Err(CliError::Input(
             "refusing to read a secret typed at a terminal (it would be echoed): pipe it in or pass a file".into(),
         )
         .into());
     }
-    let cap = Cap::Secret.bytes();
-    let mut buffer = Zeroizing::new(Vec::with_capacity(usize::try_from(cap).unwrap_or(0) + 1));
-    std::io::stdin()
-        .lock()
-        .take(cap + 1)
-        .read_to_end(&mut buffer)
-        .map_err(|source| fsio::FsError::Io {
-            path: "stdin".into(),
-            action: "reading",
-            source,
-        })?;
-    if buffer.len() as u64 > cap {
-        return Err(fsio::FsError::TooLarge {
-            path: "stdin".into(),
-            limit: cap,
-            what: "a secret",
-        }
-        .into());
-    }
-    Ok(buffer)
+    Ok(fsio::read_secret(std::io::stdin().lock(), "stdin")?)
 }
 
 /// Opens every share file it can, after the gate, and rebuilds the secret

@@ -4,7 +4,7 @@
 //! the value (stdin or a hidden prompt, into wiping buffers), gathers the
 //! identities that open the file, and reports.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use anyhow::Result;
 use ceremony::bootstrap::set as lib;
@@ -123,28 +123,7 @@ fn read_value(item: &ItemRef, keep_newline: bool) -> Result<SecretBytes> {
 }
 
 fn read_stdin() -> Result<Zeroizing<Vec<u8>>> {
-    let cap = Cap::Secret.bytes();
-    // Sized once so the buffer is never reallocated (a reallocation would
-    // leave an unwiped copy behind).
-    let mut buffer = Zeroizing::new(Vec::with_capacity(usize::try_from(cap).unwrap_or(0) + 1));
-    std::io::stdin()
-        .lock()
-        .take(cap + 1)
-        .read_to_end(&mut buffer)
-        .map_err(|source| fsio::FsError::Io {
-            path: "stdin".into(),
-            action: "reading",
-            source,
-        })?;
-    if buffer.len() as u64 > cap {
-        return Err(fsio::FsError::TooLarge {
-            path: "stdin".into(),
-            limit: cap,
-            what: "a secret",
-        }
-        .into());
-    }
-    Ok(buffer)
+    Ok(fsio::read_secret(std::io::stdin().lock(), "stdin")?)
 }
 
 /// Asks twice on the terminal, without echo, until both entries agree.
