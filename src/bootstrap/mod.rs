@@ -41,9 +41,19 @@ use crate::walk::WalkError;
 
 pub use batch::{Outcome, Summary};
 pub use config::Configs;
-pub use plan::{Plan, Planned};
+pub use plan::{PerTarget, Plan, Planned, Plans};
 pub use policy::RootPolicy;
 pub use seal::Done;
+
+/// How the commands that rewrite files walk a tree: symbolic links are
+/// skipped (replacing one would cut it), hidden files are tool
+/// configuration.
+pub const REWRITE_WALK: crate::walk::Policy = crate::walk::Policy {
+    suffixes: crate::walk::BOOTSTRAP_SUFFIXES,
+    file_links: crate::walk::FileLinks::Skip,
+    hidden_files: false,
+    skip_kustomization: false,
+};
 
 /// Why a bootstrap operation on a file (or a whole command) failed.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,9 @@
 //! Who a file is sealed to, and with which rule.
 
+use std::sync::Mutex;
+
 use super::Error;
+use super::batch::Outcome;
 use super::config::{Configs, RuleLookup};
 use crate::sops::{CryptRule, KeyGroups, Recipient, StoreOptions};
 use crate::walk::Target;
@@ -93,4 +96,110 @@ pub fn layout_for(path: &std::path::Path, configs: &mut Configs) -> Result<Store
         .for_file(path)?
         .map(|c| c.stores())
         .unwrap_or_default())
+}
+
+/// What is decided for each target of a batch before any file is touched
+/// (its plan, its layout), so that `.sops.yaml` errors show before
+/// anything is written; the thread that works on a file takes its part,
+/// once.
+pub struct PerTarget<T>(Vec<Mutex<Option<Result<T, Error>>>>);
+
+impl<T> PerTarget<T> {
+    /// `decide` for each of `targets`, in order.
+    pub fn new(targets: &[Target], mut decide: impl FnMut(&Target) -> Result<T, Error>) -> Self {
+        PerTarget(
+            targets
+                .iter()
+                .map(|t| Mutex::new(Some(decide(t))))
+                .collect(),
+        )
+    }
+
+    /// What was decided for target `i`.
+    pub fn take(&self, i: usize) -> Result<T, Error> {
+        let taken = self
+            .0
+            .get(i)
+            .and_then(|slot| slot.lock().ok().and_then(|mut p| p.take()));
+        // Each index is decided once and taken once; reaching `None` is a bug.
+        taken.unwrap_or(Err(Error::Batch {
+            failed: 1,
+            total: 1,
+            class: crate::class::Class::Internal,
+        }))
+    }
+}
+
+/// The plan of every target of a batch ([`plan_for`]).
+pub type Plans = PerTarget<Planned>;
+
+impl PerTarget<Planned> {
+    /// Plans each of `targets` ([`plan_for`]).
+    pub fn plan(targets: &[Target], flags: &[Recipient], configs: &mut Configs) -> Self {
+        Self::new(targets, |t| plan_for(t, flags, configs))
+    }
+
+    /// Runs `work` with the plan of target `i`; a file no rule covers is
+    /// skipped, one whose planning failed fails.
+    pub fn with(&self, i: usize, work: impl FnOnce(&Plan) -> Outcome) -> Outcome {
+        match self.take(i) {
+            Ok(Planned::Plan(plan)) => work(&plan),
+            Ok(Planned::NotCovered(reason)) => Outcome::Skipped(reason),
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn target(name: &str) -> Target {
+        Target {
+            path: PathBuf::from(name),
+            walked: true,
+            relative: PathBuf::from(name),
+        }
+    }
+
+    #[test]
+    fn each_targets_part_is_taken_once_in_target_order() {
+        let targets = [target("a.yaml"), target("b.yaml")];
+        let mut seen = Vec::new();
+        let parts = PerTarget::new(&targets, |t| {
+            seen.push(t.path.clone());
+            Ok(t.path.display().to_string())
+        });
+        assert_eq!(seen, [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]);
+        assert_eq!(parts.take(1).unwrap(), "b.yaml");
+        assert_eq!(parts.take(0).unwrap(), "a.yaml");
+        for again in [0, 1, 2] {
+            match parts.take(again) {
+                Err(Error::Batch { class, .. }) => {
+                    assert_eq!(class, crate::class::Class::Internal)
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_walked_file_no_rule_covers_is_skipped_and_a_failed_plan_fails() {
+        let parts: Plans = PerTarget::new(&[target("a.yaml"), target("b.yaml")], |t| {
+            if t.path == Path::new("a.yaml") {
+                Ok(Planned::NotCovered("no rule".into()))
+            } else {
+                Err(Error::NoRecipients {
+                    file: t.path.clone(),
+                })
+            }
+        });
+        let unused = |_: &Plan| panic!("no plan to work with");
+        assert!(matches!(parts.with(0, unused), Outcome::Skipped(r) if r == "no rule"));
+        assert!(matches!(
+            parts.with(1, unused),
+            Outcome::Failed(Error::NoRecipients { .. })
+        ));
+    }
 }

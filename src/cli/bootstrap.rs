@@ -8,7 +8,8 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use ceremony::bootstrap::{
-    self, Configs, Outcome, Planned, RootPolicy, Summary, batch, plan, seal,
+    self, Configs, Outcome, PerTarget, Planned, Plans, REWRITE_WALK, RootPolicy, Summary, batch,
+    plan, seal,
 };
 use ceremony::clock::SystemClock;
 use ceremony::fsio;
@@ -29,15 +30,6 @@ use super::output::{self, SecretStdout, note, printable};
 use super::prompt::TerminalCallbacks;
 
 mod set;
-
-/// How the commands that rewrite files walk: symbolic links are skipped
-/// (replacing one would cut it), hidden files are tool configuration.
-const REWRITE_WALK: walk::Policy = walk::Policy {
-    suffixes: walk::BOOTSTRAP_SUFFIXES,
-    file_links: FileLinks::Skip,
-    hidden_files: false,
-    skip_kustomization: false,
-};
 
 /// Runs one `bootstrap` subcommand.
 pub fn run(command: BootstrapCommand) -> Result<()> {
@@ -235,35 +227,6 @@ fn finish_batch(labels: &Labels, summary: &Summary, as_json: bool) -> Result<()>
     Ok(summary.result()?)
 }
 
-/// The plan of every target, decided before any file is touched, so that
-/// `.sops.yaml` errors show before anything is written. Each worker takes
-/// its file's plan once.
-type Plans = Vec<Mutex<Option<Result<Planned, bootstrap::Error>>>>;
-
-fn plans(targets: &[Target], flags: &[Recipient], configs: &mut Configs) -> Plans {
-    targets
-        .iter()
-        .map(|t| Mutex::new(Some(plan::plan_for(t, flags, configs))))
-        .collect()
-}
-
-fn with_plan(plans: &Plans, i: usize, work: impl FnOnce(&bootstrap::Plan) -> Outcome) -> Outcome {
-    let planned = plans
-        .get(i)
-        .and_then(|slot| slot.lock().ok().and_then(|mut p| p.take()));
-    match planned {
-        Some(Ok(Planned::Plan(plan))) => work(&plan),
-        Some(Ok(Planned::NotCovered(reason))) => Outcome::Skipped(reason),
-        Some(Err(e)) => Outcome::Failed(e),
-        // Each index is planned once and taken once; reaching this is a bug.
-        None => Outcome::Failed(bootstrap::Error::Batch {
-            failed: 1,
-            total: 1,
-            class: ceremony::class::Class::Internal,
-        }),
-    }
-}
-
 fn seal(args: &BootstrapSealArgs) -> Result<()> {
     let flags = flag_recipients(&args.recipients)?;
     let mut configs = Configs::new(args.recipients.config.as_deref())?;
@@ -277,9 +240,9 @@ fn seal(args: &BootstrapSealArgs) -> Result<()> {
             ..REWRITE_WALK
         },
     )?;
-    let planned = plans(&found.targets, &flags, &mut configs);
+    let planned = Plans::plan(&found.targets, &flags, &mut configs);
     let outcomes = run_writing(&found.targets, |i, target, writes| {
-        with_plan(&planned, i, |plan| {
+        planned.with(i, |plan| {
             seal::seal_in_place(&target.path, plan, &SystemClock, writes).into()
         })
     });
@@ -430,9 +393,9 @@ fn update_keys(args: &BootstrapUpdateKeysArgs) -> Result<()> {
     };
     identities.extend(quorum_identities(root, &args.quorum, &identities)?);
     let found = walk::collect(&args.paths, REWRITE_WALK)?;
-    let planned = plans(&found.targets, &flags, &mut configs);
+    let planned = Plans::plan(&found.targets, &flags, &mut configs);
     let outcomes = run_writing(&found.targets, |i, target, writes| {
-        with_plan(&planned, i, |plan| {
+        planned.with(i, |plan| {
             seal::update_in_place(target, plan, &identities, &SystemClock, writes).into()
         })
     });
@@ -459,28 +422,15 @@ fn rotate(args: &BootstrapRotateArgs) -> Result<()> {
     )?);
     let found = walk::collect(&args.paths, REWRITE_WALK)?;
     let mut configs = Configs::new(args.config.as_deref())?;
-    // Looked up before the batch (the lookup caches by directory); each
-    // file's is taken once by the worker that rewrites it.
-    let layouts = found
-        .targets
-        .iter()
-        .map(|target| std::sync::Mutex::new(Some(plan::layout_for(&target.path, &mut configs))))
-        .collect::<Vec<_>>();
-    let outcomes = run_writing(&found.targets, |i, target, writes| {
-        let layout = layouts
-            .get(i)
-            .and_then(|slot| slot.lock().ok().and_then(|mut l| l.take()));
-        match layout {
-            Some(Ok(layout)) => {
-                seal::rotate_in_place(target, &layout, &identities, &SystemClock, writes).into()
-            }
-            Some(Err(e)) => Outcome::Failed(e),
-            None => Outcome::Failed(bootstrap::Error::Batch {
-                failed: 1,
-                total: 1,
-                class: ceremony::class::Class::Internal,
-            }),
+    // Looked up before the batch (the lookup caches by directory).
+    let layouts = PerTarget::new(&found.targets, |target| {
+        plan::layout_for(&target.path, &mut configs)
+    });
+    let outcomes = run_writing(&found.targets, |i, target, writes| match layouts.take(i) {
+        Ok(layout) => {
+            seal::rotate_in_place(target, &layout, &identities, &SystemClock, writes).into()
         }
+        Err(e) => Outcome::Failed(e),
     });
     let summary = Summary::new(&found.targets, outcomes, found.skipped);
     finish_batch(
