@@ -361,8 +361,11 @@ pub struct Verified {
     pub records: Vec<Record>,
     /// The hash of the last line (what the next record names).
     pub head: String,
-    /// The hash of the last line that is not a witness sign-off: what a
-    /// witness signs now ([`witness`]); [`GENESIS`] for an empty transcript.
+    /// The hash of the last line that is not an attestation (a witness
+    /// sign-off or a root signature): what a witness signs now
+    /// ([`witness`]), the head read aloud at the end of the ceremony, even
+    /// when the root signed the transcript before the witnesses did;
+    /// [`GENESIS`] for an empty transcript.
     pub ceremony_head: String,
 }
 
@@ -389,6 +392,10 @@ impl Verified {
 pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
     let mut prev = GENESIS.to_owned();
     let mut ceremony_head = GENESIS.to_owned();
+    // The root signatures since the last record that is not an
+    // attestation: sign-offs made by earlier versions of this tool signed
+    // the last of them, and still stand there.
+    let mut signed_heads: Vec<String> = Vec::new();
     let mut open_ceremony: Option<String> = None;
     let mut records: Vec<Record> = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -440,7 +447,9 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
         }
         let misplaced = |problem: String| TranscriptError::Misplaced { line: n, problem };
         match &record.entry {
-            Entry::SignOff { head, witness, .. } if *head != ceremony_head => {
+            Entry::SignOff { head, witness, .. }
+                if *head != ceremony_head && signed_heads.last() != Some(head) =>
+            {
                 return Err(misplaced(format!(
                     "the sign-off of {witness} signs head {head}, but the head at this place is {ceremony_head}: it was moved, or signed over another transcript"
                 )));
@@ -475,8 +484,13 @@ pub fn verify(text: &str) -> Result<Verified, TranscriptError> {
             _ => {}
         }
         prev = line_hash(line);
-        if !matches!(record.entry, Entry::SignOff { .. }) {
-            ceremony_head = prev.clone();
+        match record.entry {
+            Entry::SignOff { .. } => {}
+            Entry::Signature { .. } => signed_heads.push(prev.clone()),
+            _ => {
+                ceremony_head = prev.clone();
+                signed_heads.clear();
+            }
         }
         records.push(record);
     }

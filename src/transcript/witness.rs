@@ -289,6 +289,28 @@ pub fn ceremonies(verified: &Verified) -> Vec<Ceremony> {
     out
 }
 
+/// The heads a witness's sign-off of ceremony `c` may sign: the hash of
+/// its end record, which is read aloud, and that of each root signature
+/// right after it (with only attestations between), which earlier
+/// versions of this tool had witnesses sign. All vouch for the same
+/// records. None for a ceremony without an end.
+fn heads_of(verified: &Verified, c: &Ceremony) -> Vec<String> {
+    let Some((end, hash)) = &c.end else {
+        return Vec::new();
+    };
+    let mut heads = vec![hash.clone()];
+    let after = usize::try_from(*end).map_or(usize::MAX, |e| e.saturating_add(1));
+    for (seq, record) in verified.records.iter().enumerate().skip(after) {
+        if !record.entry.is_attestation() {
+            break;
+        }
+        if matches!(record.entry, Entry::Signature { .. }) {
+            heads.extend(verified.hash_of(seq).map(str::to_owned));
+        }
+    }
+    heads
+}
+
 /// A line of the witnesses' summary.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SummaryLine {
@@ -337,7 +359,7 @@ pub fn check_sign_offs(
         let ceremony = ceremonies
             .iter()
             .rev()
-            .find(|c| c.end.as_ref().is_some_and(|(_, hash)| hash == head));
+            .find(|c| heads_of(verified, c).iter().any(|h| h == head));
         let mut checked = verify_sign_off_by(head, witness, keyid, signature, trust);
         if let (Ok(_), Some(c)) = (&checked, ceremony) {
             if !c.witnesses.iter().any(|w| w == witness) {
@@ -378,7 +400,14 @@ pub fn check_sign_offs(
             });
             continue;
         };
-        let names = signed.get(hash).cloned().unwrap_or_default();
+        let mut names: Vec<String> = Vec::new();
+        for head in heads_of(verified, c) {
+            for name in signed.get(&head).into_iter().flatten() {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
         let need = usize::try_from(c.sign_offs).unwrap_or(usize::MAX);
         let who = if names.is_empty() {
             "no witness".to_owned()
@@ -597,5 +626,71 @@ mod tests {
         .replace("wanda,walt", "wanda");
         let result = checked(&path, &trust);
         assert!(result.summary.iter().all(|l| l.passed), "{result:?}");
+    }
+
+    /// The root may sign a transcript before its witnesses do: they still
+    /// sign the head read aloud at the ceremony's end, and it counts. A
+    /// sign-off of the root signature's own head (as earlier versions had
+    /// witnesses sign) counts for the same ceremony.
+    #[test]
+    fn a_root_signature_before_the_sign_offs_leaves_the_head_they_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, head) = ended_ceremony(dir.path(), &["wanda", "walt"], 2);
+        let root_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let full_head = verify(&text).unwrap().head;
+        let signature = crate::transcript::signature_entry(&full_head, "root", &root_key);
+        append(&path, signature, &SystemClock).unwrap();
+        let after_signature = verify(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            after_signature.ceremony_head,
+            head.to_prefixed_hex(),
+            "what witnesses sign is still the end's head"
+        );
+
+        let wanda = Ed25519SigningKey::generate("wanda@laptop");
+        let walt = Ed25519SigningKey::generate("walt@laptop");
+        append(&path, signed(&head, "wanda", &wanda, true), &SystemClock).unwrap();
+        // walt signs the root signature's head, as earlier versions asked.
+        let signature_head = Digest::parse(&after_signature.head).unwrap();
+        append(
+            &path,
+            signed(&signature_head, "walt", &walt, true),
+            &SystemClock,
+        )
+        .unwrap();
+        let trust = format!(
+            "sshsig wanda namespaces=\"{NAMESPACE}\" {}\nsshsig walt namespaces=\"{NAMESPACE}\" {}\n",
+            wanda.openssh_public_key().unwrap(),
+            walt.openssh_public_key().unwrap()
+        );
+        let result = checked(&path, &trust);
+        assert!(result.by_seq.get(&3).unwrap().is_ok(), "{result:?}");
+        assert!(result.by_seq.get(&4).unwrap().is_ok(), "{result:?}");
+        let ceremony = &result.summary[0];
+        assert!(
+            ceremony.passed && ceremony.detail.contains("wanda, walt: 2 of 2 required"),
+            "{ceremony:?}"
+        );
+        assert!(result.summary.iter().all(|l| l.passed), "{result:?}");
+
+        // A sign-off of any other head (here the start's) is still misplaced.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start_head = verify(&text).unwrap().hash_of(0).unwrap().to_owned();
+        let stray = signed(&Digest::parse(&start_head).unwrap(), "wanda", &wanda, true);
+        let mut line = serde_json::to_string(&crate::transcript::Record {
+            format: crate::transcript::TRANSCRIPT_FORMAT_V1.into(),
+            seq: 5,
+            prev: verify(&text).unwrap().head,
+            time: "2026-12-01T00:00:00Z".into(),
+            tool: "ceremony test".into(),
+            entry: stray,
+        })
+        .unwrap();
+        line.push('\n');
+        assert!(matches!(
+            verify(&format!("{text}{line}")),
+            Err(crate::transcript::TranscriptError::Misplaced { line: 6, .. })
+        ));
     }
 }
