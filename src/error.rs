@@ -44,6 +44,9 @@ pub enum Error {
     /// Ceremony scripts and walking them.
     #[error(transparent)]
     Script(#[from] crate::script::Error),
+    /// A witness's sign-off.
+    #[error(transparent)]
+    SignOff(#[from] crate::transcript::witness::SignOffError),
     /// The preflight gate refused.
     #[error(transparent)]
     Online(#[from] crate::preflight::Online),
@@ -91,6 +94,7 @@ impl Error {
             Error::Handover(e) => e.class(),
             Error::Transcript(e) => e.class(),
             Error::Script(e) => e.class(),
+            Error::SignOff(e) => e.class(),
             Error::Online(e) => e.class(),
             Error::Walk(e) => e.class(),
             Error::Recipient(_) | Error::KeyId(_) | Error::Name(_) => Class::Usage,
@@ -110,6 +114,7 @@ impl Error {
             Error::Handover(e) => e.hint(),
             Error::Transcript(e) => e.hint(),
             Error::Script(e) => e.hint(),
+            Error::SignOff(e) => e.hint(),
             Error::Online(e) => Some(e.hint()),
             _ => None,
         }

@@ -431,6 +431,19 @@ fn sign_offs_by_untrusted_keys_over_other_heads_or_moved_are_refused() {
         &early,
     ])
     .success();
+    // A second sign-off of the same head by the same witness: refused.
+    let before = s.read("t.jsonl");
+    s.ceremony(&[
+        "transcript",
+        "sign-off",
+        "t.jsonl",
+        "--witness",
+        WALT,
+        "--signature",
+        &early,
+    ])
+    .fails_with(2, "walt has already signed off this head");
+    assert_eq!(s.read("t.jsonl"), before, "nothing was attached");
     s.ceremony(&[
         "transcript",
         "verify",

@@ -145,60 +145,31 @@ fn head(args: &TranscriptHeadArgs) -> Result<()> {
 }
 
 fn sign_off(args: &TranscriptSignOffArgs) -> Result<()> {
-    let verified = read_verified(&args.file)?;
-    let digest = ceremony_head(&verified)?;
-    if let Some(given) = &args.head {
-        let given = parse_digest(given, "--head")?;
-        if given != digest {
-            return Err(CliError::NotVerified(format!(
-                "{}: the head the witness signed ({}) is not the ceremony head of the transcript ({}): something was added or cut off since it was read",
-                args.file.display(),
-                given,
-                digest
-            ))
-            .into());
-        }
-    }
-    let already = verified.records.iter().any(|r| {
-        matches!(&r.entry, transcript::Entry::SignOff { head, witness, .. }
-            if *head == digest.to_prefixed_hex() && *witness == args.witness)
-    });
-    if already {
-        return Err(CliError::Usage(format!(
-            "{}: {} has already signed off this head",
-            args.file.display(),
-            args.witness
-        ))
-        .into());
-    }
+    let expected = args
+        .head
+        .as_deref()
+        .map(|given| parse_digest(given, "--head"))
+        .transpose()?;
+    let trust = args.witnesses.as_deref().map(load_witnesses).transpose()?;
     let signature = fsio::read(&args.signature)?;
-    let scheme = witness::detect_scheme(&signature)?;
-    let entry = witness::sign_off_entry(&digest, &args.witness, scheme, &signature)?;
-    if let Some(path) = &args.witnesses {
-        let trust = load_witnesses(path)?;
-        if let transcript::Entry::SignOff {
-            head,
-            witness: name,
-            keyid,
-            signature,
-        } = &entry
-        {
-            let by =
-                witness::verify_sign_off(head, name, keyid, signature, &trust).map_err(|why| {
-                    CliError::NotVerified(format!(
-                        "{}: the sign-off of {name} does not verify: {why}; nothing was attached",
-                        args.signature.display()
-                    ))
-                })?;
-            note!("The signature verifies: {by}.");
-        }
+    let attached = witness::attach_sign_off(
+        &args.file,
+        &args.witness,
+        &signature,
+        &args.signature.display().to_string(),
+        expected.as_ref(),
+        trust.as_ref(),
+        &SystemClock,
+    )?;
+    if let Some(by) = &attached.verified_by {
+        note!("The signature verifies: {by}.");
     }
-    let record = transcript::append_if_head(&args.file, entry, &verified.head, &SystemClock)?;
     note!(
-        "Witness {} signed off the head {digest} of {} (record {}).",
+        "Witness {} signed off the head {} of {} (record {}).",
         args.witness,
+        attached.head,
         args.file.display(),
-        record.seq
+        attached.record.seq
     );
     Ok(())
 }

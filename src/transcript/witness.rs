@@ -32,11 +32,12 @@
 //! its roster.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::{Entry, Role, Verified};
+use super::{Entry, Record, Role, Verified};
 use crate::handover::dsse::{Envelope, Signature};
 use crate::handover::{Scheme, TrustFile, VerifyPolicy};
 use crate::words::Digest;
@@ -103,6 +104,39 @@ pub enum SignOffError {
     /// Only SSHSIG and minisign: a witness signs with a key of their own.
     #[error("witnesses sign with sshsig (ssh-keygen -Y sign) or minisign, not {0}")]
     SchemeNotForWitnesses(Scheme),
+    /// The head the witness read is no longer the transcript's.
+    #[error(
+        "{}: the head the witness signed ({given}) is not the ceremony head of the transcript ({now}): something was added or cut off since it was read",
+        transcript.display()
+    )]
+    HeadMoved {
+        /// The transcript.
+        transcript: std::path::PathBuf,
+        /// The head the witness read.
+        given: Digest,
+        /// Its ceremony head now.
+        now: Digest,
+    },
+    /// This witness signed this head off already.
+    #[error("{}: {witness} has already signed off this head", transcript.display())]
+    AlreadySigned {
+        /// The transcript.
+        transcript: std::path::PathBuf,
+        /// The witness.
+        witness: String,
+    },
+    /// The signature does not verify against the witnesses' TRUSTFILE.
+    #[error(
+        "{source_name}: the sign-off of {witness} does not verify: {why}; nothing was attached"
+    )]
+    DoesNotVerify {
+        /// The signature file.
+        source_name: String,
+        /// The witness.
+        witness: String,
+        /// Why.
+        why: String,
+    },
 }
 
 impl SignOffError {
@@ -113,6 +147,10 @@ impl SignOffError {
                 crate::class::Class::Usage
             }
             SignOffError::Signature(_) | SignOffError::UnknownScheme => crate::class::Class::Input,
+            SignOffError::AlreadySigned { .. } => crate::class::Class::Usage,
+            SignOffError::HeadMoved { .. } | SignOffError::DoesNotVerify { .. } => {
+                crate::class::Class::Verification
+            }
         }
     }
 
@@ -166,6 +204,89 @@ pub fn sign_off_entry(
         witness: witness.to_owned(),
         keyid: signature.keyid.unwrap_or_default(),
         signature: B64.encode(&signature.sig),
+    })
+}
+
+/// A sign-off attached to a transcript.
+#[derive(Debug)]
+pub struct Attached {
+    /// The head signed off.
+    pub head: Digest,
+    /// Its record.
+    pub record: Record,
+    /// Who signed, in words, when a TRUSTFILE checked it.
+    pub verified_by: Option<String>,
+}
+
+/// Attaches `witness`'s signature file (sshsig or minisign; `source_name`
+/// names it in errors) over the ceremony head of the transcript at `path`
+/// as a sign-off record. Refused,
+/// with nothing written: when `expected`, the head the witness read, is not
+/// that head any more; when the witness signed it off already; and, given
+/// the witnesses' `trust`, when the signature does not verify against it.
+/// The record is appended only if the transcript did not move meanwhile.
+pub fn attach_sign_off(
+    path: &Path,
+    witness: &str,
+    signature_file: &[u8],
+    source_name: &str,
+    expected: Option<&Digest>,
+    trust: Option<&TrustFile>,
+    clock: &dyn crate::clock::Clock,
+) -> Result<Attached, crate::Error> {
+    let verified = crate::transcript::read_verified(path)?;
+    let head = Digest::parse(&verified.ceremony_head).map_err(|e| {
+        crate::transcript::TranscriptError::Malformed {
+            line: verified.records.len(),
+            reason: format!("its ceremony head: {e}"),
+        }
+    })?;
+    if let Some(given) = expected.filter(|given| **given != head) {
+        return Err(SignOffError::HeadMoved {
+            transcript: path.to_owned(),
+            given: *given,
+            now: head,
+        }
+        .into());
+    }
+    let prefixed = head.to_prefixed_hex();
+    let already = verified.records.iter().any(|r| {
+        matches!(&r.entry, Entry::SignOff { head, witness: w, .. } if *head == prefixed && w == witness)
+    });
+    if already {
+        return Err(SignOffError::AlreadySigned {
+            transcript: path.to_owned(),
+            witness: witness.to_owned(),
+        }
+        .into());
+    }
+    let scheme = detect_scheme(signature_file)?;
+    let entry = sign_off_entry(&head, witness, scheme, signature_file)?;
+    let verified_by = match (trust, &entry) {
+        (
+            Some(trust),
+            Entry::SignOff {
+                head,
+                keyid,
+                signature,
+                ..
+            },
+        ) => Some(
+            verify_sign_off(head, witness, keyid, signature, trust).map_err(|why| {
+                SignOffError::DoesNotVerify {
+                    source_name: source_name.to_owned(),
+                    witness: witness.to_owned(),
+                    why,
+                }
+            })?,
+        ),
+        _ => None,
+    };
+    let record = crate::transcript::append_if_head(path, entry, &verified.head, clock)?;
+    Ok(Attached {
+        head,
+        record,
+        verified_by,
     })
 }
 
