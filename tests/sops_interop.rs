@@ -465,6 +465,57 @@ fn update_keys_wraps_again_an_entry_that_another_recipients_key_opened() {
 }
 
 #[test]
+fn update_keys_wraps_again_an_entry_also_sealed_to_someone_else() {
+    // The entry R1's key opens, but its age file has a second stanza, for
+    // R2: kept, the file would stay open to R2 through it whatever the
+    // recipients become.
+    let dir = tempfile::tempdir().unwrap();
+    let enc = secret_sealed_to_r1();
+    let opened = sops::open_file(
+        &enc,
+        Format::Yaml,
+        &sops_identities("key1.agekey"),
+        MacCheck::Verify,
+    )
+    .unwrap();
+    let recipients: Vec<age::x25519::Recipient> =
+        [R1, R2].iter().map(|r| r.parse().unwrap()).collect();
+    let encryptor =
+        age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
+            .unwrap();
+    let mut two = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut two, age::armor::Format::AsciiArmor).unwrap();
+    let mut w = encryptor.wrap_output(armor).unwrap();
+    std::io::Write::write_all(&mut w, opened.data_key().expose_secret()).unwrap();
+    w.finish().and_then(|armor| armor.finish()).unwrap();
+    let two = String::from_utf8(two).unwrap();
+
+    let text = String::from_utf8(enc.clone()).unwrap();
+    let old = entry_enc(&enc, R1);
+    let begin = text.find("-----BEGIN AGE ENCRYPTED FILE-----").unwrap();
+    let line_start = text[..begin].rfind('\n').unwrap() + 1;
+    let indent = &text[line_start..begin];
+    let block = |armored: &str| {
+        armored
+            .lines()
+            .map(|l| format!("{indent}{l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let doctored = text.replace(&block(&old), &block(&two));
+    assert_ne!(doctored, text, "the entry was replaced");
+    assert_eq!(entry_enc(doctored.as_bytes(), R1), two);
+
+    let updated = update_to_both(
+        dir.path(),
+        doctored.as_bytes(),
+        &sops_keyring("key1.agekey"),
+    );
+    assert_ne!(entry_enc(&updated, R1), two, "wrapped anew");
+}
+
+#[test]
 fn files_sops_encrypts_now_open_with_ours() {
     let dir = tempfile::tempdir().unwrap();
     let key1 = sops_identities("key1.agekey");

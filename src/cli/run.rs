@@ -346,11 +346,17 @@ fn run_step(
         .and_then(|c| u8::try_from(c).ok())
         .unwrap_or(super::exit::INTERNAL);
     let verified = transcript::read_verified(path)?;
-    let (command_seq, outcome) = script::find_command_record(&verified, records_before, argv);
+    let (command_seq, outcome) =
+        script::find_command_record(&verified, records_before, path, argv, exit_code);
     recorder.took(&verified, command_seq);
     let mut problem = None;
     if let Some(target) = stdout {
-        match script::keep_product(target, &captured, exit_code, expect) {
+        let end = script::StepEnd {
+            exit_code,
+            expect,
+            recorded: command_seq.is_some(),
+        };
+        match script::keep_product(target, &captured, end) {
             Ok(script::Kept::Written) => note!("  written {} (owner-only)", target.display()),
             Ok(script::Kept::NotWritten) => {}
             Err(why) => problem = Some(why),

@@ -39,7 +39,7 @@ mod product;
 mod recorder;
 pub mod walk;
 
-pub use product::{Kept, MAX_PRODUCT_BYTES, keep_product, product_target_problem};
+pub use product::{Kept, MAX_PRODUCT_BYTES, StepEnd, keep_product, product_target_problem};
 pub use recorder::{Recorder, find_command_record};
 
 /// The format tag of version 1 scripts.

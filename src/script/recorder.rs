@@ -98,27 +98,37 @@ impl Recorder {
 }
 
 /// The record a step's command appended: the one record after the first
-/// `before`, a command with exactly these arguments (after the
-/// `--transcript PATH` the ceremony put in front). Its sequence number and
-/// recorded outcome; `None` and an empty outcome when there is no such
-/// record.
+/// `before`, a command with exactly the arguments the ceremony ran
+/// (`--transcript TRANSCRIPT` and the step's `argv`) and the exit code the
+/// ceremony saw it end with. Its sequence number and recorded outcome;
+/// `None` and an empty outcome when there is no such record.
+///
+/// A record that only looks like it (another program's, written while the
+/// step ran and left none of its own) must match all of that to be taken
+/// for the step's; `Recorder::current` catches any record beyond the one.
 pub fn find_command_record(
     verified: &Verified,
     before: usize,
+    transcript: &Path,
     argv: &[String],
+    exit_code: u8,
 ) -> (Option<u64>, String) {
     if verified.records.len() != before + 1 {
         return (None, String::new());
     }
+    let prefix = ["--transcript".to_owned(), transcript.display().to_string()];
     match verified.records.last().map(|r| (r.seq, &r.entry)) {
         Some((
             seq,
             Entry::Command {
                 argv: recorded,
+                exit_code: recorded_exit,
                 outcome,
-                ..
             },
-        )) if recorded.len() == argv.len() + 2 && recorded.get(2..) == Some(argv) => {
+        )) if *recorded_exit == exit_code
+            && recorded.get(..2) == Some(&prefix[..])
+            && recorded.get(2..) == Some(argv) =>
+        {
             (Some(seq), outcome.clone())
         }
         _ => (None, String::new()),
@@ -206,12 +216,25 @@ mod tests {
         )
         .unwrap();
         let verified = transcript::read_verified(&path).unwrap();
+        let none = (None, String::new());
+        let other_args = argv(&["root", "init"]);
         assert_eq!(
-            find_command_record(&verified, before, &argv(&["root", "init"])),
-            (None, String::new()),
+            find_command_record(&verified, before, &path, &other_args, 0),
+            none,
             "other arguments: not the step's record"
         );
-        let (seq, outcome) = find_command_record(&verified, before, &step);
+        assert_eq!(
+            find_command_record(&verified, before, &path, &step, 2),
+            none,
+            "another exit code than the command ended with: not its record"
+        );
+        let elsewhere = dir.path().join("other.jsonl");
+        assert_eq!(
+            find_command_record(&verified, before, &elsewhere, &step, 0),
+            none,
+            "a command recorded for another transcript: not the step's"
+        );
+        let (seq, outcome) = find_command_record(&verified, before, &path, &step, 0);
         assert_eq!((seq, outcome.as_str()), (Some(1), "ok"));
         recorder.took(&verified, seq);
         recorder

@@ -55,42 +55,91 @@ fn wrap(secret: &SecretBytes, recipient: &dyn age::Recipient) -> Result<String, 
 /// one, and what it holds. A plugin that failed is noted in `failed` (the
 /// last one wins), so that a file no identity opens can say why.
 ///
-/// Each identity is tried by itself, in order (as age tries them when
-/// given all at once), so that the caller knows which one opened it.
+/// Each identity is tried by itself, in order, so that the caller knows
+/// which one opened it; and as age does when given them all at once, the
+/// first one that fails on the entry (a malformed stanza, a passphrase not
+/// given, a plugin's error), rather than finding it is not for it, ends
+/// the trying.
 fn unwrap_entry(
     enc: &str,
     identities: &[Identity],
     failed: &mut Option<crate::plugin::PluginError>,
 ) -> Option<(usize, SecretBytes)> {
-    identities
-        .iter()
-        .enumerate()
-        .find_map(|(index, identity)| Some((index, unwrap_with(enc, identity.as_ref(), failed)?)))
+    for (index, identity) in identities.iter().enumerate() {
+        match unwrap_with(enc, identity.as_ref(), failed) {
+            Unwrapped::Opened(secret) => return Some((index, secret)),
+            Unwrapped::NotFor => continue,
+            Unwrapped::Failed => return None,
+        }
+    }
+    None
+}
+
+/// What one identity made of one entry.
+enum Unwrapped {
+    Opened(SecretBytes),
+    /// None of its stanzas is for this identity.
+    NotFor,
+    /// The entry, or the identity, failed.
+    Failed,
 }
 
 fn unwrap_with(
     enc: &str,
     identity: &dyn age::Identity,
     failed: &mut Option<crate::plugin::PluginError>,
-) -> Option<SecretBytes> {
+) -> Unwrapped {
     // Buffered: `Decryptor::new` reads the header a few bytes at a time
     // and parses it again after each read, which cost more than the
     // parse of the whole sops file around it.
-    let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(enc.as_bytes())).ok()?;
+    let Ok(decryptor) = age::Decryptor::new_buffered(ArmoredReader::new(enc.as_bytes())) else {
+        return Unwrapped::Failed;
+    };
     let mut reader = match decryptor.decrypt(std::iter::once(identity)) {
         Ok(reader) => reader,
+        Err(age::DecryptError::NoMatchingKeys) => return Unwrapped::NotFor,
         Err(e) => {
             if let Some(plugin) = crate::plugin::in_decrypt_error(&e) {
                 *failed = Some(plugin.clone());
             }
-            return None;
+            return Unwrapped::Failed;
         }
     };
     // Sized for the data key (or a Shamir share of it) up front, so that
     // no reallocation leaves an unwiped copy behind.
     let mut plain = Zeroizing::new(Vec::with_capacity(64));
-    reader.read_to_end(&mut plain).ok()?;
-    Some(SecretBytes::from_slice(&plain))
+    if reader.read_to_end(&mut plain).is_err() {
+        return Unwrapped::Failed;
+    }
+    Unwrapped::Opened(SecretBytes::from_slice(&plain))
+}
+
+/// Whether the age file `enc` has exactly one recipient stanza (grease
+/// aside): one that opened to its recipient is then sealed to nobody else.
+pub(super) fn has_one_stanza(enc: &str) -> bool {
+    let mut header = Vec::new();
+    // A header of one stanza is a few hundred bytes; more is not one.
+    let read = ArmoredReader::new(enc.as_bytes())
+        .take(4096)
+        .read_to_end(&mut header);
+    if read.is_err() {
+        return false;
+    }
+    let Some(end) = header.windows(4).position(|w| w == b"\n---") else {
+        return false;
+    };
+    let Some(stanzas) = header.get(..end) else {
+        return false;
+    };
+    // age writes grease stanzas (a tag ending in `-grease`) that seal
+    // nothing, so that readers do not come to expect one stanza.
+    let sealing = |line: &&[u8]| {
+        line.strip_prefix(b"-> ").is_some_and(|rest| {
+            let tag = rest.split(|&b| b == b' ').next().unwrap_or_default();
+            !tag.ends_with(b"-grease")
+        })
+    };
+    stanzas.split(|&b| b == b'\n').filter(sealing).count() == 1
 }
 
 /// Seals `data_key` to `groups`: with one group every recipient gets the
@@ -265,6 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn an_age_file_for_two_recipients_is_not_one_stanza() {
+        let key = generate_data_key();
+        let (_, a) = identity();
+        let (_, b) = identity();
+        let one = wrap(&key, a.to_age().unwrap().as_ref()).unwrap();
+        assert!(has_one_stanza(&one));
+        let (ra, rb) = (a.to_age().unwrap(), b.to_age().unwrap());
+        let both: [&dyn age::Recipient; 2] = [ra.as_ref(), rb.as_ref()];
+        let encryptor = age::Encryptor::with_recipients(both.into_iter()).unwrap();
+        let mut out = Vec::new();
+        let armored = ArmoredWriter::wrap_output(&mut out, Format::AsciiArmor).unwrap();
+        let mut w = encryptor.wrap_output(armored).unwrap();
+        w.write_all(key.expose_secret()).unwrap();
+        w.finish().and_then(|armor| armor.finish()).unwrap();
+        assert!(!has_one_stanza(&String::from_utf8(out).unwrap()));
+        assert!(!has_one_stanza("not an age file"));
+        assert!(!has_one_stanza(""));
+    }
+
+    #[test]
     fn single_group_wraps_the_raw_data_key_as_armored_age() {
         let (ids, r) = identity();
         let key = generate_data_key();
@@ -301,6 +370,7 @@ mod tests {
         assert_eq!(threshold, 2, "0 means every group");
         for (i, (g, ids)) in groups.iter().zip([&a, &b]).enumerate() {
             let (_, share) = unwrap_entry(&g.age[0].enc, ids, &mut None).unwrap();
+            assert!(has_one_stanza(&g.age[0].enc));
             assert_eq!(share.len(), 33);
             assert_eq!(share.expose_secret()[32], i as u8 + 1);
         }

@@ -546,8 +546,11 @@ impl SealedFile {
         let mut meta = opened.meta;
         let opaque: Vec<OpaqueKeys> = meta.key_groups.iter().map(|g| g.opaque.clone()).collect();
         let proven = match (opened.opened_by, meta.key_groups.as_slice()) {
+            // Sealed to that recipient alone, too: an entry whose age file
+            // also has a stanza for someone else is wrapped anew.
             (Some(by), [group]) => group.age.get(by.entry).filter(|entry| {
                 identities.public_key(by.identity) == Some(entry.recipient.as_str())
+                    && keygroups::has_one_stanza(&entry.enc)
             }),
             _ => None,
         };

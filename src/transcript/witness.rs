@@ -490,9 +490,15 @@ pub fn check_sign_offs(
                 ));
             }
         }
+        // Every head that vouches for a ceremony counts as its end's:
+        // one key signing the end as one witness and a root signature
+        // after it as another is still one key.
+        let counted_head = ceremony
+            .and_then(|c| c.end.as_ref())
+            .map_or(head, |(_, end_hash)| end_hash);
         if let Ok(by) = &checked {
             let key = format!("{} key {}", by.scheme, by.key);
-            let by_key = keys.entry(head.clone()).or_default();
+            let by_key = keys.entry(counted_head.clone()).or_default();
             match by_key.iter().find(|(k, w)| *k == key && w != witness) {
                 Some((_, other)) => {
                     checked = Err(format!(
@@ -504,7 +510,7 @@ pub fn check_sign_offs(
         }
         let checked = checked.map(|by| signed_by(&by));
         if checked.is_ok() {
-            let names = signed.entry(head.clone()).or_default();
+            let names = signed.entry(counted_head.clone()).or_default();
             if !names.contains(witness) {
                 names.push(witness.clone());
             }
@@ -521,14 +527,7 @@ pub fn check_sign_offs(
             });
             continue;
         };
-        let mut names: Vec<String> = Vec::new();
-        for head in heads_of(verified, c) {
-            for name in signed.get(&head).into_iter().flatten() {
-                if !names.contains(name) {
-                    names.push(name.clone());
-                }
-            }
-        }
+        let names = signed.get(hash).cloned().unwrap_or_default();
         let need = usize::try_from(c.sign_offs).unwrap_or(usize::MAX);
         let who = if names.is_empty() {
             "no witness".to_owned()
@@ -794,6 +793,40 @@ mod tests {
             "{ceremony:?}"
         );
         assert!(result.summary.iter().all(|l| l.passed), "{result:?}");
+
+        // One key signing the end as wanda and the root signature as walt
+        // is one key: it counts once.
+        let dir2 = tempfile::tempdir().unwrap();
+        let (path2, head2) = ended_ceremony(dir2.path(), &["wanda", "walt"], 2);
+        append(&path2, signed(&head2, "wanda", &wanda, true), &SystemClock).unwrap();
+        let text2 = std::fs::read_to_string(&path2).unwrap();
+        let full2 = verify(&text2).unwrap().head;
+        let signature = crate::transcript::signature_entry(&full2, "root", &root_key);
+        append(&path2, signature, &SystemClock).unwrap();
+        let signed_head = Digest::parse(
+            &verify(&std::fs::read_to_string(&path2).unwrap())
+                .unwrap()
+                .head,
+        )
+        .unwrap();
+        append(
+            &path2,
+            signed(&signed_head, "walt", &wanda, true),
+            &SystemClock,
+        )
+        .unwrap();
+        let shared = format!(
+            "sshsig wanda,walt namespaces=\"{NAMESPACE}\" {}\n",
+            wanda.openssh_public_key().unwrap()
+        );
+        let result = checked(&path2, &shared);
+        let why = result.by_seq.get(&4).unwrap().as_ref().unwrap_err();
+        assert!(why.contains("signed this head as wanda"), "{why}");
+        assert!(
+            result.summary[0].detail.contains("1 of 2 required"),
+            "{:?}",
+            result.summary
+        );
 
         // A sign-off of any other head (here the start's) is still misplaced.
         let text = std::fs::read_to_string(&path).unwrap();
