@@ -123,10 +123,37 @@ fn sops_roundtrip() {
         let Ok(sealed) = sops::encrypt_tree(&mut branches, format, &opts, &clock) else {
             continue;
         };
-        if let Err(e) = sops::decrypt(&sealed, format, &identities, MacCheck::Verify) {
-            panic!("{file}: the {format} file encrypt wrote does not decrypt: {e}");
+        let opened = match sops::decrypt(&sealed, format, &identities, MacCheck::Verify) {
+            Ok(opened) => opened,
+            Err(e) => panic!("{file}: the {format} file encrypt wrote does not decrypt: {e}"),
+        };
+        // Every key comes back as it was (an INI key quoted on the way out
+        // must be unquoted on the way in).
+        let before = sops::parse_plain(plain, format).expect("parsed once already");
+        let after = sops::parse_plain(opened.expose_secret(), format)
+            .unwrap_or_else(|e| panic!("{file}: what decrypt wrote does not parse: {e}"));
+        assert_eq!(keys(&before), keys(&after), "{file}: the keys changed");
+    }
+}
+
+/// Every key of a tree, with its depth, in order.
+fn keys(branches: &[ceremony::sops::tree::Branch]) -> Vec<(usize, String)> {
+    use ceremony::sops::tree::{Item, Value};
+    fn walk(branch: &ceremony::sops::tree::Branch, depth: usize, out: &mut Vec<(usize, String)>) {
+        for item in &branch.items {
+            if let Item::Entry { key, value } = item {
+                out.push((depth, key.clone()));
+                if let Value::Branch(inner) = value {
+                    walk(inner, depth + 1, out);
+                }
+            }
         }
     }
+    let mut out = Vec::new();
+    for branch in branches {
+        walk(branch, 0, &mut out);
+    }
+    out
 }
 
 /// The fuzz target `sops_plain_json`: an error names the key path where the

@@ -822,7 +822,10 @@ fn dotenv_normal_form_matches_sops() {
     assert_eq!(normalise(&ours_enc), normalise(&theirs_enc));
 }
 
-const TRICKY_INI: &str = "; section comment\n# second line\n[first]\n; key comment\na = 1\nlonger_key = \"quoted value\"\nc = `back;tick`\n\n[second]\nx: colon style\ny = value ; inline\n";
+/// Keys quoted as go-ini quotes them (`"""…"""` around a backtick, a
+/// backtick around `=`, `:` or `"`) are in `[quoted]`: the delimiter is the
+/// one after the closing quote.
+const TRICKY_INI: &str = "; section comment\n# second line\n[first]\n; key comment\na = 1\nlonger_key = \"quoted value\"\nc = `back;tick`\n\n[second]\nx: colon style\ny = value ; inline\n\n[quoted]\n\"\"\"a`b\"\"\" = 1\n`c=d` = 2\n`e:f`: 3\n`g\"h` = 4\n\"i j\" = 5\n";
 
 #[test]
 fn ini_normal_form_matches_sops() {

@@ -55,6 +55,42 @@ struct Section {
     items: Vec<Item>,
 }
 
+/// A line's key and what follows its `=` or `:`, as go-ini's `readKeyName`
+/// reads them: a key may be quoted with `"""`, `"` or a backtick (as the
+/// writer quotes one holding `=`, `:`, `"` or a backtick), and then the
+/// delimiter is the first one after the closing quote. Blanks around the
+/// key go, inside the quotes too: the writer does not quote them back, so
+/// a key read as " s" would be written as "s" and no longer match the
+/// additional data its value was encrypted with.
+fn read_key_name(line: &str) -> Result<(String, &str), &'static str> {
+    const NOT_A_PAIR: &str = "line is neither a section, a comment nor key = value";
+    let quote = if line.len() > 6 && line.starts_with("\"\"\"") {
+        "\"\"\""
+    } else if line.starts_with('"') {
+        "\""
+    } else if line.starts_with('`') {
+        "`"
+    } else {
+        ""
+    };
+    if quote.is_empty() {
+        let at = line.find(['=', ':']).ok_or(NOT_A_PAIR)?;
+        let (key, rest) = line.split_at(at);
+        return Ok((key.trim().to_string(), rest.get(1..).unwrap_or_default()));
+    }
+    let inner = line.get(quote.len()..).unwrap_or_default();
+    let close = inner
+        .find(quote)
+        .ok_or("a quoted key has no closing quote")?;
+    let (key, rest) = inner.split_at(close);
+    let rest = rest.get(quote.len()..).unwrap_or_default();
+    let at = rest.find(['=', ':']).ok_or(NOT_A_PAIR)?;
+    Ok((
+        key.trim().to_string(),
+        rest.get(at + 1..).unwrap_or_default(),
+    ))
+}
+
 fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
     let text = std::str::from_utf8(input).map_err(|_| Error::Parse {
         format: Format::Ini,
@@ -95,16 +131,12 @@ fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
             });
             continue;
         }
-        let pos = line.find(['=', ':']).ok_or(Error::Parse {
+        let (key, after) = read_key_name(line).map_err(|reason| Error::Parse {
             format: Format::Ini,
             line: Some(n + 1),
-            reason: "line is neither a section, a comment nor key = value".into(),
+            reason: reason.into(),
         })?;
-        // Blanks inside the backticks go too: the writer does not quote
-        // them back, so a key read as " s" would be written as "s" and no
-        // longer match the additional data its value was encrypted with.
-        let key = line[..pos].trim().trim_matches('`').trim().to_string();
-        let raw = line[pos + 1..].trim_start();
+        let raw = after.trim_start();
         let (value, inline) = match raw.strip_prefix("\"\"\"") {
             // go-ini `readMultilines`: a `"""` value without its closing
             // quotes on this line goes on, line breaks kept, to the line

@@ -142,9 +142,12 @@ pub fn shows_fragment(
     rest: &[u8],
 ) -> Option<String> {
     let message = message.to_ascii_uppercase();
-    let rest = String::from_utf8_lossy(rest).to_ascii_uppercase();
+    let rest = String::from_utf8_lossy(rest);
     // As `Debug` shows it too: `\0` before a digit reads like key text.
-    let rest_debug = format!("{rest:?}");
+    // Escaped before it is upper-cased, as the message was: `\n` then
+    // reads `\N`, which runs on into the letters after it.
+    let rest_debug = format!("{rest:?}").to_ascii_uppercase();
+    let rest = rest.to_ascii_uppercase();
     for secret in secrets {
         let secret = secret.to_ascii_uppercase();
         let pieces: Vec<&str> = if secret.len() < window {

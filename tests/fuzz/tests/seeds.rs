@@ -68,3 +68,17 @@ fn every_format_has_a_sealed_seed_that_opens() {
         );
     }
 }
+
+/// The private-key oracle compares what an error shows with the input
+/// both escaped as `Debug` escapes them: a `\n` before key-like letters
+/// in a quoted input is not key text (a false crash of `recipients`).
+#[test]
+fn the_private_key_oracle_reads_escapes_as_the_message_shows_them() {
+    let (name, bytes) = seeds("recipients")
+        .into_iter()
+        .find(|(name, _)| name.ends_with("escaped-newline-before-key-text"))
+        .expect("the seed");
+    let text = std::str::from_utf8(&bytes).expect("UTF-8");
+    let error = ceremony::sops::Recipient::parse_list(text).expect_err(&name);
+    ceremony_fuzz::assert_no_private_key("Recipient::parse_list", &bytes, &error);
+}
