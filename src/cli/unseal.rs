@@ -377,28 +377,20 @@ fn wrap(args: &WrapArgs) -> Result<()> {
         }
         .to_owned()
     });
-    let (count, k) = match &output.keys {
+    let (k, intro) = match &output.keys {
         Keys::Shares {
             shares, threshold, ..
-        } => (shares.len(), threshold.k()),
-        Keys::Single { .. } => (1, threshold_flag(args.threshold, &custodians)?.k()),
+        } => (
+            threshold.k(),
+            format!("Wrapping {} {label} shares", shares.len()),
+        ),
+        Keys::Single { .. } => (
+            threshold_flag(args.threshold, &custodians)?.k(),
+            format!("Splitting the single {label}"),
+        ),
     };
-    if count > 1 && count != custodians.len() {
-        return Err(shares::Error::VaultInit {
-            file: source,
-            reason: format!(
-                "{count} shares but {} custodians in {}: list one custodian per share, in order",
-                custodians.len(),
-                args.custodians.display()
-            ),
-        }
-        .into());
-    }
+    shares::check_wrap(&source, &output.keys, &custodians, &args.custodians)?;
     preflight::gate(&args.preflight)?;
-    let intro = match output.keys {
-        Keys::Shares { .. } => format!("Wrapping {count} {label} shares"),
-        Keys::Single { .. } => format!("Splitting the single {label}"),
-    };
     let passphrases = confirm_plan(&intro, &custodians, k, args.yes)?;
     let plan = SplitPlan {
         label,
@@ -406,37 +398,16 @@ fn wrap(args: &WrapArgs) -> Result<()> {
         key_id: None,
         previous_set_id: None,
     };
-    let split = match output.keys {
-        Keys::Shares {
-            shares: points,
-            threshold,
-            secret,
-        } => shares::distribute(
-            &secret,
-            points,
-            threshold,
-            &custodians,
-            &plan,
-            output.origin,
-            &passphrases,
-            &clock,
-        )?,
-        Keys::Single { key } => {
-            let threshold = Threshold::new(k, custodians.len())?;
-            let points = shares::shamir::split(&key, threshold, &mut rand::rngs::OsRng)
-                .map_err(shares::Error::from)?;
-            shares::distribute(
-                &key,
-                points,
-                threshold,
-                &custodians,
-                &plan,
-                output.origin,
-                &passphrases,
-                &clock,
-            )?
-        }
-    };
+    let split = shares::wrap_keys(
+        &source,
+        output.keys,
+        output.origin,
+        &custodians,
+        &args.custodians,
+        &plan,
+        &passphrases,
+        &clock,
+    )?;
     let token_split = match &root_token {
         Some(token) => Some(shares::split_among(
             token,

@@ -368,6 +368,69 @@ pub fn passphrase_for<'a>(
     }
 }
 
+/// Whether the keys of a Vault/OpenBao output (read from `source`) can go
+/// to `custodians` (listed in `custodians_file`): n shares need one
+/// custodian each. Checked before anyone is asked for a passphrase.
+pub fn check_wrap(
+    source: &str,
+    keys: &vault::Keys,
+    custodians: &Custodians,
+    custodians_file: &std::path::Path,
+) -> Result<(), Error> {
+    let count = keys.count();
+    if count > 1 && count != custodians.len() {
+        return Err(Error::VaultInit {
+            file: source.to_owned(),
+            reason: format!(
+                "{count} shares but {} custodians in {}: list one custodian per share, in order",
+                custodians.len(),
+                custodians_file.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Hands the keys of a Vault/OpenBao init or rekey output to `custodians`
+/// ([`check_wrap`] first): n shares go one to each custodian, in order,
+/// under their own threshold; a single key is split among them, any
+/// `plan.threshold` rebuilding it (`unseal wrap`).
+#[allow(clippy::too_many_arguments)]
+pub fn wrap_keys(
+    source: &str,
+    keys: vault::Keys,
+    origin: Origin,
+    custodians: &Custodians,
+    custodians_file: &std::path::Path,
+    plan: &SplitPlan,
+    passphrases: &BTreeMap<String, SecretText>,
+    clock: &dyn Clock,
+) -> Result<SplitOutput, Error> {
+    check_wrap(source, &keys, custodians, custodians_file)?;
+    let (secret, points, threshold) = match keys {
+        vault::Keys::Shares {
+            shares,
+            threshold,
+            secret,
+        } => (secret, shares, threshold),
+        vault::Keys::Single { key } => {
+            let threshold = Threshold::new(plan.threshold, custodians.len())?;
+            let points = shamir::split(&key, threshold, &mut OsRng)?;
+            (key, points, threshold)
+        }
+    };
+    distribute(
+        &secret,
+        points,
+        threshold,
+        custodians,
+        plan,
+        origin,
+        passphrases,
+        clock,
+    )
+}
+
 /// Encrypts given Shamir `points` (one per custodian, in order) into one
 /// share file each and builds the manifest (see [`prepare`]).
 #[allow(clippy::too_many_arguments)]
@@ -796,6 +859,48 @@ mod tests {
             })
             .collect();
         (set, opened)
+    }
+
+    #[test]
+    fn wrapping_needs_one_custodian_per_share_and_splits_a_single_key() {
+        let plan = SplitPlan {
+            label: "vault-unseal-key".into(),
+            threshold: 2,
+            key_id: None,
+            previous_set_id: None,
+        };
+        let key = SecretBytes::from_slice(&[5u8; 32]);
+        let threshold = Threshold::new(2, 3).unwrap();
+        let shares = shamir::split(&key, threshold, &mut OsRng).unwrap();
+        let three = vault::Keys::Shares {
+            shares,
+            threshold,
+            secret: key.clone(),
+        };
+        let file = std::path::Path::new("custodians.toml");
+        let err = check_wrap("init.json", &three, &custodians(2), file).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("init.json: 3 shares but 2 custodians in custodians.toml"),
+            "{text}"
+        );
+        check_wrap("init.json", &three, &custodians(3), file).unwrap();
+
+        let single = vault::Keys::Single { key: key.clone() };
+        check_wrap("init.json", &single, &custodians(4), file).unwrap();
+        let split = wrap_keys(
+            "init.json",
+            single,
+            Origin::VaultOperatorInit,
+            &custodians(4),
+            file,
+            &plan,
+            &BTreeMap::new(),
+            &crate::clock::SystemClock,
+        )
+        .unwrap();
+        assert_eq!(split.files.len(), 4, "the single key, split among 4");
+        assert_eq!(split.shareset.threshold, 2);
     }
 
     /// An identity that counts the files it is tried on.

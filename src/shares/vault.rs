@@ -100,6 +100,16 @@ pub enum Keys {
     },
 }
 
+impl Keys {
+    /// How many keys the output holds: its shares, or 1.
+    pub fn count(&self) -> usize {
+        match self {
+            Keys::Shares { shares, .. } => shares.len(),
+            Keys::Single { .. } => 1,
+        }
+    }
+}
+
 /// The keys of an output, what they are for, and the root token if the
 /// output has one.
 pub struct InitOutput {
