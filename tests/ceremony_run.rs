@@ -976,3 +976,84 @@ fn credential_leak_runs_end_to_end_on_a_terminal_with_the_value_typed_at_the_pro
     );
     witnessed(s, "t.jsonl");
 }
+
+/// With the witnesses' TRUSTFILE, `ceremony run` collects their sign-offs
+/// once the ceremony has ended: each is checked before it is attached, one
+/// that does not verify is refused (with the answers, the run fails), and
+/// the transcript then verifies against the head read aloud and the keys.
+#[test]
+fn the_run_collects_the_witnesses_sign_offs_after_the_end() {
+    let s = Scratch::new();
+    witnesses::make(&s);
+    s.write(
+        "signed.toml",
+        r#"format = "ceremony.script.v1"
+name = "signed"
+version = 1
+title = "A ceremony the witnesses sign off"
+
+[roles]
+operator = 1
+witnesses = 2
+
+[[step]]
+id = "offline"
+title = "The workstation is air-gapped"
+confirm = "This machine is offline."
+by = "witness"
+
+[end]
+sign_offs = 2
+"#,
+    );
+    let script = s.path("signed.toml").display().to_string();
+    let extra = ["--witnesses", "witnesses.trust"];
+    let mut live = witnesses::Live::start_with(&s, &script, &[], &[], &extra);
+    live.answer("offline", &confirm("offline"));
+    live.wait_for_sign_off(1);
+    let words = witnesses::head_words(&s, "t.jsonl");
+    let file = witnesses::statement(&s, "t.jsonl", WANDA);
+    let wanda = witnesses::ssh_sign(&s, WANDA, &file);
+    live.say(&format!(
+        "{{ sign_off = \"{WANDA}\", signature = \"{wanda}\" }}"
+    ));
+    live.wait_for_sign_off(2);
+    let file = witnesses::statement(&s, "t.jsonl", WALT);
+    let walt = witnesses::minisign_sign(&s, &file);
+    live.say(&format!(
+        "{{ sign_off = \"{WALT}\", signature = \"{walt}\" }}"
+    ));
+    let run = live.finish().success();
+    assert!(
+        run.stderr_text().contains("2 of 2"),
+        "{}",
+        run.stderr_text()
+    );
+    s.ceremony(&[
+        "transcript",
+        "verify",
+        "t.jsonl",
+        "--expect-head",
+        &words,
+        "--witnesses",
+        "witnesses.trust",
+    ])
+    .success();
+
+    // walt's signature given as wanda's: refused, and nothing attached.
+    let s = Scratch::new();
+    witnesses::make(&s);
+    s.write("signed.toml", std::fs::read(script).unwrap());
+    let script = s.path("signed.toml").display().to_string();
+    let mut live = witnesses::Live::start_with(&s, &script, &[], &[], &extra);
+    live.answer("offline", &confirm("offline"));
+    live.wait_for_sign_off(1);
+    let before = s.read("t.jsonl");
+    let file = witnesses::statement(&s, "t.jsonl", WALT);
+    let walt = witnesses::minisign_sign(&s, &file);
+    live.say(&format!(
+        "{{ sign_off = \"{WANDA}\", signature = \"{walt}\" }}"
+    ));
+    live.finish().fails_with(4, "does not verify");
+    assert_eq!(s.read("t.jsonl"), before, "nothing was attached");
+}

@@ -91,6 +91,27 @@ impl Answers {
     }
 }
 
+impl Answers {
+    /// The next sign-off from a file or stdin; `None` when the answers end.
+    fn next_sign_off(&mut self, asked: &str) -> Result<Option<(String, PathBuf)>> {
+        // Said before waiting, so that whoever feeds stdin knows what is asked.
+        note!("awaiting answer for sign-off: {asked}");
+        loop {
+            let line = match self {
+                Answers::Terminal => unreachable_terminal()?,
+                Answers::File { lines } => lines.next(),
+                Answers::Stdin => read_stdin_line()?,
+            };
+            let Some(line) = line else {
+                return Ok(None);
+            };
+            if let Some(answer) = Answer::parse(&line)? {
+                return Ok(Some(answer.into_sign_off()?));
+            }
+        }
+    }
+}
+
 fn unreachable_terminal() -> Result<Option<String>> {
     Err(anyhow::anyhow!(
         "internal: terminal answers are asked, not read"
@@ -198,7 +219,103 @@ pub fn run(args: &RunArgs, transcript_path: Option<&Path>) -> Result<()> {
     if let Some(stopped) = walk.stopped() {
         return Err(stopped.into());
     }
-    finish(&recorder, &script)
+    finish(&recorder, &script)?;
+    match &args.trust {
+        Some(trust) => {
+            collect_sign_offs(&mut recorder, &mut answers, walk.roster(), trust, &script)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Once the ceremony has ended: the witnesses' sign-offs, each checked
+/// against the TRUSTFILE at `trust` and attached, until the script has
+/// as many as it requires, or no more come now (the answers end, or the
+/// operator says so on the terminal); the others sign off later with the
+/// commands printed.
+fn collect_sign_offs(
+    recorder: &mut Recorder,
+    answers: &mut Answers,
+    roster: &Roster,
+    trust: &Path,
+    script: &Script,
+) -> Result<()> {
+    let trust = super::transcript::load_witnesses(trust)?;
+    let needed = usize::try_from(script.sign_offs).unwrap_or(usize::MAX);
+    let mut signed: Vec<String> = Vec::new();
+    while signed.len() < needed {
+        let asked = format!("{} of {needed} witness sign-off(s) so far", signed.len());
+        let next = match answers {
+            Answers::Terminal => ask_sign_off(roster, &signed)?,
+            _ => answers.next_sign_off(&asked)?,
+        };
+        let Some((witness, signature)) = next else {
+            break;
+        };
+        let attached = (|| -> Result<_> {
+            if !roster.of(Role::Witness).contains(&witness.as_str()) {
+                return Err(script::Error::Answer(format!(
+                    "{witness} is not a witness of this ceremony"
+                ))
+                .into());
+            }
+            let bytes = fsio::read(&signature)?;
+            let source_name = signature.display().to_string();
+            let request = transcript::witness::SignOffRequest {
+                witness: &witness,
+                signature_file: &bytes,
+                source_name: &source_name,
+                expected_head: None,
+                trust: Some(&trust),
+                after: None,
+            };
+            Ok(recorder.attach_sign_off(&request, &SystemClock)?)
+        })();
+        match attached {
+            Ok(attached) => {
+                signed.push(witness.clone());
+                note!(
+                    "  ✓ {witness} signed off (record {}, {}): {} of {needed}",
+                    attached.record.seq,
+                    attached.verified_by.unwrap_or_default(),
+                    signed.len()
+                );
+            }
+            // On a terminal a sign-off that does not verify is asked again.
+            Err(e) if matches!(answers, Answers::Terminal) => note!("  ✗ {e:#}"),
+            Err(e) => return Err(e),
+        }
+    }
+    if signed.len() < needed {
+        note!(
+            "{} of {needed} sign-off(s) attached: the other witnesses sign off with the commands above.",
+            signed.len()
+        );
+    }
+    Ok(())
+}
+
+/// On the terminal: which witness signs off now, and their signature
+/// file; `None` when no more sign off now.
+fn ask_sign_off(roster: &Roster, signed: &[String]) -> Result<Option<(String, PathBuf)>> {
+    const NO_MORE: &str = "no more sign-offs now";
+    let mut names: Vec<&str> = roster
+        .of(Role::Witness)
+        .into_iter()
+        .filter(|w| !signed.iter().any(|s| s == w))
+        .collect();
+    names.push(NO_MORE);
+    let who = select("Which witness signs off now?", &names)?;
+    if who == NO_MORE {
+        return Ok(None);
+    }
+    let path: String = dialoguer::Input::new()
+        .with_prompt(format!(
+            "{who}: your signature file (NAME.signoff.sig or .minisig)"
+        ))
+        .interact_text()
+        .map_err(|_| CliError::Cancelled)?;
+    Ok(Some((who, PathBuf::from(path.trim()))))
 }
 
 fn walk_steps(

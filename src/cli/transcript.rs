@@ -152,15 +152,16 @@ fn sign_off(args: &TranscriptSignOffArgs) -> Result<()> {
         .transpose()?;
     let trust = args.witnesses.as_deref().map(load_witnesses).transpose()?;
     let signature = fsio::read(&args.signature)?;
-    let attached = witness::attach_sign_off(
-        &args.file,
-        &args.witness,
-        &signature,
-        &args.signature.display().to_string(),
-        expected.as_ref(),
-        trust.as_ref(),
-        &SystemClock,
-    )?;
+    let source_name = args.signature.display().to_string();
+    let request = witness::SignOffRequest {
+        witness: &args.witness,
+        signature_file: &signature,
+        source_name: &source_name,
+        expected_head: expected.as_ref(),
+        trust: trust.as_ref(),
+        after: None,
+    };
+    let attached = witness::attach_sign_off(&args.file, &request, &SystemClock)?;
     if let Some(by) = &attached.verified_by {
         note!("The signature verifies: {by}.");
     }

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::clock::Clock;
-use crate::transcript::{self, Entry, Record, Verified};
+use crate::transcript::{self, Entry, Record, Verified, witness};
 
 /// The ceremony's transcript, and the head it left it at.
 #[derive(Debug)]
@@ -77,6 +77,23 @@ impl Recorder {
         let record = transcript::append_if_head(&self.path, entry, &self.head, clock)?;
         self.head = record.hash()?;
         Ok(record)
+    }
+
+    /// Attaches a witness's sign-off of the ceremony's head, right after
+    /// the ceremony's last record ([`witness::attach_sign_off`]).
+    pub fn attach_sign_off(
+        &mut self,
+        request: &witness::SignOffRequest<'_>,
+        clock: &dyn Clock,
+    ) -> Result<witness::Attached, crate::Error> {
+        self.current()?;
+        let request = witness::SignOffRequest {
+            after: Some(&self.head),
+            ..*request
+        };
+        let attached = witness::attach_sign_off(&self.path, &request, clock)?;
+        self.head = attached.record.hash()?;
+        Ok(attached)
     }
 
     /// After a step's command ran, with the transcript as it now is:

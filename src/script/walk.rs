@@ -426,18 +426,39 @@ pub enum Answer {
         /// The decision.
         decision: Decision,
     },
+    /// After the ceremony's end: a witness's signature over its head
+    /// (`{ sign_off = "wanda", signature = "wanda.signoff.sig" }`).
+    SignOff {
+        /// The witness.
+        witness: String,
+        /// Their signature file (ssh-keygen's or minisign's).
+        signature: std::path::PathBuf,
+    },
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireAnswer {
-    step: String,
+    step: Option<String>,
+    sign_off: Option<String>,
+    signature: Option<String>,
     confirmed_by: Option<String>,
     refused_by: Option<String>,
     accepted_by: Option<String>,
     exception: Option<String>,
     run: Option<Vec<String>>,
     #[serde(default)]
+    stop: bool,
+}
+
+/// A [`WireAnswer`] to a step.
+struct WireStep {
+    step: String,
+    confirmed_by: Option<String>,
+    refused_by: Option<String>,
+    accepted_by: Option<String>,
+    exception: Option<String>,
+    run: Option<Vec<String>>,
     stop: bool,
 }
 
@@ -466,6 +487,39 @@ impl Answer {
             ))
         })?;
         let a = wire.answer;
+        if let Some(witness) = a.sign_off {
+            let only = a.step.is_none()
+                && !a.stop
+                && a.exception.is_none()
+                && a.confirmed_by.is_none()
+                && a.accepted_by.is_none()
+                && a.refused_by.is_none()
+                && a.run.is_none();
+            return match (only, a.signature) {
+                (true, Some(signature)) => Ok(Some(Answer::SignOff {
+                    witness,
+                    signature: signature.into(),
+                })),
+                _ => Err(bad(
+                    "a sign-off is { sign_off = \"WITNESS\", signature = \"FILE\" }, and nothing else".into(),
+                )),
+            };
+        }
+        let Some(step) = a.step else {
+            return Err(bad("give the step it answers: { step = \"ID\", … }".into()));
+        };
+        if a.signature.is_some() {
+            return Err(bad("signature = goes with sign_off = only".into()));
+        }
+        let a = WireStep {
+            step,
+            confirmed_by: a.confirmed_by,
+            refused_by: a.refused_by,
+            accepted_by: a.accepted_by,
+            exception: a.exception,
+            run: a.run,
+            stop: a.stop,
+        };
         let answer = match (
             a.stop,
             a.exception,
@@ -514,10 +568,12 @@ impl Answer {
         Ok(Some(answer))
     }
 
-    /// The step it answers.
+    /// The step it answers (`sign-off` for a sign-off, which answers
+    /// none).
     pub fn step(&self) -> &str {
         match self {
             Answer::Confirm { step, .. } | Answer::Decide { step, .. } => step,
+            Answer::SignOff { .. } => "sign-off",
         }
     }
 
@@ -526,6 +582,11 @@ impl Answer {
     /// question: one for another step means the answers and the ceremony
     /// have parted ways, and nothing after can be trusted to fit.
     pub fn for_step(self, step: &str, question: &str) -> Result<Self, Error> {
+        if let Answer::SignOff { witness, .. } = &self {
+            return Err(Error::Answer(format!(
+                "the next answer is {witness}'s sign-off, but the ceremony asks about step {step} ({question}): sign-offs come after the ceremony's end"
+            )));
+        }
         if self.step() == step {
             return Ok(self);
         }
@@ -540,8 +601,9 @@ impl Answer {
     pub fn into_confirmation(self) -> Result<(String, bool), Error> {
         match self {
             Answer::Confirm { by, confirmed, .. } => Ok((by, confirmed)),
-            Answer::Decide { step, .. } => Err(Error::Answer(format!(
-                "step {step} asks for a confirmation (confirmed_by or refused_by), not an exception"
+            other => Err(Error::Answer(format!(
+                "step {} asks for a confirmation (confirmed_by or refused_by), not an exception",
+                other.step()
             ))),
         }
     }
@@ -551,8 +613,21 @@ impl Answer {
     pub fn into_decision(self) -> Result<Decision, Error> {
         match self {
             Answer::Decide { decision, .. } => Ok(decision),
-            Answer::Confirm { step, .. } => Err(Error::Answer(format!(
-                "step {step} did not go as expected: answer with an exception or stop, not a confirmation"
+            other => Err(Error::Answer(format!(
+                "step {} did not go as expected: answer with an exception or stop, not a confirmation",
+                other.step()
+            ))),
+        }
+    }
+
+    /// A witness's sign-off, which is what the answers may hold once the
+    /// ceremony has ended.
+    pub fn into_sign_off(self) -> Result<(String, std::path::PathBuf), Error> {
+        match self {
+            Answer::SignOff { witness, signature } => Ok((witness, signature)),
+            other => Err(Error::Answer(format!(
+                "the ceremony has ended: the answers may only hold sign-offs now ({{ sign_off = \"WITNESS\", signature = \"FILE\" }}), not an answer for step {}",
+                other.step()
             ))),
         }
     }

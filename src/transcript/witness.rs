@@ -218,30 +218,54 @@ pub struct Attached {
     pub verified_by: Option<String>,
 }
 
-/// Attaches `witness`'s signature file (sshsig or minisign; `source_name`
-/// names it in errors) over the ceremony head of the transcript at `path`
-/// as a sign-off record. Refused,
-/// with nothing written: when `expected`, the head the witness read, is not
-/// that head any more; when the witness signed it off already; and, given
-/// the witnesses' `trust`, when the signature does not verify against it.
-/// The record is appended only if the transcript did not move meanwhile.
+/// A witness's signature to attach ([`attach_sign_off`]).
+#[derive(Clone, Copy, Debug)]
+pub struct SignOffRequest<'a> {
+    /// The witness.
+    pub witness: &'a str,
+    /// Their signature file (sshsig or minisign).
+    pub signature_file: &'a [u8],
+    /// What names the signature file in errors.
+    pub source_name: &'a str,
+    /// The ceremony head the witness read, if they gave it: refused if it
+    /// is not the transcript's any more.
+    pub expected_head: Option<&'a Digest>,
+    /// The witnesses' TRUSTFILE, to check the signature against.
+    pub trust: Option<&'a TrustFile>,
+    /// The transcript's full head the caller left it at (`ceremony run`):
+    /// nothing is attached after a record the caller did not see.
+    pub after: Option<&'a str>,
+}
+
+/// Attaches a witness's signature over the ceremony head of the
+/// transcript at `path` as a sign-off record. Refused, with nothing
+/// written: when `expected_head` is not that head any more; when the
+/// transcript moved on from `after`; when the witness signed it off
+/// already; and, given `trust`, when the signature does not verify
+/// against it. The record is appended only if the transcript did not move
+/// meanwhile.
 pub fn attach_sign_off(
     path: &Path,
-    witness: &str,
-    signature_file: &[u8],
-    source_name: &str,
-    expected: Option<&Digest>,
-    trust: Option<&TrustFile>,
+    request: &SignOffRequest<'_>,
     clock: &dyn crate::clock::Clock,
 ) -> Result<Attached, crate::Error> {
+    let witness = request.witness;
     let verified = crate::transcript::read_verified(path)?;
+    if let Some(after) = request.after.filter(|after| *after != verified.head) {
+        return Err(crate::transcript::TranscriptError::Io(format!(
+            "{}: the transcript moved on from head {after} (it is now {}): nothing was attached",
+            path.display(),
+            verified.head
+        ))
+        .into());
+    }
     let head = Digest::parse(&verified.ceremony_head).map_err(|e| {
         crate::transcript::TranscriptError::Malformed {
             line: verified.records.len(),
             reason: format!("its ceremony head: {e}"),
         }
     })?;
-    if let Some(given) = expected.filter(|given| **given != head) {
+    if let Some(given) = request.expected_head.filter(|given| **given != head) {
         return Err(SignOffError::HeadMoved {
             transcript: path.to_owned(),
             given: *given,
@@ -260,9 +284,9 @@ pub fn attach_sign_off(
         }
         .into());
     }
-    let scheme = detect_scheme(signature_file)?;
-    let entry = sign_off_entry(&head, witness, scheme, signature_file)?;
-    let verified_by = match (trust, &entry) {
+    let scheme = detect_scheme(request.signature_file)?;
+    let entry = sign_off_entry(&head, witness, scheme, request.signature_file)?;
+    let verified_by = match (request.trust, &entry) {
         (
             Some(trust),
             Entry::SignOff {
@@ -274,7 +298,7 @@ pub fn attach_sign_off(
         ) => Some(
             verify_sign_off(head, witness, keyid, signature, trust).map_err(|why| {
                 SignOffError::DoesNotVerify {
-                    source_name: source_name.to_owned(),
+                    source_name: request.source_name.to_owned(),
                     witness: witness.to_owned(),
                     why,
                 }

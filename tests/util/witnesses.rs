@@ -122,13 +122,22 @@ fn run_args(
     sets: &[String],
     answers: &str,
 ) -> Vec<String> {
+    run_args_for(s, &script(name), custodians, sets, answers)
+}
+
+fn run_args_for(
+    s: &Scratch,
+    script: &str,
+    custodians: &[&str],
+    sets: &[String],
+    answers: &str,
+) -> Vec<String> {
     let system = fake_system(s.dir.path(), false);
-    let script = script(name);
     let mut args: Vec<String> = [
         "--transcript",
         "t.jsonl",
         "run",
-        script.as_str(),
+        script,
         "--operator",
         "olga",
         "--witness",
@@ -184,9 +193,21 @@ pub struct Live {
 impl Live {
     /// Starts `run` of script `name`.
     pub fn start(s: &Scratch, name: &str, custodians: &[&str], sets: &[String]) -> Self {
+        Self::start_with(s, &script(name), custodians, sets, &[])
+    }
+
+    /// Starts `run` of the script at `script`, with `extra` arguments.
+    pub fn start_with(
+        s: &Scratch,
+        script: &str,
+        custodians: &[&str],
+        sets: &[String],
+        extra: &[&str],
+    ) -> Self {
         use std::io::Read;
         use std::process::{Command, Stdio};
-        let args = run_args(s, name, custodians, sets, "-");
+        let mut args = run_args_for(s, script, custodians, sets, "-");
+        args.extend(extra.iter().map(|a| a.to_string()));
         let mut child = super::hermetic(&mut Command::new(super::ceremony_bin()), s.dir.path())
             .args(&args)
             .stdin(Stdio::piped())
@@ -225,15 +246,31 @@ impl Live {
 
     /// Waits until the ceremony asks about `step`.
     pub fn wait_for_question(&mut self, step: &str) {
-        let needle = format!("awaiting answer for step {step}:");
+        self.wait_for(&format!("awaiting answer for step {step}:"));
+    }
+
+    /// Waits until the ceremony asks for sign-off number `n` (from 1).
+    pub fn wait_for_sign_off(&mut self, n: usize) {
+        self.wait_for(&format!("awaiting answer for sign-off: {} of", n - 1));
+    }
+
+    /// Gives `answer` on stdin.
+    pub fn say(&mut self, answer: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{answer}").expect("write an answer");
+        stdin.flush().expect("flush");
+    }
+
+    fn wait_for(&mut self, needle: &str) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
         while std::time::Instant::now() < deadline {
-            if self.stderr.lock().unwrap().contains(&needle) {
+            if self.stderr.lock().unwrap().contains(needle) {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(
-                    "the ceremony ended ({status}) before asking about {step}:\n{}",
+                    "the ceremony ended ({status}) before {needle:?}:\n{}",
                     self.stderr.lock().unwrap()
                 );
             }
@@ -247,11 +284,8 @@ impl Live {
 
     /// Waits for the question about `step`, then gives `answer`.
     pub fn answer(&mut self, step: &str, answer: &str) {
-        use std::io::Write;
         self.wait_for_question(step);
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        writeln!(stdin, "{answer}").expect("write an answer");
-        stdin.flush().expect("flush");
+        self.say(answer);
     }
 
     /// Closes stdin and waits for the end.

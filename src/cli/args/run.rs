@@ -27,6 +27,9 @@ pub struct RunArgs {
     /// Read confirmations and decisions from FILE (`-`: stdin), one per line, instead of asking on the terminal.
     #[arg(long, value_name = "FILE")]
     pub answers: Option<PathBuf>,
+    /// The witnesses' TRUSTFILE: once the ceremony ends, collect their sign-offs (on the terminal, or from the answers), each checked against it before it is attached.
+    #[arg(long = "witnesses", value_name = "TRUSTFILE")]
+    pub trust: Option<PathBuf>,
     /// Print every step as it would run, and run nothing.
     #[arg(long)]
     pub plan: bool,
