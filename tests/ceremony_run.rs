@@ -1056,4 +1056,16 @@ sign_offs = 2
     ));
     live.finish().fails_with(4, "does not verify");
     assert_eq!(s.read("t.jsonl"), before, "nothing was attached");
+
+    // The operator is no witness: refused too.
+    let mut live = witnesses::Live::start_with(&s, &script, &[], &[], &extra);
+    live.answer("offline", &confirm("offline"));
+    live.wait_for_sign_off(1);
+    let before = s.read("t.jsonl");
+    live.say(&format!(
+        "{{ sign_off = \"olga\", signature = \"{walt}\" }}"
+    ));
+    live.finish()
+        .fails_with(2, "olga is not a witness of this ceremony");
+    assert_eq!(s.read("t.jsonl"), before, "nothing was attached");
 }

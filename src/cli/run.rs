@@ -6,14 +6,14 @@
 //! decisions on the terminal or reads them from an answers file, and
 //! appends every record.
 
-use std::io::{BufRead, IsTerminal, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 use ceremony::clock::SystemClock;
 use ceremony::fsio::{self, Cap};
-use ceremony::script::walk::{Answer, Decision, Next, Walk};
+use ceremony::script::walk::{Next, Walk};
 use ceremony::script::{self, Planned, PlannedStep, Recorder, Roster, Script, Values};
 use ceremony::transcript::{self, Role};
 use ceremony::words::Digest;
@@ -23,121 +23,9 @@ use super::CliError;
 use super::args::{Cli, RunArgs};
 use super::output::{self, Listing, note};
 
-/// The longest answer line read (bytes).
-const MAX_ANSWER_BYTES: u64 = 8 * 1024;
+mod answers;
 
-/// Where confirmations and decisions come from.
-enum Answers {
-    /// Asked on the terminal.
-    Terminal,
-    /// One per line, all read up front from a regular file.
-    File { lines: std::vec::IntoIter<String> },
-    /// One per line, read from stdin as each question comes.
-    Stdin,
-}
-
-impl Answers {
-    fn open(path: Option<&Path>) -> Result<Self> {
-        match path {
-            Some(p) if p == Path::new("-") => Ok(Answers::Stdin),
-            Some(p) => {
-                let bytes = fsio::read(p)?;
-                let text = String::from_utf8(bytes)
-                    .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", p.display())))?;
-                let lines: Vec<String> = text.lines().map(str::to_owned).collect();
-                Ok(Answers::File {
-                    lines: lines.into_iter(),
-                })
-            }
-            None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
-                Ok(Answers::Terminal)
-            }
-            None => Err(CliError::Usage(
-                "ceremony run asks the witnesses to confirm and decide, and there is no terminal to ask on: give --answers FILE (or - for stdin)".into(),
-            )
-            .into()),
-        }
-    }
-
-    /// What a step's command reads as stdin: the terminal or our own
-    /// stdin, except when our stdin carries the answers.
-    fn child_stdin(&self) -> Stdio {
-        match self {
-            Answers::Stdin => Stdio::null(),
-            _ => Stdio::inherit(),
-        }
-    }
-
-    /// The next answer from a file or stdin, for `step`; `None` at the end.
-    fn next(&mut self, step: &str, question: &str) -> Result<Answer> {
-        // Said before waiting, so that whoever feeds stdin knows what is asked.
-        note!("awaiting answer for step {step}: {question}");
-        loop {
-            let line = match self {
-                Answers::Terminal => unreachable_terminal()?,
-                Answers::File { lines } => lines.next(),
-                Answers::Stdin => read_stdin_line()?,
-            };
-            let Some(line) = line else {
-                return Err(script::Error::Answer(format!(
-                    "the answers ended before step {step} was answered ({question})"
-                ))
-                .into());
-            };
-            if let Some(answer) = Answer::parse(&line)? {
-                return Ok(answer.for_step(step, question)?);
-            }
-        }
-    }
-}
-
-impl Answers {
-    /// The next sign-off from a file or stdin; `None` when the answers end.
-    fn next_sign_off(&mut self, asked: &str) -> Result<Option<(String, PathBuf)>> {
-        // Said before waiting, so that whoever feeds stdin knows what is asked.
-        note!("awaiting answer for sign-off: {asked}");
-        loop {
-            let line = match self {
-                Answers::Terminal => unreachable_terminal()?,
-                Answers::File { lines } => lines.next(),
-                Answers::Stdin => read_stdin_line()?,
-            };
-            let Some(line) = line else {
-                return Ok(None);
-            };
-            if let Some(answer) = Answer::parse(&line)? {
-                return Ok(Some(answer.into_sign_off()?));
-            }
-        }
-    }
-}
-
-fn unreachable_terminal() -> Result<Option<String>> {
-    Err(anyhow::anyhow!(
-        "internal: terminal answers are asked, not read"
-    ))
-}
-
-fn read_stdin_line() -> Result<Option<String>> {
-    let mut line = Vec::new();
-    let stdin = std::io::stdin();
-    let mut limited = stdin.lock().take(MAX_ANSWER_BYTES + 1);
-    let n = limited
-        .read_until(b'\n', &mut line)
-        .context("reading an answer from stdin")?;
-    if n == 0 {
-        return Ok(None);
-    }
-    if line.len() as u64 > MAX_ANSWER_BYTES {
-        return Err(CliError::Input(format!(
-            "an answer on stdin is longer than {MAX_ANSWER_BYTES} bytes"
-        ))
-        .into());
-    }
-    String::from_utf8(line)
-        .map(Some)
-        .map_err(|_| CliError::Input("an answer on stdin is not UTF-8".into()).into())
-}
+use answers::{Answers, ask_confirm, ask_decision};
 
 /// Whether the command `argv` names takes the air-gap flags: then the
 /// run's own `--allow-online` (and the testing `--system-root`) go to it.
@@ -241,81 +129,39 @@ fn collect_sign_offs(
     script: &Script,
 ) -> Result<()> {
     let trust = super::transcript::load_witnesses(trust)?;
-    let needed = usize::try_from(script.sign_offs).unwrap_or(usize::MAX);
-    let mut signed: Vec<String> = Vec::new();
-    while signed.len() < needed {
-        let asked = format!("{} of {needed} witness sign-off(s) so far", signed.len());
-        let next = match answers {
-            Answers::Terminal => ask_sign_off(roster, &signed)?,
-            _ => answers.next_sign_off(&asked)?,
-        };
+    let mut sign_offs = script::SignOffs::new(script.sign_offs, roster, &trust);
+    while !sign_offs.complete() {
+        let next = answers.next_sign_off(&sign_offs)?;
         let Some((witness, signature)) = next else {
             break;
         };
-        let attached = (|| -> Result<_> {
-            if !roster.of(Role::Witness).contains(&witness.as_str()) {
-                return Err(script::Error::Answer(format!(
-                    "{witness} is not a witness of this ceremony"
-                ))
-                .into());
-            }
-            let bytes = fsio::read(&signature)?;
-            let source_name = signature.display().to_string();
-            let request = transcript::witness::SignOffRequest {
-                witness: &witness,
-                signature_file: &bytes,
-                source_name: &source_name,
-                expected_head: None,
-                trust: Some(&trust),
-                after: None,
-            };
-            Ok(recorder.attach_sign_off(&request, &SystemClock)?)
-        })();
+        let attached = fsio::read(&signature)
+            .map_err(anyhow::Error::from)
+            .and_then(|bytes| {
+                let source_name = signature.display().to_string();
+                Ok(sign_offs.attach(recorder, &witness, &bytes, &source_name, &SystemClock)?)
+            });
         match attached {
-            Ok(attached) => {
-                signed.push(witness.clone());
-                note!(
-                    "  ✓ {witness} signed off (record {}, {}): {} of {needed}",
-                    attached.record.seq,
-                    attached.verified_by.unwrap_or_default(),
-                    signed.len()
-                );
-            }
+            Ok(attached) => note!(
+                "  ✓ {witness} signed off (record {}, {}): {} of {}",
+                attached.record.seq,
+                attached.verified_by.unwrap_or_default(),
+                sign_offs.count(),
+                sign_offs.needed()
+            ),
             // On a terminal a sign-off that does not verify is asked again.
-            Err(e) if matches!(answers, Answers::Terminal) => note!("  ✗ {e:#}"),
+            Err(e) if answers.is_terminal() => note!("  ✗ {e:#}"),
             Err(e) => return Err(e),
         }
     }
-    if signed.len() < needed {
+    if !sign_offs.complete() {
         note!(
-            "{} of {needed} sign-off(s) attached: the other witnesses sign off with the commands above.",
-            signed.len()
+            "{} of {} sign-off(s) attached: the other witnesses sign off with the commands above.",
+            sign_offs.count(),
+            sign_offs.needed()
         );
     }
     Ok(())
-}
-
-/// On the terminal: which witness signs off now, and their signature
-/// file; `None` when no more sign off now.
-fn ask_sign_off(roster: &Roster, signed: &[String]) -> Result<Option<(String, PathBuf)>> {
-    const NO_MORE: &str = "no more sign-offs now";
-    let mut names: Vec<&str> = roster
-        .of(Role::Witness)
-        .into_iter()
-        .filter(|w| !signed.iter().any(|s| s == w))
-        .collect();
-    names.push(NO_MORE);
-    let who = select("Which witness signs off now?", &names)?;
-    if who == NO_MORE {
-        return Ok(None);
-    }
-    let path: String = dialoguer::Input::new()
-        .with_prompt(format!(
-            "{who}: your signature file (NAME.signoff.sig or .minisig)"
-        ))
-        .interact_text()
-        .map_err(|_| CliError::Cancelled)?;
-    Ok(Some((who, PathBuf::from(path.trim()))))
 }
 
 fn walk_steps(
@@ -485,91 +331,6 @@ fn run_step(
         outcome,
         problem,
     })
-}
-
-fn ask_confirm(
-    answers: &mut Answers,
-    roster: &Roster,
-    step: &PlannedStep,
-    text: &str,
-    role: Role,
-) -> Result<(String, bool)> {
-    if matches!(answers, Answers::Terminal) {
-        let names = roster.of(role);
-        let who = select(&format!("Who confirms, as {}?", role.as_str()), &names)?;
-        let yes = dialoguer::Confirm::new()
-            .with_prompt(format!("{who}: {}  Done?", output::printable(text)))
-            .default(false)
-            .interact()
-            .map_err(|_| CliError::Cancelled)?;
-        return Ok((who, yes));
-    }
-    let question = format!("confirmed by a {}", role.as_str());
-    Ok(answers.next(&step.id, &question)?.into_confirmation()?)
-}
-
-fn ask_decision(
-    answers: &mut Answers,
-    roster: &Roster,
-    step: &PlannedStep,
-    is_run: bool,
-) -> Result<Decision> {
-    if !matches!(answers, Answers::Terminal) {
-        let question = "an exception: the operator's reason and a witness's decision, or stop";
-        return Ok(answers.next(&step.id, question)?.into_decision()?);
-    }
-    let mut choices = vec!["stop the ceremony", "go on past this step, as an exception"];
-    if is_run {
-        choices.push("run it again with other arguments, as an exception");
-    }
-    let choice = dialoguer::Select::new()
-        .with_prompt(format!("Operator {}: what now?", roster.operator()))
-        .items(&choices)
-        .default(0)
-        .interact()
-        .map_err(|_| CliError::Cancelled)?;
-    if choice == 0 {
-        return Ok(Decision::Stop);
-    }
-    let reason: String = dialoguer::Input::new()
-        .with_prompt(format!("Operator {}: the reason", roster.operator()))
-        .interact_text()
-        .map_err(|_| CliError::Cancelled)?;
-    let run = if choice == 2 {
-        let line: String = dialoguer::Input::new()
-            .with_prompt("The arguments to run instead, after `ceremony` (separated by spaces)")
-            .interact_text()
-            .map_err(|_| CliError::Cancelled)?;
-        Some(line.split_whitespace().map(str::to_owned).collect())
-    } else {
-        None
-    };
-    let witnesses = roster.of(Role::Witness);
-    let witness = select("Which witness decides?", &witnesses)?;
-    let accepted = dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "Witness {witness}: do you accept this exception (\"{}\")?",
-            output::printable(&reason)
-        ))
-        .default(false)
-        .interact()
-        .map_err(|_| CliError::Cancelled)?;
-    Ok(Decision::Exception {
-        reason,
-        run,
-        witness,
-        accepted,
-    })
-}
-
-fn select(prompt: &str, names: &[&str]) -> Result<String> {
-    let index = dialoguer::Select::new()
-        .with_prompt(prompt)
-        .items(names)
-        .default(0)
-        .interact()
-        .map_err(|_| CliError::Cancelled)?;
-    Ok(names.get(index).copied().unwrap_or_default().to_owned())
 }
 
 fn finish(recorder: &Recorder, script: &Script) -> Result<()> {

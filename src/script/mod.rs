@@ -40,7 +40,7 @@ mod recorder;
 pub mod walk;
 
 pub use product::{Kept, MAX_PRODUCT_BYTES, StepEnd, keep_product, product_target_problem};
-pub use recorder::{Recorder, find_command_record};
+pub use recorder::{Recorder, SignOffs, find_command_record};
 
 /// The format tag of version 1 scripts.
 pub const SCRIPT_FORMAT_V1: &str = "ceremony.script.v1";

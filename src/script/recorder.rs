@@ -114,6 +114,89 @@ impl Recorder {
     }
 }
 
+/// The witnesses' sign-offs a ceremony collects once it has ended: as
+/// many as its script requires, each by a witness of its roster, each
+/// checked against the witnesses' TRUSTFILE before it is attached.
+#[derive(Debug)]
+pub struct SignOffs<'a> {
+    witnesses: Vec<&'a str>,
+    trust: &'a crate::handover::TrustFile,
+    needed: usize,
+    signed: Vec<String>,
+}
+
+impl<'a> SignOffs<'a> {
+    /// The sign-offs `sign_offs` (the script's number) requires of the
+    /// witnesses of `roster`.
+    pub fn new(
+        sign_offs: u32,
+        roster: &'a super::Roster,
+        trust: &'a crate::handover::TrustFile,
+    ) -> Self {
+        SignOffs {
+            witnesses: roster.of(crate::transcript::Role::Witness),
+            trust,
+            needed: usize::try_from(sign_offs).unwrap_or(usize::MAX),
+            signed: Vec::new(),
+        }
+    }
+
+    /// How many the script requires.
+    pub fn needed(&self) -> usize {
+        self.needed
+    }
+
+    /// How many are attached.
+    pub fn count(&self) -> usize {
+        self.signed.len()
+    }
+
+    /// Whether there are as many as the script requires.
+    pub fn complete(&self) -> bool {
+        self.signed.len() >= self.needed
+    }
+
+    /// The witnesses who have not signed off yet.
+    pub fn missing(&self) -> Vec<&'a str> {
+        let signed = &self.signed;
+        self.witnesses
+            .iter()
+            .copied()
+            .filter(|w| !signed.iter().any(|s| s == w))
+            .collect()
+    }
+
+    /// Attaches `witness`'s signature file (`source_name` names it) after
+    /// the ceremony's last record: refused for anyone not a witness of the
+    /// ceremony, and for a signature the TRUSTFILE does not verify.
+    pub fn attach(
+        &mut self,
+        recorder: &mut Recorder,
+        witness: &str,
+        signature_file: &[u8],
+        source_name: &str,
+        clock: &dyn Clock,
+    ) -> Result<witness::Attached, crate::Error> {
+        if !self.witnesses.contains(&witness) {
+            return Err(super::Error::Answer(format!(
+                "{witness} is not a witness of this ceremony"
+            ))
+            .into());
+        }
+        let request = witness::SignOffRequest {
+            witness,
+            signature_file,
+            source_name,
+            expected_head: None,
+            trust: Some(self.trust),
+            after: None,
+        };
+        let attached = recorder.attach_sign_off(&request, clock)?;
+        self.signed.push(witness.to_owned());
+        Ok(attached)
+    }
+}
+
 /// The record a step's command appended: the one record after the first
 /// `before`, a command with exactly the arguments the ceremony ran
 /// (`--transcript TRANSCRIPT` and the step's `argv`) and the exit code the
