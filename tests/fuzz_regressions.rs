@@ -123,6 +123,17 @@ fn sops_roundtrip() {
         let Ok(sealed) = sops::encrypt_tree(&mut branches, format, &opts, &clock) else {
             continue;
         };
+        // A leaf the rule leaves in clear may start with `ENC[`: the
+        // user's text, not a damaged value.
+        let inspection = sops::inspect(&sealed, format)
+            .unwrap_or_else(|e| panic!("{file}: inspect of what encrypt wrote: {e}"));
+        for leaf in &inspection.leaves {
+            assert!(
+                !leaf.malformed,
+                "{file}: {:?} reported malformed",
+                leaf.path
+            );
+        }
         let opened = match sops::decrypt(&sealed, format, &identities, MacCheck::Verify) {
             Ok(opened) => opened,
             Err(e) => panic!("{file}: the {format} file encrypt wrote does not decrypt: {e}"),

@@ -298,8 +298,10 @@ pub struct LeafReport {
     pub is_comment: bool,
     /// Whether the leaf holds an `ENC[…]` value.
     pub encrypted: bool,
-    /// Whether the leaf starts like an `ENC[` value but is not a well-formed
-    /// one (truncated, bad base64, missing field): damaged or hand-edited.
+    /// Whether the leaf, one the rule encrypts, starts like an `ENC[` value
+    /// but is not a well-formed one (truncated, bad base64, missing field):
+    /// damaged or hand-edited. A leaf the rule leaves in clear is the
+    /// user's text, whatever it starts with.
     pub malformed: bool,
     /// The `type:` of an encrypted leaf, or the cleartext type of a plain one.
     pub value_type: String,
@@ -327,7 +329,12 @@ pub(crate) fn inspect_branches(
                 Leaf::Value(v) => (None, v.kind()),
             };
             let parsed = text.and_then(EncryptedValue::parse);
-            let malformed = parsed.is_none() && text.is_some_and(|t| t.starts_with(b"ENC["));
+            // Only where the rule encrypts: a leaf it leaves in clear (an
+            // `_unencrypted` key) is the user's text, which may start with
+            // `ENC[` as any text may, and sops leaves it as it is.
+            let malformed = rule_says_encrypted
+                && parsed.is_none()
+                && text.is_some_and(|t| t.starts_with(b"ENC["));
             out.push(LeafReport {
                 document,
                 path: ctx.path.to_vec(),
