@@ -58,30 +58,19 @@ impl Answers {
         }
     }
 
-    /// The next answer from a file or stdin, for `step`; `None` at the end.
+    /// The next answer from a file or stdin, for `step`.
     pub(super) fn next(&mut self, step: &str, question: &str) -> Result<Answer> {
         // Said before waiting, so that whoever feeds stdin knows what is asked.
         note!("awaiting answer for step {step}: {question}");
-        loop {
-            let line = match self {
-                Answers::Terminal => unreachable_terminal()?,
-                Answers::File { lines } => lines.next(),
-                Answers::Stdin => read_stdin_line()?,
-            };
-            let Some(line) = line else {
-                return Err(script::Error::Answer(format!(
-                    "the answers ended before step {step} was answered ({question})"
-                ))
-                .into());
-            };
-            if let Some(answer) = Answer::parse(&line)? {
-                return Ok(answer.for_step(step, question)?);
-            }
+        match self.read_answer()? {
+            Some(answer) => Ok(answer.for_step(step, question)?),
+            None => Err(script::Error::Answer(format!(
+                "the answers ended before step {step} was answered ({question})"
+            ))
+            .into()),
         }
     }
-}
 
-impl Answers {
     /// Whether they are asked on the terminal.
     pub(super) fn is_terminal(&self) -> bool {
         matches!(self, Answers::Terminal)
@@ -102,6 +91,15 @@ impl Answers {
             sign_offs.count(),
             sign_offs.needed()
         );
+        match self.read_answer()? {
+            Some(answer) => Ok(Some(answer.into_sign_off()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The next answer line of a file or stdin, blank lines and comments
+    /// passed over; `None` at the end.
+    fn read_answer(&mut self) -> Result<Option<Answer>> {
         loop {
             let line = match self {
                 Answers::Terminal => unreachable_terminal()?,
@@ -112,7 +110,7 @@ impl Answers {
                 return Ok(None);
             };
             if let Some(answer) = Answer::parse(&line)? {
-                return Ok(Some(answer.into_sign_off()?));
+                return Ok(Some(answer));
             }
         }
     }
