@@ -91,6 +91,29 @@ fn read_key_name(line: &str) -> Result<(String, &str), &'static str> {
     ))
 }
 
+/// A key as the writer writes it, quoted as go-ini quotes one.
+fn quoted(k: &str) -> String {
+    if k.contains('"') || k.contains(['=', ':']) {
+        format!("`{k}`")
+    } else if k.contains('`') {
+        format!("\"\"\"{k}\"\"\"")
+    } else {
+        k.to_string()
+    }
+}
+
+/// Whether the writer writes `key` so that it reads back as itself. Some
+/// keys a quoted key can hold cannot be: an empty one, one starting with
+/// `;`, `#` or `[` (written bare, it reads as a comment or a section), one
+/// with a backtick and `=`, `:` or `"`. go-ini writes them the same way, so
+/// neither sops nor this store could read such a file back.
+fn writes_back(key: &str) -> bool {
+    let written = quoted(key);
+    !key.is_empty()
+        && !written.starts_with([';', '#', '['])
+        && read_key_name(&format!("{written} =")).is_ok_and(|(k, rest)| k == key && rest.is_empty())
+}
+
 fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
     let text = std::str::from_utf8(input).map_err(|_| Error::Parse {
         format: Format::Ini,
@@ -136,6 +159,13 @@ fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
             line: Some(n + 1),
             reason: reason.into(),
         })?;
+        if !writes_back(&key) {
+            return Err(Error::Parse {
+                format: Format::Ini,
+                line: Some(n + 1),
+                reason: "a key that cannot be written back as INI (empty, starting with ; # or [, or holding a backtick with = : or \"): rename it".into(),
+            });
+        }
         let raw = after.trim_start();
         let (value, inline) = match raw.strip_prefix("\"\"\"") {
             // go-ini `readMultilines`: a `"""` value without its closing
@@ -258,15 +288,6 @@ fn write_section(out: &mut WipingString, name: &str, comment: Option<&str>, keys
         out.push_str(name);
         out.push_str("]\n");
     }
-    let quoted = |k: &str| {
-        if k.contains('"') || k.contains(['=', ':']) {
-            format!("`{k}`")
-        } else if k.contains('`') {
-            format!("\"\"\"{k}\"\"\"")
-        } else {
-            k.to_string()
-        }
-    };
     let align = keys
         .iter()
         .map(|(k, _, _)| quoted(k).len())
@@ -354,6 +375,35 @@ pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key the reader takes is one the writer writes back as itself;
+    /// the others are refused, with the line, before anything is sealed.
+    #[test]
+    fn a_key_that_cannot_be_written_back_is_refused() {
+        let good = b"[s]\n\"\"\"a`b\"\"\" = 1\n`c=d` = 2\n`g\"h` = 3\n\"i j\" = 4\na#b = 5\n";
+        let branch = parse(good).unwrap();
+        let written = emit(&branch, None).unwrap();
+        let again = parse(&written).unwrap();
+        assert_eq!(emit(&again, None).unwrap(), written);
+        for (bad, line) in [
+            (&b"[s]\n\"\"\"a`=b\"\"\" = 1\n"[..], 2),
+            (b"\";x\" = 1\n", 1),
+            (b"\"#x\" = 1\n", 1),
+            (b"\"[x\" = 1\n", 1),
+            (b"\"\" = 1\n", 1),
+            (b"a = 1\n= 2\n", 2),
+        ] {
+            match parse(bad) {
+                Err(Error::Parse {
+                    line: at, reason, ..
+                }) => {
+                    assert_eq!(at, Some(line), "{reason}");
+                    assert!(reason.contains("cannot be written back"), "{reason}");
+                }
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bad)),
+            }
+        }
+    }
 
     #[test]
     fn go_ini_layout() {
