@@ -19,7 +19,7 @@
 //! [`walk`] (which files a command reads), [`identity`] (loading keys),
 //! [`plugin`] (age plugins: custodians on hardware tokens),
 //! [`fsio`] (reading inputs, writing outputs), [`report`] (check reports),
-//! [`secret`] (wiping secret types), [`words`] (hashes read aloud), [`clock`], and [`error`] with the
+//! [`secret`] (wiping secret types), [`x25519`] (recipients no key protects), [`words`] (hashes read aloud), [`clock`], and [`error`] with the
 //! [`class`] of every failure.
 
 #![deny(unsafe_code)]
@@ -60,5 +60,6 @@ pub mod text;
 pub mod transcript;
 pub mod walk;
 pub mod words;
+pub mod x25519;
 
 pub use error::{Error, Result};

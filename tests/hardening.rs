@@ -227,6 +227,114 @@ fn a_pasted_private_key_is_never_echoed_or_recorded() {
     assert!(!s.path("t.jsonl").exists(), "nothing was recorded");
 }
 
+/// A public key of small order is sealed to with a key anyone can work
+/// out: the Go age refuses it, and so does ceremony, wherever a recipient
+/// is read, before anything is written. (The age crate would panic on the
+/// `age1…` one, and seal to the `ssh-ed25519` one.)
+#[test]
+fn a_recipient_no_key_protects_is_refused_wherever_it_is_read() {
+    use bech32::ToBase32;
+    require("age");
+    let s = Scratch::new();
+    let zero_age = bech32::encode("age", [0u8; 32].to_base32(), bech32::Variant::Bech32).unwrap();
+    let mut identity_point = [0u8; 32];
+    identity_point[0] = 1;
+    let zero_ssh = ssh_key::PublicKey::from(ssh_key::public::KeyData::Ed25519(
+        ssh_key::public::Ed25519PublicKey(identity_point),
+    ))
+    .to_openssh()
+    .unwrap();
+    const REFUSED: &str = "point of small order";
+
+    // The Go age says the same of both.
+    s.write("zero.pub", format!("{zero_ssh}\n"));
+    s.write("plain.txt", "x");
+    for args in [
+        vec!["-r", zero_age.as_str(), "plain.txt"],
+        vec!["-R", "zero.pub", "plain.txt"],
+    ] {
+        let age = s.tool("age", &args);
+        assert_ne!(age.code(), 0, "age sealed to {args:?}");
+        assert!(
+            age.stderr_text().contains("low order point"),
+            "{}",
+            age.stderr_text()
+        );
+    }
+
+    let plain =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n";
+    s.write("db.yaml", plain);
+    for zero in [&zero_age, &zero_ssh] {
+        let run = s
+            .ceremony(&["bootstrap", "seal", "--recipient", zero, "db.yaml"])
+            .fails_with(2, REFUSED);
+        assert!(run.stdout_text().is_empty(), "nothing sealed");
+        s.write(
+            ".sops.yaml",
+            format!("creation_rules:\n  - age: >-\n      {zero}\n"),
+        );
+        s.ceremony(&["bootstrap", "seal", "--in-place", "db.yaml"])
+            .fails_with(3, REFUSED);
+        assert_eq!(s.read("db.yaml"), plain.as_bytes(), "left as it was");
+        std::fs::remove_file(s.path(".sops.yaml")).unwrap();
+    }
+
+    // A sealed file whose `sops:` block lists one beside a real recipient:
+    // rotating it would wrap the new data key to it.
+    let real = s.age_key("k");
+    s.ceremony(&[
+        "bootstrap",
+        "seal",
+        "--in-place",
+        "--recipient",
+        &real,
+        "db.yaml",
+    ])
+    .success();
+    let sealed = String::from_utf8(s.read("db.yaml")).unwrap();
+    let entry: Vec<&str> = sealed
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("- recipient:"))
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || l.starts_with("          "))
+        .map(|(_, l)| l)
+        .collect();
+    let entry = entry.join("\n");
+    let forged = entry.replace(&real, &zero_ssh);
+    let tampered = sealed.replace(&entry, &format!("{entry}\n{forged}"));
+    assert_ne!(tampered, sealed);
+    s.write("db.yaml", &tampered);
+    s.ceremony(&["bootstrap", "rotate", "-i", "k.key", "db.yaml"])
+        .fails_with(3, REFUSED);
+    assert_eq!(s.read("db.yaml"), tampered.as_bytes(), "left as it was");
+
+    // A custodian's key.
+    for line in [
+        format!("age = \"{zero_age}\""),
+        format!("ssh = \"{zero_ssh}\""),
+    ] {
+        s.write(
+            "custodians.toml",
+            format!("[[custodian]]\nname = \"mallory\"\n{line}\n[[custodian]]\nname = \"bob\"\nage = \"{real}\"\n"),
+        );
+        s.ceremony(&[
+            "unseal",
+            "share",
+            "--yes",
+            "--allow-online",
+            "--custodians",
+            "custodians.toml",
+            "--threshold",
+            "2",
+            "--out",
+            "set",
+        ])
+        .fails_with(3, REFUSED);
+        assert!(!s.path("set").exists());
+    }
+}
+
 /// One person must not hold two custodians' shares by accident.
 #[test]
 fn one_key_for_two_custodians_is_refused_unless_said_out_loud() {

@@ -810,8 +810,7 @@ pub(crate) fn check_structure(body: &RootBody, report: &mut Report) {
     ] {
         let Some(recipient) = recipient else { continue };
         let ok = std::str::FromStr::from_str(recipient)
-            .map(|_: age::x25519::Recipient| ())
-            .is_ok();
+            .is_ok_and(|r: age::x25519::Recipient| crate::x25519::check_age(&r).is_ok());
         report.record(check, "", ok, recipient.clone());
     }
 }

@@ -528,6 +528,8 @@ fn refuse_private_key(text: &str) -> Result<(), String> {
 fn parse_age(text: &str) -> Result<CustodianKey, String> {
     refuse_private_key(text)?;
     if let Ok(recipient) = age::x25519::Recipient::from_str(text.trim()) {
+        crate::x25519::check_age(&recipient)
+            .map_err(|e| format!("{:?} cannot be a custodian's key: {e}", abbreviate(text)))?;
         return Ok(CustodianKey::Age(recipient));
     }
     if let Some(recipient) = crate::plugin::parse_recipient(text) {
@@ -549,7 +551,11 @@ fn parse_ssh(text: &str) -> Result<CustodianKey, String> {
         ));
     }
     match age::ssh::Recipient::from_str(text) {
-        Ok(r @ age::ssh::Recipient::SshEd25519(..)) => Ok(CustodianKey::SshEd25519(r)),
+        Ok(r @ age::ssh::Recipient::SshEd25519(..)) => {
+            crate::x25519::check_ssh(&r)
+                .map_err(|e| format!("{:?} cannot be a custodian's key: {e}", abbreviate(text)))?;
+            Ok(CustodianKey::SshEd25519(r))
+        }
         _ => Err(format!(
             "{:?} is not a valid ssh-ed25519 public key: copy the whole line from ~/.ssh/id_ed25519.pub",
             abbreviate(text)

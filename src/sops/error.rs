@@ -96,13 +96,16 @@ pub enum Error {
     /// No key group, or a group with no recipient.
     #[error("no master keys: at least one recipient per key group is needed")]
     NoKeys,
-    /// A recipient string is not an age or ssh recipient.
-    #[error("recipient {index} of key group {group} is not a valid age recipient")]
+    /// A recipient string is not an age or ssh recipient, or not one
+    /// that can be sealed to.
+    #[error("recipient {index} of key group {group}: {why}")]
     InvalidRecipient {
         /// 0-based group.
         group: usize,
         /// 0-based recipient within the group.
         index: usize,
+        /// What is wrong with it.
+        why: super::RecipientError,
     },
     /// age refused to encrypt the data key.
     #[error("could not encrypt the data key with age")]

@@ -150,8 +150,11 @@ impl EncryptOptions {
             .into_iter()
             .enumerate()
             .map(|(index, r)| {
-                Recipient::parse(r.as_ref())
-                    .map_err(|_| Error::InvalidRecipient { group: 0, index })
+                Recipient::parse(r.as_ref()).map_err(|why| Error::InvalidRecipient {
+                    group: 0,
+                    index,
+                    why,
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self::new(
@@ -625,15 +628,15 @@ impl SealedFile {
             None => {
                 let mut recipients = Vec::with_capacity(meta.key_groups.len());
                 for (group, g) in meta.key_groups.iter().enumerate() {
-                    let parsed = g
-                        .age
-                        .iter()
-                        .enumerate()
-                        .map(|(index, a)| {
-                            Recipient::parse(&a.recipient)
-                                .map_err(|_| Error::InvalidRecipient { group, index })
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
+                    let parsed =
+                        g.age
+                            .iter()
+                            .enumerate()
+                            .map(|(index, a)| {
+                                Recipient::parse(&a.recipient)
+                                    .map_err(|why| Error::InvalidRecipient { group, index, why })
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
                     recipients.push(parsed);
                 }
                 own =

@@ -23,6 +23,14 @@ pub enum RecipientError {
         "this is a private key, not a recipient; it was not printed or recorded. Give its public key (age-keygen -y, or the .pub file) and treat this key as exposed"
     )]
     PrivateKey,
+    /// A public key no private key protects (`crate::x25519`).
+    #[error("{shown:?} cannot be sealed to: {why}")]
+    SmallOrder {
+        /// The text, cut to 100 characters.
+        shown: String,
+        /// Why.
+        why: crate::x25519::SmallOrder,
+    },
     /// Not a recipient of a supported type.
     #[error(
         "{shown:?} is not an age recipient (age1…, or a plugin's age1NAME1…) or an ssh-ed25519 public key"
@@ -49,9 +57,15 @@ impl Recipient {
             return Err(RecipientError::PrivateKey);
         }
         let text = text.trim();
-        let ok = age::x25519::Recipient::from_str(text).is_ok()
-            || age::ssh::Recipient::from_str(text).is_ok();
-        if ok {
+        let small_order = |why| RecipientError::SmallOrder {
+            shown: text.chars().take(100).collect(),
+            why,
+        };
+        if let Ok(r) = age::x25519::Recipient::from_str(text) {
+            crate::x25519::check_age(&r).map_err(small_order)?;
+            Ok(Self(text.to_owned()))
+        } else if let Ok(r) = age::ssh::Recipient::from_str(text) {
+            crate::x25519::check_ssh(&r).map_err(small_order)?;
             Ok(Self(text.to_owned()))
         } else if let Some(plugin) = crate::plugin::parse_recipient(text) {
             Ok(Self(plugin.to_string()))
