@@ -428,16 +428,20 @@ impl Custodians {
             };
             let name = CustodianName::new(&entry.name).map_err(|e| bad(e.to_string()))?;
             let key = match &entry.recipient {
-                RecipientDescription::Age { recipient } => CustodianKey::Age(
-                    recipient
+                RecipientDescription::Age { recipient } => {
+                    let recipient = recipient
                         .parse()
-                        .map_err(|_| bad("not an age recipient".into()))?,
-                ),
-                RecipientDescription::SshEd25519 { public_key } => CustodianKey::SshEd25519(
-                    public_key
+                        .map_err(|_| bad("not an age recipient".into()))?;
+                    crate::x25519::check_age(&recipient).map_err(|e| bad(e.to_string()))?;
+                    CustodianKey::Age(recipient)
+                }
+                RecipientDescription::SshEd25519 { public_key } => {
+                    let recipient = public_key
                         .parse()
-                        .map_err(|_| bad("not an ssh-ed25519 public key".into()))?,
-                ),
+                        .map_err(|_| bad("not an ssh-ed25519 public key".into()))?;
+                    crate::x25519::check_ssh(&recipient).map_err(|e| bad(e.to_string()))?;
+                    CustodianKey::SshEd25519(recipient)
+                }
                 RecipientDescription::Plugin { plugin, recipient } => {
                     let parsed = crate::plugin::parse_recipient(recipient)
                         .filter(|r| r.to_string() == *recipient)
@@ -743,6 +747,12 @@ mod tests {
             recipient: yubikey.clone(),
         };
         assert!(Custodians::from_entries(&[entry(lying)]).is_err());
+        // A key of small order, which the custodians file would have
+        // refused, is refused from a share set too.
+        let zero = bech32::encode("age", [0u8; 32].to_base32(), bech32::Variant::Bech32).unwrap();
+        let weak =
+            Custodians::from_entries(&[entry(RecipientDescription::Age { recipient: zero })]);
+        assert!(weak.unwrap_err().message.contains("small order"));
 
         // The same token twice (whatever the case) is one person.
         let twice = format!(
