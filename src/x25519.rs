@@ -12,7 +12,6 @@
 //! (`--recipient`, `.sops.yaml`, a sealed file's `sops:` block, a
 //! custodians file, `root.json`), before anything is sealed.
 
-use curve25519_dalek::montgomery::MontgomeryPoint;
 use subtle::ConstantTimeEq;
 
 /// A recipient whose public key is a point of small order: nothing sealed
@@ -23,15 +22,55 @@ use subtle::ConstantTimeEq;
 )]
 pub struct SmallOrder;
 
+/// The u-coordinates of every point of small order on Curve25519 or its
+/// twist, as libsodium lists them: 0, 1, the two of order 8, p - 1, and
+/// p and p + 1 (0 and 1 again: the only such values that fit in 255 bits
+/// twice).
+const SMALL_ORDER: [[u8; 32]; 7] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
+
 /// Whether the Montgomery u-coordinate `u` is a point of small order, on
-/// the curve or on its twist.
-///
-/// A clamped scalar is a multiple of the cofactor 8 and smaller than both
-/// prime subgroup orders, so multiplying by it sends exactly the points of
-/// small order to zero; which clamped scalar does not matter.
-fn is_small_order(u: [u8; 32]) -> bool {
-    let product = MontgomeryPoint(u).mul_clamped([0x5a; 32]);
-    product.as_bytes().ct_eq(&[0; 32]).into()
+/// the curve or on its twist. X25519 ignores the top bit, so this does
+/// too. (A table, not a multiplication: every file's recipients are
+/// checked as they are read, and a ladder costs as much as sealing.)
+fn is_small_order(mut u: [u8; 32]) -> bool {
+    if let Some(top) = u.last_mut() {
+        *top &= 0x7f;
+    }
+    SMALL_ORDER
+        .iter()
+        .fold(subtle::Choice::from(0), |found, bad| found | u.ct_eq(bad))
+        .into()
 }
 
 /// Checks an `age1…` recipient.
@@ -55,12 +94,10 @@ pub fn check_age(recipient: &age::x25519::Recipient) -> Result<(), SmallOrder> {
 /// here).
 pub fn check_ssh(recipient: &age::ssh::Recipient) -> Result<(), SmallOrder> {
     match recipient {
-        age::ssh::Recipient::SshEd25519(_, point) => {
-            if is_small_order(point.to_montgomery().to_bytes()) {
-                return Err(SmallOrder);
-            }
-            Ok(())
-        }
+        // Of small order as an Edwards point exactly when its X25519 form
+        // is (the map between them keeps the order).
+        age::ssh::Recipient::SshEd25519(_, point) if point.is_small_order() => Err(SmallOrder),
+        age::ssh::Recipient::SshEd25519(..) => Ok(()),
         age::ssh::Recipient::SshRsa(..) => Ok(()),
     }
 }
@@ -70,47 +107,15 @@ mod tests {
     use super::*;
     use bech32::ToBase32;
     use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::montgomery::MontgomeryPoint;
     use std::str::FromStr;
 
-    /// The u-coordinates of Curve25519's points of small order (the list
-    /// libsodium and the Go x/crypto refuse), and encodings of some of them
-    /// plus p.
-    const SMALL_ORDER: [[u8; 32]; 7] = [
-        [0; 32],
-        {
-            let mut one = [0; 32];
-            one[0] = 1;
-            one
-        },
-        [
-            0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f,
-            0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16,
-            0x5f, 0x49, 0xb8, 0x00,
-        ],
-        [
-            0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83,
-            0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd,
-            0xd0, 0x9f, 0x11, 0x57,
-        ],
-        // p - 1
-        [
-            0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0x7f,
-        ],
-        // p, which is 0
-        [
-            0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0x7f,
-        ],
-        // p + 1, which is 1
-        [
-            0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0x7f,
-        ],
-    ];
+    /// What the table stands for: a clamped scalar is a multiple of the
+    /// cofactor 8 and smaller than both prime subgroup orders, so it sends
+    /// exactly the points of small order to zero.
+    fn killed_by_the_cofactor(u: [u8; 32]) -> bool {
+        MontgomeryPoint(u).mul_clamped([0x5a; 32]) == MontgomeryPoint([0; 32])
+    }
 
     fn age_recipient(u: [u8; 32]) -> age::x25519::Recipient {
         let text = bech32::encode("age", u.to_base32(), bech32::Variant::Bech32).unwrap();
@@ -125,14 +130,35 @@ mod tests {
     }
 
     #[test]
-    fn every_point_of_small_order_is_refused_as_an_age_recipient() {
+    fn the_table_is_the_points_the_cofactor_kills() {
         for u in SMALL_ORDER {
+            assert!(killed_by_the_cofactor(u), "{u:02x?}");
+            let mut high = u;
+            high[31] |= 0x80;
+            assert!(is_small_order(high) && killed_by_the_cofactor(high));
             assert_eq!(check_age(&age_recipient(u)), Err(SmallOrder), "{u:02x?}");
         }
-        // And the high bit, which X25519 ignores, does not hide one.
-        let mut zero_high = [0; 32];
-        zero_high[31] = 0x80;
-        assert_eq!(check_age(&age_recipient(zero_high)), Err(SmallOrder));
+        // Every other value the ladder sees agrees with the table: the
+        // small ones and their neighbours, and random ones.
+        let mut values: Vec<[u8; 32]> = (0u8..=40)
+            .map(|n| {
+                let mut u = [0; 32];
+                u[0] = n;
+                u
+            })
+            .collect();
+        for bad in SMALL_ORDER {
+            for delta in [1u8, 2] {
+                let (mut up, mut down) = (bad, bad);
+                up[0] = up[0].wrapping_add(delta);
+                down[0] = down[0].wrapping_sub(delta);
+                values.extend([up, down]);
+            }
+        }
+        values.extend((0..200).map(|_| rand::random::<[u8; 32]>()));
+        for u in values {
+            assert_eq!(is_small_order(u), killed_by_the_cofactor(u), "{u:02x?}");
+        }
     }
 
     #[test]
@@ -141,14 +167,6 @@ mod tests {
             let r = age::x25519::Identity::generate().to_public();
             assert_eq!(check_age(&r), Ok(()));
         }
-        // A point on the twist that is not of small order: age seals to
-        // it (nobody holds its key, but nothing sealed to it is exposed).
-        let twist = age_recipient({
-            let mut u = [0; 32];
-            u[0] = 2;
-            u
-        });
-        assert_eq!(check_age(&twist), Ok(()));
     }
 
     #[test]
@@ -160,12 +178,11 @@ mod tests {
         order_two[0] = 0xec;
         order_two[31] = 0x7f;
         for point in [identity, order_two] {
-            assert!(
-                CompressedEdwardsY(point)
-                    .decompress()
-                    .unwrap()
-                    .is_small_order()
-            );
+            let montgomery = CompressedEdwardsY(point)
+                .decompress()
+                .unwrap()
+                .to_montgomery();
+            assert!(killed_by_the_cofactor(montgomery.to_bytes()));
             assert_eq!(check_ssh(&ssh_recipient(point)), Err(SmallOrder));
         }
         let good = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
