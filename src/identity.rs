@@ -234,6 +234,12 @@ fn parse_age_lines(
         }
         if let Ok(identity) = age::x25519::Identity::from_str(line) {
             let public_key = public_keys.then(|| identity.to_public().to_string());
+            let identity = crate::x25519::Identity::from_age(&identity).map_err(|_| {
+                IdentityError::BadLine {
+                    source_name: source_name.to_owned(),
+                    line: index + 1,
+                }
+            })?;
             out.native.push((Box::new(identity), public_key));
         } else if let Some(identity) = crate::plugin::parse_identity(line) {
             out.add_plugin(source_name, identity);

@@ -123,15 +123,20 @@ impl BootstrapKey {
         Ok(text)
     }
 
-    /// The age identity.
-    pub fn identity(&self) -> Result<age::x25519::Identity, EncodingError> {
+    /// The identity, to open what is sealed to the bootstrap recipient.
+    pub fn identity(&self) -> Result<crate::x25519::Identity, EncodingError> {
+        crate::x25519::Identity::from_age(&self.age_identity()?).map_err(|_| EncodingError)
+    }
+
+    /// The age crate's form of the identity.
+    fn age_identity(&self) -> Result<age::x25519::Identity, EncodingError> {
         let text = self.identity_text()?;
         age::x25519::Identity::from_str(text.expose_secret()).map_err(|_| EncodingError)
     }
 
     /// The public recipient (`age1…`) bootstrap manifests are sealed to.
     pub fn recipient(&self) -> Result<String, EncodingError> {
-        Ok(self.identity()?.to_public().to_string())
+        Ok(self.age_identity()?.to_public().to_string())
     }
 }
 
@@ -309,7 +314,7 @@ mod tests {
         assert!(text.expose_secret().starts_with("AGE-SECRET-KEY-1"));
         use secrecy::ExposeSecret;
         assert_eq!(
-            key.identity().unwrap().to_string().expose_secret(),
+            key.age_identity().unwrap().to_string().expose_secret(),
             text.expose_secret()
         );
         assert!(key.recipient().unwrap().starts_with("age1"));

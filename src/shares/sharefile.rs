@@ -72,7 +72,9 @@ pub fn seal_bytes(
 ) -> Result<Vec<u8>, ShareFileError> {
     let encryptor = match key {
         CustodianKey::Age(recipient) => {
-            age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+            let recipient = crate::x25519::Recipient::new(recipient)
+                .map_err(|e| ShareFileError::Encrypt(e.to_string()))?;
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
         }
         CustodianKey::SshEd25519(recipient) => {
             age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))

@@ -99,6 +99,7 @@ impl Recipient {
     /// program must be installed.
     pub(crate) fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>, super::Error> {
         if let Ok(r) = age::x25519::Recipient::from_str(&self.0) {
+            let r = crate::x25519::Recipient::new(&r).map_err(|_| super::Error::KeyWrap)?;
             return Ok(Box::new(r));
         }
         if let Ok(r) = age::ssh::Recipient::from_str(&self.0) {
