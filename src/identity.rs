@@ -53,6 +53,17 @@ pub enum IdentityError {
         /// 1-based line.
         line: usize,
     },
+    /// An age identity that could not be loaded for X25519
+    /// (`crate::x25519`).
+    #[error("{source_name}: line {line}: {why}")]
+    Unloadable {
+        /// The file (or `SOPS_AGE_KEY`).
+        source_name: String,
+        /// 1-based line.
+        line: usize,
+        /// Why.
+        why: crate::x25519::KeyError,
+    },
     /// Neither an age identity file nor a supported SSH private key.
     #[error(
         "{source_name}: not an age identity file (AGE-SECRET-KEY-1…) or an OpenSSH ed25519 private key"
@@ -234,10 +245,11 @@ fn parse_age_lines(
         }
         if let Ok(identity) = age::x25519::Identity::from_str(line) {
             let public_key = public_keys.then(|| identity.to_public().to_string());
-            let identity = crate::x25519::Identity::from_age(&identity).map_err(|_| {
-                IdentityError::BadLine {
+            let identity = crate::x25519::Identity::from_line(line, &identity).map_err(|why| {
+                IdentityError::Unloadable {
                     source_name: source_name.to_owned(),
                     line: index + 1,
+                    why,
                 }
             })?;
             out.native.push((Box::new(identity), public_key));

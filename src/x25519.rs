@@ -48,13 +48,24 @@ const LABEL: &[u8] = b"age-encryption.org/v1/X25519";
 const FILE_KEY_BYTES: usize = 16;
 const WRAPPED_FILE_KEY_BYTES: usize = FILE_KEY_BYTES + 16;
 
-/// A recipient whose public key is a point of small order: nothing sealed
-/// to it is secret.
+/// A key that cannot be sealed to, or loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "its public key is a point of small order, which no private key protects: whatever is sealed to it can be opened by anyone. It is not a key age-keygen or ssh-keygen makes; find out where it came from"
-)]
-pub struct SmallOrder;
+#[non_exhaustive]
+pub enum KeyError {
+    /// A recipient whose public key is a point of small order: nothing
+    /// sealed to it is secret.
+    #[error(
+        "its public key is a point of small order, which no private key protects: whatever is sealed to it can be opened by anyone. It is not a key age-keygen or ssh-keygen makes; find out where it came from"
+    )]
+    SmallOrder,
+    /// The 32 bytes could not be read back from the age crate's form of
+    /// the key, or gave another public key than the age crate's: a guard
+    /// on this module's decoding, never seen.
+    #[error(
+        "its key could not be read back from the age library's form of it; this is a bug in ceremony, nothing was sealed or opened with it"
+    )]
+    Unreadable,
+}
 
 /// The u-coordinates of every point of small order on Curve25519 or its
 /// twist, as libsodium lists them: 0, 1, the two of order 8, p - 1, and
@@ -108,18 +119,20 @@ fn is_small_order(mut u: [u8; 32]) -> bool {
 }
 
 /// Checks an `age1…` recipient.
-pub fn check_age(recipient: &age::x25519::Recipient) -> Result<(), SmallOrder> {
+pub fn check_age(recipient: &age::x25519::Recipient) -> Result<(), KeyError> {
     Recipient::new(recipient).map(drop)
 }
 
 /// Checks an OpenSSH recipient: age seals to an `ssh-ed25519` key through
 /// the X25519 form of its point (an `ssh-rsa` key has nothing to check
 /// here).
-pub fn check_ssh(recipient: &age::ssh::Recipient) -> Result<(), SmallOrder> {
+pub fn check_ssh(recipient: &age::ssh::Recipient) -> Result<(), KeyError> {
     match recipient {
         // Of small order as an Edwards point exactly when its X25519 form
         // is (the map between them keeps the order).
-        age::ssh::Recipient::SshEd25519(_, point) if point.is_small_order() => Err(SmallOrder),
+        age::ssh::Recipient::SshEd25519(_, point) if point.is_small_order() => {
+            Err(KeyError::SmallOrder)
+        }
         age::ssh::Recipient::SshEd25519(..) => Ok(()),
         age::ssh::Recipient::SshRsa(..) => Ok(()),
     }
@@ -133,7 +146,7 @@ pub struct Recipient {
 
 impl Recipient {
     /// The recipient `recipient` is, unless it is of small order.
-    pub fn new(recipient: &age::x25519::Recipient) -> Result<Self, SmallOrder> {
+    pub fn new(recipient: &age::x25519::Recipient) -> Result<Self, KeyError> {
         // The crate keeps the key private; its Bech32 form, which it has
         // already checked, carries the 32 bytes.
         let text = recipient.to_string();
@@ -141,9 +154,9 @@ impl Recipient {
             .ok()
             .and_then(|(_, data, _)| bech32::FromBase32::from_base32(&data).ok())
             .and_then(|bytes: Vec<u8>| <[u8; 32]>::try_from(bytes).ok())
-            .ok_or(SmallOrder)?;
+            .ok_or(KeyError::Unreadable)?;
         if is_small_order(public) {
-            return Err(SmallOrder);
+            return Err(KeyError::SmallOrder);
         }
         Ok(Self { public })
     }
@@ -220,40 +233,44 @@ pub struct Identity {
     public: [u8; 32],
 }
 
-/// An identity whose key could not be read back from the age crate's
-/// form of it (never seen: a guard on this module's decoding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the age identity could not be loaded for X25519")]
-pub struct UnreadableIdentity;
-
 /// Bech32's alphabet: the character at index `v` stands for the 5 bits
 /// `v`.
 const BECH32_ALPHABET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 
 impl Identity {
-    /// The identity `identity` is.
-    pub fn from_age(identity: &age::x25519::Identity) -> Result<Self, UnreadableIdentity> {
-        let text = identity.to_string();
-        let scalar = secret_bytes(text.expose_secret().as_bytes()).ok_or(UnreadableIdentity)?;
-        let secret = PrivateKey::from_private_key(&agreement::X25519, scalar.as_ref())
-            .map_err(|_| UnreadableIdentity)?;
-        let public: [u8; 32] = secret
+    /// The identity of these 32 secret bytes (the X25519 scalar, as an age
+    /// identity's Bech32 text carries it).
+    pub fn from_secret(secret: &[u8; 32]) -> Result<Self, KeyError> {
+        let secret = PrivateKey::from_private_key(&agreement::X25519, secret)
+            .map_err(|_| KeyError::Unreadable)?;
+        let public = secret
             .compute_public_key()
             .ok()
             .and_then(|public| public.as_ref().try_into().ok())
-            .ok_or(UnreadableIdentity)?;
-        // The key read back must be the one the age crate holds.
-        let expected = Recipient::new(&identity.to_public()).map_err(|_| UnreadableIdentity)?;
-        if !bool::from(expected.public.ct_eq(&public)) {
-            return Err(UnreadableIdentity);
-        }
+            .ok_or(KeyError::Unreadable)?;
         Ok(Self { secret, public })
+    }
+
+    /// The identity of an `AGE-SECRET-KEY-1…` line, which the age crate
+    /// has parsed and checked as `checked`: read from the line itself (no
+    /// second copy of the text is made), and refused unless its public key
+    /// is the one the age crate works out.
+    pub fn from_line(line: &str, checked: &age::x25519::Identity) -> Result<Self, KeyError> {
+        let secret = secret_bytes(line.trim().as_bytes()).ok_or(KeyError::Unreadable)?;
+        let identity = Self::from_secret(&secret)?;
+        let expected = Recipient::new(&checked.to_public())?;
+        if !bool::from(expected.public.ct_eq(&identity.public)) {
+            return Err(KeyError::Unreadable);
+        }
+        Ok(identity)
     }
 }
 
 /// The 32 bytes of an `AGE-SECRET-KEY-1…` text that the age crate has
-/// already checked (prefix, characters, checksum), read without a branch
-/// or a table lookup on them, into memory that is wiped.
+/// already checked (prefix, characters, checksum), into memory that is
+/// wiped. Read without a branch or a table lookup on the secret characters
+/// (the age crate's own Bech32 decoding of the same text, just before,
+/// makes no such promise: this keeps ceremony's part of it quiet).
 fn secret_bytes(text: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
     let separator = text.iter().rposition(|&b| b == b'1')?;
     let data = text.get(separator + 1..)?;
@@ -264,7 +281,9 @@ fn secret_bytes(text: &[u8]) -> Option<Zeroizing<[u8; 32]>> {
     let mut bits = 0;
     let mut out = bytes.iter_mut();
     for &c in data {
-        let c = c.to_ascii_lowercase();
+        // Lower case without a comparison: every Bech32 letter and digit
+        // has 0x20 set in lower case.
+        let c = c | 0x20;
         let mut value = 0u8;
         for (v, &letter) in (0u8..).zip(BECH32_ALPHABET) {
             value.conditional_assign(&v, letter.ct_eq(&c));
@@ -334,6 +353,11 @@ mod tests {
         MontgomeryPoint(u).mul_clamped([0x5a; 32]) == MontgomeryPoint([0; 32])
     }
 
+    /// This module's identity for the age crate's.
+    fn ours(identity: &age::x25519::Identity) -> Identity {
+        Identity::from_line(identity.to_string().expose_secret(), identity).unwrap()
+    }
+
     fn age_recipient(u: [u8; 32]) -> age::x25519::Recipient {
         let text = bech32::encode("age", u.to_base32(), bech32::Variant::Bech32).unwrap();
         age::x25519::Recipient::from_str(&text).unwrap()
@@ -346,6 +370,36 @@ mod tests {
         age::ssh::Recipient::from_str(&key.to_openssh().unwrap()).unwrap()
     }
 
+    /// The table, worked out afresh: the u-coordinates of the eight
+    /// points of small order on the curve (0 for the two that map to it),
+    /// the twist's point of order 4 (u = -1, p - 1), and the encodings of
+    /// 0 and 1 plus p.
+    #[test]
+    fn the_table_is_every_small_order_u_coordinate() {
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let mut expected: Vec<[u8; 32]> = EIGHT_TORSION
+            .iter()
+            .map(|point| point.to_montgomery().to_bytes())
+            .collect();
+        let p_minus = |n: u8| {
+            let mut u = [0xff; 32];
+            u[0] = 0xed - n;
+            u[31] = 0x7f;
+            u
+        };
+        let p_plus = |n: u8| {
+            let mut u = p_minus(0);
+            u[0] += n;
+            u
+        };
+        expected.extend([p_minus(1), p_plus(0), p_plus(1)]);
+        expected.sort();
+        expected.dedup();
+        let mut table = SMALL_ORDER.to_vec();
+        table.sort();
+        assert_eq!(expected, table);
+    }
+
     #[test]
     fn the_table_is_the_points_the_cofactor_kills() {
         for u in SMALL_ORDER {
@@ -353,7 +407,11 @@ mod tests {
             let mut high = u;
             high[31] |= 0x80;
             assert!(is_small_order(high) && killed_by_the_cofactor(high));
-            assert_eq!(check_age(&age_recipient(u)), Err(SmallOrder), "{u:02x?}");
+            assert_eq!(
+                check_age(&age_recipient(u)),
+                Err(KeyError::SmallOrder),
+                "{u:02x?}"
+            );
         }
         // Every other value the ladder sees agrees with the table: the
         // small ones and their neighbours, and random ones.
@@ -400,7 +458,7 @@ mod tests {
                 .unwrap()
                 .to_montgomery();
             assert!(killed_by_the_cofactor(montgomery.to_bytes()));
-            assert_eq!(check_ssh(&ssh_recipient(point)), Err(SmallOrder));
+            assert_eq!(check_ssh(&ssh_recipient(point)), Err(KeyError::SmallOrder));
         }
         let good = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
         assert_eq!(check_ssh(&ssh_recipient(good.to_bytes())), Ok(()));
@@ -438,9 +496,9 @@ mod tests {
         for _ in 0..16 {
             let age_identity = age::x25519::Identity::generate();
             let age_recipient = age_identity.to_public();
-            let ours = Identity::from_age(&age_identity).unwrap();
+            let stranger = ours(&age::x25519::Identity::generate());
+            let ours = ours(&age_identity);
             let our_recipient = Recipient::new(&age_recipient).unwrap();
-            let stranger = Identity::from_age(&age::x25519::Identity::generate()).unwrap();
             let file_key: [u8; FILE_KEY_BYTES] = rand::random();
             for stanza in [
                 wrap(&our_recipient, file_key),
@@ -472,7 +530,7 @@ mod tests {
     #[test]
     fn a_stanza_gets_the_verdict_age_gives_it() {
         let age_identity = age::x25519::Identity::generate();
-        let ours = Identity::from_age(&age_identity).unwrap();
+        let ours = ours(&age_identity);
         let good = wrap(&age_identity.to_public(), [7; FILE_KEY_BYTES]);
         let with = |change: &dyn Fn(&mut Stanza)| {
             let mut stanza = Stanza {
@@ -563,6 +621,27 @@ mod tests {
         }
     }
 
+    /// The salt takes the recipient's bytes as written: a recipient with
+    /// the top bit set is the same point, but not the same key to age, so
+    /// neither implementation's stanza for it opens with the identity of
+    /// the point.
+    #[test]
+    fn a_recipient_with_the_top_bit_set_is_sealed_to_as_written() {
+        let age_identity = age::x25519::Identity::generate();
+        let mut u = Recipient::new(&age_identity.to_public()).unwrap().public;
+        u[31] |= 0x80;
+        let high = age_recipient(u);
+        let our_high = Recipient::new(&high).unwrap();
+        assert_eq!(our_high.public, u);
+        for stanza in [
+            wrap(&our_high, [3; FILE_KEY_BYTES]),
+            wrap(&high, [3; FILE_KEY_BYTES]),
+        ] {
+            assert_eq!(verdict(&age_identity, &stanza), Verdict::NotOurs);
+            assert_eq!(verdict(&ours(&age_identity), &stanza), Verdict::NotOurs);
+        }
+    }
+
     #[test]
     fn an_identity_is_read_back_as_age_wrote_it() {
         for _ in 0..32 {
@@ -577,9 +656,15 @@ mod tests {
                 assert_eq!(*secret_bytes(text.as_bytes()).unwrap(), bytes);
             }
             let identity = age::x25519::Identity::from_str(&text.to_uppercase()).unwrap();
-            let ours = Identity::from_age(&identity).unwrap();
             let public = Recipient::new(&identity.to_public()).unwrap().public;
-            assert_eq!(ours.public, public);
+            assert_eq!(ours(&identity).public, public);
+            assert_eq!(Identity::from_secret(&bytes).unwrap().public, public);
+            // A line that is not the key the age crate checked is refused.
+            let other = age::x25519::Identity::generate();
+            assert!(matches!(
+                Identity::from_line(&text, &other),
+                Err(KeyError::Unreadable)
+            ));
         }
         // Cut short, or with padding bits set: not read.
         let text = bech32::encode(

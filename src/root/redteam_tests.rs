@@ -563,3 +563,22 @@ fn rt_sound_bundle_version_games_are_refused() {
     );
     assert!(matches!(stale, Err(super::Error::StaleBundle { .. })));
 }
+
+/// A bootstrap recipient of small order (which no key protects) fails the
+/// manifest's structure check, as it would fail sealing.
+#[test]
+fn rt_a_bootstrap_recipient_of_small_order_fails_the_structure_check() {
+    use bech32::ToBase32;
+    let f = fixture();
+    let v1 = new_root(&f);
+    let mut body = v1.dir.manifest().body.clone();
+    let mut report = crate::report::Report::new();
+    super::check_structure(&body, &mut report);
+    assert!(report.passed(), "{report:?}");
+    body.bootstrap_recipient =
+        bech32::encode("age", [0u8; 32].to_base32(), bech32::Variant::Bech32).unwrap();
+    let mut report = crate::report::Report::new();
+    super::check_structure(&body, &mut report);
+    let failed: Vec<&str> = report.failures().map(|c| c.check.as_ref()).collect();
+    assert_eq!(failed, ["bootstrap recipient"], "{report:?}");
+}

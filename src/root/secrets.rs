@@ -125,7 +125,7 @@ impl BootstrapKey {
 
     /// The identity, to open what is sealed to the bootstrap recipient.
     pub fn identity(&self) -> Result<crate::x25519::Identity, EncodingError> {
-        crate::x25519::Identity::from_age(&self.age_identity()?).map_err(|_| EncodingError)
+        crate::x25519::Identity::from_secret(self.0.expose_secret()).map_err(|_| EncodingError)
     }
 
     /// The age crate's form of the identity.

@@ -77,6 +77,8 @@ pub fn seal_bytes(
             age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
         }
         CustodianKey::SshEd25519(recipient) => {
+            crate::x25519::check_ssh(recipient)
+                .map_err(|e| ShareFileError::Encrypt(e.to_string()))?;
             age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
         }
         CustodianKey::Plugin(recipient) => {

@@ -29,7 +29,7 @@ pub enum RecipientError {
         /// The text, cut to 100 characters.
         shown: String,
         /// Why.
-        why: crate::x25519::SmallOrder,
+        why: crate::x25519::KeyError,
     },
     /// Not a recipient of a supported type.
     #[error(

@@ -181,6 +181,10 @@ creation_rules:
     age: AGE-SECRET-KEY-1JUHSQ02DGCKH45FR6UTGEWV24AF2AUWU7ZKDVC56WEEMHNRP3LCQGWSAPP
     encrypted_regexp: typo
 EOF
+# The X25519 stanza as the Go age writes it, to the test recipient R1 (the
+# age crate's and ceremony's come from examples/make_corpus.rs).
+printf x | age -r age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q | sed -n '2,3p' |
+  seed x25519_stanza go-age.txt
 seed recipients mixed.txt <<'EOF'
  age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q , ,ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINhup1FMcpLTLI/YHxb5cx9Q0cISdmoHG+1epIOPqS2q fuzz,age1hjhvchduync68mdzs6z3jfsaptfzlh8rnz6m3l05gurchg2rdqgqhr768q
 EOF

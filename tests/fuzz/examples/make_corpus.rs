@@ -42,6 +42,7 @@ fn main() {
     sops_files(&put);
     shares(&put);
     vault(&put);
+    x25519_stanzas(&put);
 }
 
 fn trust_and_signatures(fixtures: &Path, put: &dyn Fn(&str, &str, &[u8])) {
@@ -349,5 +350,24 @@ fn vault(put: &dyn Fn(&str, &str, &[u8])) {
         let mut bytes = vec![k as u8];
         bytes.extend(serde_json::to_vec_pretty(&json).expect("json"));
         put("vault_init", &format!("{k}-of-{n}.json"), &bytes);
+    }
+}
+
+/// The X25519 stanza target's seeds: stanzas to the test recipient `R1`, as
+/// an age header writes them, sealed by the age crate and by ceremony.
+fn x25519_stanzas(put: &dyn Fn(&str, &str, &[u8])) {
+    use base64::Engine;
+    let age_recipient: age::x25519::Recipient = ceremony_fuzz::R1.parse().expect("R1");
+    let ours = ceremony::x25519::Recipient::new(&age_recipient).expect("R1");
+    let file_key = age_core::format::FileKey::new(Box::new([0x42; 16]));
+    for (name, recipient) in [
+        ("age-crate.txt", &age_recipient as &dyn age::Recipient),
+        ("ceremony.txt", &ours as &dyn age::Recipient),
+    ] {
+        let (stanzas, _) = recipient.wrap_file_key(&file_key).expect("wraps");
+        let stanza = &stanzas[0];
+        let body = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&stanza.body);
+        let text = format!("-> {} {}\n{body}\n", stanza.tag, stanza.args.join(" "));
+        put("x25519_stanza", name, text.as_bytes());
     }
 }

@@ -82,3 +82,28 @@ fn the_private_key_oracle_reads_escapes_as_the_message_shows_them() {
     let error = ceremony::sops::Recipient::parse_list(text).expect_err(&name);
     ceremony_fuzz::assert_no_private_key("Recipient::parse_list", &bytes, &error);
 }
+
+/// Every X25519 stanza seed (the Go age's, the age crate's, ceremony's)
+/// opens with the test identity, with both implementations: the target
+/// starts from stanzas that reach the file key.
+#[test]
+fn every_x25519_stanza_seed_opens_with_both_identities() {
+    use age::secrecy::ExposeSecret;
+    let text = include_str!("../../vectors/sops/key1.agekey");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .expect("a key");
+    let age: age::x25519::Identity = line.parse().expect("parses");
+    let ours = ceremony::x25519::Identity::from_line(line, &age).expect("loads");
+    let seeds = seeds("x25519_stanza");
+    assert_eq!(seeds.len(), 3);
+    for (name, bytes) in seeds {
+        let (_, stanza) = age_core::format::read::age_stanza(&bytes).expect(&name);
+        let stanza = age_core::format::Stanza::from(stanza);
+        for identity in [&age as &dyn age::Identity, &ours] {
+            let key = identity.unwrap_stanza(&stanza).expect(&name).expect(&name);
+            let _ = key.expose_secret();
+        }
+    }
+}
