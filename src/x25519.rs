@@ -21,7 +21,7 @@
 //! the identity's public key worked out again for every stanza it tries)
 //! they were 53% of the CPU of `bootstrap rotate`. AWS-LC's X25519 (the
 //! formally verified s2n-bignum code, constant time) takes about half as
-//! long as the ladder (`docs/performance.md`). Everything else stays the
+//! long as the ladder (`docs/decisions/x25519.md`). Everything else stays the
 //! age crate's: it parses and checks every key text first (this module
 //! reads the 32 bytes back from its Bech32 form, and checks an identity's
 //! public key against the one age works out), it reads and writes the
@@ -65,6 +65,34 @@ pub enum KeyError {
         "its key could not be read back from the age library's form of it; this is a bug in ceremony, nothing was sealed or opened with it"
     )]
     Unreadable,
+}
+
+/// The environment variables AWS-LC reads, once, to choose the CPU
+/// instructions its code runs (crypto/fipsmodule/cpucap/): on x86, Arm and
+/// POWER.
+pub const CPU_OVERRIDES: [&str; 3] = ["OPENSSL_ia32cap", "OPENSSL_armcap", "OPENSSL_ppccap"];
+
+/// A variable of [`CPU_OVERRIDES`] is set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{variable} is set: it would choose which CPU instructions the X25519 code (AWS-LC) runs, and one the processor lacks would kill ceremony in the middle of a command; unset it"
+)]
+pub struct CpuOverride {
+    /// The variable.
+    pub variable: &'static str,
+}
+
+/// Refuses an environment that would choose AWS-LC's code paths: what runs
+/// on a root key should not depend on a variable left over in a shell.
+/// Checked before any command runs, so before AWS-LC reads it.
+pub fn check_environment() -> Result<(), CpuOverride> {
+    match CPU_OVERRIDES
+        .into_iter()
+        .find(|variable| std::env::var_os(variable).is_some())
+    {
+        Some(variable) => Err(CpuOverride { variable }),
+        None => Ok(()),
+    }
 }
 
 /// The u-coordinates of every point of small order on Curve25519 or its

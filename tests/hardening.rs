@@ -335,6 +335,52 @@ fn a_recipient_no_key_protects_is_refused_wherever_it_is_read() {
     }
 }
 
+/// The X25519 code's CPU instructions are not the environment's to
+/// choose: a variable that would choose them is refused before anything
+/// runs.
+#[test]
+fn a_cpu_capability_override_is_refused_before_anything_runs() {
+    let s = Scratch::new();
+    let recipient = s.age_key("k");
+    s.write("db.yaml", "a: b\n");
+    for variable in ceremony::x25519::CPU_OVERRIDES {
+        let run = s
+            .ceremony_env(
+                &["bootstrap", "seal", "--recipient", &recipient, "db.yaml"],
+                &[(variable, "~0x200000200000000")],
+            )
+            .fails_with(2, &format!("{variable} is set"));
+        assert!(run.stdout_text().is_empty());
+    }
+    s.ceremony(&["bootstrap", "seal", "--recipient", &recipient, "db.yaml"])
+        .success();
+}
+
+/// The binary carries the AWS-LC that Cargo.lock pins: it loads no
+/// libcrypto or libssl of the machine's.
+#[test]
+fn the_x25519_code_is_the_binarys_own() {
+    require("readelf");
+    let out = Command::new("readelf")
+        .args(["--dynamic", "--wide"])
+        .arg(ceremony_bin())
+        .output()
+        .expect("readelf");
+    assert!(out.status.success());
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    let needed: Vec<&str> = dynamic.lines().filter(|l| l.contains("(NEEDED)")).collect();
+    assert!(
+        !needed.is_empty(),
+        "readelf listed no libraries:\n{dynamic}"
+    );
+    for line in needed {
+        assert!(
+            !line.contains("libcrypto") && !line.contains("libssl") && !line.contains("aws-lc"),
+            "{line}"
+        );
+    }
+}
+
 /// One person must not hold two custodians' shares by accident.
 #[test]
 fn one_key_for_two_custodians_is_refused_unless_said_out_loud() {

@@ -121,6 +121,10 @@ pub fn main() -> ExitCode {
         report_error(&err);
         return ExitCode::from(exit::USAGE);
     }
+    if let Err(err) = ceremony::x25519::check_environment() {
+        report_error(&anyhow::Error::new(err));
+        return ExitCode::from(exit::USAGE);
+    }
     if let Some(position) = private_key_argument(&argv) {
         let err = anyhow::Error::new(CliError::PrivateKeyArgument { position });
         report_error(&err);

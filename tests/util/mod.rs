@@ -53,6 +53,8 @@ pub fn require(tool: &str) {
         "mkfifo" => "apt-get install -y coreutils",
         "unshare" | "setsid" => "apt-get install -y util-linux",
         "ip" => "apt-get install -y iproute2",
+        // Comes with gcc, which cargo links with.
+        "readelf" => "apt-get install -y binutils",
         other => panic!("require: no install hint for `{other}`; add one"),
     };
     let found = Command::new("sh")
