@@ -294,6 +294,16 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// Its recipient, `age1…`, as age-keygen -y prints it.
+    pub fn recipient(&self) -> String {
+        use bech32::ToBase32;
+        // Bech32 fails only on a human-readable part it cannot take; "age"
+        // is not one.
+        bech32::encode("age", self.public.to_base32(), bech32::Variant::Bech32).unwrap_or_default()
+    }
+}
+
 /// The 32 bytes of an `AGE-SECRET-KEY-1…` text that the age crate has
 /// already checked (prefix, characters, checksum), into memory that is
 /// wiped. Read without a branch or a table lookup on the secret characters
@@ -686,6 +696,10 @@ mod tests {
             let identity = age::x25519::Identity::from_str(&text.to_uppercase()).unwrap();
             let public = Recipient::new(&identity.to_public()).unwrap().public;
             assert_eq!(ours(&identity).public, public);
+            assert_eq!(
+                ours(&identity).recipient(),
+                identity.to_public().to_string()
+            );
             assert_eq!(Identity::from_secret(&bytes).unwrap().public, public);
             // A line that is not the key the age crate checked is refused.
             let other = age::x25519::Identity::generate();
