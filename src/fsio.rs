@@ -28,7 +28,10 @@
 //!   system can be trusted to (ext4, xfs, btrfs, f2fs on Linux 5.8 or later,
 //!   where `syncfs` waits for every write-back and reports a failed one:
 //!   [`Flush::for_dir`]), all of them are made durable together by one
-//!   `syncfs(2)` once the last one is written, before any is renamed.
+//!   `syncfs(2)` once the last one is written, before any is renamed. Half
+//!   way through a large batch, another `syncfs` starts the file system's
+//!   write-back (and its journal commit) of the first half while the second
+//!   is sealed, so that the one that counts has half as much to wait for.
 //!   Anywhere else (FUSE, NFS, overlay, an older kernel) the batch's own
 //!   threads ([`FLUSHERS`]) `fsync` each file as soon as it is written and
 //!   rename it, many at once, so the flushes overlap each other and the
@@ -624,7 +627,15 @@ pub struct Batch {
     devices: Mutex<BTreeMap<u64, File>>,
     dirs: Mutex<BTreeMap<PathBuf, BatchDir>>,
     failures: Mutex<Vec<(PathBuf, FsError)>>,
+    /// How many deferred files start the early write-back (half the
+    /// batch's size; never for a small batch), and the thread doing it.
+    early_at: usize,
+    early: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
+
+/// A batch of fewer files than this gets no early write-back: its one
+/// `syncfs` is short already.
+const EARLY_WRITE_BACK_FROM: usize = 64;
 
 /// How a batch makes the files of one directory durable before renaming
 /// them (see the module doc for the choice).
@@ -717,6 +728,12 @@ impl Batch {
             devices: Mutex::default(),
             dirs: Mutex::default(),
             failures: Mutex::default(),
+            early_at: if files >= EARLY_WRITE_BACK_FROM {
+                files / 2
+            } else {
+                usize::MAX
+            },
+            early: Mutex::default(),
         };
         let result = std::thread::scope(|scope| {
             // Flushers wait for files; where whole file systems are
@@ -741,6 +758,10 @@ impl Batch {
             let _close = Close(&batch);
             work(&batch)
         });
+        if let Some(early) = locked(&batch.early).take() {
+            // It only ever waits on the disk; the flush that counts is next.
+            let _ = early.join();
+        }
         batch.flush_file_systems();
         batch.flush_dirs();
         let failures = batch
@@ -792,13 +813,20 @@ impl Batch {
         };
         if flush == Flush::FileSystem {
             let temp = temp.into_temp_path();
-            locked(&self.deferred).push(Pending {
-                temp,
-                path: path.to_owned(),
-                read,
-                parent,
-                device,
-            });
+            let deferred = {
+                let mut deferred = locked(&self.deferred);
+                deferred.push(Pending {
+                    temp,
+                    path: path.to_owned(),
+                    read,
+                    parent: parent.clone(),
+                    device,
+                });
+                deferred.len()
+            };
+            if deferred == self.early_at {
+                self.start_early_write_back(&parent);
+            }
             return Ok(written);
         }
         let queue = locked(&self.queue).clone();
@@ -819,6 +847,24 @@ impl Batch {
             });
         }
         Ok(written)
+    }
+
+    /// Starts a `syncfs` of the file system holding `dir`, on a thread of
+    /// its own, while the batch goes on. A hint, not a flush: its outcome is
+    /// not looked at. It goes through a descriptor opened for it, not the
+    /// one the batch opened before writing anything: a failed write-back is
+    /// reported once per open file, so the final `syncfs`, on that first
+    /// descriptor, still sees every failure since the batch began.
+    fn start_early_write_back(&self, dir: &Path) {
+        let Ok(handle) = File::open(dir) else { return };
+        let started = std::thread::Builder::new()
+            .name("early write-back".into())
+            .spawn(move || {
+                let _ = syncfs(&handle);
+            });
+        if let Ok(thread) = started {
+            *locked(&self.early) = Some(thread);
+        }
     }
 
     /// How a directory's files are flushed, and its device; for a file
@@ -1911,7 +1957,8 @@ mod tests {
             let (a, b) = (dir.path().join("a"), dir.path().join("b"));
             fs::create_dir(&a).unwrap();
             fs::create_dir(&b).unwrap();
-            let files: Vec<PathBuf> = (0..40)
+            // Enough files for the early write-back half way through.
+            let files: Vec<PathBuf> = (0..2 * EARLY_WRITE_BACK_FROM)
                 .map(|i| [&a, &b][i % 2].join(format!("{i}.yaml")))
                 .collect();
             for (i, file) in files.iter().enumerate() {
@@ -1919,20 +1966,24 @@ mod tests {
                 let mode = if i % 3 == 0 { 0o600 } else { 0o640 };
                 fs::set_permissions(file, fs::Permissions::from_mode(mode)).unwrap();
             }
-            let (links, failures) = Batch::run_flushing(Some(flush), files.len(), |batch| {
-                files
-                    .iter()
-                    .enumerate()
-                    .map(|(i, file)| {
-                        let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
-                        let written = batch
-                            .replace_if_unchanged(file, format!("new {i}").as_bytes(), stamp)
-                            .unwrap();
-                        written.old_content_links
-                    })
-                    .sum::<u64>()
-            });
+            let ((links, early), failures) =
+                Batch::run_flushing(Some(flush), files.len(), |batch| {
+                    let links = files
+                        .iter()
+                        .enumerate()
+                        .map(|(i, file)| {
+                            let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+                            let written = batch
+                                .replace_if_unchanged(file, format!("new {i}").as_bytes(), stamp)
+                                .unwrap();
+                            written.old_content_links
+                        })
+                        .sum::<u64>();
+                    (links, locked(&batch.early).is_some())
+                });
             assert!(failures.is_empty(), "{flush:?}: {failures:?}");
+            // Half way through, where the file system is flushed whole.
+            assert_eq!(early, flush == Flush::FileSystem, "{flush:?}");
             assert_eq!(links, 0);
             for (i, file) in files.iter().enumerate() {
                 assert_eq!(fs::read_to_string(file).unwrap(), format!("new {i}"));
