@@ -31,7 +31,8 @@
 //!   `syncfs(2)` once the last one is written, before any is renamed. Half
 //!   way through a large batch, another `syncfs` starts the file system's
 //!   write-back (and its journal commit) of the first half while the second
-//!   is sealed, so that the one that counts has half as much to wait for.
+//!   is sealed, so that the last one has half as much to wait for; a
+//!   failure of either fails the batch's files on that file system.
 //!   Anywhere else (FUSE, NFS, overlay, an older kernel) the batch's own
 //!   threads ([`FLUSHERS`]) `fsync` each file as soon as it is written and
 //!   rename it, many at once, so the flushes overlap each other and the
@@ -630,8 +631,15 @@ pub struct Batch {
     /// How many deferred files start the early write-back (half the
     /// batch's size; never for a small batch), and the thread doing it.
     early_at: usize,
-    early: Mutex<Option<std::thread::JoinHandle<()>>>,
+    early: Mutex<Option<EarlyWriteBack>>,
+    /// The early write-back's failure, which fails its file system's files
+    /// as the final flush's would.
+    early_failure: Mutex<Option<(u64, std::io::Error)>>,
 }
+
+/// The thread of a batch's early write-back: its file system (device) and
+/// how its `syncfs` went.
+type EarlyWriteBack = std::thread::JoinHandle<(u64, std::io::Result<()>)>;
 
 /// A batch of fewer files than this gets no early write-back: its one
 /// `syncfs` is short already.
@@ -734,6 +742,7 @@ impl Batch {
                 usize::MAX
             },
             early: Mutex::default(),
+            early_failure: Mutex::default(),
         };
         let result = std::thread::scope(|scope| {
             // Flushers wait for files; where whole file systems are
@@ -759,8 +768,9 @@ impl Batch {
             work(&batch)
         });
         if let Some(early) = locked(&batch.early).take() {
-            // It only ever waits on the disk; the flush that counts is next.
-            let _ = early.join();
+            if let Ok((device, Err(e))) = early.join() {
+                *locked(&batch.early_failure) = Some((device, e));
+            }
         }
         batch.flush_file_systems();
         batch.flush_dirs();
@@ -825,7 +835,7 @@ impl Batch {
                 deferred.len()
             };
             if deferred == self.early_at {
-                self.start_early_write_back(&parent);
+                self.start_early_write_back(&parent, device);
             }
             return Ok(written);
         }
@@ -849,19 +859,20 @@ impl Batch {
         Ok(written)
     }
 
-    /// Starts a `syncfs` of the file system holding `dir`, on a thread of
-    /// its own, while the batch goes on. A hint, not a flush: its outcome is
-    /// not looked at. It goes through a descriptor opened for it, not the
-    /// one the batch opened before writing anything: a failed write-back is
-    /// reported once per open file, so the final `syncfs`, on that first
-    /// descriptor, still sees every failure since the batch began.
-    fn start_early_write_back(&self, dir: &Path) {
+    /// Starts a `syncfs` of the file system holding `dir` (on `device`), on
+    /// a thread of its own, while the batch goes on, so that the final one
+    /// has less to wait for. It goes through a descriptor opened for it, not
+    /// the one the batch opened before writing anything: a write-back error
+    /// the kernel reports once per open file is then still reported to the
+    /// final `syncfs`. Not every error is reported so (one `syncfs` can
+    /// clear a block device's error flag for the next), so a failure here
+    /// fails the file system's files just as a failure of the final flush
+    /// does, even one that an earlier writer left unreported.
+    fn start_early_write_back(&self, dir: &Path, device: u64) {
         let Ok(handle) = File::open(dir) else { return };
         let started = std::thread::Builder::new()
             .name("early write-back".into())
-            .spawn(move || {
-                let _ = syncfs(&handle);
-            });
+            .spawn(move || (device, syncfs(&handle)));
         if let Ok(thread) = started {
             *locked(&self.early) = Some(thread);
         }
@@ -915,10 +926,13 @@ impl Batch {
         if deferred.is_empty() {
             return;
         }
-        let failed: BTreeMap<u64, std::io::Error> = locked(&self.devices)
+        let mut failed: BTreeMap<u64, std::io::Error> = locked(&self.devices)
             .iter()
             .filter_map(|(&device, dir)| syncfs(dir).err().map(|e| (device, e)))
             .collect();
+        if let Some((device, error)) = locked(&self.early_failure).take() {
+            failed.entry(device).or_insert(error);
+        }
         // A rename that drops the last name of the old file can wait (for
         // its blocks to be freed, and discarded where the file system is
         // mounted so): many at once wait together.

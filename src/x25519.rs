@@ -296,11 +296,10 @@ impl Identity {
 
 impl Identity {
     /// Its recipient, `age1…`, as age-keygen -y prints it.
-    pub fn recipient(&self) -> String {
+    pub fn recipient(&self) -> Result<String, KeyError> {
         use bech32::ToBase32;
-        // Bech32 fails only on a human-readable part it cannot take; "age"
-        // is not one.
-        bech32::encode("age", self.public.to_base32(), bech32::Variant::Bech32).unwrap_or_default()
+        bech32::encode("age", self.public.to_base32(), bech32::Variant::Bech32)
+            .map_err(|_| KeyError::Unreadable)
     }
 }
 
@@ -697,7 +696,7 @@ mod tests {
             let public = Recipient::new(&identity.to_public()).unwrap().public;
             assert_eq!(ours(&identity).public, public);
             assert_eq!(
-                ours(&identity).recipient(),
+                ours(&identity).recipient().unwrap(),
                 identity.to_public().to_string()
             );
             assert_eq!(Identity::from_secret(&bytes).unwrap().public, public);

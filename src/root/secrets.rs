@@ -135,7 +135,7 @@ impl BootstrapKey {
 
     /// The public recipient (`age1…`) bootstrap manifests are sealed to.
     pub fn recipient(&self) -> Result<String, EncodingError> {
-        Ok(self.identity()?.recipient())
+        self.identity()?.recipient().map_err(|_| EncodingError)
     }
 }
 
