@@ -869,7 +869,7 @@ impl Batch {
     /// fails the file system's files just as a failure of the final flush
     /// does, even one that an earlier writer left unreported.
     fn start_early_write_back(&self, dir: &Path, device: u64) {
-        let Ok(handle) = File::open(dir) else { return };
+        let Ok(handle) = open_dir(dir) else { return };
         let started = std::thread::Builder::new()
             .name("early write-back".into())
             .spawn(move || (device, syncfs(&handle)));
@@ -881,7 +881,7 @@ impl Batch {
     /// How a directory's files are flushed, and its device; for a file
     /// system flushed whole, its first directory is kept open.
     fn prepare_dir(&self, dir: &Path) -> std::io::Result<(Flush, u64)> {
-        let handle = File::open(dir)?;
+        let handle = open_dir(dir)?;
         let device = handle.metadata()?.dev();
         let flush = self.flush.unwrap_or_else(|| Flush::for_dir(&handle));
         if flush == Flush::FileSystem {
@@ -971,7 +971,7 @@ impl Batch {
             .map(|(path, dir)| (path, dir.written))
             .collect();
         each_in_parallel(dirs, FLUSHERS, |(dir, files)| {
-            let Err(error) = File::open(&dir).and_then(|d| d.sync_all()) else {
+            let Err(error) = open_dir(&dir).and_then(|d| d.sync_all()) else {
                 return;
             };
             let mut failures = locked(&self.failures);
@@ -1426,8 +1426,19 @@ fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Opens a directory to flush, lock or `syncfs` it: `O_DIRECTORY`, so that
+/// something else swapped in at its path (a FIFO would block the open) is
+/// refused at once.
+fn open_dir(dir: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK)
+        .open(dir)
+}
+
 fn sync_dir(dir: &Path) -> Result<(), FsError> {
-    File::open(dir)
+    open_dir(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(dir, "flushing the directory"))
 }
@@ -1633,7 +1644,7 @@ impl DirLock {
     #[allow(unsafe_code)]
     fn try_exclusive(dir: &Path) -> Result<Self, FsError> {
         use std::os::unix::io::AsRawFd;
-        let file = File::open(dir).map_err(io(dir, "opening the directory to lock it"))?;
+        let file = open_dir(dir).map_err(io(dir, "opening the directory to lock it"))?;
         // SAFETY: a valid open descriptor, owned by `file` for the call.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc == 0 {
@@ -1962,6 +1973,21 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .filter(|name| leftover_name(name).is_some())
             .collect()
+    }
+
+    #[test]
+    fn a_fifo_where_a_directory_was_is_refused_not_waited_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("d");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let error = open_dir(&fifo).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::ENOTDIR));
+        assert!(sync_dir(&fifo).is_err());
+        assert!(open_dir(dir.path()).is_ok());
     }
 
     #[test]
