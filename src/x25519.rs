@@ -8,9 +8,9 @@
 //! zeroes, with every ephemeral key: whatever is sealed to it is sealed
 //! with a key anyone can work out. The Go age refuses such a recipient
 //! ("low order point"). The age crate panics on an `age1…` one, and seals
-//! to an `ssh-ed25519` one, its file key wrapped with that public key: a
-//! Secret sealed so would be as good as in clear, and `bootstrap verify`
-//! would see a recipient like any other. So ceremony refuses both wherever
+//! to an `ssh-ed25519` one with a wrapping key derived from public values
+//! alone: a Secret sealed so would be as good as in clear, and `bootstrap
+//! verify` would see a recipient like any other. So ceremony refuses both wherever
 //! it reads a recipient (`--recipient`, `.sops.yaml`, a sealed file's
 //! `sops:` block, a custodians file, a share set, `root.json`), before
 //! anything is sealed.
