@@ -138,25 +138,37 @@ fn sops_roundtrip() {
             Ok(opened) => opened,
             Err(e) => panic!("{file}: the {format} file encrypt wrote does not decrypt: {e}"),
         };
-        // Every key comes back as it was (an INI key quoted on the way out
-        // must be unquoted on the way in).
+        // Every key and comment comes back as it was, in its place (an INI
+        // key quoted on the way out must be unquoted on the way in; a
+        // comment after an explicit `? key` stays before the next key).
         let before = sops::parse_plain(plain, format).expect("parsed once already");
         let after = sops::parse_plain(opened.expose_secret(), format)
             .unwrap_or_else(|e| panic!("{file}: what decrypt wrote does not parse: {e}"));
-        assert_eq!(keys(&before), keys(&after), "{file}: the keys changed");
+        assert_eq!(
+            keys(&before),
+            keys(&after),
+            "{file}: the keys or comments moved"
+        );
     }
 }
 
-/// Every key of a tree, with its depth, in order.
+/// Every key and comment of a tree's mappings, with its depth, in order (a
+/// comment as `#` and its text).
 fn keys(branches: &[ceremony::sops::tree::Branch]) -> Vec<(usize, String)> {
     use ceremony::sops::tree::{Item, Value};
     fn walk(branch: &ceremony::sops::tree::Branch, depth: usize, out: &mut Vec<(usize, String)>) {
         for item in &branch.items {
-            if let Item::Entry { key, value } = item {
-                out.push((depth, key.clone()));
-                if let Value::Branch(inner) = value {
-                    walk(inner, depth + 1, out);
+            match item {
+                Item::Entry { key, value } => {
+                    out.push((depth, key.clone()));
+                    if let Value::Branch(inner) = value {
+                        walk(inner, depth + 1, out);
+                    }
                 }
+                Item::Comment(text) => out.push((
+                    depth,
+                    format!("#{}", String::from_utf8_lossy(text.expose_secret())),
+                )),
             }
         }
     }

@@ -660,6 +660,19 @@ fn yaml_comment_placement_matches_sops() {
     normal_form_matches_sops(COMMENTS_YAML);
 }
 
+/// Comments after an entry written with an explicit key (`? key` / `: value`,
+/// which sops writes for a key of over 128 bytes): the entry starts at the
+/// `?`, and so does the column that decides whose comment it is.
+#[test]
+fn yaml_comments_after_explicit_keys_match_sops() {
+    let long = "k".repeat(130);
+    normal_form_matches_sops(&format!(
+        "? a\n: null\n#after a\nt: null\nm:\n    ? b\n    : 1\n    # after b\n    u: x\n\
+         l:\n    - ? c\n      : 1\n      # after c\n      v: x\n    - z\n\
+         {long}: 1\n# after the long key\nw: 2\nn:\n    {long}: 1\n    # after it, nested\n    y: 3\n"
+    ));
+}
+
 fn normal_form_matches_sops(input: &str) {
     // sops re-emits a file in its own normal form on the way through
     // encrypt + decrypt; ours must produce the same bytes.

@@ -90,6 +90,10 @@ struct Reader<'a> {
     total_chars: usize,
     /// Where flow collections (`[`, `{`) start, by char index.
     flow_starts: std::collections::HashSet<usize>,
+    /// The column of the `?` before a scalar written as an explicit key
+    /// (`? key`, as go-yaml writes a key of over 128 bytes), by the
+    /// scalar's char index: the entry, and so the mapping, starts there.
+    explicit_key_cols: HashMap<usize, usize>,
     mode: Mode,
 }
 
@@ -382,7 +386,12 @@ impl<'a> Reader<'a> {
                 }
                 return Ok((branch, height));
             }
-            let key_col = *col.get_or_insert(span.start.col());
+            let entry_col = self
+                .explicit_key_cols
+                .get(&span.start.index())
+                .copied()
+                .unwrap_or(span.start.col());
+            let key_col = *col.get_or_insert(entry_col);
             let line = span.start.line();
             for c in self.comments.own_line_before(span.start.index(), key_col) {
                 branch.items.push(Item::Comment(c));
@@ -524,6 +533,30 @@ fn incompatible_directive(chars: &[char], spans: &[(usize, usize)]) -> Option<us
     None
 }
 
+/// The column of the `?` indicator right before the scalar at char `start`
+/// (blanks between them), if there is one.
+fn explicit_key_col(chars: &[char], start: usize) -> Option<usize> {
+    let before = chars.get(..start)?;
+    let blanks = before
+        .iter()
+        .rev()
+        .take_while(|&&c| c == ' ' || c == '\t')
+        .count();
+    if blanks == 0 {
+        return None;
+    }
+    let at = start.checked_sub(blanks + 1)?;
+    if chars.get(at) != Some(&'?') {
+        return None;
+    }
+    let line_start = chars
+        .get(..at)?
+        .iter()
+        .rposition(|&c| c == '\n')
+        .map_or(0, |n| n + 1);
+    Some(at - line_start)
+}
+
 /// Parses every document into a branch.
 pub(in crate::sops::stores) fn parse(input: &[u8], mode: Mode) -> Result<Vec<Branch>, Error> {
     let text = std::str::from_utf8(input).map_err(|_| parse_error(None, "input is not UTF-8"))?;
@@ -534,6 +567,7 @@ pub(in crate::sops::stores) fn parse(input: &[u8], mode: Mode) -> Result<Vec<Bra
     let mut events = Vec::new();
     let mut scalar_spans = Vec::new();
     let mut flow_starts = std::collections::HashSet::new();
+    let mut explicit_key_cols = HashMap::new();
     for ev in Parser::new_from_str(text) {
         let (ev, span) =
             ev.map_err(|e| parse_error(Some(e.marker().line()), e.info().to_string()))?;
@@ -544,6 +578,9 @@ pub(in crate::sops::stores) fn parse(input: &[u8], mode: Mode) -> Result<Vec<Bra
         }
         if let Event::Scalar(_, style, ..) = &ev {
             let (start, end) = (span.start.index(), span.end.index());
+            if let Some(col) = explicit_key_col(&chars, start) {
+                explicit_key_cols.insert(start, col);
+            }
             let end = match style {
                 ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
                     quoted_end(&chars, start, *style == ScalarStyle::SingleQuoted)
@@ -575,6 +612,7 @@ pub(in crate::sops::stores) fn parse(input: &[u8], mode: Mode) -> Result<Vec<Bra
         alias_nodes: 0,
         total_chars,
         flow_starts,
+        explicit_key_cols,
         mode,
     };
     let mut branches = Vec::new();
