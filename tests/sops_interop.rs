@@ -673,6 +673,13 @@ fn yaml_comments_after_explicit_keys_match_sops() {
     ));
 }
 
+/// A lone CR ends a line (YAML, go-yaml): a comment ends there, and the
+/// key after it is on the next line.
+#[test]
+fn yaml_carriage_return_line_breaks_match_sops() {
+    normal_form_matches_sops("a: 1\r#c\rb: 2 # d\r\n    # e\rm:\r    x: y\r    # f\rz: 3\r");
+}
+
 fn normal_form_matches_sops(input: &str) {
     // sops re-emits a file in its own normal form on the way through
     // encrypt + decrypt; ours must produce the same bytes.

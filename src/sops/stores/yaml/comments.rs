@@ -43,8 +43,12 @@ fn find_comments(chars: &[char], scalar_spans: &[(usize, usize)]) -> Vec<Comment
     let mut own_line = true;
     let mut i = 0;
     while let Some(&c) = chars.get(i) {
-        if c == '\n' {
-            line += 1;
+        // A line ends at LF, CRLF or a CR alone, as YAML (and go-yaml, and
+        // the parser's line numbers) has it.
+        if c == '\n' || c == '\r' {
+            if c == '\n' || chars.get(i + 1) != Some(&'\n') {
+                line += 1;
+            }
             col = 0;
             own_line = true;
             i += 1;
@@ -57,7 +61,7 @@ fn find_comments(chars: &[char], scalar_spans: &[(usize, usize)]) -> Vec<Comment
             let end = chars
                 .iter()
                 .skip(i + 1)
-                .position(|&c| c == '\n')
+                .position(|&c| c == '\n' || c == '\r')
                 .map_or(chars.len(), |p| i + 1 + p);
             // The text without trailing CRs, built once at its final size.
             let mut body = chars.get(start + 1..end).unwrap_or_default();
@@ -79,7 +83,7 @@ fn find_comments(chars: &[char], scalar_spans: &[(usize, usize)]) -> Vec<Comment
             i = end;
             continue;
         }
-        if !matches!(c, ' ' | '\t' | '\r') {
+        if !matches!(c, ' ' | '\t') {
             own_line = false;
         }
         col += 1;
@@ -161,6 +165,24 @@ mod tests {
     fn inline_comments_move_above_their_item_and_multi_docs_split() {
         let out = round("a: 1 # note\nb:\n    c: 2\n    # foot\n---\nd: x\n");
         assert_eq!(out, "# note\na: 1\nb:\n    c: 2\n    # foot\n---\nd: x\n");
+    }
+
+    /// A CR alone ends a line, as it does for YAML and go-yaml: the comment
+    /// stops there, and the next line is the next line.
+    #[test]
+    fn a_carriage_return_ends_a_line_and_its_comment() {
+        let src: Vec<char> = "a: 1\r#c\rb: 2 # d\r\n  # e\r\n".chars().collect();
+        let spans = [(0, 1), (3, 4), (8, 9), (11, 12)];
+        let found = find_comments(&src, &spans);
+        let seen: Vec<(&str, usize, usize, bool)> = found
+            .iter()
+            .map(|c| (c.text.as_str(), c.line, c.col, c.own_line))
+            .collect();
+        assert_eq!(
+            seen,
+            [("c", 2, 0, true), (" d", 3, 5, false), (" e", 4, 2, true)]
+        );
+        assert_eq!(round("a: 1\r#c\rb: 2\r"), "a: 1\n#c\nb: 2\n");
     }
 
     #[test]

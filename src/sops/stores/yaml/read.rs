@@ -552,7 +552,7 @@ fn explicit_key_col(chars: &[char], start: usize) -> Option<usize> {
     let line_start = chars
         .get(..at)?
         .iter()
-        .rposition(|&c| c == '\n')
+        .rposition(|&c| c == '\n' || c == '\r')
         .map_or(0, |n| n + 1);
     Some(at - line_start)
 }
