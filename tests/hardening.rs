@@ -21,6 +21,25 @@ fn with_root() -> (Scratch, String) {
     (s, system.to_str().expect("utf-8").to_owned())
 }
 
+/// `unseal share` of a random secret to `custodians.toml`, 2 of them
+/// needed, into `set/`, then `extra`.
+fn share_to_custodians_file(s: &Scratch, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "unseal",
+        "share",
+        "--yes",
+        "--allow-online",
+        "--custodians",
+        "custodians.toml",
+        "--threshold",
+        "2",
+        "--out",
+        "set",
+    ];
+    args.extend_from_slice(extra);
+    s.ceremony(&args)
+}
+
 fn verify(s: &Scratch, path: &str) -> Run {
     s.ceremony(&["bootstrap", "verify", "--root", "root", path])
 }
@@ -318,19 +337,7 @@ fn a_recipient_no_key_protects_is_refused_wherever_it_is_read() {
             "custodians.toml",
             format!("[[custodian]]\nname = \"mallory\"\n{line}\n[[custodian]]\nname = \"bob\"\nage = \"{real}\"\n"),
         );
-        s.ceremony(&[
-            "unseal",
-            "share",
-            "--yes",
-            "--allow-online",
-            "--custodians",
-            "custodians.toml",
-            "--threshold",
-            "2",
-            "--out",
-            "set",
-        ])
-        .fails_with(3, REFUSED);
+        share_to_custodians_file(&s, &[]).fails_with(3, REFUSED);
         assert!(!s.path("set").exists());
     }
 }
@@ -403,22 +410,7 @@ fn one_key_for_two_custodians_is_refused_unless_said_out_loud() {
         .nth(1)
         .unwrap();
     s.write("custodians.toml", text.replace(bob_line, &alice));
-    let share = |extra: &[&str]| {
-        let mut args = vec![
-            "unseal",
-            "share",
-            "--yes",
-            "--allow-online",
-            "--custodians",
-            "custodians.toml",
-            "--threshold",
-            "2",
-            "--out",
-            "set",
-        ];
-        args.extend_from_slice(extra);
-        s.ceremony(&args)
-    };
+    let share = |extra: &[&str]| share_to_custodians_file(&s, extra);
     share(&[]).fails_with(
         3,
         "custodians \"alice\" (line 1) and \"bob\" have the same key",
