@@ -138,22 +138,23 @@ fn sops_roundtrip() {
             Ok(opened) => opened,
             Err(e) => panic!("{file}: the {format} file encrypt wrote does not decrypt: {e}"),
         };
-        // Every key and comment comes back as it was, in its place (an INI
-        // key quoted on the way out must be unquoted on the way in; a
-        // comment after an explicit `? key` stays before the next key).
+        // Every key, comment and string comes back as it was, in its place
+        // (an INI key quoted on the way out must be unquoted on the way in;
+        // a comment after an explicit `? key` stays before the next key; an
+        // INI value is cut at its comment before its quotes are looked at).
         let before = sops::parse_plain(plain, format).expect("parsed once already");
         let after = sops::parse_plain(opened.expose_secret(), format)
             .unwrap_or_else(|e| panic!("{file}: what decrypt wrote does not parse: {e}"));
         assert_eq!(
             keys(&before),
             keys(&after),
-            "{file}: the keys or comments moved"
+            "{file}: the keys, comments or strings moved"
         );
     }
 }
 
 /// Every key and comment of a tree's mappings, with its depth, in order (a
-/// comment as `#` and its text).
+/// comment as `#` and its text, a string value as `=` and its text).
 fn keys(branches: &[ceremony::sops::tree::Branch]) -> Vec<(usize, String)> {
     use ceremony::sops::tree::{Item, Value};
     fn walk(branch: &ceremony::sops::tree::Branch, depth: usize, out: &mut Vec<(usize, String)>) {
@@ -161,8 +162,13 @@ fn keys(branches: &[ceremony::sops::tree::Branch]) -> Vec<(usize, String)> {
             match item {
                 Item::Entry { key, value } => {
                     out.push((depth, key.clone()));
-                    if let Value::Branch(inner) = value {
-                        walk(inner, depth + 1, out);
+                    match value {
+                        Value::Branch(inner) => walk(inner, depth + 1, out),
+                        Value::Str(text) => out.push((
+                            depth,
+                            format!("={}", String::from_utf8_lossy(text.expose_secret())),
+                        )),
+                        _ => {}
                     }
                 }
                 Item::Comment(text) => out.push((

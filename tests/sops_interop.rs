@@ -885,6 +885,107 @@ fn ini_normal_form_matches_sops() {
     assert_eq!(back.expose_secret(), theirs.as_slice());
 }
 
+/// INI the way go-ini reads it, each file by itself: a value cut at a
+/// comment before its quotes are looked at, quotes taken off only when they
+/// are the value's only ones, `"""` and backtick values to their last
+/// quote (over lines too), continuation lines, a lone CR and a vertical tab
+/// inside a line, a header to its last `]` with its blanks, comments after
+/// headers and values, a key given twice, a byte order mark, CRLF lines, a
+/// default section with keys before a later `[DEFAULT]`.
+const GO_INI_FILES: &[&str] = &[
+    "[db]\nuser = admin\nQUOTED=\"quoted vTI\"kind\":\"command\"####TI\"kind\":\"x.com\u{b}token = abc\n",
+    "[v]\nsingle = 'sq'\ndouble = \"dq\"\nspaced = \" sp \"\nmixed = 'a'b'\ninner = \"a\"b\"\n",
+    "[v]\ntick = `abc` rest ; c\ntriple = \"\"\"x\"\"\"y\"\"\" tail\nmulti = \"\"\"one\ntwo\"\"\" ; after\n",
+    "[v]\ncont = a\\\\\n  b\\\\\n c\n\nz = 1\n",
+    "[v]\ncr = a\rb ; c\rd\nz = 1\n",
+    "[ a ]\nk = v\n[b]c]  ; sc\nx = 1\n",
+    "[s]\nk = 1 ; first\nj = 0\nk = 2 ; second\n",
+    "\u{feff}k = v\r\n; c\r\nl = w\r\n",
+    "DEFAULT_KEY = 1\n[DEFAULT]\nq = 2\n",
+    "; top\n[s]\n",
+];
+
+#[test]
+fn ini_files_read_as_go_ini_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, plain) in GO_INI_FILES.iter().enumerate() {
+        let name = format!("go-ini-{i}.ini");
+        let theirs_enc = sops_encrypt(dir.path(), &name, plain.as_bytes(), &[]);
+        let theirs = sops_decrypt(
+            dir.path(),
+            &format!("theirs-{i}.ini"),
+            &theirs_enc,
+            "key1.agekey",
+        );
+        let ours_enc = sops::encrypt(
+            plain.as_bytes(),
+            Format::Ini,
+            &EncryptOptions::for_recipients([R1]).unwrap(),
+            &SystemClock,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ours = sops::decrypt(
+            &ours_enc,
+            Format::Ini,
+            &sops_identities("key1.agekey"),
+            MacCheck::Verify,
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(ours.expose_secret()),
+            String::from_utf8_lossy(&theirs),
+            "{name}: {plain:?}"
+        );
+        assert_eq!(
+            sops_decrypt(
+                dir.path(),
+                &format!("ours-{i}.ini"),
+                &ours_enc,
+                "key1.agekey"
+            ),
+            theirs,
+            "{name}"
+        );
+        let back = sops::decrypt(
+            &theirs_enc,
+            Format::Ini,
+            &sops_identities("key1.agekey"),
+            MacCheck::Verify,
+        )
+        .unwrap();
+        assert_eq!(back.expose_secret(), theirs.as_slice(), "{name}");
+    }
+}
+
+/// Files sops seals but cannot give back as they were: a value ending in
+/// `\` (a continued line that a blank one ends) comes back joined to the
+/// next line, one written between quotes it
+/// holds comes back without them, a `-` key comes back as a comment (and
+/// the MAC fails). ceremony refuses to seal them, naming the line.
+#[test]
+fn ini_files_sops_would_change_are_refused() {
+    for (plain, line) in [
+        ("[s]\nok = 1\nk = a\\\\\n\nnext = 2\n", 3),
+        ("[s]\nk = `\"q\"`\n", 2),
+        ("[s]\n- = a\n", 2),
+    ] {
+        match sops::encrypt(
+            plain.as_bytes(),
+            Format::Ini,
+            &EncryptOptions::for_recipients([R1]).unwrap(),
+            &SystemClock,
+        ) {
+            Err(sops::Error::Parse {
+                line: at, reason, ..
+            }) => {
+                assert_eq!(at, Some(line), "{plain:?}: {reason}");
+                assert!(reason.contains("cannot be written back"), "{reason}");
+            }
+            other => panic!("{plain:?}: {:?}", other.map(|_| "sealed")),
+        }
+    }
+}
+
 #[test]
 fn three_groups_threshold_two_opens_with_any_two() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,40 +34,177 @@ fn strip_comment_char(c: &str) -> &str {
     }
 }
 
-/// go-ini's value reading: surrounding quotes removed, an unquoted value
-/// cut at the first `#` or `;` (an inline comment).
-fn read_value(raw: &str) -> (String, Option<String>) {
-    let raw = raw.trim();
-    for q in ["\"\"\"", "`", "\"", "'"] {
-        if raw.len() >= 2 * q.len() && raw.starts_with(q) && raw.ends_with(q) {
-            return (raw[q.len()..raw.len() - q.len()].to_string(), None);
+/// The lines of the file, each with its `\n`, as go-ini's reader takes
+/// them (`ReadBytes('\n')`: a lone CR does not end a line), numbered from 1
+/// for errors.
+struct Lines<'a> {
+    rest: std::str::SplitInclusive<'a, char>,
+    number: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn next(&mut self) -> Option<&'a str> {
+        let line = self.rest.next()?;
+        self.number += 1;
+        Some(line)
+    }
+}
+
+fn error_at(line: usize, reason: &str) -> Error {
+    Error::Parse {
+        format: Format::Ini,
+        line: Some(line),
+        reason: reason.into(),
+    }
+}
+
+/// go-ini's `hasSurroundedQuote`: `quote` at both ends and nowhere between.
+fn has_surrounded_quote(value: &str, quote: char) -> bool {
+    value.len() >= 2
+        && value.starts_with(quote)
+        && value.ends_with(quote)
+        && value[1..].find(quote) == Some(value.len() - 2)
+}
+
+/// go-ini's `cleanComment`: from the first `#` or `;` on.
+fn clean_comment(text: &str) -> Option<&str> {
+    text.find(['#', ';']).map(|i| &text[i..])
+}
+
+/// go-ini's `readValue`, with the options sops loads INI files with:
+/// `"""` and backtick quotes (to the *last* closing quote on the line, or
+/// on as many lines as it takes; text after it is dropped), a trailing `\`
+/// continuing the value on the next lines, an inline comment from the first
+/// `#` or `;`, then one pair of surrounding `"` or `'` removed. An inline
+/// comment goes to `comment`, after what is already there.
+fn read_value(
+    raw: &str,
+    lines: &mut Lines<'_>,
+    comment: &mut Zeroizing<String>,
+) -> Result<Zeroizing<String>, Error> {
+    let first_line = lines.number;
+    let line = raw.trim_start();
+    if line.is_empty() {
+        return Ok(Zeroizing::new(String::new()));
+    }
+    let quote = if line.len() > 3 && line.starts_with("\"\"\"") {
+        "\"\"\""
+    } else if line.starts_with('`') {
+        "`"
+    } else {
+        ""
+    };
+    if !quote.is_empty() {
+        let rest = &line[quote.len()..];
+        if let Some(end) = rest.rfind(quote) {
+            return Ok(Zeroizing::new(rest[..end].to_string()));
+        }
+        // readMultilines: line breaks kept, to the line with a closing quote.
+        let mut value = Zeroizing::new(rest.to_string());
+        loop {
+            let Some(next) = lines.next() else {
+                return Err(error_at(first_line, "a quoted value has no closing quote"));
+            };
+            if let Some(end) = next.rfind(quote) {
+                value.push_str(&next[..end]);
+                if let Some(c) = clean_comment(&next[end..]) {
+                    comment.push_str(c.trim());
+                }
+                return Ok(value);
+            }
+            value.push_str(next);
         }
     }
-    match raw.find(['#', ';']) {
-        Some(i) => (raw[..i].trim().to_string(), Some(raw[i..].to_string())),
-        None => (raw.to_string(), None),
+    let mut line = line.trim();
+    if let Some(start) = line.strip_suffix('\\') {
+        // readContinuationLines: each next line trimmed and appended, to an
+        // empty line or one that does not end in `\`; no comment, no quotes.
+        let mut value = Zeroizing::new(start.to_string());
+        while let Some(next) = lines.next() {
+            let next = next.trim();
+            if next.is_empty() {
+                break;
+            }
+            value.push_str(next);
+            if !value.ends_with('\\') {
+                break;
+            }
+            value.pop();
+        }
+        return Ok(value);
     }
+    if let Some(i) = line.find(['#', ';']) {
+        comment.push_str(&line[i..]);
+        line = line[..i].trim();
+    }
+    if has_surrounded_quote(line, '\'') || has_surrounded_quote(line, '"') {
+        line = &line[1..line.len() - 1];
+    }
+    Ok(Zeroizing::new(line.to_string()))
+}
+
+/// The quote go-ini's writer puts around a value.
+fn value_quote(v: &str) -> &'static str {
+    if v.contains(['\n', '`']) {
+        "\"\"\""
+    } else if v.contains(['#', ';']) {
+        "`"
+    } else if v.trim().len() != v.len() {
+        "\""
+    } else {
+        ""
+    }
+}
+
+/// Whether the writer writes `value` so that go-ini (and so sops, and this
+/// store) reads it back as itself, with no comment and nothing after it.
+/// Some values a file can hold cannot be: one ending in `\` (written bare,
+/// it continues on the next line), one written bare between a pair of `'`
+/// or `"` (the reader takes them off), one written between `"` and holding
+/// one, one whose first line holds `"""` and which goes on over more lines.
+fn value_writes_back(value: &str) -> bool {
+    let quote = value_quote(value);
+    let written = Zeroizing::new(format!("{quote}{value}{quote}\n"));
+    let mut lines = Lines {
+        rest: written.split_inclusive('\n'),
+        number: 0,
+    };
+    let Some(first) = lines.next() else {
+        return false;
+    };
+    let mut comment = Zeroizing::new(String::new());
+    read_value(first, &mut lines, &mut comment)
+        .is_ok_and(|read| *read == *value && comment.is_empty() && lines.next().is_none())
 }
 
 struct Section {
     name: String,
-    comment: Option<String>,
-    items: Vec<Item>,
+    comment: Option<Zeroizing<String>>,
+    keys: Vec<Key>,
 }
 
-/// A line's key and what follows its `=` or `:`, as go-ini's `readKeyName`
-/// reads them: a key may be quoted with `"""`, `"` or a backtick (as the
-/// writer quotes one holding `=`, `:`, `"` or a backtick), and then the
-/// delimiter is the first one after the closing quote. Blanks around the
-/// key go, inside the quotes too: the writer does not quote them back, so
-/// a key read as " s" would be written as "s" and no longer match the
-/// additional data its value was encrypted with.
-fn read_key_name(line: &str) -> Result<(String, &str), &'static str> {
+struct Key {
+    name: String,
+    value: Zeroizing<String>,
+    comment: Zeroizing<String>,
+}
+
+/// A line's key and the offset just past its `=` or `:`, as go-ini's
+/// `readKeyName` reads them: a key may be quoted with `"""`, `"` or a
+/// backtick (as the writer quotes one holding `=`, `:`, `"` or a
+/// backtick), and then the delimiter is the first one after the closing
+/// quote. Blanks around the key go, inside the quotes too: the writer does
+/// not quote them back, so a key read as " s" would be written as "s" and
+/// no longer match the additional data its value was encrypted with.
+fn read_key_name(line: &str) -> Result<(String, usize), &'static str> {
     const NOT_A_PAIR: &str = "line is neither a section, a comment nor key = value";
-    let quote = if line.len() > 6 && line.starts_with("\"\"\"") {
-        "\"\"\""
-    } else if line.starts_with('"') {
-        "\""
+    let quote = if line.starts_with('"') {
+        // go-ini counts the line's `\n` here.
+        if line.len() > 6 && line.starts_with("\"\"\"") {
+            "\"\"\""
+        } else {
+            "\""
+        }
     } else if line.starts_with('`') {
         "`"
     } else {
@@ -75,20 +212,19 @@ fn read_key_name(line: &str) -> Result<(String, &str), &'static str> {
     };
     if quote.is_empty() {
         let at = line.find(['=', ':']).ok_or(NOT_A_PAIR)?;
-        let (key, rest) = line.split_at(at);
-        return Ok((key.trim().to_string(), rest.get(1..).unwrap_or_default()));
+        if at == 0 {
+            return Err("a key is empty");
+        }
+        return Ok((line[..at].trim().to_string(), at + 1));
     }
-    let inner = line.get(quote.len()..).unwrap_or_default();
-    let close = inner
-        .find(quote)
-        .ok_or("a quoted key has no closing quote")?;
-    let (key, rest) = inner.split_at(close);
-    let rest = rest.get(quote.len()..).unwrap_or_default();
-    let at = rest.find(['=', ':']).ok_or(NOT_A_PAIR)?;
-    Ok((
-        key.trim().to_string(),
-        rest.get(at + 1..).unwrap_or_default(),
-    ))
+    let start = quote.len();
+    let close = start
+        + line[start..]
+            .find(quote)
+            .ok_or("a quoted key has no closing quote")?;
+    let after = close + quote.len();
+    let at = after + line[after..].find(['=', ':']).ok_or(NOT_A_PAIR)?;
+    Ok((line[start..close].trim().to_string(), at + 1))
 }
 
 /// A key as the writer writes it, quoted as go-ini quotes one.
@@ -111,154 +247,172 @@ fn writes_back(key: &str) -> bool {
     let written = quoted(key);
     !key.is_empty()
         && !written.starts_with([';', '#', '['])
-        && read_key_name(&format!("{written} =")).is_ok_and(|(k, rest)| k == key && rest.is_empty())
+        && read_key_name(&format!("{written} =\n"))
+            .is_ok_and(|(k, at)| k == key && at == written.len() + 2)
 }
 
-fn parse_sections(input: &[u8]) -> Result<Vec<Section>, Error> {
+/// What a plaintext file is read for: only a file to be sealed has its
+/// values checked to write back as themselves (a sealed file's values are
+/// `ENC[…]`, or were written by whoever sealed it, and are written back as
+/// sops would write them).
+#[derive(Clone, Copy, PartialEq)]
+enum Values {
+    Checked,
+    AsRead,
+}
+
+/// go-ini's `parse`, with the options sops loads INI files with
+/// (`AllowNonUniqueSections`): a section header ends at its *last* `]` and
+/// its name keeps its blanks; the comment lines above a section or a key,
+/// and one after a header or a value, are that section's or key's comment;
+/// a key given twice in a section keeps its first place and takes the
+/// second value and comment; comment lines at the end of the file are
+/// dropped.
+fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
     let text = std::str::from_utf8(input).map_err(|_| Error::Parse {
         format: Format::Ini,
         line: None,
         reason: "input is not UTF-8".into(),
     })?;
+    // go-ini skips a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut sections = vec![Section {
         name: DEFAULT_SECTION.into(),
         comment: None,
-        items: Vec::new(),
+        keys: Vec::new(),
     }];
-    let mut pending: Vec<String> = Vec::new();
-    let mut lines = text.lines().enumerate();
-    while let Some((n, line)) = lines.next() {
-        let line = line.trim();
+    let mut comment = Zeroizing::new(String::new());
+    let mut auto_increment = 1;
+    let mut lines = Lines {
+        rest: text.split_inclusive('\n'),
+        number: 0,
+    };
+    while let Some(raw) = lines.next() {
+        let n = lines.number;
+        let line = raw.trim_start();
         if line.is_empty() {
             continue;
         }
         if line.starts_with(';') || line.starts_with('#') {
-            pending.push(line.to_string());
+            comment.push_str(line);
             continue;
         }
-        if let Some(rest) = line.strip_prefix('[') {
-            let name = rest
-                .split_once(']')
-                .map(|(n, _)| n.trim())
-                .ok_or(Error::Parse {
-                    format: Format::Ini,
-                    line: Some(n + 1),
-                    reason: "unclosed section header".into(),
-                })?;
-            let comment = (!pending.is_empty()).then(|| pending.join("\n"));
-            pending.clear();
+        if line.starts_with('[') {
+            let close = line
+                .rfind(']')
+                .ok_or_else(|| error_at(n, "unclosed section header"))?;
+            let name = &line[1..close];
+            if name.is_empty() {
+                return Err(error_at(n, "a section name is empty"));
+            }
+            if let Some(c) = clean_comment(&line[close + 1..]) {
+                comment.push_str(c);
+            }
+            let trimmed = comment.trim();
+            let section_comment = (!trimmed.is_empty()).then(|| Zeroizing::new(trimmed.into()));
+            comment.clear();
+            auto_increment = 1;
             sections.push(Section {
                 name: name.to_string(),
-                comment,
-                items: Vec::new(),
+                comment: section_comment,
+                keys: Vec::new(),
             });
             continue;
         }
-        let (key, after) = read_key_name(line).map_err(|reason| Error::Parse {
-            format: Format::Ini,
-            line: Some(n + 1),
-            reason: reason.into(),
-        })?;
-        if !writes_back(&key) {
-            return Err(Error::Parse {
-                format: Format::Ini,
-                line: Some(n + 1),
-                reason: "a key that cannot be written back as INI (empty, starting with ; # or [, or holding a backtick with = : or \"): rename it".into(),
-            });
+        let (mut name, at) = read_key_name(line).map_err(|reason| error_at(n, reason))?;
+        if name == "-" {
+            // go-ini numbers `-` keys #1, #2…: written back, they read as
+            // comments, and writes_back refuses them below.
+            name = format!("#{auto_increment}");
+            auto_increment += 1;
         }
-        let raw = after.trim_start();
-        let (value, inline) = match raw.strip_prefix("\"\"\"") {
-            // go-ini `readMultilines`: a `"""` value without its closing
-            // quotes on this line goes on, line breaks kept, to the line
-            // that has them.
-            Some(first) if !first.contains("\"\"\"") => {
-                let mut value = first.to_string();
-                loop {
-                    let Some((_, next)) = lines.next() else {
-                        return Err(Error::Parse {
-                            format: Format::Ini,
-                            line: Some(n + 1),
-                            reason: "a \"\"\" value has no closing \"\"\"".into(),
-                        });
-                    };
-                    value.push('\n');
-                    if let Some(end) = next.rfind("\"\"\"") {
-                        value.push_str(&next[..end]);
-                        break;
-                    }
-                    value.push_str(next);
-                }
-                (value, None)
+        if !writes_back(&name) {
+            return Err(error_at(
+                n,
+                "a key that cannot be written back as INI (empty, `-`, starting with ; # or [, or holding a backtick with = : or \"): rename it",
+            ));
+        }
+        let value = read_value(&line[at..], &mut lines, &mut comment)?;
+        if values == Values::Checked && !value_writes_back(&value) {
+            return Err(error_at(
+                n,
+                "a value that cannot be written back as INI so that it reads the same (it ends in \\, or holds the quote it would be written in, or holds \"\"\" and a line break): sops would change it on decrypt; rewrite it",
+            ));
+        }
+        let key_comment = Zeroizing::new(comment.trim().to_string());
+        comment.clear();
+        let section = sections
+            .last_mut()
+            .ok_or_else(|| error_at(n, "no section"))?;
+        match section.keys.iter_mut().find(|k| k.name == name) {
+            Some(key) => {
+                key.value = value;
+                key.comment = key_comment;
             }
-            _ => read_value(raw),
-        };
-        let mut comment_lines = std::mem::take(&mut pending);
-        comment_lines.extend(inline);
-        let section = sections.last_mut().ok_or(Error::Parse {
-            format: Format::Ini,
-            line: Some(n + 1),
-            reason: "no section".into(),
-        })?;
-        section.items.push(Item::Entry {
-            key,
-            value: Value::Str(SecretBytes::new(value.into_bytes())),
-        });
-        if !comment_lines.is_empty() {
-            let joined = comment_lines.join("\n");
-            section.items.push(Item::Comment(SecretBytes::new(
-                strip_comment_char(&joined).as_bytes().to_vec(),
-            )));
+            None => section.keys.push(Key {
+                name,
+                value,
+                comment: key_comment,
+            }),
         }
     }
     Ok(sections)
 }
 
+/// The tree sops makes of go-ini's sections: one branch per section, the
+/// default one first even when empty; a section's comment first in its
+/// branch, each key's comment after the key, their markers stripped.
 fn into_branch(sections: Vec<Section>) -> Branch {
     let mut branch = Branch::new();
     for s in sections {
-        if s.name == DEFAULT_SECTION && s.items.is_empty() && s.comment.is_none() {
-            continue;
-        }
         let mut b = Branch::new();
         if let Some(c) = &s.comment {
             b.items.push(Item::Comment(SecretBytes::new(
                 strip_comment_char(c).as_bytes().to_vec(),
             )));
         }
-        b.items.extend(s.items);
+        for key in s.keys {
+            b.items.push(Item::Entry {
+                key: key.name,
+                value: Value::Str(SecretBytes::new(key.value.as_bytes().to_vec())),
+            });
+            if !key.comment.is_empty() {
+                b.items.push(Item::Comment(SecretBytes::new(
+                    strip_comment_char(&key.comment).as_bytes().to_vec(),
+                )));
+            }
+        }
         branch.push(s.name, Value::Branch(b));
     }
     branch
 }
 
 pub(super) fn parse(input: &[u8]) -> Result<Branch, Error> {
-    Ok(into_branch(parse_sections(input)?))
+    Ok(into_branch(parse_sections(input, Values::Checked)?))
 }
 
 /// Splits an encrypted file into its data and the flattened `[sops]`
 /// section (`None` when there is none).
 pub(super) fn parse_encrypted(input: &[u8]) -> Result<(Branch, Option<FlatMeta>), Error> {
-    let mut sections = parse_sections(input)?;
+    let mut sections = parse_sections(input, Values::AsRead)?;
     let meta = sections
         .iter()
         .position(|s| s.name == super::SOPS_KEY)
         .map(|i| sections.remove(i));
     let meta = meta.map(|s| {
-        s.items
+        s.keys
             .into_iter()
-            .filter_map(|i| match i {
-                Item::Entry {
-                    key,
-                    value: Value::Str(v),
-                } => Some((key, String::from_utf8_lossy(v.expose_secret()).into_owned())),
-                _ => None,
-            })
+            .map(|k| (k.name, k.value.to_string()))
             .collect()
     });
     Ok((into_branch(sections), meta))
 }
 
-fn comment_lines(out: &mut WipingString, text: &str) {
+/// go-ini writes a comment line by line, each with a marker: its own
+/// `#` or `;` and a blank, else `; `. A key's lines are trimmed, a
+/// section's are not. (go-ini fails on an empty line; it is written as a
+/// bare marker.)
+fn comment_lines(out: &mut WipingString, text: &str, trim: bool) {
     for line in text.split('\n') {
         if line.starts_with('#') || line.starts_with(';') {
             out.push_str(&line[..1]);
@@ -266,51 +420,48 @@ fn comment_lines(out: &mut WipingString, text: &str) {
             out.push_str(line[1..].trim());
         } else {
             out.push_str("; ");
-            out.push_str(line.trim());
+            out.push_str(if trim { line.trim() } else { line });
         }
         out.push('\n');
     }
 }
 
-fn write_section(out: &mut WipingString, name: &str, comment: Option<&str>, keys: &[KeyLine]) {
-    if name == DEFAULT_SECTION && keys.is_empty() {
+/// A section as go-ini holds it for writing.
+struct SectionOut<'a> {
+    name: &'a str,
+    comment: Option<Zeroizing<String>>,
+    keys: Vec<KeyLine>,
+}
+
+fn write_section(out: &mut WipingString, first: bool, section: &SectionOut<'_>) {
+    if let Some(c) = &section.comment {
+        comment_lines(out, c, false);
+    }
+    // go-ini writes no header for a default section that comes first, and
+    // nothing more when it has no keys.
+    if !first || !section.name.eq_ignore_ascii_case(DEFAULT_SECTION) {
+        out.push('[');
+        out.push_str(section.name);
+        out.push_str("]\n");
+    } else if section.keys.is_empty() {
         return;
     }
-    // go-ini puts a blank line between sections, none after the last.
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    if let Some(c) = comment {
-        comment_lines(out, c);
-    }
-    if name != DEFAULT_SECTION {
-        out.push('[');
-        out.push_str(name);
-        out.push_str("]\n");
-    }
-    let align = keys
+    let align = section
+        .keys
         .iter()
         .map(|(k, _, _)| quoted(k).len())
         .max()
         .unwrap_or(0);
-    for (k, v, c) in keys {
+    for (k, v, c) in &section.keys {
         if let Some(c) = c {
-            comment_lines(out, c);
+            comment_lines(out, c, true);
         }
         let k = quoted(k);
         out.push_str(&k);
         out.push_repeated(b' ', align - k.len());
         out.push_str(" = ");
         // Written piece by piece: no temporary copy of the value.
-        let quote = if v.contains(['\n', '`']) {
-            "\"\"\""
-        } else if v.contains(['#', ';']) {
-            "`"
-        } else if v.trim().len() != v.len() {
-            "\""
-        } else {
-            ""
-        };
+        let quote = value_quote(v);
         out.push_str(quote);
         out.push_str(v);
         out.push_str(quote);
@@ -318,8 +469,13 @@ fn write_section(out: &mut WipingString, name: &str, comment: Option<&str>, keys
     }
 }
 
+/// sops's `encodeTree` and go-ini's `WriteTo`: each top-level entry a
+/// section (a branch's first comment is the section's; each later one is
+/// the comment of the key before it, the last one wins), a key given twice
+/// written once in its first place with its last value, `=` signs aligned
+/// within a section, and a blank line after every section but the last.
 pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result<Vec<u8>, Error> {
-    let mut out = WipingString::with_capacity(capacity_for([branch]));
+    let mut sections = Vec::new();
     for item in &branch.items {
         let Item::Entry { key, value } = item else {
             continue;
@@ -339,12 +495,11 @@ pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result
             items.next();
         }
         let mut keys: Vec<KeyLine> = Vec::new();
+        let mut last = None;
         for i in items {
             match i {
-                // go-ini keeps one comment per key and writes it above the
-                // key; sops attaches a comment to the key before it.
                 Item::Comment(c) => {
-                    if let Some(last) = keys.last_mut() {
+                    if let Some(last) = last.and_then(|at: usize| keys.get_mut(at)) {
                         last.2 = Some(Zeroizing::new(
                             String::from_utf8_lossy(c.expose_secret()).into_owned(),
                         ));
@@ -352,22 +507,43 @@ pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result
                 }
                 Item::Entry { key: k, value: v } => {
                     let text = val_to_string(v, &format!("{key}:{k}"))?;
-                    keys.push((
-                        k.clone(),
-                        Zeroizing::new(String::from_utf8_lossy(&text).into_owned()),
-                        None,
-                    ));
+                    let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
+                    if let Some(at) = keys.iter().position(|(name, _, _)| name == k) {
+                        if let Some(key) = keys.get_mut(at) {
+                            key.1 = text;
+                        }
+                        last = Some(at);
+                    } else {
+                        keys.push((k.clone(), text, None));
+                        last = Some(keys.len() - 1);
+                    }
                 }
             }
         }
-        write_section(&mut out, key, comment.as_deref().map(String::as_str), &keys);
+        sections.push(SectionOut {
+            name: key,
+            comment,
+            keys,
+        });
     }
     if let Some(meta) = meta {
-        let keys: Vec<KeyLine> = meta
-            .iter()
-            .map(|(k, v)| (k.clone(), Zeroizing::new(v.clone()), None))
-            .collect();
-        write_section(&mut out, super::SOPS_KEY, None, &keys);
+        sections.push(SectionOut {
+            name: super::SOPS_KEY,
+            comment: None,
+            keys: meta
+                .iter()
+                .map(|(k, v)| (k.clone(), Zeroizing::new(v.clone()), None))
+                .collect(),
+        });
+    }
+    let mut out = WipingString::with_capacity(capacity_for([branch]));
+    for (i, section) in sections.iter().enumerate() {
+        write_section(&mut out, i == 0, section);
+        let skipped =
+            i == 0 && section.keys.is_empty() && section.name.eq_ignore_ascii_case(DEFAULT_SECTION);
+        if i + 1 < sections.len() && !skipped {
+            out.push('\n');
+        }
     }
     Ok(out.into_bytes())
 }
@@ -385,24 +561,166 @@ mod tests {
         let written = emit(&branch, None).unwrap();
         let again = parse(&written).unwrap();
         assert_eq!(emit(&again, None).unwrap(), written);
-        for (bad, line) in [
-            (&b"[s]\n\"\"\"a`=b\"\"\" = 1\n"[..], 2),
-            (b"\";x\" = 1\n", 1),
-            (b"\"#x\" = 1\n", 1),
-            (b"\"[x\" = 1\n", 1),
-            (b"\"\" = 1\n", 1),
-            (b"a = 1\n= 2\n", 2),
+        for (bad, line, why) in [
+            (
+                &b"[s]\n\"\"\"a`=b\"\"\" = 1\n"[..],
+                2,
+                "cannot be written back",
+            ),
+            (b"\";x\" = 1\n", 1, "cannot be written back"),
+            (b"\"#x\" = 1\n", 1, "cannot be written back"),
+            (b"\"[x\" = 1\n", 1, "cannot be written back"),
+            (b"\"\" = 1\n", 1, "cannot be written back"),
+            (b"[s]\n-=a\n", 2, "cannot be written back"),
+            (b"a = 1\n= 2\n", 2, "a key is empty"),
         ] {
             match parse(bad) {
                 Err(Error::Parse {
                     line: at, reason, ..
                 }) => {
                     assert_eq!(at, Some(line), "{reason}");
-                    assert!(reason.contains("cannot be written back"), "{reason}");
+                    assert!(reason.contains(why), "{reason}");
                 }
                 other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bad)),
             }
         }
+    }
+
+    fn section<'a>(branch: &'a Branch, name: &str) -> &'a Branch {
+        branch
+            .items
+            .iter()
+            .find_map(|i| match i {
+                Item::Entry {
+                    key,
+                    value: Value::Branch(b),
+                } if key == name => Some(b),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no section {name:?}"))
+    }
+
+    /// Keys and values, and comments as `#text`, in order.
+    fn items(branch: &Branch) -> Vec<String> {
+        branch
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Entry {
+                    key,
+                    value: Value::Str(v),
+                } => format!("{key}={}", String::from_utf8_lossy(v.expose_secret())),
+                Item::Entry { key, .. } => format!("{key}: not a string"),
+                Item::Comment(c) => format!("#{}", String::from_utf8_lossy(c.expose_secret())),
+            })
+            .collect()
+    }
+
+    /// What go-ini (gopkg.in/ini.v1 `readValue`, sops's options) makes of
+    /// values; `tests/sops_interop.rs` holds the same inputs to the real
+    /// sops.
+    #[test]
+    fn values_read_as_go_ini_reads_them() {
+        let input = concat!(
+            "[v]\n",
+            "inner=\"a \"b\" c\"#x\n",
+            "single = 'sq'\n",
+            "double = \"dq\"\n",
+            "mixed = 'a'b'\n",
+            "tick = `abc` dropped ; also dropped\n",
+            "triple = \"\"\"x\"\"\"y\"\"\" dropped\n",
+            "multi = \"\"\"one\n",
+            "two\"\"\" ; after\n",
+            "cont = a\\\\\n",
+            "  b\\\\\n",
+            " c\n",
+            "\n",
+            "vt = x\u{b}y\n",
+            "crlf = v\r\n",
+        );
+        let branch = parse(input.as_bytes()).unwrap();
+        assert_eq!(
+            items(section(&branch, "v")),
+            [
+                "inner=\"a \"b\" c\"",
+                "#x",
+                "single=sq",
+                "double=dq",
+                "mixed='a'b'",
+                "tick=abc",
+                "triple=x\"\"\"y",
+                "multi=one\ntwo",
+                "#after",
+                "cont=a\\b\\c",
+                "vt=x\u{b}y",
+                "crlf=v",
+            ]
+        );
+    }
+
+    /// Section headers, comments and repeated keys, as go-ini reads them.
+    #[test]
+    fn sections_and_comments_read_as_go_ini_reads_them() {
+        let input = "\u{feff}top = 1\n; one\n  # two  \n[ a ]  # after\nk = 1 ; first\nk = 2\nj = 3\n# dropped\n[b]c] ; sc\n# at the end\n";
+        let branch = parse(input.as_bytes()).unwrap();
+        let names: Vec<&str> = branch
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Entry { key, .. } => Some(key.as_str()),
+                Item::Comment(_) => None,
+            })
+            .collect();
+        assert_eq!(names, ["DEFAULT", " a ", "b]c"]);
+        assert_eq!(items(section(&branch, "DEFAULT")), ["top=1"]);
+        assert_eq!(
+            items(section(&branch, " a ")),
+            ["#one\n# two  \n# after", "k=2", "j=3"]
+        );
+        assert_eq!(items(section(&branch, "b]c")), ["#dropped\n; sc"]);
+    }
+
+    /// A value the writer cannot write so that it reads back the same is
+    /// refused, with its line, before it is sealed; the writer's own quoting
+    /// reads back for every other value.
+    #[test]
+    fn a_value_that_cannot_be_written_back_is_refused() {
+        for good in [
+            "plain",
+            "",
+            " lead",
+            "trail ",
+            "a#b",
+            "a;b",
+            "x\ny",
+            "`t`",
+            "\"q",
+            "a\"\"\"b",
+            "x\ny\"\"\"z",
+            "c:\\dir\\x",
+        ] {
+            assert!(value_writes_back(good), "{good:?}");
+        }
+        for bad in [
+            "ends\\",
+            "\"q\"",
+            "'s'",
+            " \"in\" ",
+            "a\"\"\"b\nc",
+            "\"\"\"x",
+        ] {
+            assert!(!value_writes_back(bad), "{bad:?}");
+        }
+        match parse(b"[s]\nok = 1\nk = a\\\\\n") {
+            Err(Error::Parse {
+                line: Some(3),
+                reason,
+                ..
+            }) => assert!(reason.contains("cannot be written back"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        // A sealed file is read as it stands, to be written as sops would.
+        assert!(parse_encrypted(b"[s]\nk = a\\\\\n").is_ok());
     }
 
     #[test]

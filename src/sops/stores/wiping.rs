@@ -50,10 +50,6 @@ impl WipingBuf {
         self.0.extend(std::iter::repeat_n(byte, count));
     }
 
-    pub(super) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     #[cfg(test)]
     pub(super) fn capacity(&self) -> usize {
         self.0.capacity()
@@ -86,10 +82,6 @@ impl WipingString {
     pub(super) fn push_repeated(&mut self, c: u8, count: usize) {
         debug_assert!(c.is_ascii());
         self.0.push_repeated(c, count);
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     pub(super) fn into_bytes(self) -> Vec<u8> {
