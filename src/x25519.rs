@@ -183,10 +183,21 @@ impl Recipient {
             .and_then(|(_, data, _)| bech32::FromBase32::from_base32(&data).ok())
             .and_then(|bytes: Vec<u8>| <[u8; 32]>::try_from(bytes).ok())
             .ok_or(KeyError::Unreadable)?;
+        Self::from_bytes(public)
+    }
+
+    /// The recipient of these 32 bytes (the u-coordinate an `age1…` text
+    /// carries), unless it is of small order.
+    pub fn from_bytes(public: [u8; 32]) -> Result<Self, KeyError> {
         if is_small_order(public) {
             return Err(KeyError::SmallOrder);
         }
         Ok(Self { public })
+    }
+
+    /// Its 32 bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.public
     }
 }
 
