@@ -680,6 +680,31 @@ fn yaml_carriage_return_line_breaks_match_sops() {
     normal_form_matches_sops("a: 1\r#c\rb: 2 # d\r\n    # e\rm:\r    x: y\r    # f\rz: 3\r");
 }
 
+/// Comments at the start of a collection nested in a sequence (`- - x #
+/// c`, `- - a: 1 # c`, three dashes deep) are that collection's head
+/// comment, which go-yaml writes before the item's dash, or right after a
+/// parent's dash on the same line; a comment after a dash with nothing
+/// behind it goes after the null item. Each file by itself, sealed and
+/// opened by both.
+#[test]
+fn yaml_comments_in_nested_sequences_match_sops() {
+    for input in [
+        "k:\n    - - x # c\n    - alpha\n",
+        "k:\n    - - - x # c\n    - alpha\n",
+        "k:\n    - - # c\n        a: 1\n    - alpha\n",
+        "k:\n    - - a: 1 # c\n        b: 2\n    - alpha\n",
+        "k:\n    - # c\n      - x\n    - alpha\n",
+        "k:\n    - a: 1\n      l:\n        - - x # c\n",
+        "k:\n    - - x\n      # c\n      - y\n",
+        "k:\n    - # c\n      a: 1\n",
+        "k:\n    - - # c\n      - x\n",
+        "k:\n    - # c\n    - alpha\n",
+        "k:\n    - # c\n      # d\n    - alpha\n",
+    ] {
+        normal_form_matches_sops(input);
+    }
+}
+
 fn normal_form_matches_sops(input: &str) {
     // sops re-emits a file in its own normal form on the way through
     // encrypt + decrypt; ours must produce the same bytes.

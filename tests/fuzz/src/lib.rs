@@ -329,6 +329,71 @@ pub fn each_key(branches: &[Branch], f: &mut dyn FnMut(&str)) {
     }
 }
 
+/// The trees with every comment taken out.
+pub fn without_comments(branches: &[Branch]) -> Vec<Branch> {
+    fn value(v: &Value) -> Value {
+        match v {
+            Value::Branch(b) => Value::Branch(branch(b)),
+            Value::List(l) => Value::List(
+                l.iter()
+                    .filter_map(|e| match e {
+                        ListElement::Value(v) => Some(ListElement::Value(value(v))),
+                        ListElement::Comment(_) => None,
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    fn branch(b: &Branch) -> Branch {
+        let mut out = b.clone();
+        out.items = b
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Entry { key, value: v } => Some(Item::Entry {
+                    key: key.clone(),
+                    value: value(v),
+                }),
+                Item::Comment(_) => None,
+            })
+            .collect();
+        out
+    }
+    branches.iter().map(branch).collect()
+}
+
+/// Every comment's text, in document order.
+pub fn comments_in_order(branches: &[Branch]) -> Vec<Vec<u8>> {
+    fn value(v: &Value, out: &mut Vec<Vec<u8>>) {
+        match v {
+            Value::Branch(b) => branch(b, out),
+            Value::List(l) => {
+                for e in l {
+                    match e {
+                        ListElement::Value(v) => value(v, out),
+                        ListElement::Comment(c) => out.push(c.expose_secret().to_vec()),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    fn branch(b: &Branch, out: &mut Vec<Vec<u8>>) {
+        for item in &b.items {
+            match item {
+                Item::Entry { value: v, .. } => value(v, out),
+                Item::Comment(c) => out.push(c.expose_secret().to_vec()),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for b in branches {
+        branch(b, &mut out);
+    }
+    out
+}
+
 /// Panics when the `Debug` output of parsed trees shows the canary more
 /// often than its keys do: leaf values and comments must be redacted.
 pub fn assert_debug_redacts_values(what: &str, branches: &[Branch]) {

@@ -1,11 +1,12 @@
 //! The SOPS engine targets, one function per kind, each called by one thin
 //! target per format.
 
+use ceremony::sops::tree::Branch;
 use ceremony::sops::{self, CryptRule, Error, Format, MacCheck};
 
 use crate::{
     CANARY, Leaves, assert_debug_redacts_values, assert_sops_error_hides_values, clock,
-    encrypt_options, identities, same_trees,
+    comments_in_order, encrypt_options, identities, same_trees, without_comments,
 };
 
 /// The formats, in the order a selector byte picks them.
@@ -94,8 +95,50 @@ pub fn roundtrip(format: Format, data: &[u8]) {
         _ => Leaves::AsSopsWrites,
     };
     if let Some(d) = same_trees(&original, &reread, leaves) {
-        panic!("encrypt then decrypt changed the file: {d}");
+        // A YAML comment at the start of a collection nested in a list is
+        // that collection's head comment, which go-yaml writes before the
+        // item's dash (or after the parent's), where reading it back puts
+        // it one list further out (sops moves it so too). Allowed when
+        // nothing else differs, the comments keep their order, and the
+        // text settles: a second round gives what it gave, or a third
+        // gives what the second did.
+        let moved_only = format == Format::Yaml
+            && only_comments_moved(&original, &reread)
+            && settles(&original, reread, plain.expose_secret().to_vec());
+        assert!(moved_only, "encrypt then decrypt changed the file: {d}");
     }
+}
+
+/// Whether `a` and `b` differ in where their comments are, and only there.
+fn only_comments_moved(a: &[Branch], b: &[Branch]) -> bool {
+    same_trees(
+        &without_comments(a),
+        &without_comments(b),
+        Leaves::AsSopsWrites,
+    )
+    .is_none()
+        && comments_in_order(a) == comments_in_order(b)
+}
+
+/// Whether the YAML text `text` of `tree` (read back from it) stays as it
+/// is, or settles after one more round, its comments only moving.
+fn settles(original: &[Branch], tree: Vec<Branch>, text: Vec<u8>) -> bool {
+    let round = |tree: &[Branch]| -> Option<(Vec<Branch>, Vec<u8>)> {
+        let mut again = tree.to_vec();
+        let sealed =
+            sops::encrypt_tree(&mut again, Format::Yaml, &encrypt_options(), &clock()).ok()?;
+        let plain = sops::decrypt(&sealed, Format::Yaml, identities(), MacCheck::Verify).ok()?;
+        let reread = sops::parse_plain(plain.expose_secret(), Format::Yaml).ok()?;
+        Some((reread, plain.expose_secret().to_vec()))
+    };
+    let Some((second_tree, second)) = round(&tree) else {
+        return false;
+    };
+    if second == text {
+        return true;
+    }
+    only_comments_moved(original, &second_tree)
+        && round(&second_tree).is_some_and(|(_, third)| third == second)
 }
 
 /// `inspect` and `decrypt` of an encrypted file, with the test identity.

@@ -119,6 +119,23 @@ impl Comments {
     /// in order. Stops at the first one that is further left: it belongs to
     /// an enclosing collection.
     pub(super) fn own_line_before(&mut self, index: usize, min_col: usize) -> Vec<SecretBytes> {
+        self.before(index, min_col, false)
+    }
+
+    /// As [`Comments::own_line_before`], but stopping at a comment that
+    /// follows something on its line to the right of `min_col` (a bare
+    /// `- ` at `min_col`, then the comment): go-yaml makes that one the
+    /// head comment of the first node inside the item, so the collection
+    /// that starts on a later line takes it.
+    pub(super) fn own_line_before_a_dash_comment(
+        &mut self,
+        index: usize,
+        min_col: usize,
+    ) -> Vec<SecretBytes> {
+        self.before(index, min_col, true)
+    }
+
+    fn before(&mut self, index: usize, min_col: usize, stop_at_inline: bool) -> Vec<SecretBytes> {
         let mut out = Vec::new();
         while let Some(c) = self.found.get(self.next) {
             if c.index >= index {
@@ -128,7 +145,7 @@ impl Comments {
                 self.next += 1;
                 continue;
             }
-            if c.own_line && c.col < min_col {
+            if c.own_line && c.col < min_col || !c.own_line && stop_at_inline && c.col > min_col {
                 break;
             }
             out.push(SecretBytes::from_slice(c.text.as_bytes()));

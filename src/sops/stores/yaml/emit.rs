@@ -181,49 +181,101 @@ impl Writer {
                 }
                 ListElement::Comment(c) => self.comment(col, c),
                 ListElement::Value(v) => {
-                    // Head comments of a mapping item go before its dash.
+                    let inline = first && inline_first;
+                    first = false;
+                    // The comments a nested collection starts with are its
+                    // node's head comment (sops: appendSequence and
+                    // appendTreeBranch), which go-yaml writes before the
+                    // item's dash: on lines of their own at the dash's
+                    // column, or, for an item that continues the line of a
+                    // parent's `- `, right there, the dash then starting the
+                    // next line.
+                    let mut wrote_head = false;
                     let v = match v {
-                        Value::Branch(b) if !Self::is_empty_collection(v) => {
+                        Value::Branch(b) => {
                             let lead = b
                                 .items
                                 .iter()
                                 .take_while(|i| matches!(i, Item::Comment(_)))
                                 .count();
                             let (head, rest) = b.items.split_at(lead.min(b.items.len()));
-                            for i in head {
-                                if let Item::Comment(c) = i {
-                                    self.comment(col, c);
-                                }
-                            }
-                            Some(Branch {
+                            wrote_head = self.head_comments(
+                                head.iter().filter_map(|i| match i {
+                                    Item::Comment(c) => Some(c),
+                                    Item::Entry { .. } => None,
+                                }),
+                                col,
+                                inline,
+                            );
+                            Rest::Branch(Branch {
                                 items: rest.to_vec(),
                                 literal_merge_key: b.literal_merge_key,
                             })
                         }
-                        _ => None,
+                        Value::List(l) => {
+                            let lead = l
+                                .iter()
+                                .take_while(|e| matches!(e, ListElement::Comment(_)))
+                                .count();
+                            let (head, rest) = l.split_at(lead.min(l.len()));
+                            wrote_head = self.head_comments(
+                                head.iter().filter_map(|e| match e {
+                                    ListElement::Comment(c) => Some(c),
+                                    ListElement::Value(_) => None,
+                                }),
+                                col,
+                                inline,
+                            );
+                            Rest::List(rest)
+                        }
+                        other => Rest::Scalar(other),
                     };
-                    if !(first && inline_first) {
+                    if !inline || wrote_head {
                         self.pad(col);
                     }
-                    first = false;
                     self.out.push_str("- ");
                     let inner = col + 2;
-                    match (v, e) {
-                        (Some(b), _) => self.mapping(&b, inner, true),
-                        (None, ListElement::Value(v @ Value::List(l)))
-                            if !Self::is_empty_collection(v) =>
+                    match v {
+                        Rest::Branch(b)
+                            if b.items.iter().any(|i| matches!(i, Item::Entry { .. })) =>
                         {
+                            self.mapping(&b, inner, true)
+                        }
+                        Rest::Branch(_) => self.out.push_str("{}\n"),
+                        Rest::List(l) if l.iter().any(|e| matches!(e, ListElement::Value(_))) => {
                             self.sequence(l, inner, true)
                         }
-                        (None, ListElement::Value(v)) => {
-                            self.scalar(value_scalar(v, inner, self.step), inner)
-                        }
-                        (None, ListElement::Comment(_)) => {}
+                        Rest::List(_) => self.out.push_str("[]\n"),
+                        Rest::Scalar(v) => self.scalar(value_scalar(v, inner, self.step), inner),
                     }
                 }
             }
         }
     }
+
+    /// Head comments of a sequence item, before its dash: at `col` on
+    /// lines of their own, the first one on the current line when `inline`.
+    /// Whether there were any.
+    fn head_comments<'a>(
+        &mut self,
+        comments: impl Iterator<Item = &'a SecretBytes>,
+        col: usize,
+        inline: bool,
+    ) -> bool {
+        let mut any = false;
+        for c in comments {
+            self.comment(if inline && !any { 0 } else { col }, c);
+            any = true;
+        }
+        any
+    }
+}
+
+/// A sequence item once its head comments are written.
+enum Rest<'a> {
+    Branch(Branch),
+    List(&'a [ListElement]),
+    Scalar(&'a Value),
 }
 
 /// Writes every branch as one document, separated by `---`, with the

@@ -476,7 +476,33 @@ impl<'a> Reader<'a> {
                     start.start.col().min(span.start.col().saturating_sub(2))
                 }
             });
-            for c in self.comments.own_line_before(span.start.index(), item_col) {
+            // A comment after a dash with nothing behind it goes after the
+            // empty (null) item, before the next one, where go-yaml puts
+            // it; on any other item's line, before the item.
+            let empty = matches!(&ev, Event::Scalar(text, ScalarStyle::Plain, _, None) if text.is_empty())
+                && span.start.index() == span.end.index();
+            let after: Vec<ListElement> = if empty {
+                self.comments
+                    .inline_on(span.start.line())
+                    .into_iter()
+                    .map(ListElement::Comment)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            // A block collection that starts on a later line than its dash
+            // takes the comment after the dash (`- # c`, then the
+            // collection): go-yaml makes it the head comment of the
+            // collection's first scalar.
+            let block_collection = matches!(ev, Event::MappingStart(..) | Event::SequenceStart(..))
+                && !self.flow_starts.contains(&span.start.index());
+            let before = if block_collection {
+                self.comments
+                    .own_line_before_a_dash_comment(span.start.index(), item_col)
+            } else {
+                self.comments.own_line_before(span.start.index(), item_col)
+            };
+            for c in before {
                 list.push(ListElement::Comment(c));
             }
             if let Event::Scalar(..) | Event::Alias(_) = ev {
@@ -490,6 +516,7 @@ impl<'a> Reader<'a> {
             let (v, h) = self.node(ev, span)?;
             height = height.max(h);
             list.push(ListElement::Value(v));
+            list.extend(after);
         }
     }
 }
