@@ -744,18 +744,30 @@ impl Batch {
             early: Mutex::default(),
             early_failure: Mutex::default(),
         };
-        let result = std::thread::scope(|scope| {
-            // Flushers wait for files; where whole file systems are
-            // flushed they get none and end with the work.
-            for _ in 0..files.clamp(1, FLUSHERS) {
-                scope.spawn(|| {
-                    loop {
-                        let next = locked(&receiver).recv();
-                        let Ok(pending) = next else { break };
-                        batch.flush_and_rename(pending);
-                    }
-                });
+        let flush = || {
+            loop {
+                let next = locked(&receiver).recv();
+                let Ok(pending) = next else { break };
+                batch.flush_and_rename(pending);
             }
+        };
+        let flush = &flush;
+        let result = std::thread::scope(|scope| {
+            // Flushers wait for files. One waits from the start and starts
+            // the others when the first file comes: where whole file
+            // systems are flushed none comes, and starting sixteen threads
+            // (and joining them) takes 0.3-0.8 ms, next to the 40 ms of a
+            // batch of 300 files.
+            let (batch, receiver) = (&batch, &receiver);
+            scope.spawn(move || {
+                let first = locked(receiver).recv();
+                let Ok(pending) = first else { return };
+                for _ in 1..files.clamp(1, FLUSHERS) {
+                    scope.spawn(flush);
+                }
+                batch.flush_and_rename(pending);
+                flush();
+            });
             // The flushers stop once the queue is closed and empty, even
             // if `work` panics.
             struct Close<'a>(&'a Batch);
