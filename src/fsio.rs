@@ -776,8 +776,8 @@ impl Batch {
                     locked(&self.0.queue).take();
                 }
             }
-            let _close = Close(&batch);
-            work(&batch)
+            let _close = Close(batch);
+            work(batch)
         });
         if let Some(early) = locked(&batch.early).take() {
             if let Ok((device, Err(e))) = early.join() {
