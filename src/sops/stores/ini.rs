@@ -7,6 +7,8 @@
 //! blank line after every section. The metadata goes in a final `[sops]`
 //! section (sops writes it in map order, which is random; we sort).
 
+use std::collections::HashMap;
+
 use super::super::tree::{Branch, Item, Value};
 use super::super::{Error, Format};
 use zeroize::Zeroizing;
@@ -181,6 +183,9 @@ struct Section {
     name: String,
     comment: Option<Zeroizing<String>>,
     keys: Vec<Key>,
+    /// Where each key's name is in `keys`: a key given again is found
+    /// without a search through all of them.
+    index: HashMap<String, usize>,
 }
 
 struct Key {
@@ -280,6 +285,7 @@ fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
         name: DEFAULT_SECTION.into(),
         comment: None,
         keys: Vec::new(),
+        index: HashMap::new(),
     }];
     let mut comment = Zeroizing::new(String::new());
     let mut auto_increment = 1;
@@ -316,6 +322,7 @@ fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
                 name: name.to_string(),
                 comment: section_comment,
                 keys: Vec::new(),
+                index: HashMap::new(),
             });
             continue;
         }
@@ -344,16 +351,23 @@ fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
         let section = sections
             .last_mut()
             .ok_or_else(|| error_at(n, "no section"))?;
-        match section.keys.iter_mut().find(|k| k.name == name) {
+        match section
+            .index
+            .get(&name)
+            .and_then(|&at| section.keys.get_mut(at))
+        {
             Some(key) => {
                 key.value = value;
                 key.comment = key_comment;
             }
-            None => section.keys.push(Key {
-                name,
-                value,
-                comment: key_comment,
-            }),
+            None => {
+                section.index.insert(name.clone(), section.keys.len());
+                section.keys.push(Key {
+                    name,
+                    value,
+                    comment: key_comment,
+                });
+            }
         }
     }
     Ok(sections)
@@ -495,6 +509,7 @@ pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result
             items.next();
         }
         let mut keys: Vec<KeyLine> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         let mut last = None;
         for i in items {
             match i {
@@ -508,12 +523,13 @@ pub(super) fn emit(branch: &Branch, meta: Option<&[(String, String)]>) -> Result
                 Item::Entry { key: k, value: v } => {
                     let text = val_to_string(v, &format!("{key}:{k}"))?;
                     let text = Zeroizing::new(String::from_utf8_lossy(&text).into_owned());
-                    if let Some(at) = keys.iter().position(|(name, _, _)| name == k) {
+                    if let Some(&at) = index.get(k.as_str()) {
                         if let Some(key) = keys.get_mut(at) {
                             key.1 = text;
                         }
                         last = Some(at);
                     } else {
+                        index.insert(k, keys.len());
                         keys.push((k.clone(), text, None));
                         last = Some(keys.len() - 1);
                     }
@@ -656,6 +672,27 @@ mod tests {
                 "crlf=v",
             ]
         );
+    }
+
+    /// A key given again is found by its name, not by a search through the
+    /// section: 100,000 keys, each given twice, are read (and written) in
+    /// one pass each, the second value kept in the first place.
+    #[test]
+    fn many_keys_given_twice_keep_their_first_place_and_last_value() {
+        let n = 100_000;
+        let mut input = String::from("[s]\n");
+        for round in ["first", "second"] {
+            for i in 0..n {
+                input.push_str(&format!("k{i} = {round}{i}\n"));
+            }
+        }
+        let branch = parse(input.as_bytes()).unwrap();
+        let keys = items(section(&branch, "s"));
+        assert_eq!(keys.len(), n);
+        assert_eq!(keys[0], "k0=second0");
+        assert_eq!(keys[n - 1], format!("k{}=second{}", n - 1, n - 1));
+        let written = emit(&branch, None).unwrap();
+        assert_eq!(written.iter().filter(|&&b| b == b'\n').count(), n + 1);
     }
 
     /// Section headers, comments and repeated keys, as go-ini reads them.
