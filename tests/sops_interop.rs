@@ -916,7 +916,8 @@ fn ini_normal_form_matches_sops() {
 /// quote (over lines too), continuation lines, a lone CR and a vertical tab
 /// inside a line, a header to its last `]` with its blanks, comments after
 /// headers and values, a key given twice, a byte order mark, CRLF lines, a
-/// default section with keys before a later `[DEFAULT]`.
+/// default section with keys before a later `[DEFAULT]`, a comment line whose
+/// text starts with tabs and a `#`.
 const GO_INI_FILES: &[&str] = &[
     "[db]\nuser = admin\nQUOTED=\"quoted vTI\"kind\":\"command\"####TI\"kind\":\"x.com\u{b}token = abc\n",
     "[v]\nsingle = 'sq'\ndouble = \"dq\"\nspaced = \" sp \"\nmixed = 'a'b'\ninner = \"a\"b\"\n",
@@ -928,6 +929,7 @@ const GO_INI_FILES: &[&str] = &[
     "\u{feff}k = v\r\n; c\r\nl = w\r\n",
     "DEFAULT_KEY = 1\n[DEFAULT]\nq = 2\n",
     "; top\n[s]\n",
+    "; \t\t#sig \t\t0O\nk!u\u{8}\u{8}z\"k\":#####:##8\n",
 ];
 
 #[test]

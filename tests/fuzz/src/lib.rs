@@ -474,7 +474,12 @@ fn same_comment(a: &[u8], b: &[u8], leaves: Leaves) -> bool {
     let lines = |t: &[u8]| -> Vec<String> {
         String::from_utf8_lossy(t)
             .split('\n')
-            .map(|l| l.trim_start_matches([';', '#', ' ']).trim().to_owned())
+            .map(|l| {
+                l.trim()
+                    .trim_start_matches([';', '#', ' '])
+                    .trim()
+                    .to_owned()
+            })
             .collect()
     };
     lines(a) == lines(b)
