@@ -110,6 +110,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::class::Class;
@@ -635,6 +636,9 @@ pub struct Batch {
     /// The early write-back's failure, which fails its file system's files
     /// as the final flush's would.
     early_failure: Mutex<Option<(u64, std::io::Error)>>,
+    /// Set when no flusher thread could be started: each writer then
+    /// flushes and renames its own files.
+    flush_inline: AtomicBool,
 }
 
 /// The thread of a batch's early write-back: its file system (device) and
@@ -644,6 +648,15 @@ type EarlyWriteBack = std::thread::JoinHandle<(u64, std::io::Result<()>)>;
 /// A batch of fewer files than this gets no early write-back: its one
 /// `syncfs` is short already.
 const EARLY_WRITE_BACK_FROM: usize = 64;
+
+/// Whether a batch starts its flusher threads; tests stand in for a system
+/// that will not start a thread.
+#[derive(Clone, Copy, PartialEq)]
+enum Flushers {
+    Start,
+    #[cfg(test)]
+    NoneStarted,
+}
 
 /// How a batch makes the files of one directory durable before renaming
 /// them (see the module doc for the choice).
@@ -727,6 +740,15 @@ impl Batch {
         files: usize,
         work: impl FnOnce(&Batch) -> R,
     ) -> (R, Vec<(PathBuf, FsError)>) {
+        Self::run_with(flush, Flushers::Start, files, work)
+    }
+
+    fn run_with<R>(
+        flush: Option<Flush>,
+        flushers: Flushers,
+        files: usize,
+        work: impl FnOnce(&Batch) -> R,
+    ) -> (R, Vec<(PathBuf, FsError)>) {
         let (sender, receiver) = std::sync::mpsc::sync_channel(QUEUED);
         let receiver = Mutex::new(receiver);
         let batch = Batch {
@@ -743,6 +765,7 @@ impl Batch {
             },
             early: Mutex::default(),
             early_failure: Mutex::default(),
+            flush_inline: AtomicBool::new(false),
         };
         let flush = || {
             loop {
@@ -759,15 +782,23 @@ impl Batch {
             // (and joining them) takes 0.3-0.8 ms, next to the 40 ms of a
             // batch of 300 files.
             let (batch, receiver) = (&batch, &receiver);
-            scope.spawn(move || {
-                let first = locked(receiver).recv();
-                let Ok(pending) = first else { return };
-                for _ in 1..files.clamp(1, FLUSHERS) {
-                    scope.spawn(flush);
-                }
-                batch.flush_and_rename(pending);
-                flush();
+            let first = (flushers == Flushers::Start).then(|| {
+                std::thread::Builder::new().spawn_scoped(scope, move || {
+                    let first = locked(receiver).recv();
+                    let Ok(pending) = first else { return };
+                    // A flusher the system will not start is one fewer: this
+                    // one goes on.
+                    for _ in 1..files.clamp(1, FLUSHERS) {
+                        let _ = std::thread::Builder::new().spawn_scoped(scope, flush);
+                    }
+                    batch.flush_and_rename(pending);
+                    flush();
+                })
             });
+            if !first.is_some_and(|started| started.is_ok()) {
+                // No flusher at all: the writers flush their own files.
+                batch.flush_inline.store(true, Ordering::Relaxed);
+            }
             // The flushers stop once the queue is closed and empty, even
             // if `work` panics.
             struct Close<'a>(&'a Batch);
@@ -851,7 +882,6 @@ impl Batch {
             }
             return Ok(written);
         }
-        let queue = locked(&self.queue).clone();
         let pending = Pending {
             temp,
             path: path.to_owned(),
@@ -859,6 +889,11 @@ impl Batch {
             parent,
             device,
         };
+        if self.flush_inline.load(Ordering::Relaxed) {
+            self.flush_and_rename(pending);
+            return Ok(written);
+        }
+        let queue = locked(&self.queue).clone();
         // Waits while the flushers are behind. A send that fails hands the
         // file back, and dropping it removes it.
         if queue.is_none_or(|queue| queue.send(pending).is_err()) {
@@ -1010,16 +1045,20 @@ fn each_in_parallel<T: Send>(items: Vec<T>, threads: usize, each: impl Fn(T) + S
         return;
     }
     let queue = Mutex::new(items.into_iter());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let next = locked(&queue).next();
-                    let Some(item) = next else { break };
-                    each(item);
-                }
-            });
+    let work = || {
+        loop {
+            let next = locked(&queue).next();
+            let Some(item) = next else { break };
+            each(item);
         }
+    };
+    std::thread::scope(|scope| {
+        // A thread the system will not start is one fewer at work: this
+        // one works too, so every item is done all the same.
+        for _ in 1..threads {
+            let _ = std::thread::Builder::new().spawn_scoped(scope, work);
+        }
+        work();
     });
 }
 
@@ -2000,6 +2039,40 @@ mod tests {
         assert_eq!(error.raw_os_error(), Some(libc::ENOTDIR));
         assert!(sync_dir(&fifo).is_err());
         assert!(open_dir(dir.path()).is_ok());
+    }
+
+    /// With no flusher thread (the system would not start one), the
+    /// writers flush and rename their own files, more of them than the
+    /// queue to the flushers holds, instead of waiting on a queue nobody
+    /// reads.
+    #[test]
+    fn a_batch_without_flusher_threads_still_replaces_every_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..2 * QUEUED)
+            .map(|i| dir.path().join(format!("{i}.yaml")))
+            .collect();
+        for file in &files {
+            fs::write(file, "old").unwrap();
+        }
+        let ((), failures) = Batch::run_with(
+            Some(Flush::EachFile),
+            Flushers::NoneStarted,
+            files.len(),
+            |batch| {
+                for (i, file) in files.iter().enumerate() {
+                    let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+                    let written = batch
+                        .replace_if_unchanged(file, format!("new {i}").as_bytes(), stamp)
+                        .unwrap();
+                    assert_eq!(written.old_content_links, 0);
+                }
+            },
+        );
+        assert!(failures.is_empty(), "{failures:?}");
+        for (i, file) in files.iter().enumerate() {
+            assert_eq!(fs::read_to_string(file).unwrap(), format!("new {i}"));
+        }
+        assert!(ours_left_in(dir.path()).is_empty());
     }
 
     #[test]

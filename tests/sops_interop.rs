@@ -917,7 +917,7 @@ fn ini_normal_form_matches_sops() {
 /// inside a line, a header to its last `]` with its blanks, comments after
 /// headers and values, a key given twice, a byte order mark, CRLF lines, a
 /// default section with keys before a later `[DEFAULT]`, a comment line whose
-/// text starts with tabs and a `#`.
+/// text starts with tabs and a `#`, comments that are only markers.
 const GO_INI_FILES: &[&str] = &[
     "[db]\nuser = admin\nQUOTED=\"quoted vTI\"kind\":\"command\"####TI\"kind\":\"x.com\u{b}token = abc\n",
     "[v]\nsingle = 'sq'\ndouble = \"dq\"\nspaced = \" sp \"\nmixed = 'a'b'\ninner = \"a\"b\"\n",
@@ -930,6 +930,7 @@ const GO_INI_FILES: &[&str] = &[
     "DEFAULT_KEY = 1\n[DEFAULT]\nq = 2\n",
     "; top\n[s]\n",
     "; \t\t#sig \t\t0O\nk!u\u{8}\u{8}z\"k\":#####:##8\n",
+    "[s]\nk = v ;\nj = 2 # #\n",
 ];
 
 #[test]
@@ -988,13 +989,17 @@ fn ini_files_read_as_go_ini_reads_them() {
 /// `\` (a continued line that a blank one ends) comes back joined to the
 /// next line, one written between quotes it
 /// holds comes back without them, a `-` key comes back as a comment (and
-/// the MAC fails). ceremony refuses to seal them, naming the line.
+/// the MAC fails), and a comment whose first line is only a marker, with
+/// more lines after it, makes go-ini's writer fail, so sops cannot open the
+/// file it sealed. ceremony refuses to seal them, naming the line.
 #[test]
 fn ini_files_sops_would_change_are_refused() {
     for (plain, line) in [
         ("[s]\nok = 1\nk = a\\\\\n\nnext = 2\n", 3),
         ("[s]\nk = `\"q\"`\n", 2),
         ("[s]\n- = a\n", 2),
+        ("#\n# b\n[s]\nk = v\n", 3),
+        ("[s]\nk = v\n#\n# b\nj = 2\n", 5),
     ] {
         match sops::encrypt(
             plain.as_bytes(),

@@ -109,22 +109,26 @@ where
     let slots: Vec<Mutex<Option<Outcome>>> = targets.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let workers = threads.max(1).min(targets.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let (Some(target), Some(slot)) = (targets.get(i), slots.get(i)) else {
-                        break;
-                    };
-                    let outcome = work(i, target);
-                    if let Ok(mut slot) = slot.lock() {
-                        *slot = Some(outcome);
-                    }
-                    progress();
-                }
-            });
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let (Some(target), Some(slot)) = (targets.get(i), slots.get(i)) else {
+                break;
+            };
+            let outcome = work(i, target);
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(outcome);
+            }
+            progress();
         }
+    };
+    std::thread::scope(|scope| {
+        // This thread is one of the workers; a thread the system will not
+        // start is one fewer, and the others do its share.
+        for _ in 1..workers {
+            let _ = std::thread::Builder::new().spawn_scoped(scope, worker);
+        }
+        worker();
     });
     slots
         .into_iter()

@@ -82,7 +82,7 @@ fn clean_comment(text: &str) -> Option<&str> {
 fn read_value(
     raw: &str,
     lines: &mut Lines<'_>,
-    comment: &mut Zeroizing<String>,
+    comment: &mut WipingString,
 ) -> Result<Zeroizing<String>, Error> {
     let first_line = lines.number;
     let line = raw.trim_start();
@@ -102,7 +102,8 @@ fn read_value(
             return Ok(Zeroizing::new(rest[..end].to_string()));
         }
         // readMultilines: line breaks kept, to the line with a closing quote.
-        let mut value = Zeroizing::new(rest.to_string());
+        let mut value = WipingString::with_capacity(rest.len());
+        value.push_str(rest);
         loop {
             let Some(next) = lines.next() else {
                 return Err(error_at(first_line, "a quoted value has no closing quote"));
@@ -112,7 +113,7 @@ fn read_value(
                 if let Some(c) = clean_comment(&next[end..]) {
                     comment.push_str(c.trim());
                 }
-                return Ok(value);
+                return Ok(value.into_string());
             }
             value.push_str(next);
         }
@@ -121,19 +122,20 @@ fn read_value(
     if let Some(start) = line.strip_suffix('\\') {
         // readContinuationLines: each next line trimmed and appended, to an
         // empty line or one that does not end in `\`; no comment, no quotes.
-        let mut value = Zeroizing::new(start.to_string());
+        let mut value = WipingString::with_capacity(start.len());
+        value.push_str(start);
         while let Some(next) = lines.next() {
             let next = next.trim();
             if next.is_empty() {
                 break;
             }
             value.push_str(next);
-            if !value.ends_with('\\') {
+            if !value.ends_with_byte(b'\\') {
                 break;
             }
-            value.pop();
+            value.pop_ascii();
         }
-        return Ok(value);
+        return Ok(value.into_string());
     }
     if let Some(i) = line.find(['#', ';']) {
         comment.push_str(&line[i..]);
@@ -166,7 +168,11 @@ fn value_quote(v: &str) -> &'static str {
 /// one, one whose first line holds `"""` and which goes on over more lines.
 fn value_writes_back(value: &str) -> bool {
     let quote = value_quote(value);
-    let written = Zeroizing::new(format!("{quote}{value}{quote}\n"));
+    let mut written = WipingString::with_capacity(value.len() + 2 * quote.len() + 1);
+    for part in [quote, value, quote, "\n"] {
+        written.push_str(part);
+    }
+    let written = written.into_string();
     let mut lines = Lines {
         rest: written.split_inclusive('\n'),
         number: 0,
@@ -174,9 +180,9 @@ fn value_writes_back(value: &str) -> bool {
     let Some(first) = lines.next() else {
         return false;
     };
-    let mut comment = Zeroizing::new(String::new());
+    let mut comment = WipingString::with_capacity(0);
     read_value(first, &mut lines, &mut comment)
-        .is_ok_and(|read| *read == *value && comment.is_empty() && lines.next().is_none())
+        .is_ok_and(|read| *read == *value && comment.as_str().is_empty() && lines.next().is_none())
 }
 
 struct Section {
@@ -256,6 +262,18 @@ fn writes_back(key: &str) -> bool {
             .is_ok_and(|(k, at)| k == key && at == written.len() + 2)
 }
 
+/// Whether go-ini can write this comment (as read, markers and all) back:
+/// sops strips the markers and blanks at its start, and go-ini's writer
+/// fails on a line left empty (it looks at each line's first byte), which
+/// happens when the first comment line is nothing but markers and more
+/// lines follow. sops would seal such a file and then fail to open it.
+fn comment_writes_back(comment: &str) -> bool {
+    let stripped = strip_comment_char(comment);
+    stripped.is_empty() || !stripped.split('\n').any(str::is_empty)
+}
+
+const EMPTY_COMMENT_LINE: &str = "a comment that cannot be written back as INI: its first line is only # or ; marks and more lines follow (sops seals it, then fails to open the file); remove that line or give it text";
+
 /// What a plaintext file is read for: only a file to be sealed has its
 /// values checked to write back as themselves (a sealed file's values are
 /// `ENC[…]`, or were written by whoever sealed it, and are written back as
@@ -287,7 +305,7 @@ fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
         keys: Vec::new(),
         index: HashMap::new(),
     }];
-    let mut comment = Zeroizing::new(String::new());
+    let mut comment = WipingString::with_capacity(256);
     let mut auto_increment = 1;
     let mut lines = Lines {
         rest: text.split_inclusive('\n'),
@@ -314,7 +332,10 @@ fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
             if let Some(c) = clean_comment(&line[close + 1..]) {
                 comment.push_str(c);
             }
-            let trimmed = comment.trim();
+            let trimmed = comment.as_str().trim();
+            if values == Values::Checked && !comment_writes_back(trimmed) {
+                return Err(error_at(n, EMPTY_COMMENT_LINE));
+            }
             let section_comment = (!trimmed.is_empty()).then(|| Zeroizing::new(trimmed.into()));
             comment.clear();
             auto_increment = 1;
@@ -346,7 +367,10 @@ fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
                 "a value that cannot be written back as INI so that it reads the same (it ends in \\, or holds the quote it would be written in, or holds \"\"\" and a line break): sops would change it on decrypt; rewrite it",
             ));
         }
-        let key_comment = Zeroizing::new(comment.trim().to_string());
+        let key_comment = Zeroizing::new(comment.as_str().trim().to_string());
+        if values == Values::Checked && !comment_writes_back(&key_comment) {
+            return Err(error_at(n, EMPTY_COMMENT_LINE));
+        }
         comment.clear();
         let section = sections
             .last_mut()
@@ -448,7 +472,8 @@ struct SectionOut<'a> {
 }
 
 fn write_section(out: &mut WipingString, first: bool, section: &SectionOut<'_>) {
-    if let Some(c) = &section.comment {
+    // go-ini writes no empty comment (one that was only markers).
+    if let Some(c) = section.comment.as_ref().filter(|c| !c.is_empty()) {
         comment_lines(out, c, false);
     }
     // go-ini writes no header for a default section that comes first, and
@@ -467,7 +492,7 @@ fn write_section(out: &mut WipingString, first: bool, section: &SectionOut<'_>) 
         .max()
         .unwrap_or(0);
     for (k, v, c) in &section.keys {
-        if let Some(c) = c {
+        if let Some(c) = c.as_ref().filter(|c| !c.is_empty()) {
             comment_lines(out, c, true);
         }
         let k = quoted(k);

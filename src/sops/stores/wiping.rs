@@ -55,6 +55,16 @@ impl WipingBuf {
         self.0.capacity()
     }
 
+    fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Keeps the first `len` bytes; the rest stays in the allocation, which
+    /// is wiped whole when it goes.
+    fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+
     /// The bytes, moved out without a copy; the caller now owns the only
     /// copy (`decrypt` moves it into a `SecretBytes`).
     pub(super) fn into_vec(mut self) -> Vec<u8> {
@@ -86,6 +96,31 @@ impl WipingString {
 
     pub(super) fn into_bytes(self) -> Vec<u8> {
         self.0.into_vec()
+    }
+
+    /// The text (checked again, in one pass: only `str`s go in).
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(self.0.as_slice()).unwrap_or_default()
+    }
+
+    pub(super) fn ends_with_byte(&self, byte: u8) -> bool {
+        self.0.as_slice().last() == Some(&byte)
+    }
+
+    /// Drops the last byte, which must be ASCII (`ends_with_byte`).
+    pub(super) fn pop_ascii(&mut self) {
+        if self.0.as_slice().last().is_some_and(u8::is_ascii) {
+            self.0.truncate(self.0.as_slice().len() - 1);
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.0.truncate(0);
+    }
+
+    /// The text as a wiped `String`, moved out without a copy.
+    pub(super) fn into_string(self) -> Zeroizing<String> {
+        Zeroizing::new(String::from_utf8(self.into_bytes()).unwrap_or_default())
     }
 }
 

@@ -158,9 +158,13 @@ impl Comments {
     }
 
     /// Inline comments on `line` (taken out of order, before their item).
+    /// Found by a binary search for the line: `next` can stay behind an
+    /// own-line comment that belongs further out, and scanning from there
+    /// for every item would take quadratic time.
     pub(super) fn inline_on(&mut self, line: usize) -> Vec<SecretBytes> {
         let mut out = Vec::new();
-        for (c, taken) in self.found.iter().zip(self.taken.iter_mut()).skip(self.next) {
+        let from = self.next.max(self.found.partition_point(|c| c.line < line));
+        for (c, taken) in self.found.iter().zip(self.taken.iter_mut()).skip(from) {
             if c.line > line {
                 break;
             }
@@ -177,6 +181,22 @@ impl Comments {
 mod tests {
     use super::super::round;
     use super::*;
+
+    /// Every item's comment is found by its line, however far back an
+    /// earlier comment left the scan: 20,000 items, each with a comment,
+    /// after an own-line comment that belongs to the mapping around them,
+    /// all come back in one pass.
+    #[test]
+    fn many_commented_items_after_an_outer_comment_all_come_back() {
+        let n = 20_000;
+        let mut input = String::from("a:\n    - x\n# outer\n");
+        for i in 0..n {
+            input.push_str(&format!("    - # c{i}\n"));
+        }
+        let out = round(&input);
+        assert_eq!(out.matches("# c").count(), n);
+        assert!(out.contains("# c0\n") && out.contains(&format!("# c{}\n", n - 1)));
+    }
 
     #[test]
     fn inline_comments_move_above_their_item_and_multi_docs_split() {
