@@ -795,7 +795,7 @@ impl Batch {
                     flush();
                 })
             });
-            if !first.is_some_and(|started| started.is_ok()) {
+            if first.is_none_or(|started| started.is_err()) {
                 // No flusher at all: the writers flush their own files.
                 batch.flush_inline.store(true, Ordering::Relaxed);
             }
