@@ -401,24 +401,24 @@ fn parse_sections(input: &[u8], values: Values) -> Result<Vec<Section>, Error> {
 /// default one first even when empty; a section's comment first in its
 /// branch, each key's comment after the key, their markers stripped.
 fn into_branch(sections: Vec<Section>) -> Branch {
+    // A comment that is only markers strips to nothing, which go-ini does
+    // not write: sops's tree holds it empty, and it is gone from the file
+    // sops writes, sealed or opened. It is left out here from the start.
+    let comment = |c: &str| {
+        let text = strip_comment_char(c);
+        (!text.is_empty()).then(|| Item::Comment(SecretBytes::new(text.as_bytes().to_vec())))
+    };
     let mut branch = Branch::new();
     for s in sections {
         let mut b = Branch::new();
-        if let Some(c) = &s.comment {
-            b.items.push(Item::Comment(SecretBytes::new(
-                strip_comment_char(c).as_bytes().to_vec(),
-            )));
-        }
+        b.items
+            .extend(s.comment.as_deref().and_then(|c| comment(c)));
         for key in s.keys {
             b.items.push(Item::Entry {
                 key: key.name,
                 value: Value::Str(SecretBytes::new(key.value.as_bytes().to_vec())),
             });
-            if !key.comment.is_empty() {
-                b.items.push(Item::Comment(SecretBytes::new(
-                    strip_comment_char(&key.comment).as_bytes().to_vec(),
-                )));
-            }
+            b.items.extend(comment(&key.comment));
         }
         branch.push(s.name, Value::Branch(b));
     }
