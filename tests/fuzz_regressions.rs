@@ -156,8 +156,9 @@ fn sops_roundtrip() {
 
 /// Every key and comment of a tree's mappings, with its depth, in order (a
 /// comment as `#` and its text, a string value as `=` and its text). An INI
-/// comment is taken line by line without the blanks and markers around each
-/// line's text, which go-ini (so sops, and ceremony) writes back its own way.
+/// comment is taken line by line without the markers and blanks (in any mix)
+/// before each line's text and the blanks after it, which go-ini (so sops,
+/// and ceremony) writes back its own way.
 fn keys(branches: &[ceremony::sops::tree::Branch], ini: bool) -> Vec<(usize, String)> {
     use ceremony::sops::tree::{Item, Value};
     fn walk(
@@ -183,7 +184,12 @@ fn keys(branches: &[ceremony::sops::tree::Branch], ini: bool) -> Vec<(usize, Str
                     let text = String::from_utf8_lossy(text.expose_secret()).into_owned();
                     let text = if ini {
                         text.split('\n')
-                            .map(|l| l.trim().trim_start_matches([';', '#', ' ']).trim())
+                            .map(|l| {
+                                l.trim_start_matches(|c: char| {
+                                    c == ';' || c == '#' || c.is_whitespace()
+                                })
+                                .trim_end()
+                            })
                             .collect::<Vec<_>>()
                             .join("\n")
                     } else {

@@ -419,8 +419,9 @@ pub enum Leaves {
     /// times that name the same instant at second precision.
     AsSopsWrites,
     /// As [`Leaves::AsSopsWrites`], and comments equal line by line up to
-    /// their leading `;`, `#` and blanks: go-ini (and so sops and ceremony)
-    /// writes a multi-line INI comment back with markers the reader keeps.
+    /// the markers (`;`, `#`) and blanks they start with, in any mix:
+    /// go-ini (and so sops and ceremony) writes a multi-line INI comment back
+    /// with markers and blanks of its own, which the reader keeps.
     AsGoIniWrites,
 }
 
@@ -475,9 +476,8 @@ fn same_comment(a: &[u8], b: &[u8], leaves: Leaves) -> bool {
         String::from_utf8_lossy(t)
             .split('\n')
             .map(|l| {
-                l.trim()
-                    .trim_start_matches([';', '#', ' '])
-                    .trim()
+                l.trim_start_matches(|c: char| c == ';' || c == '#' || c.is_whitespace())
+                    .trim_end()
                     .to_owned()
             })
             .collect()
