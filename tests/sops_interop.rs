@@ -991,7 +991,9 @@ fn ini_files_read_as_go_ini_reads_them() {
 /// holds comes back without them, a `-` key comes back as a comment (and
 /// the MAC fails), and a comment whose first line is only a marker, with
 /// more lines after it, makes go-ini's writer fail, so sops cannot open the
-/// file it sealed. ceremony refuses to seal them, naming the line.
+/// file it sealed (one whose first line is a marker and a tab is written
+/// back as a bare marker, and fails so the next time). ceremony refuses to
+/// seal them, naming the line.
 #[test]
 fn ini_files_sops_would_change_are_refused() {
     for (plain, line) in [
@@ -1000,6 +1002,7 @@ fn ini_files_sops_would_change_are_refused() {
         ("[s]\n- = a\n", 2),
         ("#\n# b\n[s]\nk = v\n", 3),
         ("[s]\nk = v\n#\n# b\nj = 2\n", 5),
+        ("[s]\n;\t\nk = v ## x\n", 3),
     ] {
         match sops::encrypt(
             plain.as_bytes(),

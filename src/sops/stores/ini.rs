@@ -262,17 +262,22 @@ fn writes_back(key: &str) -> bool {
             .is_ok_and(|(k, at)| k == key && at == written.len() + 2)
 }
 
-/// Whether go-ini can write this comment (as read, markers and all) back:
-/// sops strips the markers and blanks at its start, and go-ini's writer
-/// fails on a line left empty (it looks at each line's first byte), which
-/// happens when the first comment line is nothing but markers and more
-/// lines follow. sops would seal such a file and then fail to open it.
+/// Whether go-ini can write this comment (as read, markers and all) back
+/// so that it reads the same. sops strips the markers and blanks at its
+/// start, and go-ini's writer fails on a line left empty (it looks at each
+/// line's first byte), which happens when the first comment line is
+/// nothing but markers and more lines follow: sops would seal such a file
+/// and then fail to open it. A first line left with only tabs is written
+/// as a bare `; `, which reads back as such a line: the file would open
+/// once and then not seal again.
 fn comment_writes_back(comment: &str) -> bool {
     let stripped = strip_comment_char(comment);
-    stripped.is_empty() || !stripped.split('\n').any(str::is_empty)
+    let mut lines = stripped.split('\n');
+    let first = lines.next().unwrap_or_default();
+    stripped.is_empty() || !first.trim().is_empty() && !lines.any(str::is_empty)
 }
 
-const EMPTY_COMMENT_LINE: &str = "a comment that cannot be written back as INI: its first line is only # or ; marks and more lines follow (sops seals it, then fails to open the file); remove that line or give it text";
+const EMPTY_COMMENT_LINE: &str = "a comment that cannot be written back as INI: its first line is only # or ; marks (and blanks) (sops seals it, then writes it back so that it cannot be opened or sealed again); remove that line or give it text";
 
 /// What a plaintext file is read for: only a file to be sealed has its
 /// values checked to write back as themselves (a sealed file's values are
