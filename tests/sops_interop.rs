@@ -875,15 +875,21 @@ const TRICKY_INI: &str = "; section comment\n# second line\n[first]\n; key comme
 #[test]
 fn ini_normal_form_matches_sops() {
     let dir = tempfile::tempdir().unwrap();
-    let theirs_enc = sops_encrypt(dir.path(), "tricky.ini", TRICKY_INI.as_bytes(), &[]);
-    let theirs = sops_decrypt(dir.path(), "tricky.enc.ini", &theirs_enc, "key1.agekey");
+    ini_matches_sops(dir.path(), "tricky", TRICKY_INI);
+}
+
+/// `plain`, sealed by sops and by us: each opens to the same bytes with
+/// either tool (`name` tells the files apart in `dir`).
+fn ini_matches_sops(dir: &Path, name: &str, plain: &str) {
+    let theirs_enc = sops_encrypt(dir, &format!("{name}.ini"), plain.as_bytes(), &[]);
+    let theirs = sops_decrypt(dir, &format!("{name}.enc.ini"), &theirs_enc, "key1.agekey");
     let ours_enc = sops::encrypt(
-        TRICKY_INI.as_bytes(),
+        plain.as_bytes(),
         Format::Ini,
         &EncryptOptions::for_recipients([R1]).unwrap(),
         &SystemClock,
     )
-    .unwrap();
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
     let ours = sops::decrypt(
         &ours_enc,
         Format::Ini,
@@ -893,12 +899,14 @@ fn ini_normal_form_matches_sops() {
     .unwrap();
     assert_eq!(
         String::from_utf8_lossy(ours.expose_secret()),
-        String::from_utf8_lossy(&theirs)
+        String::from_utf8_lossy(&theirs),
+        "{name}: {plain:?}"
     );
     // sops reads ours, and we read sops's.
     assert_eq!(
-        sops_decrypt(dir.path(), "ours.enc.ini", &ours_enc, "key1.agekey"),
-        theirs
+        sops_decrypt(dir, &format!("{name}.ours.ini"), &ours_enc, "key1.agekey"),
+        theirs,
+        "{name}"
     );
     let back = sops::decrypt(
         &theirs_enc,
@@ -907,7 +915,7 @@ fn ini_normal_form_matches_sops() {
         MacCheck::Verify,
     )
     .unwrap();
-    assert_eq!(back.expose_secret(), theirs.as_slice());
+    assert_eq!(back.expose_secret(), theirs.as_slice(), "{name}");
 }
 
 /// INI the way go-ini reads it, each file by itself: a value cut at a
@@ -937,51 +945,7 @@ const GO_INI_FILES: &[&str] = &[
 fn ini_files_read_as_go_ini_reads_them() {
     let dir = tempfile::tempdir().unwrap();
     for (i, plain) in GO_INI_FILES.iter().enumerate() {
-        let name = format!("go-ini-{i}.ini");
-        let theirs_enc = sops_encrypt(dir.path(), &name, plain.as_bytes(), &[]);
-        let theirs = sops_decrypt(
-            dir.path(),
-            &format!("theirs-{i}.ini"),
-            &theirs_enc,
-            "key1.agekey",
-        );
-        let ours_enc = sops::encrypt(
-            plain.as_bytes(),
-            Format::Ini,
-            &EncryptOptions::for_recipients([R1]).unwrap(),
-            &SystemClock,
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let ours = sops::decrypt(
-            &ours_enc,
-            Format::Ini,
-            &sops_identities("key1.agekey"),
-            MacCheck::Verify,
-        )
-        .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(ours.expose_secret()),
-            String::from_utf8_lossy(&theirs),
-            "{name}: {plain:?}"
-        );
-        assert_eq!(
-            sops_decrypt(
-                dir.path(),
-                &format!("ours-{i}.ini"),
-                &ours_enc,
-                "key1.agekey"
-            ),
-            theirs,
-            "{name}"
-        );
-        let back = sops::decrypt(
-            &theirs_enc,
-            Format::Ini,
-            &sops_identities("key1.agekey"),
-            MacCheck::Verify,
-        )
-        .unwrap();
-        assert_eq!(back.expose_secret(), theirs.as_slice(), "{name}");
+        ini_matches_sops(dir.path(), &format!("go-ini-{i}"), plain);
     }
 }
 
