@@ -27,19 +27,20 @@
 //! * The threads that seal only write the temporary files. Where the file
 //!   system can be trusted to (ext4, xfs, btrfs, f2fs on Linux 5.8 or later,
 //!   where `syncfs` waits for every write-back and reports a failed one:
-//!   [`Flush::for_dir`]), all of them are made durable together by one
-//!   `syncfs(2)` once the last one is written, before any is renamed. Half
-//!   way through a large batch, another `syncfs` starts the file system's
-//!   write-back (and its journal commit) of the first half while the second
-//!   is sealed, so that the last one has half as much to wait for; a
-//!   failure of either fails the batch's files on that file system.
-//!   Anywhere else (FUSE, NFS, overlay, an older kernel) the batch's own
-//!   threads ([`FLUSHERS`]) `fsync` each file as soon as it is written and
-//!   rename it, many at once, so the flushes overlap each other and the
-//!   sealing.
-//! * The renames after a `syncfs` run many at once too: replacing a file
-//!   frees the old one, which on some file systems waits for the disk (a
-//!   discard where it is mounted with `discard`).
+//!   [`Flush::for_dir`]), they are made durable in rounds: once a round's
+//!   worth of them is written (an eighth of a large batch, 32 to 64
+//!   files), one `syncfs(2)` makes them durable together and they are
+//!   renamed, by the batch's own thread while the rest is sealed; the last
+//!   round at the end. A failed `syncfs` fails its round and every later
+//!   file of the batch on that file system. Anywhere else (FUSE, NFS,
+//!   overlay, an older kernel) the batch's own threads ([`FLUSHERS`])
+//!   `fsync` each file as soon as it is written and rename it, many at
+//!   once, so the flushes overlap each other and the sealing.
+//! * Replacing a file frees the old one, which on some file systems waits
+//!   for the disk (for a discard, on ext4 without a journal mounted with
+//!   `discard`) with the directory locked. Each rename therefore holds the
+//!   old file open, and the batch's reaper threads close them, outside any
+//!   lock, while the sealing goes on ([`Reaper`]).
 //! * Each directory is flushed once, after the last rename into it
 //!   ([`Batch::run`]), instead of after each file, and only then is any
 //!   file reported done.
@@ -48,9 +49,11 @@
 //!
 //! `syncfs` also writes back whatever else is dirty on the file system
 //! (another program's files): that can cost time, never correctness. A
-//! failed `syncfs` fails every file of the batch on that file system, each
-//! left as it was. `docs/performance.md` has the measurements and what a
-//! crash at each step leaves.
+//! failed `syncfs` fails every file of the batch on that file system that
+//! an earlier round has not renamed, each left as it was; those of earlier
+//! rounds are in place, made durable before their rename. Every file is
+//! old or new, never partial, and the command fails. `docs/performance.md`
+//! has the measurements and what a crash at each step leaves.
 //!
 //! The transcript is the one file appended to ([`LockedAppend`]): under an
 //! exclusive lock, read through its cap, and cut back to its previous length
@@ -110,7 +113,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use crate::class::Class;
@@ -603,14 +606,32 @@ fn still_as_read(path: &Path, read: Stamp) -> Result<(), FsError> {
     }
 }
 
+/// [`still_as_read`], holding the file open (`O_PATH`: no access to its
+/// content, and never blocking, whatever it is): a rename over it then does
+/// not free it, and it is freed when this is closed.
+fn hold_if_still_as_read(path: &Path, read: Stamp) -> Result<File, FsError> {
+    let held = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(io(path, "reading"))?;
+    let meta = held.metadata().map_err(io(path, "reading"))?;
+    if Stamp::of(&meta) != read {
+        return Err(FsError::ChangedSinceRead {
+            path: path.to_owned(),
+        });
+    }
+    Ok(held)
+}
+
 /// Many files replaced in one go (`bootstrap seal --in-place` over a
 /// tree), each as [`replace_if_unchanged`] replaces it: a temporary file
 /// beside it, made durable, checked against what was read, renamed over
 /// it. The callers (several threads) only write the temporary files; the
-/// batch makes them durable many at a time (one `syncfs(2)` per file
-/// system, or overlapped `fsync`s by its own threads), renames them, and
-/// flushes each directory once, at the end, instead of after every file.
-/// See "Many files at once" in the module doc.
+/// batch makes them durable many at a time (a `syncfs(2)` per round of
+/// files on a file system, or overlapped `fsync`s by its own threads),
+/// renames them, and flushes each directory once, at the end, instead of
+/// after every file. See "Many files at once" in the module doc.
 ///
 /// A batch exists only inside [`Batch::run`], which returns once every
 /// accepted file is renamed into place and every directory flushed, with
@@ -618,10 +639,11 @@ fn still_as_read(path: &Path, read: Stamp) -> Result<(), FsError> {
 pub struct Batch {
     /// Forced by tests; otherwise chosen per directory ([`Flush::for_dir`]).
     flush: Option<Flush>,
-    /// To the flushers (files flushed one by one); `None` once the work
-    /// is over.
-    queue: Mutex<Option<std::sync::mpsc::SyncSender<Pending<tempfile::NamedTempFile>>>>,
-    /// Files of file systems flushed whole, closed, waiting for the end.
+    /// To the batch's threads (files flushed one by one, and rounds);
+    /// `None` once the work is over.
+    queue: Mutex<Option<std::sync::mpsc::SyncSender<Job>>>,
+    /// Files of file systems flushed whole, closed, waiting for their
+    /// round or the end.
     deferred: Mutex<Vec<Pending<tempfile::TempPath>>>,
     /// Per file system flushed whole: a directory opened before any file
     /// of the batch was written on it (a failed write-back since is
@@ -629,25 +651,109 @@ pub struct Batch {
     devices: Mutex<BTreeMap<u64, File>>,
     dirs: Mutex<BTreeMap<PathBuf, BatchDir>>,
     failures: Mutex<Vec<(PathBuf, FsError)>>,
-    /// How many deferred files start the early write-back (half the
-    /// batch's size; never for a small batch), and the thread doing it.
-    early_at: usize,
-    early: Mutex<Option<EarlyWriteBack>>,
-    /// The early write-back's failure, which fails its file system's files
-    /// as the final flush's would.
-    early_failure: Mutex<Option<(u64, std::io::Error)>>,
+    /// How many deferred files make a round ([`Round`]); `usize::MAX` for
+    /// a small batch, flushed in one go at the end.
+    round: usize,
+    /// Rounds handed to the batch's threads.
+    rounds: AtomicUsize,
+    /// File systems whose `syncfs` failed in a round, with the error: every
+    /// later file on them fails too.
+    failed: Mutex<BTreeMap<u64, std::io::Error>>,
     /// Set when no flusher thread could be started: each writer then
     /// flushes and renames its own files.
     flush_inline: AtomicBool,
+    /// To the threads that close the replaced files ([`Reaper`]); `None`
+    /// for a small batch, or if none could be started.
+    reaper: Option<std::sync::mpsc::SyncSender<File>>,
 }
 
-/// The thread of a batch's early write-back: its file system (device) and
-/// how its `syncfs` went.
-type EarlyWriteBack = std::thread::JoinHandle<(u64, std::io::Result<()>)>;
+/// What a batch's own threads are handed.
+enum Job {
+    /// A file of a file system flushed file by file: flush it, rename it.
+    Flush(Pending<tempfile::NamedTempFile>),
+    /// A round of files of a file system flushed whole.
+    Round(Round),
+}
 
-/// A batch of fewer files than this gets no early write-back: its one
-/// `syncfs` is short already.
-const EARLY_WRITE_BACK_FROM: usize = 64;
+/// The files written on a file system flushed whole since its last round,
+/// made durable by one `syncfs` and renamed into place while the rest of
+/// the batch is sealed, instead of all at the end. Renaming over a file
+/// frees the old one, and freeing can wait for the disk (below,
+/// [`Reaper`]): begun early, those waits overlap the sealing.
+struct Round {
+    device: u64,
+    /// The batch's descriptor on that file system, duplicated: the same
+    /// open file, opened before any file of the batch was written there,
+    /// so a `syncfs` on it reports every failed write-back since the last
+    /// `syncfs` on it, and no failure goes unreported between rounds.
+    handle: File,
+    files: Vec<Pending<tempfile::TempPath>>,
+}
+
+/// A batch of fewer files than this is flushed in one go at the end, by
+/// the threads that seal it: rounds, and their threads, would not pay.
+const ROUNDS_FROM: usize = 64;
+
+/// The files of a round: an eighth of the batch, within these bounds.
+/// Measured on ext4 without a journal, mounted with `discard`
+/// (`docs/performance.md`): rounds of 37 files took `rotate` of 300 files
+/// from 66 ms to 41 ms (rounds of 150: 57 ms; of 18: 43 ms), rounds of 62
+/// took 1,000 files from 226 ms to 127 ms.
+const ROUND_FILES: std::ops::RangeInclusive<usize> = 32..=64;
+
+/// The threads that free the files a batch replaced. A rename over a file
+/// frees the old one when it drops its last name, and freeing can wait for
+/// the disk: on ext4 without a journal mounted with `discard`, for the
+/// discard of the old file's blocks, while the rename still holds its
+/// directory locked, so every other rename and every new temporary file in
+/// that directory waits too (300 renames over existing files took
+/// 23-25 ms here, one after another or sixteen at a time). So each rename
+/// holds the old file open ([`hold_if_still_as_read`]; 300 renames then
+/// took 2 ms) and hands it here, and these threads close them, outside any
+/// directory lock, while the batch seals and renames the rest: four at a
+/// time, which the disk takes a little faster than one after another.
+struct Reaper {
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Threads of a [`Reaper`].
+const REAPERS: usize = 4;
+
+/// Replaced files waiting to be closed, at most: each is a descriptor.
+const REAPING: usize = 256;
+
+impl Reaper {
+    /// The reaper and the way to it; `None` if no thread could be started
+    /// (each rename then frees its old file itself).
+    fn start() -> Option<(Reaper, std::sync::mpsc::SyncSender<File>)> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<File>(REAPING);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let threads: Vec<_> = (0..REAPERS)
+            .filter_map(|_| {
+                let receiver = Arc::clone(&receiver);
+                std::thread::Builder::new()
+                    .name("reaper".into())
+                    .spawn(move || {
+                        loop {
+                            let next = locked(&receiver).recv();
+                            let Ok(old) = next else { break };
+                            drop(old);
+                        }
+                    })
+                    .ok()
+            })
+            .collect();
+        (!threads.is_empty()).then_some((Reaper { threads }, sender))
+    }
+
+    /// Waits for every file handed over to be closed (the sender gone).
+    fn finish(self) {
+        for thread in self.threads {
+            // They only close files; a panic there is not the batch's.
+            let _ = thread.join();
+        }
+    }
+}
 
 /// Whether a batch starts its flusher threads; tests stand in for a system
 /// that will not start a thread.
@@ -751,47 +857,57 @@ impl Batch {
     ) -> (R, Vec<(PathBuf, FsError)>) {
         let (sender, receiver) = std::sync::mpsc::sync_channel(QUEUED);
         let receiver = Mutex::new(receiver);
-        let batch = Batch {
+        let large = files >= ROUNDS_FROM;
+        let (reaper, to_reaper) = large.then(Reaper::start).flatten().unzip();
+        let mut batch = Batch {
             flush,
             queue: Mutex::new(Some(sender)),
             deferred: Mutex::default(),
             devices: Mutex::default(),
             dirs: Mutex::default(),
             failures: Mutex::default(),
-            early_at: if files >= EARLY_WRITE_BACK_FROM {
-                files / 2
+            round: if large {
+                (files / 8).clamp(*ROUND_FILES.start(), *ROUND_FILES.end())
             } else {
                 usize::MAX
             },
-            early: Mutex::default(),
-            early_failure: Mutex::default(),
+            rounds: AtomicUsize::new(0),
+            failed: Mutex::default(),
             flush_inline: AtomicBool::new(false),
+            reaper: to_reaper,
         };
         let flush = || {
             loop {
                 let next = locked(&receiver).recv();
-                let Ok(pending) = next else { break };
-                batch.flush_and_rename(pending);
+                let Ok(job) = next else { break };
+                batch.do_job(job);
             }
         };
         let flush = &flush;
         let result = std::thread::scope(|scope| {
-            // Flushers wait for files. One waits from the start and starts
-            // the others when the first file comes: where whole file
-            // systems are flushed none comes, and starting sixteen threads
-            // (and joining them) takes 0.3-0.8 ms, next to the 40 ms of a
-            // batch of 300 files.
+            // Flushers wait for jobs. One waits from the start and starts
+            // the others when the first file to flush by itself comes:
+            // where whole file systems are flushed none comes (a round is
+            // done by this one), and starting sixteen threads (and joining
+            // them) takes 0.3-0.8 ms, next to the 40 ms of a batch of 300
+            // files.
             let (batch, receiver) = (&batch, &receiver);
             let first = (flushers == Flushers::Start).then(|| {
                 std::thread::Builder::new().spawn_scoped(scope, move || {
-                    let first = locked(receiver).recv();
-                    let Ok(pending) = first else { return };
+                    loop {
+                        let next = locked(receiver).recv();
+                        let Ok(job) = next else { return };
+                        let a_file = matches!(job, Job::Flush(_));
+                        batch.do_job(job);
+                        if a_file {
+                            break;
+                        }
+                    }
                     // A flusher the system will not start is one fewer: this
                     // one goes on.
                     for _ in 1..files.clamp(1, FLUSHERS) {
                         let _ = std::thread::Builder::new().spawn_scoped(scope, flush);
                     }
-                    batch.flush_and_rename(pending);
                     flush();
                 })
             });
@@ -810,13 +926,14 @@ impl Batch {
             let _close = Close(batch);
             work(batch)
         });
-        if let Some(early) = locked(&batch.early).take() {
-            if let Ok((device, Err(e))) = early.join() {
-                *locked(&batch.early_failure) = Some((device, e));
-            }
-        }
         batch.flush_file_systems();
         batch.flush_dirs();
+        // The replaced files still open are closed before the batch
+        // returns, by the reaper's threads.
+        batch.reaper.take();
+        if let Some(reaper) = reaper {
+            reaper.finish();
+        }
         let failures = batch
             .failures
             .into_inner()
@@ -864,24 +981,6 @@ impl Batch {
             leftovers,
             old_content_links: read.hard_links().saturating_sub(1),
         };
-        if flush == Flush::FileSystem {
-            let temp = temp.into_temp_path();
-            let deferred = {
-                let mut deferred = locked(&self.deferred);
-                deferred.push(Pending {
-                    temp,
-                    path: path.to_owned(),
-                    read,
-                    parent: parent.clone(),
-                    device,
-                });
-                deferred.len()
-            };
-            if deferred == self.early_at {
-                self.start_early_write_back(&parent, device);
-            }
-            return Ok(written);
-        }
         let pending = Pending {
             temp,
             path: path.to_owned(),
@@ -889,6 +988,10 @@ impl Batch {
             parent,
             device,
         };
+        if flush == Flush::FileSystem {
+            self.defer(pending);
+            return Ok(written);
+        }
         if self.flush_inline.load(Ordering::Relaxed) {
             self.flush_and_rename(pending);
             return Ok(written);
@@ -896,7 +999,7 @@ impl Batch {
         let queue = locked(&self.queue).clone();
         // Waits while the flushers are behind. A send that fails hands the
         // file back, and dropping it removes it.
-        if queue.is_none_or(|queue| queue.send(pending).is_err()) {
+        if queue.is_none_or(|queue| queue.send(Job::Flush(pending)).is_err()) {
             return Err(FsError::Io {
                 path: path.to_owned(),
                 action: "writing",
@@ -906,22 +1009,99 @@ impl Batch {
         Ok(written)
     }
 
-    /// Starts a `syncfs` of the file system holding `dir` (on `device`), on
-    /// a thread of its own, while the batch goes on, so that the final one
-    /// has less to wait for. It goes through a descriptor opened for it, not
-    /// the one the batch opened before writing anything: a write-back error
-    /// the kernel reports once per open file is then still reported to the
-    /// final `syncfs`. Not every error is reported so (one `syncfs` can
-    /// clear a block device's error flag for the next), so a failure here
-    /// fails the file system's files just as a failure of the final flush
-    /// does, even one that an earlier writer left unreported.
-    fn start_early_write_back(&self, dir: &Path, device: u64) {
-        let Ok(handle) = open_dir(dir) else { return };
-        let started = std::thread::Builder::new()
-            .name("early write-back".into())
-            .spawn(move || (device, syncfs(&handle)));
-        if let Ok(thread) = started {
-            *locked(&self.early) = Some(thread);
+    /// Keeps a written file of a file system flushed whole for its round,
+    /// and hands the round over once it is full.
+    fn defer(&self, pending: Pending<tempfile::NamedTempFile>) {
+        let device = pending.device;
+        let pending = Pending {
+            temp: pending.temp.into_temp_path(),
+            path: pending.path,
+            read: pending.read,
+            parent: pending.parent,
+            device,
+        };
+        let round = {
+            let mut deferred = locked(&self.deferred);
+            deferred.push(pending);
+            (deferred.len() >= self.round)
+                .then(|| self.take_round(&mut deferred, device))
+                .flatten()
+        };
+        if let Some(round) = round {
+            self.start_round(round);
+        }
+    }
+
+    /// Takes the files of `device` deferred so far out of `deferred`, for a
+    /// round; `None` (and nothing taken) where there is nobody to hand
+    /// them to, or no descriptor of the batch's on it.
+    fn take_round(
+        &self,
+        deferred: &mut Vec<Pending<tempfile::TempPath>>,
+        device: u64,
+    ) -> Option<Round> {
+        if self.flush_inline.load(Ordering::Relaxed) {
+            return None;
+        }
+        let handle = locked(&self.devices).get(&device)?.try_clone().ok()?;
+        let (files, others) = std::mem::take(deferred)
+            .into_iter()
+            .partition(|pending| pending.device == device);
+        *deferred = others;
+        Some(Round {
+            device,
+            handle,
+            files,
+        })
+    }
+
+    /// Hands a round to the batch's threads; if they are gone, its files
+    /// go back to wait for the final flush.
+    fn start_round(&self, round: Round) {
+        let queue = locked(&self.queue).clone();
+        let refused = match queue {
+            Some(queue) => queue.send(Job::Round(round)).err().map(|e| e.0),
+            None => Some(Job::Round(round)),
+        };
+        match refused {
+            Some(Job::Round(round)) => locked(&self.deferred).extend(round.files),
+            Some(Job::Flush(_)) => unreachable!("a round was sent"),
+            None => {
+                self.rounds.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn do_job(&self, job: Job) {
+        match job {
+            Job::Flush(pending) => self.flush_and_rename(pending),
+            Job::Round(round) => self.write_back(round),
+        }
+    }
+
+    /// Makes a round's files durable with one `syncfs`, then renames them,
+    /// while the rest of the batch is sealed. A failed `syncfs` fails them
+    /// (each left as it was) and every later file of the file system too:
+    /// the error it reported is not reported again to a later `syncfs` on
+    /// the same open file, and not every failure is reported once per open
+    /// file anyway (one `syncfs` can clear a block device's error flag for
+    /// the next).
+    fn write_back(&self, round: Round) {
+        let Round {
+            device,
+            handle,
+            files,
+        } = round;
+        let earlier = locked(&self.failed).get(&device).map(copy_error);
+        let Some(error) = earlier.or_else(|| syncfs(&handle).err()) else {
+            self.rename_flushed(files, &BTreeMap::new());
+            return;
+        };
+        let failed = BTreeMap::from([(device, error)]);
+        self.rename_flushed(files, &failed);
+        let mut all = locked(&self.failed);
+        for (device, error) in failed {
+            all.entry(device).or_insert(error);
         }
     }
 
@@ -948,9 +1128,23 @@ impl Batch {
             .as_file()
             .sync_all()
             .map_err(io(&path, "flushing"))
-            .and_then(|()| still_as_read(&path, read))
-            .and_then(|()| persist(temp, &path, true));
+            .and_then(|()| hold_if_still_as_read(&path, read))
+            .and_then(|old| {
+                persist(temp, &path, true)?;
+                self.free(old);
+                Ok(())
+            });
         self.record(renamed, path, pending.parent);
+    }
+
+    /// Hands a replaced file, held open, to the reaper to close, or closes
+    /// it here if there is none.
+    fn free(&self, old: File) {
+        if let Some(reaper) = &self.reaper {
+            // A reaper gone hands the file back, and dropping it closes it
+            // here.
+            let _ = reaper.send(old);
+        }
     }
 
     fn record(&self, renamed: Result<(), FsError>, path: PathBuf, parent: PathBuf) {
@@ -966,8 +1160,8 @@ impl Batch {
 
     /// Flushes each file system holding deferred files once (`syncfs`),
     /// then renames its files into place, each checked once more. A file
-    /// system whose flush fails fails all of its files, each left as it
-    /// was.
+    /// system whose flush fails, now or in a round, fails all of its files,
+    /// each left as it was.
     fn flush_file_systems(&self) {
         let deferred = std::mem::take(&mut *locked(&self.deferred));
         if deferred.is_empty() {
@@ -977,13 +1171,23 @@ impl Batch {
             .iter()
             .filter_map(|(&device, dir)| syncfs(dir).err().map(|e| (device, e)))
             .collect();
-        if let Some((device, error)) = locked(&self.early_failure).take() {
-            failed.entry(device).or_insert(error);
+        for (&device, error) in locked(&self.failed).iter() {
+            failed.entry(device).or_insert_with(|| copy_error(error));
         }
-        // A rename that drops the last name of the old file can wait (for
-        // its blocks to be freed, and discarded where the file system is
-        // mounted so): many at once wait together.
-        each_in_parallel(deferred, FLUSHERS, |pending| {
+        self.rename_flushed(deferred, &failed);
+    }
+
+    /// Renames files made durable by a `syncfs` into place, one after
+    /// another, each checked once more, except those of a file system in
+    /// `failed`, which are left as they were (their temporary files
+    /// removed). With the old files held open ([`Reaper`]) a rename does
+    /// not wait for the disk.
+    fn rename_flushed(
+        &self,
+        files: Vec<Pending<tempfile::TempPath>>,
+        failed: &BTreeMap<u64, std::io::Error>,
+    ) {
+        for pending in files {
             let Pending {
                 temp,
                 path,
@@ -997,16 +1201,18 @@ impl Batch {
                     action: "flushing",
                     source: copy_error(error),
                 }),
-                None => still_as_read(&path, read).and_then(|()| {
+                None => hold_if_still_as_read(&path, read).and_then(|old| {
                     temp.persist(&path).map_err(|e| FsError::Io {
                         path: path.clone(),
                         action: "renaming into place",
                         source: e.error,
-                    })
+                    })?;
+                    self.free(old);
+                    Ok(())
                 }),
             };
             self.record(renamed, path, parent);
-        });
+        }
     }
 
     /// Flushes every directory a file was renamed into, each once, several
@@ -2082,8 +2288,8 @@ mod tests {
             let (a, b) = (dir.path().join("a"), dir.path().join("b"));
             fs::create_dir(&a).unwrap();
             fs::create_dir(&b).unwrap();
-            // Enough files for the early write-back half way through.
-            let files: Vec<PathBuf> = (0..2 * EARLY_WRITE_BACK_FROM)
+            // Enough files for rounds: 128 files, rounds of 32.
+            let files: Vec<PathBuf> = (0..2 * ROUNDS_FROM)
                 .map(|i| [&a, &b][i % 2].join(format!("{i}.yaml")))
                 .collect();
             for (i, file) in files.iter().enumerate() {
@@ -2091,7 +2297,7 @@ mod tests {
                 let mode = if i % 3 == 0 { 0o600 } else { 0o640 };
                 fs::set_permissions(file, fs::Permissions::from_mode(mode)).unwrap();
             }
-            let ((links, early), failures) =
+            let ((links, rounds), failures) =
                 Batch::run_flushing(Some(flush), files.len(), |batch| {
                     let links = files
                         .iter()
@@ -2104,11 +2310,12 @@ mod tests {
                             written.old_content_links
                         })
                         .sum::<u64>();
-                    (links, locked(&batch.early).is_some())
+                    (links, batch.rounds.load(Ordering::Relaxed))
                 });
             assert!(failures.is_empty(), "{flush:?}: {failures:?}");
-            // Half way through, where the file system is flushed whole.
-            assert_eq!(early, flush == Flush::FileSystem, "{flush:?}");
+            // Every 32 files, where the file system is flushed whole.
+            let expected = if flush == Flush::FileSystem { 4 } else { 0 };
+            assert_eq!(rounds, expected, "{flush:?}");
             assert_eq!(links, 0);
             for (i, file) in files.iter().enumerate() {
                 assert_eq!(fs::read_to_string(file).unwrap(), format!("new {i}"));
@@ -2117,6 +2324,47 @@ mod tests {
             }
             assert!(ours_left_in(&a).is_empty() && ours_left_in(&b).is_empty());
         }
+    }
+
+    #[test]
+    fn a_round_is_renamed_into_place_while_the_batch_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..ROUNDS_FROM)
+            .map(|i| dir.path().join(format!("{i}.yaml")))
+            .collect();
+        for file in &files {
+            fs::write(file, "old").unwrap();
+        }
+        let (seen, failures) = Batch::run_flushing(Some(Flush::FileSystem), files.len(), |batch| {
+            let hand = |file: &PathBuf| {
+                let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+                let _ = batch.replace_if_unchanged(file, b"new", stamp).unwrap();
+            };
+            let (first, rest) = files.split_at(*ROUND_FILES.start());
+            first.iter().for_each(hand);
+            // The first round is in place before the rest is even written
+            // (waiting for the batch's thread, a minute at most).
+            let mut seen = false;
+            for _ in 0..6000 {
+                if first.iter().all(|f| fs::read(f).unwrap() == b"new") {
+                    seen = true;
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            assert_eq!(fs::read(&rest[0]).unwrap(), b"old");
+            rest.iter().for_each(hand);
+            seen
+        });
+        assert!(
+            seen,
+            "the first round was not renamed before the batch ended"
+        );
+        assert!(failures.is_empty(), "{failures:?}");
+        for file in &files {
+            assert_eq!(fs::read(file).unwrap(), b"new");
+        }
+        assert!(ours_left_in(dir.path()).is_empty());
     }
 
     #[test]

@@ -1336,9 +1336,53 @@ fn a_killed_in_place_seal_leaves_each_file_clear_or_sealed() {
     );
 }
 
-/// A batch writes every temporary file before it renames any: killed in
-/// between, it leaves them all beside their targets (each target still
-/// clear), and the next run removes each one, says so, and seals the tree.
+/// 200 Secret manifests in two directories: a batch large enough to be
+/// made durable and renamed in rounds while the rest is sealed.
+fn large_batch() -> Vec<(String, String)> {
+    (0..200)
+        .map(|i| {
+            (
+                format!("dir-{}/secret-{i:03}.yaml", i % 2),
+                format!(
+                    "apiVersion: v1\nkind: Secret\nmetadata:\n    name: s-{i}\nstringData:\n    token: t-{i}\n"
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_large_batch_leaves_each_file_clear_or_sealed() {
+    let fx = Fixture::new();
+    let tree = fx.path("kill-large");
+    let files = large_batch();
+    kill_at_random(
+        &fx,
+        &tree,
+        30,
+        |_| {
+            for (rel, plain) in &files {
+                let path = tree.join(rel);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, plain).unwrap();
+            }
+            args(&[
+                "bootstrap",
+                "seal",
+                "--in-place",
+                "--recipient",
+                R1,
+                "kill-large",
+            ])
+        },
+        |_| fx.assert_tree_whole(&tree, &files),
+    );
+}
+
+/// A batch writes its temporary files before it renames them (a batch
+/// this small, every one of them before the first rename): killed in
+/// between, it leaves them beside their targets, every target whole, and
+/// the next run removes each one, says so, and seals the tree.
 #[test]
 fn a_batch_killed_before_its_renames_leaves_leftovers_the_next_run_removes_and_names() {
     let fx = Fixture::new();
