@@ -1375,7 +1375,16 @@ fn a_killed_large_batch_leaves_each_file_clear_or_sealed() {
                 "kill-large",
             ])
         },
-        |_| fx.assert_tree_whole(&tree, &files),
+        |label| {
+            fx.assert_tree_whole(&tree, &files);
+            if label == "whole" || label == "last" {
+                // Runs that succeeded: every file sealed, none left clear.
+                for (rel, plain) in &files {
+                    let now = std::fs::read(tree.join(rel)).unwrap();
+                    assert_ne!(now, plain.as_bytes(), "{label}: {rel} is still clear");
+                }
+            }
+        },
     );
 }
 
