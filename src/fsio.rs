@@ -683,6 +683,9 @@ pub struct Batch {
     syncfs_fails_at: Option<usize>,
     #[cfg(test)]
     syncfs_calls: AtomicUsize,
+    /// Tests: where to keep the most files held open at once.
+    #[cfg(test)]
+    most_held: Option<&'static AtomicUsize>,
 }
 
 /// What a batch's own threads are handed.
@@ -751,6 +754,11 @@ const REAPERS: usize = 4;
 /// Replaced files waiting to be closed, at most: each is a descriptor.
 const REAPING: usize = 64;
 
+/// Replaced files held open until their renames are durable, at most, in
+/// all (each is a descriptor): the next round's `syncfs` frees them well
+/// before, unless many file systems each keep a round's worth.
+const HELD: usize = 256;
+
 impl Reaper {
     /// The reaper and the way to it; `None` if no thread could be started
     /// (each rename then frees its old file itself).
@@ -794,6 +802,9 @@ struct Setup {
     /// as one whose write-back failed: the calls after it succeed.
     #[cfg(test)]
     syncfs_fails_at: Option<usize>,
+    /// Where the batch keeps the most replaced files it held open at once.
+    #[cfg(test)]
+    most_held: Option<&'static AtomicUsize>,
 }
 
 impl Setup {
@@ -801,6 +812,8 @@ impl Setup {
         flushers: true,
         #[cfg(test)]
         syncfs_fails_at: None,
+        #[cfg(test)]
+        most_held: None,
     };
 }
 
@@ -921,6 +934,8 @@ impl Batch {
             syncfs_fails_at: setup.syncfs_fails_at,
             #[cfg(test)]
             syncfs_calls: AtomicUsize::new(0),
+            #[cfg(test)]
+            most_held: setup.most_held,
         };
         let flush = || {
             loop {
@@ -1148,7 +1163,7 @@ impl Batch {
                 .remove(&device)
                 .unwrap_or_default();
             let earlier = locked(&self.failed).get(&device).map(copy_error);
-            let failure = earlier.or_else(|| self.syncfs(&handle).err());
+            let failure = earlier.or_else(|| self.sync_durably(&handle).err());
             if let Some(error) = &failure {
                 locked(&self.failed)
                     .entry(device)
@@ -1171,12 +1186,49 @@ impl Batch {
         self.await_sync(device, held);
     }
 
+    /// Keeps files renamed over on `device` until their renames are
+    /// durable. Past [`HELD`] files held in all, this device's are made
+    /// durable now (a `syncfs` of its own) and freed, so that no batch
+    /// holds more descriptors than that, whatever its file systems.
     fn await_sync(&self, device: u64, held: Vec<File>) {
-        if !held.is_empty() {
-            locked(&self.awaiting_sync)
+        let over = {
+            let mut awaiting = locked(&self.awaiting_sync);
+            awaiting.entry(device).or_default().extend(held);
+            let total: usize = awaiting.values().map(Vec::len).sum();
+            #[cfg(test)]
+            if let Some(most) = self.most_held {
+                most.fetch_max(total, Ordering::Relaxed);
+            }
+            (total > HELD).then(|| awaiting.remove(&device)).flatten()
+        };
+        let Some(files) = over else { return };
+        let synced = {
+            let _in_order = locked(&self.round_flush);
+            let handle = locked(&self.devices)
+                .get(&device)
+                .map(File::try_clone)
+                .transpose();
+            let earlier = locked(&self.failed).get(&device).map(copy_error);
+            let synced = match (earlier, handle) {
+                (Some(error), _) | (None, Err(error)) => Err(error),
+                (None, Ok(None)) => Err(std::io::Error::other("no descriptor on the file system")),
+                (None, Ok(Some(handle))) => self.sync_durably(&handle),
+            };
+            if let Err(error) = &synced {
+                locked(&self.failed)
+                    .entry(device)
+                    .or_insert_with(|| copy_error(error));
+            }
+            synced
+        };
+        match synced {
+            Ok(()) => self.release(files),
+            // Not durable: kept to the end, after the directory flushes.
+            // The file system's later files fail, so no more come.
+            Err(_) => locked(&self.awaiting_sync)
                 .entry(device)
                 .or_default()
-                .extend(held);
+                .extend(files),
         }
     }
 
@@ -1193,6 +1245,18 @@ impl Batch {
             }
             None => each_in_parallel(held, REAPERS, drop),
         }
+    }
+
+    /// `syncfs(2)` on the file system holding `dir`, then a flush of the
+    /// disk's write cache: on ext4 without a journal, `syncfs` sends its
+    /// one cache flush before it writes the block device's buffers (inode
+    /// tables, bitmaps, directories), so those can still be in a volatile
+    /// cache when it returns. `fdatasync` of a directory ends with a cache
+    /// flush of its own there, and costs no journal commit where the
+    /// `syncfs` has just made one.
+    fn sync_durably(&self, dir: &File) -> std::io::Result<()> {
+        self.syncfs(dir)?;
+        dir.sync_data()
     }
 
     /// `syncfs(2)` for the batch (tests make it fail).
@@ -1260,15 +1324,21 @@ impl Batch {
         }
         let mut failed: BTreeMap<u64, std::io::Error> = locked(&self.devices)
             .iter()
-            .filter_map(|(&device, dir)| self.syncfs(dir).err().map(|e| (device, e)))
+            .filter_map(|(&device, dir)| self.sync_durably(dir).err().map(|e| (device, e)))
             .collect();
         for (&device, error) in locked(&self.failed).iter() {
             failed.entry(device).or_insert_with(|| copy_error(error));
         }
-        for (device, files) in deferred {
-            let held = self.rename_flushed(files, &failed);
-            // Freed once the directories are flushed, at the end.
-            self.await_sync(device, held);
+        for (device, mut files) in deferred {
+            // A round's worth at a time, so that what is held stays within
+            // bounds ([`Batch::await_sync`]).
+            while !files.is_empty() {
+                let rest = files.split_off(files.len().min(*ROUND_FILES.end()));
+                let held = self.rename_flushed(files, &failed);
+                // Freed once the directories are flushed, at the end.
+                self.await_sync(device, held);
+                files = rest;
+            }
         }
     }
 
@@ -2503,6 +2573,43 @@ mod tests {
         for (i, file) in files.iter().enumerate() {
             let expected: &[u8] = if i < 64 { b"new" } else { b"old" };
             assert_eq!(fs::read(file).unwrap(), expected, "{}", file.display());
+        }
+        assert!(ours_left_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_batch_holds_a_bounded_number_of_replaced_files_open() {
+        let dir = tempfile::tempdir().unwrap();
+        // With no flusher thread there are no rounds: every file is renamed
+        // at the end, and what those renames replace must not all be held.
+        let files: Vec<PathBuf> = (0..3 * HELD)
+            .map(|i| dir.path().join(format!("{i}.yaml")))
+            .collect();
+        for file in &files {
+            fs::write(file, "old").unwrap();
+        }
+        let most: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
+        let setup = Setup {
+            flushers: false,
+            most_held: Some(most),
+            ..Setup::REAL
+        };
+        let ((), failures) =
+            Batch::run_with(Some(Flush::FileSystem), setup, files.len(), |batch| {
+                for file in &files {
+                    let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+                    let _ = batch.replace_if_unchanged(file, b"new", stamp).unwrap();
+                }
+            });
+        // Held past the bound by one round's renames at most, then freed.
+        let most = most.load(Ordering::Relaxed);
+        assert!(
+            (HELD..=HELD + ROUND_FILES.end()).contains(&most),
+            "{most} held at once"
+        );
+        assert!(failures.is_empty(), "{failures:?}");
+        for file in &files {
+            assert_eq!(fs::read(file).unwrap(), b"new");
         }
         assert!(ours_left_in(dir.path()).is_empty());
     }
