@@ -8,7 +8,10 @@
 //! the target's own directory (rename only works within one file system),
 //! with its final mode from creation, flushed with `fsync`, then moved into
 //! place, and the directory itself flushed so the rename survives a power
-//! cut. A crash leaves either the old state or the new one, never half a file.
+//! cut. A file replaced on a local file system is held open until then, so
+//! that it is freed only once the rename is on the disk (without a journal,
+//! freed blocks can be taken at once). A crash leaves either the old state
+//! or the new one, never half a file.
 //! Existing files are never replaced unless the caller says so.
 //!
 //! Output directories (a share set, a root) are staged whole in a hidden
@@ -1511,8 +1514,19 @@ fn write_with_check(
         });
     }
     let leftovers = sweep_leftovers(&parent);
-    let old_content_links = write_durably(&parent, path, bytes, mode, overwrite, before_rename)?;
-    sync_dir(&parent)?;
+    let dir = open_dir(&parent).map_err(io(&parent, "flushing the directory"))?;
+    // On a local file system the replaced file is held open until the
+    // rename is durable, and freed only then: without a journal its blocks
+    // are free at once, and a power cut before the directory reached the
+    // disk would leave the name on an old file whose blocks something else
+    // may have taken. Not on NFS, where a file held open across its rename
+    // is kept under a `.nfs…` name until it is closed.
+    let hold = overwrite && Flush::for_dir(&dir) == Flush::FileSystem;
+    let (old_content_links, replaced) =
+        write_durably(&parent, path, bytes, mode, overwrite, hold, before_rename)?;
+    dir.sync_all()
+        .map_err(io(&parent, "flushing the directory"))?;
+    drop(replaced);
     Ok(Written {
         leftovers,
         old_content_links,
@@ -1523,30 +1537,38 @@ fn write_with_check(
 /// (`fsync`), runs `before_rename`, and renames it to `path`. Everything
 /// but flushing the directory: the caller does that, once per file
 /// ([`write_with_check`]) or once per directory ([`Batch`]). Returns how
-/// many other names the replaced file had.
+/// many other names the replaced file had, and with `hold` the replaced
+/// file, held open (`O_PATH`) so that it is freed when the caller drops
+/// it.
 fn write_durably(
     parent: &Path,
     path: &Path,
     bytes: &[u8],
     mode: u32,
     overwrite: bool,
+    hold: bool,
     before_rename: &dyn Fn() -> Result<(), FsError>,
-) -> Result<u64, FsError> {
+) -> Result<(u64, Option<File>), FsError> {
     let temp = write_temp(parent, path, bytes, mode)?;
     temp.as_file().sync_all().map_err(io(path, "flushing"))?;
     before_rename()?;
     let mut old_content_links = 0;
+    let mut replaced = None;
     if overwrite {
         // Right before the rename, as the check above: what the rename
         // unlinks from this name.
-        if let Ok(meta) = path.symlink_metadata() {
-            if meta.file_type().is_file() {
-                old_content_links = meta.nlink().saturating_sub(1);
-            }
+        let old = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+            .open(path);
+        let meta = old.as_ref().ok().and_then(|old| old.metadata().ok());
+        if let Some(meta) = meta.filter(|meta| meta.file_type().is_file()) {
+            old_content_links = meta.nlink().saturating_sub(1);
         }
+        replaced = old.ok().filter(|_| hold);
     }
     persist(temp, path, overwrite)?;
-    Ok(old_content_links)
+    Ok((old_content_links, replaced))
 }
 
 /// A new temporary file in `parent` holding `bytes`, with exactly `mode`,
