@@ -613,15 +613,19 @@ fn still_as_read(path: &Path, read: Stamp) -> Result<(), FsError> {
     }
 }
 
-/// [`still_as_read`], holding the file open (`O_PATH`: no access to its
-/// content, and never blocking, whatever it is): a rename over it then does
-/// not free it, and it is freed when this is closed.
-fn hold_if_still_as_read(path: &Path, read: Stamp) -> Result<File, FsError> {
-    let held = OpenOptions::new()
+/// `path` itself (a symbolic link is not followed) held open with `O_PATH`:
+/// no access to its content, and never blocking, whatever it is.
+fn open_held(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(io(path, "reading"))?;
+}
+
+/// [`still_as_read`], holding the file open ([`open_held`]): a rename over
+/// it then does not free it, and it is freed when this is closed.
+fn hold_if_still_as_read(path: &Path, read: Stamp) -> Result<File, FsError> {
+    let held = open_held(path).map_err(io(path, "reading"))?;
     let meta = held.metadata().map_err(io(path, "reading"))?;
     if Stamp::of(&meta) != read {
         return Err(FsError::ChangedSinceRead {
@@ -1557,10 +1561,7 @@ fn write_durably(
     if overwrite {
         // Right before the rename, as the check above: what the rename
         // unlinks from this name.
-        let old = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
-            .open(path);
+        let old = open_held(path);
         let meta = old.as_ref().ok().and_then(|old| old.metadata().ok());
         if let Some(meta) = meta.filter(|meta| meta.file_type().is_file()) {
             old_content_links = meta.nlink().saturating_sub(1);
@@ -2421,6 +2422,29 @@ mod tests {
             .collect()
     }
 
+    /// `n` files in `dir` (`000.yaml`…), each holding `old`.
+    fn old_files(dir: &Path, n: usize) -> Vec<PathBuf> {
+        let files: Vec<PathBuf> = (0..n).map(|i| dir.join(format!("{i:03}.yaml"))).collect();
+        for file in &files {
+            fs::write(file, "old").unwrap();
+        }
+        files
+    }
+
+    /// Hands `file` to the batch, to become `new`.
+    fn hand_new(batch: &Batch, file: &Path) {
+        let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
+        let _ = batch.replace_if_unchanged(file, b"new", stamp).unwrap();
+    }
+
+    /// Every file `new`, and nothing of ours left in `dir`.
+    fn assert_all_new(dir: &Path, files: &[PathBuf]) {
+        for file in files {
+            assert_eq!(fs::read(file).unwrap(), b"new", "{}", file.display());
+        }
+        assert!(ours_left_in(dir).is_empty());
+    }
+
     #[test]
     fn a_fifo_where_a_directory_was_is_refused_not_waited_on() {
         let dir = tempfile::tempdir().unwrap();
@@ -2521,17 +2545,9 @@ mod tests {
     #[test]
     fn a_round_is_renamed_into_place_while_the_batch_goes_on() {
         let dir = tempfile::tempdir().unwrap();
-        let files: Vec<PathBuf> = (0..ROUNDS_FROM)
-            .map(|i| dir.path().join(format!("{i}.yaml")))
-            .collect();
-        for file in &files {
-            fs::write(file, "old").unwrap();
-        }
+        let files = old_files(dir.path(), ROUNDS_FROM);
         let (seen, failures) = Batch::run_flushing(Some(Flush::FileSystem), files.len(), |batch| {
-            let hand = |file: &PathBuf| {
-                let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
-                let _ = batch.replace_if_unchanged(file, b"new", stamp).unwrap();
-            };
+            let hand = |file: &PathBuf| hand_new(batch, file);
             let (first, rest) = files.split_at(*ROUND_FILES.start());
             first.iter().for_each(hand);
             // The first round is in place before the rest is even written
@@ -2552,10 +2568,7 @@ mod tests {
             "the first round was not renamed before the batch ended"
         );
         assert!(failures.is_empty(), "{failures:?}");
-        for file in &files {
-            assert_eq!(fs::read(file).unwrap(), b"new");
-        }
-        assert!(ours_left_in(dir.path()).is_empty());
+        assert_all_new(dir.path(), &files);
     }
 
     #[test]
@@ -2564,22 +2577,14 @@ mod tests {
         // 200 files: rounds of 32; the third round's syncfs fails, and
         // only that one: the later rounds and the final flush fail because
         // it did.
-        let files: Vec<PathBuf> = (0..200)
-            .map(|i| dir.path().join(format!("{i:03}.yaml")))
-            .collect();
-        for file in &files {
-            fs::write(file, "old").unwrap();
-        }
+        let files = old_files(dir.path(), 200);
         let setup = Setup {
             syncfs_fails_at: Some(2),
             ..Setup::REAL
         };
         let ((), failures) =
             Batch::run_with(Some(Flush::FileSystem), setup, files.len(), |batch| {
-                for file in &files {
-                    let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
-                    let _ = batch.replace_if_unchanged(file, b"new", stamp).unwrap();
-                }
+                files.iter().for_each(|file| hand_new(batch, file));
             });
         let mut failed: Vec<&Path> = failures.iter().map(|(path, _)| path.as_path()).collect();
         failed.sort();
@@ -2604,12 +2609,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // With no flusher thread there are no rounds: every file is renamed
         // at the end, and what those renames replace must not all be held.
-        let files: Vec<PathBuf> = (0..3 * HELD)
-            .map(|i| dir.path().join(format!("{i}.yaml")))
-            .collect();
-        for file in &files {
-            fs::write(file, "old").unwrap();
-        }
+        let files = old_files(dir.path(), 3 * HELD);
         let most: &'static AtomicUsize = Box::leak(Box::new(AtomicUsize::new(0)));
         let setup = Setup {
             flushers: false,
@@ -2618,10 +2618,7 @@ mod tests {
         };
         let ((), failures) =
             Batch::run_with(Some(Flush::FileSystem), setup, files.len(), |batch| {
-                for file in &files {
-                    let (_, stamp) = read_stamped(file, Cap::Manifest).unwrap();
-                    let _ = batch.replace_if_unchanged(file, b"new", stamp).unwrap();
-                }
+                files.iter().for_each(|file| hand_new(batch, file));
             });
         // Held past the bound by one round's renames at most, then freed.
         let most = most.load(Ordering::Relaxed);
@@ -2630,10 +2627,7 @@ mod tests {
             "{most} held at once"
         );
         assert!(failures.is_empty(), "{failures:?}");
-        for file in &files {
-            assert_eq!(fs::read(file).unwrap(), b"new");
-        }
-        assert!(ours_left_in(dir.path()).is_empty());
+        assert_all_new(dir.path(), &files);
     }
 
     #[test]

@@ -102,12 +102,8 @@ impl Fixture {
         let edited = manifest.replacen("\"threshold\": 2", "\"threshold\": 3", 1);
         assert_ne!(edited, manifest);
         fx.s.write("bad-root/root.json", edited);
-        for (rel, text) in manifests() {
-            for tree in ["plain", "sealed", "sealed-r1"] {
-                let path = fx.s.path(&format!("{tree}/{rel}"));
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, &text).unwrap();
-            }
+        for tree in ["plain", "sealed", "sealed-r1"] {
+            write_tree(&fx.s.path(tree), &manifests());
         }
         fx.ok(&args(&[
             "bootstrap",
@@ -450,6 +446,15 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Every `.ceremony-*` entry under `dir` (what a write leaves while it
 /// works, and a killed write leaves behind), recursively.
+/// Writes each `(path under tree, content)`, making directories as needed.
+fn write_tree(tree: &Path, files: &[(String, String)]) {
+    for (rel, plain) in files {
+        let path = tree.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, plain).unwrap();
+    }
+}
+
 fn leftovers_under(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -1313,11 +1318,7 @@ fn a_killed_in_place_seal_leaves_each_file_clear_or_sealed() {
         30,
         |_| {
             // Back to clear text: every run seals the whole tree again.
-            for (rel, plain) in many_manifests() {
-                let path = tree.join(rel);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, plain).unwrap();
-            }
+            write_tree(&tree, &many_manifests());
             args(&[
                 "--transcript",
                 "seal.jsonl",
@@ -1361,11 +1362,7 @@ fn a_killed_large_batch_leaves_each_file_clear_or_sealed() {
         &tree,
         30,
         |_| {
-            for (rel, plain) in &files {
-                let path = tree.join(rel);
-                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(path, plain).unwrap();
-            }
+            write_tree(&tree, &files);
             args(&[
                 "bootstrap",
                 "seal",
@@ -1396,13 +1393,7 @@ fn a_killed_large_batch_leaves_each_file_clear_or_sealed() {
 fn a_batch_killed_before_its_renames_leaves_leftovers_the_next_run_removes_and_names() {
     let fx = Fixture::new();
     let tree = fx.path("killed-batch");
-    let reset = || {
-        for (rel, plain) in many_manifests() {
-            let path = tree.join(rel);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, plain).unwrap();
-        }
-    };
+    let reset = || write_tree(&tree, &many_manifests());
     let seal = args(&[
         "bootstrap",
         "seal",
