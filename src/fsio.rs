@@ -2446,6 +2446,32 @@ mod tests {
     }
 
     #[test]
+    fn a_fifo_swapped_in_before_a_rename_is_refused_not_waited_on() {
+        use std::os::unix::fs::FileTypeExt;
+        // The old file is held open (O_PATH) and checked right before its
+        // rename: a FIFO in its place by then is refused, never opened for
+        // reading (which would wait for a writer forever).
+        let dir = tempfile::tempdir().unwrap();
+        let files = old_files(dir.path(), 2);
+        // Flushed whole at the end, so the renames come after the swap.
+        let ((), failures) = Batch::run_flushing(Some(Flush::FileSystem), 2, |batch| {
+            files.iter().for_each(|file| hand_new(batch, file));
+            fs::remove_file(&files[1]).unwrap();
+            let made = std::process::Command::new("mkfifo")
+                .arg(&files[1])
+                .status()
+                .unwrap();
+            assert!(made.success());
+        });
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, files[1]);
+        assert!(matches!(failures[0].1, FsError::ChangedSinceRead { .. }));
+        let kind = files[1].symlink_metadata().unwrap().file_type();
+        assert!(kind.is_fifo());
+        assert_all_new(dir.path(), &files[..1]);
+    }
+
+    #[test]
     fn a_fifo_where_a_directory_was_is_refused_not_waited_on() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("d");
